@@ -1,0 +1,103 @@
+"""Manifesto: write one text together.
+
+``create_app`` is the application factory: ``flask --app manifesto ...`` finds it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from . import config as config_module
+from .extensions import csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, then instance/config.py, then environment, then ``test_config``."""
+    # MANIFESTO_INSTANCE_PATH moves config, secret key and SQLite file elsewhere.
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=os.environ.get("MANIFESTO_INSTANCE_PATH") or None)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_object(config_module.Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config_module.env_overrides())
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config_module.load_or_create_secret_key(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config_module.database_uri(app.config, app.instance_path)
+    from .database import engine_options, init_database
+
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
+                          engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLITE_BUSY_TIMEOUT_MS"]))
+
+    _import_models()
+    db.init_app(app)
+    init_database(app, db)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+
+    from .accounts.services import load_user
+
+    login_manager.user_loader(load_user)
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_template_helpers(app)
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _import_models() -> None:
+    """Import every model so that metadata (and migrations) see all tables."""
+    from .accounts import models as _accounts  # noqa: F401
+    from .amendments import models as _amendments  # noqa: F401
+    from .amendments import services as _amendment_services  # noqa: F401  (subscribes to document signals)
+    from .audit import models as _audit  # noqa: F401
+    from .documents import models as _documents  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Register one blueprint per area."""
+    from .accounts.views import bp as accounts_bp
+    from .amendments.views import bp as amendments_bp
+    from .documents.views import bp as documents_bp
+    from .main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(documents_bp)
+    app.register_blueprint(amendments_bp)
+
+
+def _register_errors(app: Flask) -> None:
+    """Readable error pages, never a stack trace."""
+    from .main import handle_csrf_error, handle_http_error
+
+    # An unhandled exception reaches handle_http_error as a 500 (outside
+    # testing, where it propagates to the test instead).
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    """Filters and globals the templates share."""
+    from .accounts.forms import LogoutForm
+    from .templating import format_datetime, line_range
+
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.globals["line_range"] = line_range
+    app.jinja_env.globals["logout_form"] = LogoutForm
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,77 @@
+"""Users and their roles."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..services import utcnow
+
+
+class Role(StrEnum):
+    """What a person may do: participate, moderate, or run the instance."""
+
+    PARTICIPANT = "participant"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        """Human name of the role."""
+        return self.value.capitalize()
+
+
+def new_session_token() -> str:
+    """Return a fresh token that ties login sessions to the current password."""
+    return secrets.token_urlsafe(16)
+
+
+class User(UserMixin, db.Model):
+    """A person with an account."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default=Role.PARTICIPANT.value)
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Changing it (password change) ends every other session of the user.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        """Whether the account may log in."""
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        """Session identity: id plus the session token."""
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the user runs the instance."""
+        return self.role == Role.ADMIN
+
+    @property
+    def is_moderator(self) -> bool:
+        """Whether the user may decide on amendments and edit sections (admins may too)."""
+        return self.role in (Role.MODERATOR, Role.ADMIN)
+
+    @property
+    def display(self) -> str:
+        """Name with organisation, as shown next to contributions."""
+        return f"{self.name} ({self.organisation})" if self.organisation else self.name

@@ -1,0 +1,213 @@
+"""Account services: registration, authentication, passwords, roles."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..audit.services import record_event
+from ..extensions import db
+from ..services import NotFound, PermissionDenied, ValidationError, writes
+from .models import Role, User, new_session_token
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+LIMITS = {"email": 254, "name": 120, "organisation": 200, "country": 100}
+
+
+def normalise_email(email: str) -> str:
+    """Check an address's syntax and return it in lower case.
+
+    :raises ValidationError: when it is not an email address.
+    """
+    email = (email or "").strip()
+    if len(email) > LIMITS["email"]:
+        raise ValidationError("That email address is too long.", "email")
+    try:
+        checked = validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError(f"That is not a valid email address: {exc}", "email") from exc
+    return checked.normalized.lower()
+
+
+def check_password_strength(password: str, field: str = "password") -> None:
+    """Refuse passwords that are too short or absurdly long.
+
+    :raises ValidationError: naming ``field``.
+    """
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"Use at least {MIN_PASSWORD_LENGTH} characters.", field)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationError(f"Use at most {MAX_PASSWORD_LENGTH} characters.", field)
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with the configured method."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _clean_profile(name: str, organisation: str | None, country: str | None) -> tuple[str, str | None, str | None]:
+    """Validate and trim the profile fields."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("Give the name others will see.", "name")
+    values = {"name": name, "organisation": (organisation or "").strip() or None, "country": (country or "").strip() or None}
+    for field, value in values.items():
+        if value and len(value) > LIMITS[field]:
+            raise ValidationError(f"Use at most {LIMITS[field]} characters.", field)
+    return values["name"], values["organisation"], values["country"]
+
+
+def get_user_by_email(email: str) -> User | None:
+    """Return the user with this address (any case), if any."""
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def get_user_or_404(user_id: int) -> User:
+    """Return a user by id.
+
+    :raises NotFound:
+    """
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+@writes
+def register_user(
+    email: str,
+    name: str,
+    password: str,
+    organisation: str | None = None,
+    country: str | None = None,
+    role: Role = Role.PARTICIPANT,
+    actor: User | None = None,
+) -> User:
+    """Create an account; a role other than participant needs an admin (or the CLI, with no actor).
+
+    :raises ValidationError: on a bad or taken email, a weak password or a bad profile field.
+    """
+    email = normalise_email(email)
+    name, organisation, country = _clean_profile(name, organisation, country)
+    check_password_strength(password)
+    role = Role(role)
+    if actor is not None and role != Role.PARTICIPANT and not actor.is_admin:
+        raise PermissionDenied("Only an admin can give a role.")
+    # The lock on the unique index settles races; this gives the friendly message.
+    if get_user_by_email(email) is not None:
+        raise ValidationError("An account with this email address already exists.", "email")
+    user = User(email=email, name=name, password_hash=hash_password(password),
+                organisation=organisation, country=country, role=role.value)
+    db.session.add(user)
+    db.session.flush()
+    record_event(actor or user, "user.registered", user, to_state=role.value)
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    """Return the user whose credentials these are.
+
+    :raises ValidationError: on unknown email or wrong password (one message for
+        both, so the form does not reveal who has an account), or a deactivated account.
+    """
+    user = get_user_by_email(email or "")
+    if user is None or not check_password_hash(user.password_hash, password or ""):
+        raise ValidationError("The email address or the password is wrong.", "password")
+    if not user.active:
+        raise ValidationError("This account has been deactivated. Ask an admin to reactivate it.", "email")
+    return user
+
+
+@writes
+def change_password(user: User, current: str, new: str) -> User:
+    """Change a user's password, ending their other sessions.
+
+    :raises ValidationError: when the current password is wrong or the new one weak.
+    """
+    user = db.session.get(User, user.id)
+    if not check_password_hash(user.password_hash, current or ""):
+        raise ValidationError("That is not your current password.", "current_password")
+    check_password_strength(new, "new_password")
+    user.password_hash = hash_password(new)
+    user.session_token = new_session_token()
+    record_event(user, "user.password_changed", user)
+    return user
+
+
+def _require_admin(actor: User) -> None:
+    """Refuse anyone but an active admin."""
+    if actor is None or not actor.is_authenticated or not actor.is_admin:
+        raise PermissionDenied("Only an admin can manage accounts.")
+
+
+def _active_admin_count() -> int:
+    """Count the active admins (an instance must keep one)."""
+    return db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.ADMIN.value, User.active.is_(True)))
+
+
+@writes
+def set_role(actor: User, user_id: int, role: str) -> User:
+    """Give a user another role.
+
+    :raises PermissionDenied: unless the actor is an admin.
+    :raises ValidationError: on an unknown role, or when it would leave no admin.
+    """
+    _require_admin(actor)
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise ValidationError("Choose one of the listed roles.", "role") from exc
+    user = get_user_or_404(user_id)
+    if user.role == role:
+        return user
+    if user.role == Role.ADMIN and _active_admin_count() <= 1:
+        raise ValidationError("This is the last admin; make someone else admin first.", "role")
+    before = user.role
+    user.role = role.value
+    record_event(actor, "user.role_changed", user, from_state=before, to_state=role.value)
+    return user
+
+
+@writes
+def set_active(actor: User, user_id: int, active: bool) -> User:
+    """Deactivate or reactivate an account; contributions stay either way.
+
+    :raises PermissionDenied: unless the actor is an admin.
+    :raises ValidationError: when admins would deactivate themselves.
+    """
+    _require_admin(actor)
+    user = get_user_or_404(user_id)
+    if user.id == actor.id and not active:
+        raise ValidationError("You cannot deactivate your own account.", "active")
+    if user.active == active:
+        return user
+    user.active = active
+    if not active:
+        user.session_token = new_session_token()
+    record_event(actor, "user.activated" if active else "user.deactivated", user,
+                 from_state="inactive" if active else "active",
+                 to_state="active" if active else "inactive")
+    return user
+
+
+def list_users(page: int, per_page: int = 50, query: str | None = None):
+    """Return one page of users, by name, optionally filtered by name or email."""
+    stmt = select(User).order_by(func.lower(User.name), User.id)
+    if query:
+        like = f"%{query.strip().lower()}%"
+        stmt = stmt.where(func.lower(User.name).like(like) | func.lower(User.email).like(like))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+def load_user(identity: str) -> User | None:
+    """Flask-Login loader: the active user whose id and session token match."""
+    user_id, _, token = (identity or "").partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user

@@ -1,0 +1,123 @@
+"""Account pages: register, log in and out, password, and user admin."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..forms import show_error
+from ..services import ServiceError
+from ..web import abort_for, page_arg, safe_next
+from . import services
+from .models import Role
+from .forms import ActiveForm, LoginForm, LogoutForm, PasswordForm, RegisterForm, RoleForm
+
+bp = Blueprint("accounts", __name__)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Create an account and log in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_user(form.email.data, form.name.data, form.password.data,
+                                          form.organisation.data, form.country.data)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            login_user(user)
+            flash("Welcome! Your account is ready.", "success")
+            return redirect(url_for("main.index"))
+    return render_template("accounts/register.html", form=form), 200 if not form.errors else 400
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in, then go back to the safe ``next`` page."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            login_user(user, remember=form.remember.data)
+            flash(f"Logged in as {user.name}.", "success")
+            return redirect(safe_next(form.next.data, url_for("main.index")))
+    status = 400 if form.errors else 200
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    """Log out (POST only, with CSRF)."""
+    LogoutForm()  # CSRF is checked globally; the form only documents it
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change one's password."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = services.change_password(current_user, form.current_password.data, form.new_password.data)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            login_user(user)  # the session token changed; keep this session
+            flash("Your password is changed. Other devices are logged out.", "success")
+            return redirect(url_for("main.index"))
+    return render_template("accounts/password.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/admin/users")
+@login_required
+def users():
+    """The list of accounts, for admins."""
+    if not current_user.is_admin:
+        abort(403, description="Only admins can manage accounts.")
+    query = (request.args.get("q") or "")[:200]
+    pagination = services.list_users(page_arg(), query=query)
+    return render_template("accounts/users.html", pagination=pagination, query=query,
+                           roles=list(Role), active_form=ActiveForm())
+
+
+@bp.post("/admin/users/<int:user_id>/role")
+@login_required
+def change_role(user_id: int):
+    """Give a user another role."""
+    form = RoleForm()
+    try:
+        user = services.set_role(current_user, user_id, form.role.data)
+    except ServiceError as error:
+        if error.status in (403, 404):
+            abort_for(error)
+        flash(error.message, "error")
+    else:
+        flash(f"{user.name} is now {user.role}.", "success")
+    return redirect(url_for("accounts.users"))
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+@login_required
+def change_active(user_id: int):
+    """Deactivate or reactivate an account."""
+    form = ActiveForm()
+    try:
+        user = services.set_active(current_user, user_id, form.active.data == "1")
+    except ServiceError as error:
+        if error.status in (403, 404):
+            abort_for(error)
+        flash(error.message, "error")
+    else:
+        flash(f"{user.name} is now {'active' if user.active else 'deactivated'}.", "success")
+    return redirect(url_for("accounts.users"))

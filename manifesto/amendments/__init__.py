@@ -1,0 +1,1 @@
+"""Amendments: propose, support, decide, and follow the text when it moves on."""

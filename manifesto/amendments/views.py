@@ -1,0 +1,304 @@
+"""Amendment pages: lists, proposing, the amendment page, support, decisions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..audit.services import events_for
+from ..documents import services as documents
+from ..forms import choices, show_error
+from ..services import ConflictError, NotFound, ServiceError
+from ..text.diff import render_inline, render_side_by_side, word_diff
+from ..web import abort_for, page_arg
+from . import services
+from .forms import DecisionForm, ProposalForm, WithdrawForm
+from .models import Kind, Status
+
+bp = Blueprint("amendments", __name__, url_prefix="/d/<slug>/amendments")
+
+
+def _document(slug: str):
+    """Load the document or answer 404."""
+    try:
+        return documents.get_document_or_404(slug)
+    except NotFound as error:
+        abort(404, description=error.message)
+
+
+def _amendment(document, amendment_id: int):
+    """Load an amendment the current user may see, or answer 404."""
+    try:
+        return services.get_amendment_or_404(document, amendment_id, current_user)
+    except NotFound as error:
+        abort(404, description=error.message)
+
+
+def _flag(name: str) -> bool:
+    """Read a checkbox-like query argument."""
+    return request.args.get(name) in ("1", "on", "true")
+
+
+@bp.get("/")
+def index(slug: str):
+    """Amendments of the document, filtered, sorted and paginated."""
+    document = _document(slug)
+    flt = services.ListFilter(
+        status=request.args.get("status", "open"), section_id=request.args.get("section", type=int),
+        author_id=request.args.get("author", type=int), needs_decision=_flag("needs_decision"),
+        conflicted=_flag("conflicted"), sort=request.args.get("sort", "code"), descending=_flag("desc"),
+        page=page_arg(), per_page=current_app.config["AMENDMENTS_PER_PAGE"])
+    if _flag("mine_supported") and current_user.is_authenticated:
+        flt.supported_by = current_user.id
+    # Moderators land on what still needs them.
+    if not request.args and current_user.is_authenticated and current_user.is_moderator:
+        flt.needs_decision = True
+    if flt.sort not in services.SORTS:
+        flt.sort = "code"
+    page = services.list_amendments(document, flt, current_user)
+    entries = documents.current_sections(document)
+    return render_template("amendments/list.html", document=document, page=page, flt=flt, entries=entries,
+                           counts=services.status_counts(document, document.min_supporters),
+                           drafts=services.my_drafts(document, current_user), statuses=list(Status))
+
+
+def _proposal_choices(form: ProposalForm, entries) -> None:
+    """Fill the section select (live sections, in order)."""
+    form.section_id.choices = choices([(0, "— choose —")] + [
+        (e.section.id, f"§{e.number} {e.version.heading}") for e in entries])
+
+
+def _preview(kind: str, base_body: str | None, body: str | None):
+    """Diff of a proposal against its base, for the preview button (nothing is saved)."""
+    body = (body or "").replace("\r\n", "\n").strip()
+    if kind == Kind.DELETE:
+        ops = [(-1, base_body or "")]
+    elif kind == Kind.INSERT:
+        ops = [(1, body)]
+    else:
+        ops = word_diff(base_body or "", body)
+    return render_inline(ops), render_side_by_side(ops)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new(slug: str):
+    """Propose an amendment: the editor starts from the section's current text."""
+    document = _document(slug)
+    entries = documents.current_sections(document)
+    form = ProposalForm()
+    _proposal_choices(form, entries)
+    by_id = {e.section.id: e for e in entries}
+    if request.method == "GET":
+        section_id = request.args.get("section", type=int)
+        form.kind.data = request.args.get("kind") if request.args.get("kind") in {k.value for k in Kind} else "modify"
+        if section_id in by_id:
+            entry = by_id[section_id]
+            form.section_id.data = section_id
+            form.heading.data = entry.version.heading if form.kind.data == Kind.MODIFY else ""
+            form.body.data = entry.version.body if form.kind.data == Kind.MODIFY else ""
+            form.base_version_id.data = entry.version.id
+    entry = by_id.get(form.section_id.data or 0)
+    status, preview = 200, None
+    if not services.can_propose(current_user, document):
+        form.form_errors.append(_window_message(document))
+        status = 403 if request.method == "POST" else 200
+    elif request.method == "POST" and request.form.get("action") == "preview":
+        # A preview saves nothing, so it needs no reason yet.
+        preview = _preview(form.kind.data, entry.version.body if entry else None, form.body.data)
+        if form.kind.data == Kind.MODIFY and entry and not form.base_version_id.data:
+            form.base_version_id.data = entry.version.id
+    elif form.validate_on_submit():
+        action = request.form.get("action", "submit")
+        try:
+            amendment = services.propose_amendment(
+                current_user, document.id, kind=form.kind.data, section_id=form.section_id.data or None,
+                heading=form.heading.data, body=form.body.data, reason=form.reason.data,
+                base_version_id=form.base_version_id.data or (entry.version.id if entry else None),
+                submit=action == "submit")
+        except ServiceError as error:
+            status = _fail(form, error)
+        else:
+            flash(f"{amendment.code} is submitted." if amendment.status == Status.SUBMITTED
+                  else "Your draft is saved. Only you can see it.", "success")
+            return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment.id))
+    elif form.errors:
+        status = 400
+    return render_template("amendments/form.html", document=document, form=form, entry=entry, amendment=None,
+                           preview=preview, can_propose=services.can_propose(current_user, document)), status
+
+
+def _window_message(document) -> str:
+    """Why proposing is closed right now."""
+    if document.phase != "amendments":
+        return (f"Amendments are closed in the current phase (“{document.phase_enum.label}”). "
+                "You can still read and prepare your text; it is kept on this page.")
+    return "The deadline for amendments has passed. Your text is kept on this page."
+
+
+def _fail(form, error: ServiceError) -> int:
+    """Show a service error on the form (or as its page) and return the status."""
+    if error.status in (403, 404):
+        abort_for(error)
+    show_error(form, error)
+    return error.status
+
+
+@bp.get("/<int:amendment_id>")
+def show(slug: str, amendment_id: int):
+    """An amendment: its diff, reason, supporters, history, collisions and decision."""
+    document = _document(slug)
+    amendment = _amendment(document, amendment_id)
+    view = "side" if request.args.get("view") == "side" else "inline"
+    return _render_show(document, amendment, view)
+
+
+def _render_show(document, amendment, view="inline", decision_form=None, withdraw_form=None, status=200,
+                 conflict_message=None):
+    """Render the amendment page (also after a refused decision, with the form kept)."""
+    supporters = services.supporters(amendment)
+    decision_form = decision_form or DecisionForm(revision=amendment.revision,
+                                                  final_heading=amendment.proposed_heading,
+                                                  final_body=amendment.proposed_body)
+    withdraw_form = withdraw_form or WithdrawForm(revision=amendment.revision)
+    return render_template(
+        "amendments/show.html", document=document, a=amendment, view=view, supporters=supporters,
+        supported=any(current_user.is_authenticated and s.id == current_user.id for s in supporters),
+        revisions=services.revisions(amendment), events=events_for("amendments", amendment.id),
+        collisions=services.collisions_for([amendment.id]).get(amendment.id, []),
+        merged_into=services.merged_target_code(amendment),
+        can_edit=services.can_edit(current_user, amendment), can_withdraw=services.can_withdraw(current_user, amendment),
+        can_support=services.can_support(current_user, amendment),
+        can_decide=services.can_decide(current_user, amendment),
+        collecting=amendment.collecting_support(document.min_supporters),
+        decision_form=decision_form, withdraw_form=withdraw_form, conflict_message=conflict_message), status
+
+
+@bp.route("/<int:amendment_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str, amendment_id: int):
+    """Edit an undecided amendment (its author), or resolve a conflict (author or moderator)."""
+    document = _document(slug)
+    amendment = _amendment(document, amendment_id)
+    if not services.can_edit(current_user, amendment):
+        abort(403, description="Only the author can edit this amendment while it is undecided.")
+    section_entry = None
+    if amendment.section_id and amendment.kind != Kind.INSERT:
+        section = documents.get_section_or_404(document, amendment.section_id)
+        section_entry = documents.section_entry(document, section)
+    form = ProposalForm()
+    form.section_id.choices = choices([(amendment.section_id or 0, amendment.title)])
+    if request.method == "GET":
+        form.kind.data = amendment.kind
+        form.section_id.data = amendment.section_id or 0
+        form.heading.data = amendment.proposed_heading or (section_entry.version.heading if section_entry else "")
+        form.body.data = amendment.proposed_body
+        form.reason.data = amendment.reason
+        form.revision.data = amendment.revision
+    form.kind.data = amendment.kind  # the kind is fixed once proposed
+    status, preview = 200, None
+    if request.method == "POST" and request.form.get("action") == "preview":
+        preview = _preview(amendment.kind, section_entry.version.body if section_entry else None, form.body.data)
+    elif form.validate_on_submit():
+        action = request.form.get("action", "save")
+        try:
+            amendment = services.edit_amendment(
+                current_user, document.id, amendment.id, heading=form.heading.data, body=form.body.data,
+                reason=form.reason.data, revision=form.revision.data or None, submit=action == "submit")
+        except ConflictError as error:
+            status = 409
+            form.form_errors.append(error.message)
+            form.revision.data = error.current.revision
+        except ServiceError as error:
+            status = _fail(form, error)
+        else:
+            flash(f"{amendment.code if amendment.number else 'Your draft'} is saved.", "success")
+            return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment.id))
+    elif form.errors:
+        status = 400
+    return render_template("amendments/form.html", document=document, form=form, entry=section_entry,
+                           amendment=amendment, preview=preview, can_propose=True), status
+
+
+@bp.post("/<int:amendment_id>/withdraw")
+@login_required
+def withdraw(slug: str, amendment_id: int):
+    """The author withdraws an amendment."""
+    document = _document(slug)
+    amendment = _amendment(document, amendment_id)
+    form = WithdrawForm()
+    try:
+        services.withdraw_amendment(current_user, document.id, amendment.id, revision=form.revision.data or None,
+                                    reason=form.reason.data)
+    except ConflictError as error:
+        return _render_show(document, _amendment(document, amendment_id), withdraw_form=form, status=409,
+                            conflict_message=error.message)
+    except ServiceError as error:
+        if error.status in (403, 404):
+            abort_for(error)
+        flash(error.message, "error")
+    else:
+        flash("The amendment is withdrawn.", "success")
+    return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id))
+
+
+@bp.post("/<int:amendment_id>/support")
+@login_required
+def support(slug: str, amendment_id: int):
+    """Support an amendment, or withdraw one's support."""
+    document = _document(slug)
+    amendment = _amendment(document, amendment_id)
+    try:
+        if request.form.get("action") == "withdraw":
+            services.withdraw_support(current_user, document.id, amendment.id)
+            flash("Your support is withdrawn.", "success")
+        else:
+            services.support_amendment(current_user, document.id, amendment.id)
+            flash("You support this amendment.", "success")
+    except ServiceError as error:
+        if error.status in (403, 404):
+            abort_for(error)
+        flash(error.message, "error")
+    return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id) + "#support")
+
+
+@bp.post("/<int:amendment_id>/decide")
+@login_required
+def decide(slug: str, amendment_id: int):
+    """A moderator decides; a refused or stale decision keeps the moderator's text."""
+    document = _document(slug)
+    amendment = _amendment(document, amendment_id)
+    form = DecisionForm()
+    if not current_user.is_moderator:
+        abort(403, description="Only moderators decide on amendments.")
+    if not form.validate():
+        return _render_show(document, amendment, decision_form=form, status=400)
+    try:
+        services.decide_amendment(current_user, document.id, amendment.id, decision=form.decision.data,
+                                  reason=form.reason.data, revision=form.revision.data or None,
+                                  final_heading=form.final_heading.data, final_body=form.final_body.data,
+                                  merged_into=form.merged_into.data)
+    except ConflictError as error:
+        fresh = _amendment(document, amendment_id)
+        form.revision.data = fresh.revision
+        return _render_show(document, fresh, decision_form=form, status=409, conflict_message=error.message)
+    except ServiceError as error:
+        if error.status in (403, 404):
+            abort_for(error)
+        show_error(form, error)
+        return _render_show(document, _amendment(document, amendment_id), decision_form=form, status=error.status)
+    flash("The decision is recorded.", "success")
+    return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id))
+
+
+@bp.get("/<int:amendment_id>/revisions/<int:number>")
+def revision(slug: str, amendment_id: int, number: int):
+    """One earlier revision of an amendment, with its diff against the version it was written on."""
+    document = _document(slug)
+    amendment = _amendment(document, amendment_id)
+    found = next((r for r in services.revisions(amendment) if r.number == number), None)
+    if found is None:
+        abort(404, description="There is no such revision.")
+    base_body = found.base_version.body if found.base_version is not None else None
+    inline, _ = _preview(amendment.kind, base_body, found.proposed_body)
+    return render_template("amendments/revision.html", document=document, a=amendment, r=found, diff=inline)

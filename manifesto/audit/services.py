@@ -1,0 +1,65 @@
+"""Recording and reading audit events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..extensions import db
+from .models import AuditEvent
+
+
+def record_event(
+    actor,
+    action: str,
+    obj,
+    *,
+    document_id: int | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event to the running transaction (the caller's service commits)."""
+    if obj.id is None:
+        db.session.flush()
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        object_type=obj.__tablename__,
+        object_id=obj.id,
+        document_id=document_id,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        data=data,
+    )
+    db.session.add(event)
+    return event
+
+
+def events_for(object_type: str, object_id: int) -> list[AuditEvent]:
+    """Return the events of one object, oldest first, with their actors."""
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .options(joinedload(AuditEvent.actor))
+            .where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
+            .order_by(AuditEvent.id)
+        )
+    )
+
+
+def document_log(document_id: int, page: int = 1, per_page: int = 50):
+    """Return one page of a document's events, newest first."""
+    return db.paginate(
+        select(AuditEvent)
+        .options(joinedload(AuditEvent.actor))
+        .where(AuditEvent.document_id == document_id)
+        .order_by(AuditEvent.id.desc()),
+        page=page,
+        per_page=per_page,
+        error_out=False,
+    )

@@ -1,0 +1,42 @@
+"""Command-line tools: ``flask --app manifesto <command>``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from .services import ServiceError
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the commands to the app."""
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--name", required=True, help="Display name.")
+    @click.option("--role", type=click.Choice(["participant", "moderator", "admin"]), default="participant",
+                  show_default=True)
+    @click.option("--password", help="Password (prompted for when omitted).")
+    @click.option("--organisation", default=None)
+    @click.option("--country", default=None)
+    def create_user(email, name, role, password, organisation, country):
+        """Create an account with a role."""
+        from .accounts.services import register_user
+
+        if not password:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            user = register_user(email, name, password, organisation, country, role=role)
+        except ServiceError as error:
+            raise click.ClickException(error.message) from error
+        click.echo(f"Created {user.email} ({user.role}).")
+
+    @app.cli.command("seed-demo")
+    @click.option("--password", default=None, help="Password of every demo account (default: manifesto-demo).")
+    def seed_demo_command(password):
+        """Load the demo manifesto, its people and amendments (safe to run twice)."""
+        from .demo import DEFAULT_PASSWORD, seed_demo
+
+        document = seed_demo(password or DEFAULT_PASSWORD)
+        click.echo(f"Demo document ready: /d/{document.slug}/ (accounts: admin@example.org, "
+                   "moderator@example.org, amina@, lucas@, sofia@example.org)")

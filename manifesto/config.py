@@ -1,0 +1,85 @@
+"""Configuration defaults.
+
+Order of precedence, lowest first: these defaults, ``instance/config.py``,
+environment variables, then the ``test_config`` mapping given to the factory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+# Environment variables that are read into the config, with their converters.
+ENV_SETTINGS: dict[str, Any] = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "LINE_LENGTH": int,
+    "MAX_CONTENT_LENGTH": int,
+    "PREFERRED_URL_SCHEME": str,
+    "SESSION_COOKIE_SECURE": lambda v: v.lower() in {"1", "true", "yes"},
+    "AMENDMENTS_PER_PAGE": int,
+}
+
+
+class Defaults:
+    """Settings that hold unless instance config or the environment say otherwise."""
+
+    DATABASE_URL: str | None = None  # None: SQLite file in the instance folder
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # Drafting an amendment can take far longer than an hour: tie the CSRF
+    # token to the session instead of letting it expire on a timer.
+    WTF_CSRF_TIME_LIMIT = None
+    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # One request body at most; a section is far below this.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    LINE_LENGTH = 80
+    AMENDMENTS_PER_PAGE = 50
+    # werkzeug's default (scrypt); tests use a cheap method to stay fast.
+    PASSWORD_HASH_METHOD = "scrypt"
+    SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+def database_uri(config: dict[str, Any], instance_path: str) -> str:
+    """Return the SQLAlchemy URI: ``DATABASE_URL`` or a SQLite file in ``instance/``."""
+    url = config.get("DATABASE_URL")
+    if url:
+        # Heroku-style URLs name the old driver; use psycopg 3.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://"):]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url
+    return "sqlite:///" + str(Path(instance_path) / "manifesto.sqlite")
+
+
+def load_or_create_secret_key(instance_path: str) -> str:
+    """Read the generated secret key from ``instance/secret_key``, creating it once."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    # Exclusive create so that two processes starting at once agree on one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return the settings found in the environment, converted to their types."""
+    environ = os.environ if environ is None else environ
+    found = {}
+    for name, convert in ENV_SETTINGS.items():
+        if environ.get(name):
+            found[name] = convert(environ[name])
+    return found

@@ -1,0 +1,1 @@
+"""The document: its sections, and every version of each section."""

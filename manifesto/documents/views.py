@@ -1,0 +1,273 @@
+"""Document pages: reading, sections, history, comparison, and moderators' editing."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..audit.services import document_log
+from ..forms import choices, show_error
+from ..services import ConflictError, NotFound, ServiceError
+from ..text.diff import render_inline, word_diff
+from ..web import abort_for, page_arg
+from ..amendments import services as amendment_services
+from . import services
+from .forms import DocumentSettingsForm, MoveForm, NewSectionForm, RetireForm, RevertForm, SectionForm
+
+bp = Blueprint("documents", __name__, url_prefix="/d")
+
+
+def _load(slug: str, section_id: int | None = None):
+    """Load a document (and a section of it) or answer 404."""
+    try:
+        document = services.get_document_or_404(slug)
+        section = services.get_section_or_404(document, section_id) if section_id is not None else None
+    except NotFound as error:
+        abort(404, description=error.message)
+    return document, section
+
+
+def _fail(form, error: ServiceError) -> int:
+    """Show a service error on the form (or as its page) and return the status."""
+    if error.status in (403, 404):
+        abort_for(error)
+    show_error(form, error)
+    return error.status
+
+
+@bp.get("/<slug>/")
+def read(slug: str):
+    """The whole document on one page, with a table of contents and optional line numbers."""
+    document, _ = _load(slug)
+    entries = services.current_sections(document)
+    return render_template("documents/read.html", document=document, entries=entries,
+                           show_lines=request.args.get("lines") == "1",
+                           open_counts=amendment_services.open_counts_by_section(document),
+                           can_propose=amendment_services.can_propose(current_user, document))
+
+
+@bp.get("/<slug>/sections/<int:section_id>")
+def section(slug: str, section_id: int):
+    """A section's current text, and its history."""
+    document, section = _load(slug, section_id)
+    entry = services.section_entry(document, section)
+    history = services.section_history(section)
+    return render_template("documents/section.html", document=document, entry=entry, section=section,
+                           history=history,
+                           open_count=amendment_services.open_counts_by_section(document).get(section.id, 0),
+                           can_propose=amendment_services.can_propose(current_user, document), show_lines=request.args.get("lines") == "1",
+                           can_edit=services.can_edit_sections(current_user),
+                           revert_form=RevertForm(base_version=section.version_count),
+                           move_form=MoveForm(structure_version=document.structure_version),
+                           retire_form=RetireForm(base_version=section.version_count))
+
+
+@bp.get("/<slug>/sections/<int:section_id>/versions/<int:number>")
+def version(slug: str, section_id: int, number: int):
+    """One version of a section as it was."""
+    document, section = _load(slug, section_id)
+    try:
+        version = services.get_version_or_404(section, number)
+    except NotFound as error:
+        abort(404, description=error.message)
+    return render_template("documents/version.html", document=document, section=section, version=version,
+                           show_lines=request.args.get("lines") == "1")
+
+
+@bp.get("/<slug>/sections/<int:section_id>/compare")
+def compare(slug: str, section_id: int):
+    """Word-level diff between two versions of a section, inline or side by side."""
+    document, section = _load(slug, section_id)
+    newest = section.version_count
+    old_n = request.args.get("from", type=int) or max(1, newest - 1)
+    new_n = request.args.get("to", type=int) or newest
+    view = "side" if request.args.get("view") == "side" else "inline"
+    try:
+        old = services.get_version_or_404(section, old_n)
+        new = services.get_version_or_404(section, new_n)
+    except NotFound as error:
+        abort(404, description=error.message)
+    inline_html, side_html = services.compare_versions(old, new)
+    heading_ops = word_diff(old.heading, new.heading) if old.heading != new.heading else None
+    return render_template("documents/compare.html", document=document, section=section, old=old, new=new,
+                           view=view, diff_html=side_html if view == "side" else inline_html,
+                           heading_diff=render_inline(heading_ops) if heading_ops else None,
+                           numbers=range(1, newest + 1))
+
+
+@bp.route("/<slug>/sections/new", methods=["GET", "POST"])
+@login_required
+def new_section(slug: str):
+    """Add a section (moderators)."""
+    document, _ = _load(slug)
+    if not services.can_edit_sections(current_user):
+        abort(403, description="Only moderators can add sections.")
+    entries = services.current_sections(document)
+    form = NewSectionForm()
+    form.after.choices = choices([(0, "At the beginning")] + [
+        (e.section.id, f"After §{e.number} {e.version.heading}") for e in entries])
+    if request.method == "GET":
+        form.structure_version.data = document.structure_version
+        if entries:
+            form.after.data = request.args.get("after", type=int) or entries[-1].section.id
+    status = 200
+    if form.validate_on_submit():
+        try:
+            section = services.create_section(
+                current_user, document.id, heading=form.heading.data, body=form.body.data,
+                reason=form.reason.data, after_section_id=form.after.data or None,
+                structure_version=form.structure_version.data or None)
+        except ServiceError as error:
+            status = _fail(form, error)
+            form.structure_version.data = document.structure_version
+        else:
+            flash("The section is added.", "success")
+            return redirect(url_for("documents.section", slug=slug, section_id=section.id))
+    elif form.errors:
+        status = 400
+    return render_template("documents/section_form.html", document=document, form=form, section=None,
+                           conflict=None), status
+
+
+@bp.route("/<slug>/sections/<int:section_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_section(slug: str, section_id: int):
+    """Write a new version of a section (moderators); a stale base version is a conflict."""
+    document, section = _load(slug, section_id)
+    if not services.can_edit_sections(current_user):
+        abort(403, description="Only moderators can edit sections directly.")
+    current = section.current_version
+    form = SectionForm()
+    if request.method == "GET":
+        form.heading.data, form.body.data = current.heading, current.body
+        form.base_version.data = section.version_count
+    status, conflict = 200, None
+    if form.validate_on_submit():
+        try:
+            version = services.edit_section(current_user, document.id, section.id, heading=form.heading.data,
+                                            body=form.body.data, reason=form.reason.data,
+                                            base_version=form.base_version.data or None)
+        except ConflictError as error:
+            status = 409
+            conflict = _conflict_view(error, form.body.data)
+            form.base_version.data = error.current.number  # saving again is now a deliberate choice
+            form.form_errors.append(error.message)
+        except ServiceError as error:
+            status = _fail(form, error)
+        else:
+            flash(f"Version {version.number} is saved.", "success")
+            return redirect(url_for("documents.section", slug=slug, section_id=section.id))
+    elif form.errors:
+        status = 400
+    return render_template("documents/section_form.html", document=document, form=form, section=section,
+                           current=current, conflict=conflict), status
+
+
+def _conflict_view(error: ConflictError, mine: str) -> dict:
+    """What a conflict page shows: the current version, and how the user's text differs from it."""
+    current = error.current
+    return {"current": current, "diff": render_inline(word_diff(current.body, (mine or "").replace("\r\n", "\n")))}
+
+
+@bp.post("/<slug>/sections/<int:section_id>/revert")
+@login_required
+def revert_section(slug: str, section_id: int):
+    """Make an earlier version current again (moderators)."""
+    document, section = _load(slug, section_id)
+    form = RevertForm()
+    if not form.validate():
+        flash("Give a reason for the revert.", "error")
+        return redirect(url_for("documents.section", slug=slug, section_id=section_id) + "#history")
+    try:
+        version = services.revert_section(current_user, document.id, section_id, to_number=int(form.to_number.data),
+                                          reason=form.reason.data, base_version=form.base_version.data or None)
+    except ValueError:
+        abort(400, description="That is not a version number.")
+    except ServiceError as error:
+        if error.status in (403, 404):
+            abort_for(error)
+        flash(error.message, "error")
+    else:
+        flash(f"Version {version.number} restores the text of an earlier version.", "success")
+    return redirect(url_for("documents.section", slug=slug, section_id=section_id))
+
+
+@bp.post("/<slug>/sections/<int:section_id>/move")
+@login_required
+def move_section(slug: str, section_id: int):
+    """Move a section up or down (moderators)."""
+    document, _ = _load(slug, section_id)
+    form = MoveForm()
+    try:
+        services.move_section(current_user, document.id, section_id, direction=form.direction.data or "",
+                              structure_version=form.structure_version.data or None)
+    except ServiceError as error:
+        if error.status in (403, 404):
+            abort_for(error)
+        flash(error.message, "error")
+    return redirect(request.form.get("back") if request.form.get("back") == url_for("documents.read", slug=slug)
+                    else url_for("documents.section", slug=slug, section_id=section_id))
+
+
+@bp.route("/<slug>/sections/<int:section_id>/retire", methods=["GET", "POST"])
+@login_required
+def retire_section(slug: str, section_id: int):
+    """Take a section out of the text, or bring it back (moderators)."""
+    document, section = _load(slug, section_id)
+    if not services.can_edit_sections(current_user):
+        abort(403, description="Only moderators can retire sections.")
+    heading = section.current_version.heading
+    form = RetireForm()
+    if request.method == "GET":
+        form.base_version.data = section.version_count
+    status = 200
+    if form.validate_on_submit():
+        try:
+            if section.retired:
+                services.restore_section(current_user, document.id, section_id, reason=form.reason.data)
+            else:
+                services.retire_section(current_user, document.id, section_id, reason=form.reason.data,
+                                        base_version=form.base_version.data or None)
+        except ServiceError as error:
+            status = _fail(form, error)
+        else:
+            flash("The section is restored." if section.retired else "The section is retired.", "success")
+            return redirect(url_for("documents.section", slug=slug, section_id=section_id))
+    elif form.errors:
+        status = 400
+    return render_template("documents/retire.html", document=document, section=section, form=form,
+                           heading=heading), status
+
+
+@bp.route("/<slug>/settings", methods=["GET", "POST"])
+@login_required
+def settings(slug: str):
+    """An admin's settings: title, introduction, phase, deadline, supporters needed."""
+    document, _ = _load(slug)
+    if not services.can_manage_document(current_user):
+        abort(403, description="Only admins can change the document's settings.")
+    form = DocumentSettingsForm(obj=document)
+    if request.method == "GET" and document.amendment_deadline:
+        form.amendment_deadline.data = document.deadline.replace(tzinfo=None)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_document(current_user, document.id, title=form.title.data,
+                                     introduction=form.introduction.data or "", phase=form.phase.data,
+                                     amendment_deadline=form.amendment_deadline.data,
+                                     min_supporters=form.min_supporters.data)
+        except ServiceError as error:
+            status = _fail(form, error)
+        else:
+            flash("The settings are saved.", "success")
+            return redirect(url_for("documents.read", slug=slug))
+    elif form.errors:
+        status = 400
+    return render_template("documents/settings.html", document=document, form=form), status
+
+
+@bp.get("/<slug>/log")
+def log(slug: str):
+    """Everything that happened to the document, newest first."""
+    document, _ = _load(slug)
+    return render_template("documents/log.html", document=document, pagination=document_log(document.id, page_arg()))

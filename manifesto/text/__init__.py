@@ -1,0 +1,55 @@
+"""Pure-Python text engine: Markdown rendering, word diffs, rebase, line numbering.
+
+Nothing here imports Flask, SQLAlchemy or other parts of the application, so
+the engine can be tested and benchmarked on its own.
+"""
+
+from .diff import (
+    DIFF_DELETE,
+    DIFF_EQUAL,
+    DIFF_INSERT,
+    Conflict,
+    DiffLabels,
+    DiffOp,
+    Hunk,
+    RebaseResult,
+    apply_hunks,
+    changed_ranges,
+    changes_overlap,
+    hunks_overlap,
+    rebase,
+    render_inline,
+    render_side_by_side,
+    tokenize,
+    word_diff,
+)
+from .lines import DEFAULT_LINE_LENGTH, Layout, Line, format_line_range, layout
+from .render import render_markdown, render_plain, sanitize
+
+__all__ = [
+    "DEFAULT_LINE_LENGTH",
+    "DIFF_DELETE",
+    "DIFF_EQUAL",
+    "DIFF_INSERT",
+    "Conflict",
+    "DiffLabels",
+    "DiffOp",
+    "Hunk",
+    "Layout",
+    "Line",
+    "RebaseResult",
+    "apply_hunks",
+    "changed_ranges",
+    "changes_overlap",
+    "format_line_range",
+    "hunks_overlap",
+    "layout",
+    "rebase",
+    "render_inline",
+    "render_markdown",
+    "render_plain",
+    "render_side_by_side",
+    "sanitize",
+    "tokenize",
+    "word_diff",
+]

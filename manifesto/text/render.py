@@ -1,0 +1,155 @@
+"""Turn user text into safe HTML.
+
+This module is the only place where user-written text becomes HTML. Every
+path ends in :func:`sanitize`, so even a bug in the Markdown configuration
+cannot let executable markup through.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from bleach.html5lib_shim import Filter
+from bleach.sanitizer import Cleaner
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+
+__all__ = [
+    "ALLOWED_ATTRIBUTES",
+    "ALLOWED_PROTOCOLS",
+    "ALLOWED_TAGS",
+    "LINK_REL",
+    "render_markdown",
+    "render_plain",
+    "sanitize",
+]
+
+ALLOWED_TAGS: frozenset[str] = frozenset(
+    {
+        "p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote",
+        "ul", "ol", "li", "a", "h3", "h4", "h5", "h6", "hr",
+        "table", "thead", "tbody", "tr", "th", "td",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES: dict[str, list[str]] = {"a": ["href", "title"], "ol": ["start"]}
+ALLOWED_PROTOCOLS: frozenset[str] = frozenset({"http", "https", "mailto"})
+LINK_REL = "nofollow noopener noreferrer"
+
+# Section bodies sit below the page title (h1) and section title (h2).
+_HEADING_OFFSET = 2
+_MAX_HEADING_LEVEL = 6
+
+_BLANK_LINES = re.compile(r"\n[^\S\n]*\n\s*")
+_NEWLINES = re.compile(r"\r\n|\r")
+# Browsers ignore these inside a URL scheme ("java\tscript:" still runs).
+_URL_IGNORED = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+|[^\x00-\x7f]+")
+_URL_SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
+_MAX_UNESCAPE_ROUNDS = 4
+
+
+def _is_safe_href(value: str) -> bool:
+    """Tell whether a (possibly entity-encoded) href has an allowed scheme or none."""
+    # bleach alone lets "&#106;avascript:1" through: urlparse reads "scheme:digits"
+    # as a path. Check every decoding stage, so double encoding cannot hide a scheme.
+    candidate = value
+    for _ in range(_MAX_UNESCAPE_ROUNDS):
+        normalized = _URL_IGNORED.sub("", candidate).lower()
+        match = _URL_SCHEME.match(normalized)
+        if match and match.group(1) not in ALLOWED_PROTOCOLS:
+            return False
+        decoded = html.unescape(candidate)
+        if decoded == candidate:
+            return True
+        candidate = decoded
+    return False
+
+
+class _LinkFilter(Filter):  # type: ignore[misc]
+    """html5lib filter: re-check hrefs strictly and mark links as untrusted."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Yield tokens, dropping unsafe hrefs and adding ``rel`` to links."""
+        for token in super().__iter__():
+            if token["type"] in ("StartTag", "EmptyTag") and token["name"] == "a":
+                attrs = dict(token.get("data") or {})
+                href = attrs.get((None, "href"))
+                if href is not None and not _is_safe_href(href):
+                    del attrs[(None, "href")]
+                # Sanitizing runs first, so any user-supplied rel is already gone.
+                if (None, "href") in attrs:
+                    attrs[(None, "rel")] = LINK_REL
+                token["data"] = attrs
+            yield token
+
+
+def _shift_headings(state: StateCore) -> None:
+    """Markdown-it core rule: demote ``#`` to h3, ``##`` to h4, ... capped at h6."""
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close"):
+            level = min(int(token.tag[1:]) + _HEADING_OFFSET, _MAX_HEADING_LEVEL)
+            token.tag = f"h{level}"
+
+
+def _new_markdown() -> MarkdownIt:
+    """Build the Markdown parser used for section bodies."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable("table").enable("strikethrough")
+    # Images are not in the allowlist; without this rule the sanitizer would
+    # silently drop them, whereas as plain links the reader still sees them.
+    md.disable("image")
+    md.core.ruler.push("shift_headings", _shift_headings)
+    return md
+
+
+def _new_cleaner() -> Cleaner:
+    """Build the bleach cleaner enforcing the allowlist."""
+    return Cleaner(
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        protocols=ALLOWED_PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+        filters=[_LinkFilter],
+    )
+
+
+class _PerThread(threading.local):
+    """Per-thread parser and cleaner: bleach's Cleaner is not thread-safe."""
+
+    def __init__(self) -> None:
+        """Create this thread's instances."""
+        self.markdown = _new_markdown()
+        self.cleaner = _new_cleaner()
+
+
+_local = _PerThread()
+
+
+def sanitize(html_text: str) -> str:
+    """Reduce arbitrary HTML to the allowlisted tags, attributes and protocols."""
+    if not html_text:
+        return ""
+    return str(_local.cleaner.clean(html_text))
+
+
+def render_markdown(source: str) -> str:
+    """Render a Markdown section body to sanitized HTML ("" for blank input)."""
+    if not source or source.isspace():
+        return ""
+    return sanitize(_local.markdown.render(source)).strip()
+
+
+def render_plain(text: str) -> str:
+    """Render short plain text as escaped paragraphs with ``<br>`` line breaks."""
+    if not text or text.isspace():
+        return ""
+    normalized = _NEWLINES.sub("\n", text).strip()
+    paragraphs = [
+        "<p>" + "<br>".join(html.escape(line, quote=False) for line in block.split("\n")) + "</p>"
+        for block in _BLANK_LINES.split(normalized)
+    ]
+    return sanitize("\n".join(paragraphs))

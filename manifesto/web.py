@@ -1,0 +1,45 @@
+"""Helpers shared by the views of every area."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, request
+
+from .services import NotFound, PermissionDenied, ServiceError
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Tell whether ``target`` is a path on this site, safe to redirect to after login.
+
+    Rejects other hosts, scheme-relative ``//host``, ``/\\host`` (browsers read
+    the backslash as a slash), and control characters.
+    """
+    if not target or not target.startswith("/"):
+        return False
+    if target.startswith("//") or "\\" in target:
+        return False
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Return ``target`` when it is safe, else ``default``."""
+    return target if is_safe_next(target) else default
+
+
+def page_arg(name: str = "page") -> int:
+    """Read a positive page number from the query string (1 when missing or bad)."""
+    value = request.args.get(name, type=int) or 1
+    return max(1, min(value, 100000))
+
+
+def abort_for(error: ServiceError) -> None:
+    """Turn a permission or lookup error into its error page."""
+    if isinstance(error, PermissionDenied):
+        abort(403, description=error.message)
+    if isinstance(error, NotFound):
+        abort(404, description=error.message)
+    raise error

@@ -1,0 +1,123 @@
+"""Hostile input: script injection in every text field, CSRF on every form, error pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from manifesto.documents import services
+
+PAYLOADS = [
+    "<script>alert('x')</script>",
+    "<img src=x onerror=alert(1)>",
+    "<svg onload=alert(1)>",
+    "\"><script>alert(1)</script>",
+    "[click](javascript:alert(1))",
+    "<iframe src=//evil.example></iframe>",
+]
+# Live markup only: escaped payloads (&lt;script&gt;) are harmless text.
+DANGEROUS = re.compile(r"<(script|img|svg|iframe|math|style)\b|(href|src)=[\"']?\s*javascript:|<[^>]*\son\w+\s*=", re.I)
+
+
+def assert_safe(page: str) -> None:
+    found = DANGEROUS.findall(page)
+    assert not found, f"dangerous markup in page: {found}"
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_every_text_field_is_sanitised(client, make_user, payload):
+    admin = make_user("admin", name=f"Admin {payload}", organisation=payload)
+    document = services.create_document(admin, title=f"Title {payload}", slug="doc",
+                                        introduction=f"Intro {payload}")
+    section = services.create_section(admin, document.id, heading=f"Heading {payload}",
+                                      body=f"Body {payload}\n\nMore {payload}", reason=f"Reason {payload}")
+    services.edit_section(admin, document.id, section.id, heading=f"Heading2 {payload}",
+                          body=f"Body2 {payload}", reason=f"Reason2 {payload}", base_version=1)
+    urls = ["/d/doc/", "/d/doc/?lines=1", f"/d/doc/sections/{section.id}",
+            f"/d/doc/sections/{section.id}/versions/1", f"/d/doc/sections/{section.id}/compare?from=1&to=2",
+            f"/d/doc/sections/{section.id}/compare?from=1&to=2&view=side", "/d/doc/log"]
+    for url in urls:
+        page = client.get(url).get_data(as_text=True)
+        assert_safe(page)
+    client.post("/login", data={"email": admin.email, "password": "correct-horse-battery"})
+    assert_safe(client.get("/admin/users").get_data(as_text=True))
+
+
+def test_hostile_registration_is_escaped(client):
+    client.post("/register", data={"email": "x@example.org", "name": PAYLOADS[0], "organisation": PAYLOADS[1],
+                                   "password": "long-enough-pw", "confirm": "long-enough-pw"})
+    assert_safe(client.get("/account/password").get_data(as_text=True))
+
+
+@pytest.fixture
+def csrf_client(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        yield app.test_client()
+
+
+def test_post_without_csrf_token_is_refused_and_keeps_the_text(csrf_client):
+    text = "A long and careful amendment text that must not be lost."
+    response = csrf_client.post("/register", data={"email": "x@example.org", "name": text,
+                                                   "password": "secret-password", "confirm": "secret-password"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Please send this again" in page and text in page
+    assert "secret-password" not in page  # passwords are never echoed
+    assert 'name="csrf_token"' in page
+
+
+def test_every_form_carries_a_csrf_token(make_app, make_user, document):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        client = app.test_client()
+        section = services.current_sections(document)[0].section
+        for url in ("/login", "/register"):
+            page = client.get(url).get_data(as_text=True)
+            assert page.count("<form") == page.count('name="csrf_token"') > 0, url
+        admin = make_user("admin")
+        login_page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+        assert client.post("/login", data={"email": admin.email, "password": "correct-horse-battery",
+                                           "csrf_token": token}).status_code == 302
+        for url in ("/d/doc/", f"/d/doc/sections/{section.id}", f"/d/doc/sections/{section.id}/edit",
+                    "/d/doc/sections/new", "/d/doc/settings", "/admin/users", "/account/password",
+                    f"/d/doc/sections/{section.id}/retire"):
+            page = client.get(url).get_data(as_text=True)
+            post_forms = len(re.findall(r'<form[^>]*method="post"', page))
+            assert post_forms == len(re.findall(r'name="csrf_token"', page)), url
+
+
+def test_404_page(client):
+    response = client.get("/d/no-such-document/")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_unknown_section_and_version_are_404(client, document):
+    section = services.current_sections(document)[0].section
+    assert client.get("/d/doc/sections/999999").status_code == 404
+    assert client.get(f"/d/doc/sections/{section.id}/versions/7").status_code == 404
+
+
+def test_403_page_is_readable(client, users, login, document):
+    login(users["participant"])
+    response = client.get("/d/doc/settings")
+    assert response.status_code == 403
+    assert "Not allowed" in response.get_data(as_text=True)
+
+
+def test_413_page_for_oversized_request(client, users, login, document):
+    login(users["moderator"])
+    section = services.current_sections(document)[0].section
+    response = client.post(f"/d/doc/sections/{section.id}/edit",
+                           data={"heading": "x", "body": "x" * (2 * 1024 * 1024), "reason": "r"})
+    assert response.status_code == 413
+    assert "Too large" in response.get_data(as_text=True)
+
+
+def test_session_cookie_is_hardened(client, make_user, login):
+    response = login(make_user())
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
