@@ -369,6 +369,8 @@ def word_diff(old: str, new: str) -> list[DiffOp]:
 class DiffLabels:
     """Human-readable strings used in rendered diffs (override to translate)."""
 
+    # ``inserted``/``deleted`` are read by screen readers right before the
+    # changed text, so they carry their own separator ("inséré : " in French).
     inserted: str = "inserted: "
     deleted: str = "deleted: "
     before: str = "Before"

@@ -106,10 +106,11 @@ class Layout:
         width = int(data["width"])
         lines: list[Line] = []
         previous_end = 0
-        for index, (start, end) in enumerate(data["lines"]):
+        for index, (raw_start, raw_end) in enumerate(data["lines"]):
+            start, end = int(raw_start), int(raw_end)
             if not previous_end <= start < end <= len(source):
                 raise ValueError(f"stored line {index} ({start}:{end}) does not fit the text")
-            lines.append(Line(first_number + index, int(start), int(end)))
+            lines.append(Line(first_number + index, start, end))
             previous_end = end
         return cls(source, lines, width, first_number)
 
