@@ -250,3 +250,31 @@ def count_queries():
 def queries():
     """The query counter as a fixture."""
     return count_queries
+
+
+LIVE_TAGS = {"script", "img", "svg", "iframe", "math", "style", "object", "embed", "link", "meta", "base", "form"}
+
+
+def live_markup(page: str, allowed_forms: bool = True) -> list[str]:
+    """Find markup in a page that could run or load something an attacker wrote.
+
+    Parses the HTML rather than grepping it: escaped text (``&lt;script&gt;``)
+    and attribute values are harmless, live tags and ``on*`` attributes are not.
+    """
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Finder(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag in LIVE_TAGS and not (allowed_forms and tag in {"form", "link", "meta"}):
+                found.append(f"<{tag}>")
+            for name, value in attrs:
+                if name.startswith("on"):
+                    found.append(f"<{tag} {name}>")
+                if name in {"href", "src", "action", "formaction"} and value and \
+                        re.sub(r"[\s\x00-\x1f]", "", value).lower().startswith(("javascript:", "data:", "vbscript:")):
+                    found.append(f"<{tag} {name}={value}>")
+
+    Finder().feed(page)
+    return found
