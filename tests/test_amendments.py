@@ -513,3 +513,19 @@ def test_every_transition_is_audited(client, propose, users, open_document):
     assert "Audit trail" in page and "accepted" in page
     log = client.get("/d/doc/log").get_data(as_text=True)
     assert "amendment accepted" in log and "Fine." in log
+
+
+def test_resolving_starts_from_the_current_text_plus_what_still_applies(client, propose, users, login,
+                                                                        open_document, entries):
+    first = propose(users["admin"], old="cooperatives and energy", new="cooperatives and solar energy")
+    body = entries[0].version.body.replace("cooperatives and energy", "cooperatives and wind energy")
+    body = body.replace("democracy at work", "democracy at work and in finance")
+    second = services.propose_amendment(users["participant"], open_document.id, kind="modify",
+                                        section_id=entries[0].section.id, heading=None, body=body, reason="Both.")
+    decide(first, users["moderator"])
+    assert fresh(second).conflicted
+    login(users["participant"])
+    page = client.get(f"/d/doc/amendments/{second.id}/edit").get_data(as_text=True)
+    # The accepted "solar" stays, the still-valid "in finance" is carried over, "wind" waits for the author.
+    editor = page[page.index('id="body"'):page.index("</textarea>", page.index('id="body"'))]
+    assert "solar energy" in editor and "and in finance" in editor and "wind" not in editor

@@ -22,7 +22,7 @@ from ..documents.models import Document, Section, SectionVersion
 from ..documents.signals import section_retired, version_written
 from ..extensions import db
 from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, utcnow, writes
-from ..text.diff import Hunk, changed_ranges, hunks_overlap, rebase, render_inline, render_side_by_side, word_diff
+from ..text.diff import Hunk, carry_over, changed_ranges, hunks_overlap, rebase, render_inline, render_side_by_side, word_diff
 from ..text.lines import format_line_range
 from .models import DECIDED, Amendment, AmendmentRevision, Collision, Kind, Status, Support
 
@@ -670,6 +670,23 @@ def _follow_retirement(section: Section, *, document: Document, actor, **_kw) ->
     if amendments:
         db.session.flush()
         _update_collisions(section.id)
+
+
+def resolution_start(amendment: Amendment) -> tuple[str | None, str | None]:
+    """Heading and text the editor starts from when resolving a conflict.
+
+    The current version with every change of the amendment that still
+    applies; the competing passages keep the current text and are shown to
+    the author beside the editor. Other amendments start from their own text.
+    """
+    if not amendment.conflicted or amendment.kind != Kind.MODIFY:
+        return amendment.proposed_heading, amendment.proposed_body
+    section = db.session.get(Section, amendment.section_id)
+    current = db.session.get(SectionVersion, section.current_version_id)
+    base = db.session.get(SectionVersion, amendment.base_version_id)
+    body = carry_over(base.body, amendment.proposed_body, current.body)
+    heading = amendment.proposed_heading if not (amendment.conflict or {}).get("heading") else current.heading
+    return heading, body
 
 
 # -------------------------------------------------------------------- listing

@@ -191,8 +191,9 @@ def edit(slug: str, amendment_id: int):
     if request.method == "GET":
         form.kind.data = amendment.kind
         form.section_id.data = amendment.section_id or 0
-        form.heading.data = amendment.proposed_heading or (section_entry.version.heading if section_entry else "")
-        form.body.data = amendment.proposed_body
+        heading, body = services.resolution_start(amendment)
+        form.heading.data = heading or (section_entry.version.heading if section_entry else "")
+        form.body.data = body
         form.reason.data = amendment.reason
         form.revision.data = amendment.revision
     form.kind.data = amendment.kind  # the kind is fixed once proposed

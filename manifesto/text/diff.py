@@ -32,6 +32,7 @@ __all__ = [
     "RebaseResult",
     "apply_hunks",
     "changed_ranges",
+    "carry_over",
     "changes_overlap",
     "hunks_overlap",
     "is_paragraph_break",
@@ -808,3 +809,21 @@ def rebase(base: str, proposal: str, new: str, *, cross_check: bool = True) -> R
         return RebaseResult(None, [_whole_conflict(base, proposal, new, p_hunks + n_hunks)])
     agreed = _patch_apply_agrees(base, proposal, new, merged) if cross_check else None
     return RebaseResult(merged, patch_apply_agreed=agreed)
+
+
+def carry_over(base: str, proposal: str, new: str) -> str:
+    """Start a conflict resolution: ``new`` with every proposal change that still applies.
+
+    Changes inside a conflict region are left out (``new`` keeps its own text
+    there), so an author resolving a conflict never silently undoes what the
+    new version changed elsewhere.
+    """
+    p_hunks = changed_ranges(word_diff(base, proposal))
+    n_hunks = changed_ranges(word_diff(base, new))
+    shared = set(p_hunks) & set(n_hunks)
+    regions = _conflict_regions(base, p_hunks, n_hunks, shared)
+    kept = [
+        h for h in p_hunks
+        if h not in shared and not any(start <= h.end and h.start <= end for start, end in regions)
+    ]
+    return _apply_moved(base, new, n_hunks, kept) or new

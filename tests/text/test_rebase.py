@@ -291,3 +291,23 @@ def test_rebase_never_silently_wrong_on_manifestos(
 def test_rebase_never_silently_wrong_on_random_text(base: str, proposal: str, new: str) -> None:
     """Unrelated random texts: conflicts, or exactly both change sets."""
     assert_never_silently_wrong(base, proposal, new)
+
+
+def test_carry_over_keeps_new_changes_and_applies_the_rest_of_the_proposal():
+    from manifesto.text.diff import carry_over
+
+    base = "Alpha one.\n\nBravo two.\n\nCharlie three."
+    new = "Alpha ONE.\n\nBravo 2.\n\nCharlie three."
+    proposal = "Alpha one.\n\nBravo deux.\n\nCharlie trois."
+    # Bravo collides (left as the new version has it); Charlie still applies; Alpha's new change stays.
+    assert carry_over(base, proposal, new) == "Alpha ONE.\n\nBravo 2.\n\nCharlie trois."
+
+
+@given(st.lists(st.sampled_from(["un", "deux", "trois", "quatre", "cinq"]), min_size=3, max_size=12))
+@settings(max_examples=100, deadline=None)
+def test_carry_over_of_an_unchanged_proposal_is_the_new_text(words):
+    from manifesto.text.diff import carry_over
+
+    base = " ".join(words)
+    new = base.replace(words[0], "zéro", 1)
+    assert carry_over(base, base, new) == new
