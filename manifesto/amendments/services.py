@@ -774,18 +774,18 @@ def list_amendments(document: Document, flt: ListFilter, user=None) -> Amendment
     return page
 
 
-def collisions_for(ids: list[int]) -> dict[int, list[str]]:
-    """Map each amendment id to the codes of the open amendments it collides with (one query)."""
+def collisions_for(ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+    """Map each amendment id to (code, id) of the open amendments it collides with (one query)."""
     other = Amendment.__table__.alias("other")
     rows = db.session.execute(
         select(Collision.amendment_id, Collision.other_id, Amendment.number, other.c.number)
         .join(Amendment, Amendment.id == Collision.amendment_id)
         .join(other, other.c.id == Collision.other_id)
         .where(or_(Collision.amendment_id.in_(ids), Collision.other_id.in_(ids)))).all()
-    result: dict[int, list[str]] = {}
+    result: dict[int, list[tuple[str, int]]] = {}
     for a_id, b_id, a_number, b_number in rows:
-        result.setdefault(a_id, []).append(f"A-{b_number:03d}")
-        result.setdefault(b_id, []).append(f"A-{a_number:03d}")
+        result.setdefault(a_id, []).append((f"A-{b_number:03d}", b_id))
+        result.setdefault(b_id, []).append((f"A-{a_number:03d}", a_id))
     return {key: sorted(value) for key, value in result.items()}
 
 
