@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask
+from flask import Flask, session
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -51,6 +51,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     login_manager.user_loader(load_user)
     _register_blueprints(app)
+
+    @app.before_request
+    def _keep_session():
+        """Keep sessions (and with them CSRF tokens) for PERMANENT_SESSION_LIFETIME, not just until the browser closes."""
+        session.permanent = True
+
     _register_errors(app)
     _register_template_helpers(app)
     from .cli import register_cli
