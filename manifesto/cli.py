@@ -40,3 +40,23 @@ def register_cli(app: Flask) -> None:
         document = seed_demo(password or DEFAULT_PASSWORD)
         click.echo(f"Demo document ready: /d/{document.slug}/ (accounts: admin@example.org, "
                    "moderator@example.org, amina@, lucas@, sofia@example.org)")
+
+    @app.cli.command("seed-scale")
+    @click.option("--sections", default=300, show_default=True, help="Number of sections.")
+    @click.option("--chars", default=450_000, show_default=True, help="Approximate characters of text in all.")
+    @click.option("--participants", default=800, show_default=True, help="Participant accounts.")
+    @click.option("--amendments", default=3600, show_default=True, help="Amendments to propose.")
+    @click.option("--versioned-sections", default=30, show_default=True, help="Sections edited many times.")
+    @click.option("--versions", default=10, show_default=True, help="Versions of each of those sections.")
+    @click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same event).")
+    @click.option("--slug", default="convention", show_default=True, help="Address of the generated document.")
+    def seed_scale_command(sections, chars, participants, amendments, versioned_sections, versions, seed, slug):
+        """Generate a convention-sized event for load tests (cheap password hashes: never in production)."""
+        from .scale import seed_scale
+
+        try:
+            seed_scale(sections=sections, chars=chars, participants=participants, amendments=amendments,
+                       versioned_sections=versioned_sections, versions=versions, seed=seed, slug=slug,
+                       echo=click.echo)
+        except ServiceError as error:
+            raise click.ClickException(error.message) from error
