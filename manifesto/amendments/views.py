@@ -56,16 +56,16 @@ def index(slug: str):
     if flt.sort not in services.SORTS:
         flt.sort = "code"
     page = services.list_amendments(document, flt, current_user)
-    entries = documents.current_sections(document)
-    return render_template("amendments/list.html", document=document, page=page, flt=flt, entries=entries,
+    return render_template("amendments/list.html", document=document, page=page, flt=flt,
+                           outline=documents.outline(document),
                            counts=services.status_counts(document, document.min_supporters),
                            drafts=services.my_drafts(document, current_user), statuses=list(Status))
 
 
-def _proposal_choices(form: ProposalForm, entries) -> None:
+def _proposal_choices(form: ProposalForm, outline) -> None:
     """Fill the section select (live sections, in order)."""
     form.section_id.choices = choices([(0, "— choose —")] + [
-        (e.section.id, f"§{e.number} {e.version.heading}") for e in entries])
+        (e.section_id, f"§{e.number} {e.heading}") for e in outline])
 
 
 def _preview(kind: str, base_body: str | None, body: str | None):
@@ -85,20 +85,20 @@ def _preview(kind: str, base_body: str | None, body: str | None):
 def new(slug: str):
     """Propose an amendment: the editor starts from the section's current text."""
     document = _document(slug)
-    entries = documents.current_sections(document)
+    outline = documents.outline(document)
     form = ProposalForm()
-    _proposal_choices(form, entries)
-    by_id = {e.section.id: e for e in entries}
+    _proposal_choices(form, outline)
+    live = {e.section_id for e in outline}
     if request.method == "GET":
-        section_id = request.args.get("section", type=int)
         form.kind.data = request.args.get("kind") if request.args.get("kind") in {k.value for k in Kind} else "modify"
-        if section_id in by_id:
-            entry = by_id[section_id]
-            form.section_id.data = section_id
-            form.heading.data = entry.version.heading if form.kind.data == Kind.MODIFY else ""
-            form.body.data = entry.version.body if form.kind.data == Kind.MODIFY else ""
+        form.section_id.data = request.args.get("section", type=int)
+    # Only the chosen section's text is loaded, never the whole document.
+    entry = None
+    if form.section_id.data in live:
+        entry = documents.section_entry(document, documents.get_section_or_404(document, form.section_id.data))
+        if request.method == "GET" and form.kind.data == Kind.MODIFY:
+            form.heading.data, form.body.data = entry.version.heading, entry.version.body
             form.base_version_id.data = entry.version.id
-    entry = by_id.get(form.section_id.data or 0)
     status, preview = 200, None
     if not services.can_propose(current_user, document):
         form.form_errors.append(_window_message(document))

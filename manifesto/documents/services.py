@@ -128,6 +128,30 @@ def current_sections(document: Document) -> list[SectionEntry]:
     return entries
 
 
+@dataclass(frozen=True)
+class OutlineEntry:
+    """A live section as a menu shows it: id, number and heading, no text."""
+
+    section_id: int
+    number: int
+    heading: str
+    version_id: int
+
+
+def outline(document: Document) -> list[OutlineEntry]:
+    """Return the live sections' numbers and headings in one light query (no bodies loaded).
+
+    For filters and pickers, which must stay cheap on a 300-section document.
+    """
+    rows = db.session.execute(
+        select(Section.id, SectionVersion.heading, SectionVersion.id)
+        .join(SectionVersion, SectionVersion.id == Section.current_version_id)
+        .where(Section.document_id == document.id, Section.retired_at.is_(None))
+        .order_by(Section.position)).all()
+    return [OutlineEntry(section_id, number, heading, version_id)
+            for number, (section_id, heading, version_id) in enumerate(rows, start=1)]
+
+
 def retired_sections(document: Document) -> list[Section]:
     """Return the sections that left the text, with their last versions."""
     return list(db.session.scalars(

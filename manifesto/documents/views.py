@@ -102,14 +102,14 @@ def new_section(slug: str):
     document, _ = _load(slug)
     if not services.can_edit_sections(current_user):
         abort(403, description="Only moderators can add sections.")
-    entries = services.current_sections(document)
+    entries = services.outline(document)
     form = NewSectionForm()
     form.after.choices = choices([(0, "At the beginning")] + [
-        (e.section.id, f"After §{e.number} {e.version.heading}") for e in entries])
+        (e.section_id, f"After §{e.number} {e.heading}") for e in entries])
     if request.method == "GET":
         form.structure_version.data = document.structure_version
         if entries:
-            form.after.data = request.args.get("after", type=int) or entries[-1].section.id
+            form.after.data = request.args.get("after", type=int) or entries[-1].section_id
     status = 200
     if form.validate_on_submit():
         try:
