@@ -120,3 +120,12 @@ def test_session_cookie_is_hardened(client, make_user, login):
     response = login(make_user())
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_pages_carry_a_strict_content_security_policy(client, document):
+    response = client.get("/d/doc/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    page = response.get_data(as_text=True)
+    assert "<script" not in page and " style=" not in page  # nothing inline that the policy would block
