@@ -22,7 +22,8 @@ from ..documents.models import Document, Section, SectionVersion
 from ..documents.signals import section_retired, version_written
 from ..extensions import db
 from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, utcnow, writes
-from ..text.diff import Hunk, carry_over, changed_ranges, hunks_overlap, rebase, render_inline, render_side_by_side, word_diff
+from ..text.diff import (Hunk, carry_over, changed_ranges, hunks_overlap, rebase, render_inline, render_numbered,
+                         render_side_by_side, word_diff)
 from ..text.lines import format_line_range
 from .models import DECIDED, Amendment, AmendmentRevision, Collision, Kind, Status, Support
 
@@ -190,7 +191,11 @@ def _describe(amendment: Amendment, document: Document, base: SectionVersion | N
             amendment.title = f"{label}, heading"
     if first is not None:
         amendment.first_line, amendment.last_line = first + offset, last + offset
-    amendment.diff_inline_html, amendment.diff_side_html = render_inline(ops), render_side_by_side(ops)
+    # Inline: the numbered lines of the base version, as delegates cite them;
+    # a change shows only its lines and two around them, a deletion all lines.
+    amendment.diff_inline_html = render_numbered(ops, base.layout, first_number=offset + 1,
+                                                 context=None if kind is Kind.DELETE else 2)
+    amendment.diff_side_html = render_side_by_side(ops)
 
 
 def _record_revision(amendment: Amendment, actor, note: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import html
 import random
 import re
 import time
@@ -625,3 +626,50 @@ def test_engine_imports_nothing_from_the_app() -> None:
                 continue
             for name in names:
                 assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
+
+
+# ------------------------------------------------------------ numbered lines
+
+def _visible_old_text(numbered_html: str) -> str:
+    """The old text a numbered diff shows: drop insertions, labels, numbers and tags."""
+    import re as _re
+
+    text = _re.sub(r"<ins\b.*?</ins>", "", numbered_html, flags=_re.S)
+    text = _re.sub(r'<span class="visually-hidden">.*?</span>', "", text)
+    text = _re.sub(r'<span class="ln">\d+</span>', "", text)
+    text = _re.sub(r'<span aria-hidden="true">.*?</span>', "", text)
+    text = _re.sub(r"<[^>]+>", "", text)
+    return html.unescape(text)
+
+
+@given(st.lists(st.sampled_from(["coopérative", "énergie", "señal", "👩🏽‍🌾", "وطن", "a", "b", "ç."]),
+                min_size=1, max_size=60), st.data())
+@settings(max_examples=150, deadline=None)
+def test_numbered_diff_shows_every_old_word_once_in_order(words, data):
+    from manifesto.text.diff import render_numbered
+    from manifesto.text.lines import layout
+
+    old = " ".join(words).replace(" ç.", " ç.\n\n")
+    new_words = list(words)
+    for _ in range(data.draw(st.integers(0, 4))):
+        i = data.draw(st.integers(0, len(new_words) - 1))
+        new_words[i] = data.draw(st.sampled_from(["X", "", "nouveau mot", "<b>"]))
+    new = " ".join(new_words)
+    rendered = render_numbered(word_diff(old, new), layout(old, 20), first_number=7, context=None)
+    assert "".join(_visible_old_text(rendered).split()) == "".join(old.split())
+    numbers = [int(n) for n in __import__("re").findall(r'<span class="ln">(\d+)</span>', rendered)]
+    assert numbers == list(range(7, 7 + len(layout(old, 20).lines)))
+    assert "<b>" not in rendered
+
+
+def test_numbered_diff_with_context_shows_changed_lines_and_a_gap():
+    from manifesto.text.diff import render_numbered
+    from manifesto.text.lines import layout
+
+    old = "\n".join(f"Line number {i} of the text." for i in range(1, 21))
+    new = old.replace("Line number 15 of", "Line number 15, amended, of")
+    rendered = render_numbered(word_diff(old, new), layout(old), first_number=101, context=1)
+    assert '<span class="ln">115</span>' in rendered  # the changed line, numbered from 101
+    assert '<span class="ln">114</span>' in rendered and '<span class="ln">116</span>' in rendered
+    assert '<span class="ln">110</span>' not in rendered and "line-gap" in rendered
+    assert "inserted: </span>, amended" in rendered
