@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, session
+from flask import Flask, abort, request, session
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -25,6 +25,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # MANIFESTO_INSTANCE_PATH moves config, secret key and SQLite file elsewhere.
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=os.environ.get("MANIFESTO_INSTANCE_PATH") or None)
+    from .requests import CleanRequest
+
+    app.request_class = CleanRequest
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_object(config_module.Defaults)
     app.config.from_pyfile("config.py", silent=True)
@@ -66,6 +69,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+    @app.before_request
+    def _refuse_nul_in_path():
+        """No address of ours contains a NUL character; the database could not look it up."""
+        if "\x00" in request.path:
+            abort(404)
 
     @app.before_request
     def _keep_session():

@@ -129,3 +129,21 @@ def test_pages_carry_a_strict_content_security_policy(client, document):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     page = response.get_data(as_text=True)
     assert "<script" not in page and " style=" not in page  # nothing inline that the policy would block
+
+
+def test_nul_characters_never_reach_the_database(client, users, login, document):
+    """PostgreSQL refuses NUL in text: hostile input must get a normal answer, not a 500."""
+    assert client.get("/d/doc%00/").status_code == 404
+    assert client.get("/admin/users?q=a%00b").status_code == 302  # anonymous: to the login page
+    response = client.post("/login", data={"email": "x\x00@example.org", "password": "p\x00assword"})
+    assert response.status_code == 400
+    response = client.post("/register", data={"email": "nul@example.org", "name": "Na\x00me",
+                                              "password": "long-password", "confirm": "long-password"})
+    assert response.status_code == 302
+    login(users["admin"])
+    assert client.get("/admin/users?q=a%00b").status_code == 200
+    section = services.current_sections(document)[0].section
+    response = client.post(f"/d/doc/sections/{section.id}/edit", data={
+        "heading": "Head\x00ing", "body": "Bo\x00dy", "reason": "Re\x00ason", "base_version": "1"})
+    assert response.status_code == 302
+    assert services.current_sections(document)[0].version.body == "Body"
