@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import config as config_module
 from .extensions import csrf, db, login_manager, migrate
+from .services import MAX_ID
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -74,6 +75,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def _refuse_nul_in_path():
         """No address of ours contains a NUL character; the database could not look it up."""
         if "\x00" in request.path:
+            abort(404)
+        # Werkzeug's int converter takes any number of digits; no id of ours is that large.
+        if any(isinstance(v, int) and v > MAX_ID for v in (request.view_args or {}).values()):
             abort(404)
 
     @app.before_request

@@ -75,6 +75,25 @@ class ConflictError(ServiceError):
         self.current = current
 
 
+MAX_ID = 2**31 - 1  # the largest value an INTEGER column holds on every engine
+
+
+def to_int(value, field: str | None = None, *, minimum: int = 0) -> int:
+    """Read a number sent by a form (a hidden version or revision, an id).
+
+    :raises ValidationError: for anything that is not a whole number in range,
+        which only a damaged or forged form sends.
+    """
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not minimum <= number <= MAX_ID:
+        raise ValidationError("This form is damaged or out of date. Reload the page and try again; "
+                              "copy your text first.", field)
+    return number
+
+
 def writes(func: Callable[P, R]) -> Callable[P, R]:
     """Run a service in one write transaction: commit on success, roll back on error.
 

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, request
 
-from .services import NotFound, PermissionDenied, ServiceError
+from .services import MAX_ID, NotFound, PermissionDenied, ServiceError
 
 
 def is_safe_next(target: str | None) -> bool:
@@ -28,6 +28,12 @@ def is_safe_next(target: str | None) -> bool:
 def safe_next(target: str | None, default: str) -> str:
     """Return ``target`` when it is safe, else ``default``."""
     return target if is_safe_next(target) else default
+
+
+def int_arg(name: str) -> int | None:
+    """Read an id from the query string; None when missing, malformed or out of range."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value <= MAX_ID else None
 
 
 def page_arg(name: str = "page") -> int:

@@ -147,3 +147,27 @@ def test_nul_characters_never_reach_the_database(client, users, login, document)
         "heading": "Head\x00ing", "body": "Bo\x00dy", "reason": "Re\x00ason", "base_version": "1"})
     assert response.status_code == 302
     assert services.current_sections(document)[0].version.body == "Body"
+
+
+@pytest.mark.parametrize("url", [
+    "/d/doc/sections/99999999999999999999",
+    "/d/doc/sections/1/versions/99999999999999999999",
+    "/d/doc/amendments/99999999999999999999",
+    "/d/doc/amendments/?section=99999999999999999999&author=99999999999999999999&page=99999999999999",
+    "/d/doc/sections/1/compare?from=99999999999999999999&to=-5",
+    "/d/doc/amendments/?status=%27;drop&sort=nonsense&section=abc",
+])
+def test_absurd_numbers_in_urls_are_not_server_errors(client, document, url):
+    assert client.get(url).status_code in (200, 404)
+
+
+@pytest.mark.parametrize("field,value", [("base_version", "abc"), ("base_version", "99999999999999999999"),
+                                         ("base_version", "-1")])
+def test_damaged_hidden_fields_get_a_message_not_a_500(client, users, login, document, field, value):
+    login(users["moderator"])
+    section = services.current_sections(document)[0].section
+    response = client.post(f"/d/doc/sections/{section.id}/edit", data={
+        "heading": "Section 1", "body": "My text survives.", "reason": "Why.", field: value})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "damaged or out of date" in page and "My text survives." in page

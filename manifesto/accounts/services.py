@@ -207,6 +207,8 @@ def load_user(identity: str) -> User | None:
     user_id, _, token = (identity or "").partition(":")
     if not user_id.isdigit():
         return None
+    if not 0 < int(user_id) <= 2**31 - 1:
+        return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_token != token:
         return None

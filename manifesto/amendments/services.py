@@ -21,7 +21,7 @@ from ..documents import services as documents
 from ..documents.models import Document, Section, SectionVersion
 from ..documents.signals import section_retired, version_written
 from ..extensions import db
-from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, utcnow, writes
+from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, to_int, utcnow, writes
 from ..text.diff import (Hunk, carry_over, changed_ranges, hunks_overlap, rebase, render_inline, render_numbered,
                          render_side_by_side, word_diff)
 from ..text.lines import format_line_range
@@ -109,7 +109,7 @@ def _check_revision(amendment: Amendment, revision: int | None, what: str) -> No
 
     :raises ConflictError:
     """
-    if revision is not None and int(revision) != amendment.revision:
+    if revision is not None and to_int(revision) != amendment.revision:
         if amendment.status in DECIDED:
             message = (f"{amendment.code} was decided ({Status(amendment.status).label.lower()}) while you "
                        f"were {what}. Nothing was changed; your text is kept below.")
@@ -303,17 +303,17 @@ def propose_amendment(actor, document_id: int, *, kind: str, section_id: int | N
     after_label = None
     if kind is Kind.INSERT:
         if section_id:
-            section = documents.get_section_or_404(document, int(section_id))
+            section = documents.get_section_or_404(document, to_int(section_id, "section_id"))
             after_label = f"after §{documents.section_entry(document, section).number}"
     else:
         if not section_id:
             raise ValidationError("Choose the section the amendment changes.", "section_id")
-        section = documents.lock_section(document, int(section_id))
+        section = documents.lock_section(document, to_int(section_id, "section_id"))
         if section.retired:
             raise ValidationError("This section has been retired; it can no longer be amended.", "section_id")
         base = section.current_version
-        if base_version_id and int(base_version_id) != base.id:
-            base = db.session.get(SectionVersion, int(base_version_id))
+        if base_version_id and to_int(base_version_id) != base.id:
+            base = db.session.get(SectionVersion, to_int(base_version_id))
             if base is None or base.section_id != section.id:
                 raise ValidationError("The amendment must be written on a version of this section.")
     heading, body = _clean_proposal(kind, base, heading, body)
@@ -546,7 +546,7 @@ def _merge_target(document: Document, amendment: Amendment, code: str | None) ->
     :raises ValidationError:
     """
     digits = "".join(ch for ch in (code or "") if ch.isdigit())
-    if not digits:
+    if not digits or len(digits) > 9:
         raise ValidationError("Name the amendment it is merged into, e.g. A-007.", "merged_into")
     target = db.session.scalar(select(Amendment).where(Amendment.document_id == document.id,
                                                        Amendment.number == int(digits)))

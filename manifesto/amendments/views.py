@@ -10,7 +10,7 @@ from ..documents import services as documents
 from ..forms import choices, show_error
 from ..services import ConflictError, NotFound, ServiceError
 from ..text.diff import render_inline, render_side_by_side, word_diff
-from ..web import abort_for, page_arg
+from ..web import abort_for, int_arg, page_arg
 from . import services
 from .forms import DecisionForm, ProposalForm, WithdrawForm
 from .models import Kind, Status
@@ -44,8 +44,8 @@ def index(slug: str):
     """Amendments of the document, filtered, sorted and paginated."""
     document = _document(slug)
     flt = services.ListFilter(
-        status=request.args.get("status", "open"), section_id=request.args.get("section", type=int),
-        author_id=request.args.get("author", type=int), needs_decision=_flag("needs_decision"),
+        status=request.args.get("status", "open"), section_id=int_arg("section"),
+        author_id=int_arg("author"), needs_decision=_flag("needs_decision"),
         conflicted=_flag("conflicted"), sort=request.args.get("sort", "code"), descending=_flag("desc"),
         page=page_arg(), per_page=current_app.config["AMENDMENTS_PER_PAGE"])
     if _flag("mine_supported") and current_user.is_authenticated:
@@ -91,7 +91,7 @@ def new(slug: str):
     live = {e.section_id for e in outline}
     if request.method == "GET":
         form.kind.data = request.args.get("kind") if request.args.get("kind") in {k.value for k in Kind} else "modify"
-        form.section_id.data = request.args.get("section", type=int)
+        form.section_id.data = int_arg("section")
     # Only the chosen section's text is loaded, never the whole document.
     entry = None
     if form.section_id.data in live:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from ..audit.services import record_event
 from ..extensions import db
-from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, as_utc, utcnow, writes
+from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, as_utc, to_int, utcnow, writes
 from ..text.diff import render_inline, render_side_by_side, word_diff
 from ..text.lines import layout
 from ..text.render import render_markdown
@@ -270,7 +270,7 @@ def _check_base(section: Section, base_version: int | None) -> None:
 
     :raises ConflictError: carrying the current version.
     """
-    if base_version is not None and int(base_version) != section.version_count:
+    if base_version is not None and to_int(base_version) != section.version_count:
         current = db.session.get(SectionVersion, section.current_version_id)
         raise ConflictError(
             f"Someone saved version {section.version_count} of this section while you were "
@@ -336,7 +336,7 @@ def update_document(actor, document_id: int, *, title: str, introduction: str, p
         phase = Phase(phase)
     except ValueError as exc:
         raise ValidationError("Choose one of the listed phases.", "phase") from exc
-    if min_supporters is None or not 0 <= int(min_supporters) <= 1000:
+    if min_supporters is None or not 0 <= to_int(min_supporters, "min_supporters") <= 1000:
         raise ValidationError("Give a number from 0 to 1000.", "min_supporters")
     before = document.phase
     document.title = _clean_text(title, "title", label="The title")
@@ -365,7 +365,7 @@ def _check_structure(document: Document, structure_version: int | None) -> None:
 
     :raises ConflictError:
     """
-    if structure_version is not None and int(structure_version) != document.structure_version:
+    if structure_version is not None and to_int(structure_version) != document.structure_version:
         raise ConflictError("The order of the sections changed while you were looking. "
                             "Look at the new order and try again.")
 
@@ -387,7 +387,7 @@ def create_section(actor, document_id: int, *, heading: str, body: str, reason: 
     _check_structure(document, structure_version)
     heading, body, reason = clean_heading(heading), clean_body(body), clean_reason(reason)
     if after_section_id:
-        after = get_section_or_404(document, int(after_section_id))
+        after = get_section_or_404(document, to_int(after_section_id, "after"))
         position = after.position + 1
     else:
         position = 1
@@ -445,7 +445,7 @@ def revert_section(actor, document_id: int, section_id: int, *, to_number: int, 
     _check_not_final(document)
     reason = clean_reason(reason)
     _check_base(section, base_version)
-    target = get_version_or_404(section, int(to_number))
+    target = get_version_or_404(section, to_int(to_number, "to_number"))
     current = section.current_version
     if target.body == current.body and target.heading == current.heading:
         raise ValidationError("That version's text is already the current text.", "to_number")

@@ -9,7 +9,7 @@ from ..audit.services import document_log
 from ..forms import choices, show_error
 from ..services import ConflictError, NotFound, ServiceError
 from ..text.diff import render_inline, word_diff
-from ..web import abort_for, page_arg
+from ..web import abort_for, int_arg, page_arg
 from ..amendments import services as amendment_services
 from . import services
 from .forms import DocumentSettingsForm, MoveForm, NewSectionForm, RetireForm, RevertForm, SectionForm
@@ -79,8 +79,8 @@ def compare(slug: str, section_id: int):
     """Word-level diff between two versions of a section, inline or side by side."""
     document, section = _load(slug, section_id)
     newest = section.version_count
-    old_n = request.args.get("from", type=int) or max(1, newest - 1)
-    new_n = request.args.get("to", type=int) or newest
+    old_n = int_arg("from") or max(1, newest - 1)
+    new_n = int_arg("to") or newest
     view = "side" if request.args.get("view") == "side" else "inline"
     try:
         old = services.get_version_or_404(section, old_n)
@@ -109,7 +109,7 @@ def new_section(slug: str):
     if request.method == "GET":
         form.structure_version.data = document.structure_version
         if entries:
-            form.after.data = request.args.get("after", type=int) or entries[-1].section_id
+            form.after.data = int_arg("after") or entries[-1].section_id
     status = 200
     if form.validate_on_submit():
         try:
@@ -179,10 +179,8 @@ def revert_section(slug: str, section_id: int):
         flash("Give a reason for the revert.", "error")
         return redirect(url_for("documents.section", slug=slug, section_id=section_id) + "#history")
     try:
-        version = services.revert_section(current_user, document.id, section_id, to_number=int(form.to_number.data),
+        version = services.revert_section(current_user, document.id, section_id, to_number=form.to_number.data,
                                           reason=form.reason.data, base_version=form.base_version.data or None)
-    except ValueError:
-        abort(400, description="That is not a version number.")
     except ServiceError as error:
         if error.status in (403, 404):
             abort_for(error)
