@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, request
+from flask import abort, flash, request
 
+from .forms import show_error
 from .services import MAX_ID, NotFound, PermissionDenied, ServiceError
 
 
@@ -43,9 +44,21 @@ def page_arg(name: str = "page") -> int:
 
 
 def abort_for(error: ServiceError) -> None:
-    """Turn a permission or lookup error into its error page."""
+    """Turn a permission or lookup error into its error page; other errors return."""
     if isinstance(error, PermissionDenied):
         abort(403, description=error.message)
     if isinstance(error, NotFound):
         abort(404, description=error.message)
-    raise error
+
+
+def flash_error(error: ServiceError) -> None:
+    """Answer 403/404 with their page; flash any other service error for the next page."""
+    abort_for(error)
+    flash(error.message, "error")
+
+
+def form_error(form, error: ServiceError) -> int:
+    """Answer 403/404 with their page; put any other error next to its field. Returns the status."""
+    abort_for(error)
+    show_error(form, error)
+    return error.status

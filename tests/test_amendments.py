@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from manifesto.amendments import services
-from manifesto.amendments.models import Amendment, AmendmentRevision, Collision, Status
+from manifesto.amendments.models import Amendment, Collision
 from manifesto.audit.models import AuditEvent
 from manifesto.documents import services as documents
 from manifesto.documents.models import Section, SectionVersion
 from manifesto.extensions import db
-from manifesto.services import ConflictError, PermissionDenied, ValidationError
+from manifesto.services import PermissionDenied, ValidationError
 
 P1 = "Paragraph one of section {n}, about cooperatives and energy."
 P2 = "Paragraph two of section {n}, about democracy at work."
@@ -59,7 +59,7 @@ def test_propose_gives_code_title_and_stored_diff(client, open_document, users, 
     login(users["participant"])
     entry = entries[1]
     body = entry.version.body.replace("democracy at work", "democracy at work and in finance")
-    response = client.post(f"/d/doc/amendments/new", data={
+    response = client.post("/d/doc/amendments/new", data={
         "kind": "modify", "section_id": entry.section.id, "body": body, "heading": entry.version.heading,
         "reason": "Finance matters.", "base_version_id": entry.version.id, "action": "submit"})
     assert response.status_code == 302
@@ -449,7 +449,7 @@ def test_overlapping_amendments_collide_on_both_pages_and_in_the_list(client, pr
     b = propose(users["admin"], old="cooperatives and energy", new="cooperatives and wind energy")
     c = propose(users["admin"], old="democracy at work", new="democracy at every workplace")
     assert db.session.scalar(select(db.func.count()).select_from(Collision)) == 1
-    assert f"Collides with" in client.get(f"/d/doc/amendments/{a.id}").get_data(as_text=True)
+    assert "Collides with" in client.get(f"/d/doc/amendments/{a.id}").get_data(as_text=True)
     assert b.code in client.get(f"/d/doc/amendments/{a.id}").get_data(as_text=True)
     assert a.code in client.get(f"/d/doc/amendments/{b.id}").get_data(as_text=True)
     assert "Collides" not in client.get(f"/d/doc/amendments/{c.id}").get_data(as_text=True)
@@ -464,7 +464,7 @@ def test_overlapping_amendments_collide_on_both_pages_and_in_the_list(client, pr
 
 def test_list_filters_and_sorts(client, propose, users, login, entries):
     a = propose(users["participant"], n=1)
-    b = propose(users["admin"], n=2)
+    propose(users["admin"], n=2)
     c = propose(users["participant"], n=3)
     decide(c, users["moderator"], decision="reject")
     services.support_amendment(users["admin"], a.document_id, a.id)
@@ -483,8 +483,8 @@ def test_list_filters_and_sorts(client, propose, users, login, entries):
 
 def test_moderators_land_on_what_needs_a_decision(client, propose, users, login):
     a = propose(users["participant"], old="energy", new="solar energy")
-    b = propose(users["admin"], old="energy", new="wind energy")
-    decide(a, users["moderator"])  # b is now conflicted
+    propose(users["admin"], old="energy", new="wind energy")
+    decide(a, users["moderator"])  # A-002 is now conflicted
     propose(users["participant"], n=2)
     login(users["moderator"])
     page = client.get("/d/doc/amendments/").get_data(as_text=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..forms import show_error
 from ..services import ServiceError
-from ..web import abort_for, page_arg, safe_next
+from ..web import flash_error, form_error, page_arg, safe_next
 from . import services
 from .models import Role
 from .forms import ActiveForm, LoginForm, LogoutForm, PasswordForm, RegisterForm, RoleForm
@@ -26,7 +25,7 @@ def register():
             user = services.register_user(form.email.data, form.name.data, form.password.data,
                                           form.organisation.data, form.country.data)
         except ServiceError as error:
-            show_error(form, error)
+            form_error(form, error)
         else:
             login_user(user)
             flash("Welcome! Your account is ready.", "success")
@@ -44,7 +43,7 @@ def login():
         try:
             user = services.authenticate(form.email.data, form.password.data)
         except ServiceError as error:
-            show_error(form, error)
+            form_error(form, error)
         else:
             login_user(user, remember=form.remember.data)
             flash(f"Logged in as {user.name}.", "success")
@@ -71,7 +70,7 @@ def password():
         try:
             user = services.change_password(current_user, form.current_password.data, form.new_password.data)
         except ServiceError as error:
-            show_error(form, error)
+            form_error(form, error)
         else:
             login_user(user)  # the session token changed; keep this session
             flash("Your password is changed. Other devices are logged out.", "success")
@@ -99,9 +98,7 @@ def change_role(user_id: int):
     try:
         user = services.set_role(current_user, user_id, form.role.data)
     except ServiceError as error:
-        if error.status in (403, 404):
-            abort_for(error)
-        flash(error.message, "error")
+        flash_error(error)
     else:
         flash(f"{user.name} is now {user.role}.", "success")
     return redirect(url_for("accounts.users"))
@@ -115,9 +112,7 @@ def change_active(user_id: int):
     try:
         user = services.set_active(current_user, user_id, form.active.data == "1")
     except ServiceError as error:
-        if error.status in (403, 404):
-            abort_for(error)
-        flash(error.message, "error")
+        flash_error(error)
     else:
         flash(f"{user.name} is now {'active' if user.active else 'deactivated'}.", "success")
     return redirect(url_for("accounts.users"))

@@ -7,10 +7,10 @@ from flask_login import current_user, login_required
 
 from ..audit.services import events_for
 from ..documents import services as documents
-from ..forms import choices, show_error
+from ..forms import choices
 from ..services import ConflictError, NotFound, ServiceError
 from ..text.diff import render_inline, render_side_by_side, word_diff
-from ..web import abort_for, int_arg, page_arg
+from ..web import flash_error, form_error, int_arg, page_arg
 from . import services
 from .forms import DecisionForm, ProposalForm, WithdrawForm
 from .models import Kind, Status
@@ -117,7 +117,7 @@ def new(slug: str):
                 base_version_id=form.base_version_id.data or (entry.version.id if entry else None),
                 submit=action == "submit")
         except ServiceError as error:
-            status = _fail(form, error)
+            status = form_error(form, error)
         else:
             flash(f"{amendment.code} is submitted." if amendment.status == Status.SUBMITTED
                   else "Your draft is saved. Only you can see it.", "success")
@@ -135,13 +135,6 @@ def _window_message(document) -> str:
                 "You can still read and prepare your text; it is kept on this page.")
     return "The deadline for amendments has passed. Your text is kept on this page."
 
-
-def _fail(form, error: ServiceError) -> int:
-    """Show a service error on the form (or as its page) and return the status."""
-    if error.status in (403, 404):
-        abort_for(error)
-    show_error(form, error)
-    return error.status
 
 
 @bp.get("/<int:amendment_id>")
@@ -211,7 +204,7 @@ def edit(slug: str, amendment_id: int):
             form.form_errors.append(error.message)
             form.revision.data = error.current.revision
         except ServiceError as error:
-            status = _fail(form, error)
+            status = form_error(form, error)
         else:
             flash(f"{amendment.code if amendment.number else 'Your draft'} is saved.", "success")
             return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment.id))
@@ -235,9 +228,7 @@ def withdraw(slug: str, amendment_id: int):
         return _render_show(document, _amendment(document, amendment_id), withdraw_form=form, status=409,
                             conflict_message=error.message)
     except ServiceError as error:
-        if error.status in (403, 404):
-            abort_for(error)
-        flash(error.message, "error")
+        flash_error(error)
     else:
         flash("The amendment is withdrawn.", "success")
     return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id))
@@ -257,9 +248,7 @@ def support(slug: str, amendment_id: int):
             services.support_amendment(current_user, document.id, amendment.id)
             flash("You support this amendment.", "success")
     except ServiceError as error:
-        if error.status in (403, 404):
-            abort_for(error)
-        flash(error.message, "error")
+        flash_error(error)
     return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id) + "#support")
 
 
@@ -284,9 +273,7 @@ def decide(slug: str, amendment_id: int):
         form.revision.data = fresh.revision
         return _render_show(document, fresh, decision_form=form, status=409, conflict_message=error.message)
     except ServiceError as error:
-        if error.status in (403, 404):
-            abort_for(error)
-        show_error(form, error)
+        form_error(form, error)
         return _render_show(document, _amendment(document, amendment_id), decision_form=form, status=error.status)
     flash("The decision is recorded.", "success")
     return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id))

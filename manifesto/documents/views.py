@@ -6,10 +6,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from ..audit.services import document_log
-from ..forms import choices, show_error
+from ..forms import choices
 from ..services import ConflictError, NotFound, ServiceError
 from ..text.diff import render_inline, word_diff
-from ..web import abort_for, int_arg, page_arg
+from ..web import flash_error, form_error, int_arg, page_arg
 from ..amendments import services as amendment_services
 from . import services
 from .forms import DocumentSettingsForm, MoveForm, NewSectionForm, RetireForm, RevertForm, SectionForm
@@ -26,13 +26,6 @@ def _load(slug: str, section_id: int | None = None):
         abort(404, description=error.message)
     return document, section
 
-
-def _fail(form, error: ServiceError) -> int:
-    """Show a service error on the form (or as its page) and return the status."""
-    if error.status in (403, 404):
-        abort_for(error)
-    show_error(form, error)
-    return error.status
 
 
 @bp.get("/<slug>/")
@@ -118,7 +111,7 @@ def new_section(slug: str):
                 reason=form.reason.data, after_section_id=form.after.data or None,
                 structure_version=form.structure_version.data or None)
         except ServiceError as error:
-            status = _fail(form, error)
+            status = form_error(form, error)
             form.structure_version.data = document.structure_version
         else:
             flash("The section is added.", "success")
@@ -153,7 +146,7 @@ def edit_section(slug: str, section_id: int):
             form.base_version.data = error.current.number  # saving again is now a deliberate choice
             form.form_errors.append(error.message)
         except ServiceError as error:
-            status = _fail(form, error)
+            status = form_error(form, error)
         else:
             flash(f"Version {version.number} is saved.", "success")
             return redirect(url_for("documents.section", slug=slug, section_id=section.id))
@@ -182,9 +175,7 @@ def revert_section(slug: str, section_id: int):
         version = services.revert_section(current_user, document.id, section_id, to_number=form.to_number.data,
                                           reason=form.reason.data, base_version=form.base_version.data or None)
     except ServiceError as error:
-        if error.status in (403, 404):
-            abort_for(error)
-        flash(error.message, "error")
+        flash_error(error)
     else:
         flash(f"Version {version.number} restores the text of an earlier version.", "success")
     return redirect(url_for("documents.section", slug=slug, section_id=section_id))
@@ -200,9 +191,7 @@ def move_section(slug: str, section_id: int):
         services.move_section(current_user, document.id, section_id, direction=form.direction.data or "",
                               structure_version=form.structure_version.data or None)
     except ServiceError as error:
-        if error.status in (403, 404):
-            abort_for(error)
-        flash(error.message, "error")
+        flash_error(error)
     return redirect(request.form.get("back") if request.form.get("back") == url_for("documents.read", slug=slug)
                     else url_for("documents.section", slug=slug, section_id=section_id))
 
@@ -227,7 +216,7 @@ def retire_section(slug: str, section_id: int):
                 services.retire_section(current_user, document.id, section_id, reason=form.reason.data,
                                         base_version=form.base_version.data or None)
         except ServiceError as error:
-            status = _fail(form, error)
+            status = form_error(form, error)
         else:
             flash("The section is restored." if section.retired else "The section is retired.", "success")
             return redirect(url_for("documents.section", slug=slug, section_id=section_id))
@@ -255,7 +244,7 @@ def settings(slug: str):
                                      amendment_deadline=form.amendment_deadline.data,
                                      min_supporters=form.min_supporters.data)
         except ServiceError as error:
-            status = _fail(form, error)
+            status = form_error(form, error)
         else:
             flash("The settings are saved.", "success")
             return redirect(url_for("documents.read", slug=slug))

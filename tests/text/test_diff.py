@@ -494,8 +494,8 @@ def test_renderings_preserve_both_texts_and_paragraphs(
 @settings(max_examples=200, deadline=None)
 def test_renderings_never_leak_markup(old: str, new: str) -> None:
     """Whatever the text, the only tags are ours."""
-    for html in (render_inline(word_diff(old, new)), render_side_by_side(word_diff(old, new))):
-        tags = set(re.findall(r"</?([a-zA-Z0-9]+)", html))
+    for rendered in (render_inline(word_diff(old, new)), render_side_by_side(word_diff(old, new))):
+        tags = set(re.findall(r"</?([a-zA-Z0-9]+)", rendered))
         assert tags <= {
             "div",
             "p",
