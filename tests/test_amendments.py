@@ -280,6 +280,7 @@ def test_accept_makes_a_new_version_credited_to_the_author(client, propose, user
     assert fresh(amendment).result_version_id == version.id
     page = client.get(f"/d/doc/amendments/{amendment.id}").get_data(as_text=True)
     assert "Accepted" in page and "Clearer." in page
+    assert f"/d/doc/sections/{section.id}/versions/2" in page and "The text became" in page
 
 
 def test_accept_with_modifications_shows_its_own_diff(client, propose, users):

@@ -116,6 +116,7 @@ class Amendment(db.Model):
     decided_by = relationship("User", foreign_keys=[decided_by_id], lazy="raise")
     section = relationship("Section", foreign_keys=[section_id], lazy="raise")
     base_version = relationship("SectionVersion", foreign_keys=[base_version_id], lazy="raise")
+    result_version = relationship("SectionVersion", foreign_keys=[result_version_id], lazy="raise")
     merged_into: Mapped[Amendment | None] = relationship(remote_side=[id], lazy="raise")
 
     def __repr__(self) -> str:

@@ -86,7 +86,8 @@ def get_amendment_or_404(document: Document, amendment_id: int, user=None) -> Am
     amendment = db.session.scalar(
         select(Amendment)
         .options(joinedload(Amendment.author), joinedload(Amendment.section),
-                 joinedload(Amendment.base_version), joinedload(Amendment.decided_by))
+                 joinedload(Amendment.base_version), joinedload(Amendment.decided_by),
+                 joinedload(Amendment.result_version))
         .where(Amendment.id == amendment_id, Amendment.document_id == document.id))
     if amendment is None or not can_view(user, amendment):
         raise NotFound("There is no such amendment.")
