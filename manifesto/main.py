@@ -14,6 +14,9 @@ bp = Blueprint("main", __name__)
 
 # Fields never echoed back on the "send again" page.
 _SECRET_FIELDS = {"csrf_token", "password", "confirm", "current_password", "new_password"}
+# Fields the user never typed: sent again as they were, but not shown.
+_TECHNICAL_FIELDS = {"action", "kind", "section_id", "base_version_id", "base_version", "revision",
+                     "structure_version", "next", "to_number", "direction", "active", "after", "decision"}
 
 
 @bp.get("/")
@@ -42,8 +45,11 @@ def handle_csrf_error(error: CSRFError):
 
     The page shows what was sent, in a fresh form that goes to the same place.
     """
-    fields = [(name, value) for name, value in request.form.items(multi=True) if name not in _SECRET_FIELDS]
-    return render_template("errors/csrf.html", fields=fields, action=request.path, reason=error.description), 400
+    sent = [(name, value) for name, value in request.form.items(multi=True) if name not in _SECRET_FIELDS]
+    fields = [(name, value) for name, value in sent if name not in _TECHNICAL_FIELDS]
+    hidden = [(name, value) for name, value in sent if name in _TECHNICAL_FIELDS]
+    return render_template("errors/csrf.html", fields=fields, hidden=hidden, action=request.path,
+                           reason=error.description), 400
 
 
 def handle_http_error(error: HTTPException):

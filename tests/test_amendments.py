@@ -497,6 +497,7 @@ def test_reading_page_shows_open_amendments_per_section(client, propose, users, 
     propose(users["admin"], n=2, old="democracy", new="deep democracy")
     page = client.get("/d/doc/").get_data(as_text=True)
     assert "2 open amendments" in page
+    assert "to propose changes and support other people" in page  # visitors are told how to take part
     assert f"/d/doc/amendments/?section={entries[1].section.id}" in page
 
 

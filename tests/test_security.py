@@ -171,3 +171,27 @@ def test_damaged_hidden_fields_get_a_message_not_a_500(client, users, login, doc
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "damaged or out of date" in page and "My text survives." in page
+
+
+def test_expired_token_on_an_amendment_keeps_the_draft_and_resends_it(make_app, make_document, users):
+    from manifesto.amendments.models import Amendment
+    from manifesto.extensions import db
+
+    document = make_document(phase="amendments", editor=users["admin"])
+    entry = services.current_sections(document)[0]
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        client = app.test_client()
+        login_page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+        client.post("/login", data={"email": users["participant"].email, "password": "correct-horse-battery",
+                                    "csrf_token": token})
+        draft = entry.version.body + " My twenty-minute addition."
+        form = {"kind": "modify", "section_id": str(entry.section.id), "body": draft, "reason": "Long reason.",
+                "base_version_id": str(entry.version.id), "action": "submit", "csrf_token": "expired"}
+        page = client.post("/d/doc/amendments/new", data=form).get_data(as_text=True)
+        assert "Please send this again" in page and "My twenty-minute addition." in page
+        assert '<input type="hidden" name="action" value="submit">' in page  # not shown as a text box
+        fresh = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        assert client.post("/d/doc/amendments/new", data={**form, "csrf_token": fresh}).status_code == 302
+        assert db.session.scalar(db.select(Amendment.proposed_body)) == draft
