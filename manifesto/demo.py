@@ -9,6 +9,7 @@ from sqlalchemy import select
 from . import demo_content as content
 from .accounts import services as accounts
 from .accounts.models import User
+from .amendments.demo import seed_amendments
 from .documents import services as documents
 from .documents.models import Document, Phase
 from .extensions import db
@@ -60,14 +61,5 @@ def seed_demo(password: str = DEFAULT_PASSWORD) -> Document:
     people = seed_people(password)
     document, section_ids, created = seed_document(people)
     if created:
-        _seed_amendments(document, people, section_ids)
+        seed_amendments(document, people, section_ids)
     return document
-
-
-def _seed_amendments(document, people, section_ids) -> None:
-    """Load the demo amendments when the amendments area is there."""
-    try:
-        from .amendments.demo import seed_amendments
-    except ImportError:  # the amendments area is optional for the demo loader
-        return
-    seed_amendments(document, people, section_ids)

@@ -91,6 +91,16 @@ def open_document(make_document, users):
 
 
 @pytest.fixture
+def open_amendment(open_document, users):
+    """A submitted amendment adding a sentence to §1: (its section entry, its id)."""
+    entry = documents.current_sections(open_document)[0]
+    amendment = amendments.propose_amendment(users["participant"], open_document.id, kind="modify",
+                                             section_id=entry.section.id, heading=None,
+                                             body=entry.version.body + " Added.", reason="Why.")
+    return entry, amendment.id
+
+
+@pytest.fixture
 def doc_id(open_document):
     """The document's id: threads must not touch the test's objects."""
     return open_document.id
@@ -113,12 +123,8 @@ def test_two_editors_on_one_section_never_overwrite_each_other(app, open_documen
                              .where(SectionVersion.section_id == section_id)) == 2
 
 
-def test_two_moderators_deciding_at_once(app, open_document, doc_id, users, make_user):
-    entry = documents.current_sections(open_document)[0]
-    amendment = amendments.propose_amendment(users["participant"], open_document.id, kind="modify",
-                                             section_id=entry.section.id, heading=None,
-                                             body=entry.version.body + " Added.", reason="Why.")
-    amendment_id = amendment.id
+def test_two_moderators_deciding_at_once(app, open_amendment, doc_id, users, make_user):
+    entry, amendment_id = open_amendment
     moderators = [make_user("moderator").id for _ in range(THREADS)]
     decisions = ["accept", "reject"] * THREADS
 
@@ -130,17 +136,13 @@ def test_two_moderators_deciding_at_once(app, open_document, doc_id, users, make
     wins, refused, results = race(app, decide, lock=held_lock("documents", doc_id))
     assert (wins, refused) == (1, THREADS - 1), results
     db.session.expire_all()
-    decided = db.session.get(Amendment, amendment.id)
+    decided = db.session.get(Amendment, amendment_id)
     section = db.session.get(Section, entry.section.id)
     assert section.version_count == (2 if decided.status == "accepted" else 1)
 
 
-def test_a_decision_racing_an_edit(app, open_document, doc_id, users):
-    entry = documents.current_sections(open_document)[0]
-    amendment = amendments.propose_amendment(users["participant"], open_document.id, kind="modify",
-                                             section_id=entry.section.id, heading=None,
-                                             body=entry.version.body + " Added.", reason="Why.")
-    amendment_id = amendment.id
+def test_a_decision_racing_an_edit(app, open_amendment, doc_id, users):
+    entry, amendment_id = open_amendment
     author_id, moderator_id = users["participant"].id, users["moderator"].id
     original = entry.version.body
 
@@ -156,7 +158,7 @@ def test_a_decision_racing_an_edit(app, open_document, doc_id, users):
     wins, refused, results = race(app, act, n=2, lock=held_lock("amendments", amendment_id))
     assert (wins, refused) == (1, 1), results
     db.session.expire_all()
-    decided = db.session.get(Amendment, amendment.id)
+    decided = db.session.get(Amendment, amendment_id)
     body = db.session.get(SectionVersion, db.session.get(Section, entry.section.id).current_version_id).body
     if decided.status == "accepted":
         assert body.endswith(" Added.")  # the version accepted is the version the moderator saw
@@ -164,12 +166,8 @@ def test_a_decision_racing_an_edit(app, open_document, doc_id, users):
         assert decided.proposed_body.endswith("Edited instead.") and body == entry.version.body
 
 
-def test_simultaneous_supporters_are_all_counted(app, open_document, doc_id, users, make_user):
-    entry = documents.current_sections(open_document)[0]
-    amendment = amendments.propose_amendment(users["participant"], open_document.id, kind="modify",
-                                             section_id=entry.section.id, heading=None,
-                                             body=entry.version.body + " Added.", reason="Why.")
-    amendment_id = amendment.id
+def test_simultaneous_supporters_are_all_counted(app, open_amendment, doc_id, users, make_user):
+    entry, amendment_id = open_amendment
     supporters = [make_user().id for _ in range(THREADS)]
 
     def support(i):
@@ -178,7 +176,7 @@ def test_simultaneous_supporters_are_all_counted(app, open_document, doc_id, use
     wins, refused, results = race(app, support, lock=held_lock("amendments", amendment_id))
     assert wins == THREADS, results
     db.session.expire_all()
-    assert db.session.get(Amendment, amendment.id).support_count == THREADS
+    assert db.session.get(Amendment, amendment_id).support_count == THREADS
     assert db.session.scalar(select(func.count()).select_from(Support)) == THREADS
 
 

@@ -152,14 +152,6 @@ def outline(document: Document) -> list[OutlineEntry]:
             for number, (section_id, heading, version_id) in enumerate(rows, start=1)]
 
 
-def retired_sections(document: Document) -> list[Section]:
-    """Return the sections that left the text, with their last versions."""
-    return list(db.session.scalars(
-        select(Section).options(joinedload(Section.current_version))
-        .where(Section.document_id == document.id, Section.retired_at.is_not(None))
-        .order_by(Section.position)))
-
-
 def section_entry(document: Document, section: Section) -> SectionEntry:
     """Number a single section and find its first line, in two aggregate queries."""
     if section.retired:
