@@ -75,6 +75,24 @@ class ConflictError(ServiceError):
         self.current = current
 
 
+class DatabaseUnavailable(Exception):
+    """The database could not finish the request: busy after retries, unreachable or too slow (503).
+
+    Deliberately not a ServiceError: views let it pass, and the application's
+    503 page (which never touches the database) shows the user's text again
+    in a form to resend. ``reason`` is "busy", "unreachable" or "timeout";
+    ``maybe_saved`` is True when the connection died while committing, so
+    nobody can tell whether the change was written.
+    """
+
+    status = 503
+
+    def __init__(self, reason: str = "unreachable", *, maybe_saved: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.maybe_saved = maybe_saved
+
+
 MAX_ID = 2**31 - 1  # the largest value an INTEGER column holds on every engine
 
 
