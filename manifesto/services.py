@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import logging
+import random
+import sqlite3
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import ParamSpec, TypeVar
 
+from flask import current_app
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from . import locking
 from .extensions import db
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -112,29 +122,97 @@ def to_int(value, field: str | None = None, *, minimum: int = 0) -> int:
     return number
 
 
+# PostgreSQL SQLSTATEs after which the whole transaction may simply run again.
+RETRYABLE_SQLSTATES = {"40P01": "deadlock", "40001": "serialization failure"}
+# Cancelled by statement_timeout, or lock_timeout ran out: the database is too slow now.
+TIMEOUT_SQLSTATES = {"57014", "55P03"}
+
+
+def _classify(error: DBAPIError) -> str:
+    """Sort a database error: "contention" (run again), "disconnect", "timeout", "unreachable" or "other"."""
+    if error.connection_invalidated:
+        return "disconnect"
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return "contention"
+    if sqlstate in TIMEOUT_SQLSTATES:
+        return "timeout"
+    if isinstance(error.orig, sqlite3.OperationalError) and any(
+            word in str(error.orig).lower() for word in ("database is locked", "database table is locked", "busy")):
+        return "contention"
+    if isinstance(error, (OperationalError, InterfaceError)):
+        return "unreachable"
+    return "other"
+
+
+def _rollback_quietly() -> None:
+    """Roll the session back after a failure; a dead connection is discarded instead."""
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        db.session.close()
+
+
+def _pause(attempt: int) -> None:
+    """Wait a little before running a transaction again: exponential, with jitter."""
+    base = float(current_app.config.get("WRITE_RETRY_DELAY", 0.05))
+    time.sleep(min(1.0, base * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
+
+
 def writes(func: Callable[P, R]) -> Callable[P, R]:
     """Run a service in one write transaction: commit on success, roll back on error.
 
-    Nested services join the outer transaction.
+    Nested services join the outer transaction. The outermost call runs the
+    whole transaction again (a few times, with jitter) after a deadlock, a
+    serialization failure or SQLite's "database is locked", and after a
+    connection that died before the commit was sent. It never runs anything
+    again after a commit may have reached the database: only the
+    transaction is repeated, so a service must keep side effects outside the
+    database (mail, files) out of its body.
+
+    :raises DatabaseUnavailable: when the retries run out, the connection
+        died during the commit, or the database is unreachable or too slow.
     """
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if _writing.get():
             return func(*args, **kwargs)
-        # End the read transaction the view may have opened, so that the
-        # write transaction starts fresh (and, on SQLite, immediately).
-        db.session.commit()
-        token = _writing.set(True)
-        try:
-            result = func(*args, **kwargs)
-            db.session.commit()
-            return result
-        except BaseException:
-            db.session.rollback()
-            raise
-        finally:
-            _writing.reset(token)
+        attempts = max(1, int(current_app.config.get("WRITE_ATTEMPTS", 5)))
+        for attempt in range(1, attempts + 1):
+            committing, token, locks = False, None, locking.begin()
+            try:
+                # End the read transaction the view may have opened, so that
+                # the write transaction starts fresh (on SQLite, immediately).
+                db.session.commit()
+                token = _writing.set(True)
+                result = func(*args, **kwargs)
+                committing = True
+                db.session.commit()
+                return result
+            except DBAPIError as error:
+                _rollback_quietly()
+                kind = _classify(error)
+                if kind == "other":
+                    raise
+                again = attempt < attempts and (kind == "contention" or (kind == "disconnect" and not committing))
+                if not again:
+                    raise DatabaseUnavailable(
+                        "busy" if kind == "contention" else "timeout" if kind == "timeout" else "unreachable",
+                        maybe_saved=committing and kind in ("disconnect", "unreachable")) from error
+                log.warning("%s: %s on attempt %d of %d; running the transaction again",
+                            func.__qualname__, RETRYABLE_SQLSTATES.get(getattr(error.orig, "sqlstate", None), kind),
+                            attempt, attempts)
+                if kind == "contention":
+                    _pause(attempt)
+            except BaseException:
+                _rollback_quietly()
+                raise
+            finally:
+                if token is not None:
+                    _writing.reset(token)
+                locking.end(locks)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     return wrapper
 

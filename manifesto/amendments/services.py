@@ -1,9 +1,11 @@
 """Amendment services: propose, edit, support, decide, and follow the text.
 
-Lock order, to keep concurrent writers from deadlocking on PostgreSQL:
-document, then section, then amendments. Every form carries the amendment's
-``revision``; a change made on an older revision is refused with a
-ConflictError, never applied blindly.
+Locks follow the protocol of ``manifesto.locking`` (document, then section,
+then amendments): numbering takes the document, anything that changes which
+amendments of a section are open (and so its collisions) takes the section,
+and a change to one amendment takes that amendment. Every form carries the
+amendment's ``revision``; a change made on an older revision is refused with
+a ConflictError, never applied blindly.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ..documents import services as documents
 from ..documents.models import Document, Section, SectionVersion
 from ..documents.signals import section_retired, version_written
 from ..extensions import db
+from ..locking import lock_row, lock_rows, require_held
 from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, to_int, utcnow, writes
 from ..text.diff import (Hunk, carry_over, changed_ranges, hunks_overlap, rebase, render_inline, render_numbered,
                          render_side_by_side, word_diff)
@@ -94,15 +97,27 @@ def get_amendment_or_404(document: Document, amendment_id: int, user=None) -> Am
     return amendment
 
 
-def _lock_amendment(amendment_id: int) -> Amendment:
-    """Take the amendment's row lock.
+def _lock(document_id: int, amendment_id: int, *,
+          alone: bool = False) -> tuple[Document | None, Section | None, Amendment]:
+    """Lock the document, the amendment's section and the amendment, in protocol order; return them fresh.
 
-    :raises NotFound:
+    ``alone`` locks only the amendment, for changes that touch nothing else
+    (supports). An amendment's section never changes, so reading which one it
+    is before the locks is safe.
+
+    :raises NotFound: for an amendment of another document.
     """
-    amendment = db.session.scalar(select(Amendment).where(Amendment.id == amendment_id).with_for_update())
-    if amendment is None:
+    document = section = None
+    if not alone:
+        section_id = db.session.scalar(select(Amendment.section_id).where(Amendment.id == amendment_id,
+                                                                           Amendment.document_id == document_id))
+        document = documents.lock_document(document_id)
+        if section_id is not None:
+            section = documents.lock_section(document, section_id)
+    amendment = lock_row(Amendment, amendment_id)
+    if amendment is None or amendment.document_id != document_id:
         raise NotFound("There is no such amendment.")
-    return amendment
+    return document, section, amendment
 
 
 def _check_revision(amendment: Amendment, revision: int | None, what: str) -> None:
@@ -227,6 +242,7 @@ def _update_collisions(section_id: int | None) -> None:
     """
     if section_id is None:
         return
+    require_held("sections", section_id)  # collisions of a section are rewritten under its lock
     rows = db.session.execute(
         select(Amendment.id, Amendment.kind, Amendment.base_version_id, Amendment.hunks)
         .where(Amendment.section_id == section_id, Amendment.status == Status.SUBMITTED.value,
@@ -263,14 +279,6 @@ def _next_number(document_id: int) -> int:
     return (db.session.scalar(select(func.max(Amendment.number)).where(Amendment.document_id == document_id)) or 0) + 1
 
 
-def _lock_document(document_id: int) -> Document:
-    """Take the document's row lock (numbering and structure serialise on it)."""
-    document = db.session.scalar(select(Document).where(Document.id == document_id).with_for_update())
-    if document is None:
-        raise NotFound("There is no such document.")
-    return document
-
-
 def _check_window(document: Document) -> None:
     """Refuse proposals and edits outside the amendment window.
 
@@ -299,7 +307,7 @@ def propose_amendment(actor, document_id: int, *, kind: str, section_id: int | N
     """
     if not _member(actor):
         raise PermissionDenied("Log in to propose an amendment.")
-    document = _lock_document(document_id)
+    document = documents.lock_document(document_id)  # amendment numbers are given under it
     _check_window(document)
     kind = _clean_kind(kind)
     reason = documents.clean_reason(reason)
@@ -353,10 +361,7 @@ def edit_amendment(actor, document_id: int, amendment_id: int, *, heading: str |
     :raises ValidationError: outside the window (except to resolve a conflict), or on bad input.
     :raises ConflictError: when the amendment changed since ``revision``.
     """
-    document = _lock_document(document_id)  # numbering on submission serialises on it
-    amendment = _lock_amendment(amendment_id)
-    if amendment.document_id != document.id:
-        raise NotFound("There is no such amendment.")
+    document, section, amendment = _lock(document_id, amendment_id)  # numbering on submission needs the document
     _check_revision(amendment, revision, "editing it")
     if not can_edit(actor, amendment):
         raise PermissionDenied("Only the author can edit this amendment.")
@@ -368,13 +373,11 @@ def edit_amendment(actor, document_id: int, amendment_id: int, *, heading: str |
     base = None
     after_label = None
     if kind is not Kind.INSERT:
-        section = db.session.get(Section, amendment.section_id)
         if section.retired:
             raise ValidationError("This section has been retired; the amendment can only be withdrawn "
                                   "or marked obsolete.")
         base = db.session.get(SectionVersion, section.current_version_id)
-    elif amendment.section_id:
-        section = db.session.get(Section, amendment.section_id)
+    elif section is not None:
         after_label = f"after §{documents.section_entry(document, section).number}"
     heading, body = _clean_proposal(kind, base, heading, body)
     before = amendment.status
@@ -405,9 +408,7 @@ def withdraw_amendment(actor, document_id: int, amendment_id: int, *, revision: 
     :raises PermissionDenied: unless the actor is the author.
     :raises ConflictError: when the amendment changed since ``revision``.
     """
-    amendment = _lock_amendment(amendment_id)
-    if amendment.document_id != document_id:
-        raise NotFound("There is no such amendment.")
+    _, _, amendment = _lock(document_id, amendment_id)  # its section's collisions change
     _check_revision(amendment, revision, "withdrawing it")
     if not can_withdraw(actor, amendment):
         raise PermissionDenied("Only the author can withdraw an undecided amendment.")
@@ -432,8 +433,8 @@ def support_amendment(actor, document_id: int, amendment_id: int) -> Amendment:
     :raises PermissionDenied: for the author, anonymous users, or closed amendments.
     :raises ValidationError: when the actor supports it already.
     """
-    amendment = _lock_amendment(amendment_id)
-    if amendment.document_id != document_id or amendment.status == Status.DRAFT:
+    _, _, amendment = _lock(document_id, amendment_id, alone=True)
+    if amendment.status == Status.DRAFT:
         raise NotFound("There is no such amendment.")
     if _member(actor) and actor.id == amendment.author_id:
         raise PermissionDenied("You cannot support your own amendment.")
@@ -456,8 +457,8 @@ def withdraw_support(actor, document_id: int, amendment_id: int) -> Amendment:
 
     :raises ValidationError: when the actor did not support it.
     """
-    amendment = _lock_amendment(amendment_id)
-    if amendment.document_id != document_id or not _member(actor):
+    _, _, amendment = _lock(document_id, amendment_id, alone=True)
+    if not _member(actor):
         raise NotFound("There is no such amendment.")
     if amendment.status != Status.SUBMITTED:
         raise ValidationError("Support can only be withdrawn while the amendment is open.")
@@ -490,13 +491,10 @@ def decide_amendment(actor, document_id: int, amendment_id: int, *, decision: st
     status = DECISIONS.get(decision)
     if status is None:
         raise ValidationError("Choose a decision.", "decision")
-    document = _lock_document(document_id)
-    peek = db.session.get(Amendment, amendment_id)
-    if peek is None or peek.document_id != document.id or peek.status == Status.DRAFT:
+    # Every check below reads the locked rows, never a copy loaded before the lock.
+    document, section, amendment = _lock(document_id, amendment_id)
+    if amendment.status == Status.DRAFT:
         raise NotFound("There is no such amendment.")
-    # Lock order: section before amendment (the same order as edits and rebases).
-    section = documents.lock_section(document, peek.section_id) if peek.section_id else None
-    amendment = _lock_amendment(amendment_id)
     _check_revision(amendment, revision, "deciding")
     if amendment.status != Status.SUBMITTED:
         raise ConflictError(f"{amendment.code} is {Status(amendment.status).label.lower()} already.", current=amendment)
@@ -647,15 +645,25 @@ def _rebase_one(amendment: Amendment, document: Document, new: SectionVersion, a
     return True
 
 
+def _lock_undecided(section: Section, *conditions) -> list[Amendment]:
+    """Lock the section's undecided amendments (not inserts) that meet ``conditions``, by ascending id.
+
+    The caller holds the section's lock, so no amendment of it can be
+    proposed, withdrawn or decided meanwhile; the filter is checked again on
+    the locked rows all the same.
+    """
+    require_held("sections", section.id)
+    undecided = (Amendment.section_id == section.id, Amendment.kind != Kind.INSERT.value,
+                 Amendment.status.in_([Status.SUBMITTED.value, Status.DRAFT.value]), *conditions)
+    ids = db.session.scalars(select(Amendment.id).where(*undecided)).all()
+    return [a for a in lock_rows(Amendment, ids)
+            if a.status in (Status.SUBMITTED, Status.DRAFT) and a.kind != Kind.INSERT]
+
+
 @version_written.connect
 def _follow_new_version(section: Section, *, document: Document, version: SectionVersion, actor, **_kw) -> None:
     """Rebase every undecided amendment of a section onto its new version (same transaction)."""
-    amendments = db.session.scalars(
-        select(Amendment)
-        .where(Amendment.section_id == section.id, Amendment.kind != Kind.INSERT.value,
-               Amendment.status.in_([Status.SUBMITTED.value, Status.DRAFT.value]),
-               Amendment.base_version_id != version.id)
-        .order_by(Amendment.id).with_for_update()).all()
+    amendments = _lock_undecided(section, Amendment.base_version_id != version.id)
     if not amendments:
         return
     entry = documents.section_entry(document, section)  # once, not per amendment
@@ -668,11 +676,7 @@ def _follow_new_version(section: Section, *, document: Document, version: Sectio
 @section_retired.connect
 def _follow_retirement(section: Section, *, document: Document, actor, **_kw) -> None:
     """When a section leaves the text, its open amendments cannot be accepted as they are."""
-    amendments = db.session.scalars(
-        select(Amendment)
-        .where(Amendment.section_id == section.id, Amendment.kind != Kind.INSERT.value,
-               Amendment.status.in_([Status.SUBMITTED.value, Status.DRAFT.value]))
-        .order_by(Amendment.id).with_for_update()).all()
+    amendments = _lock_undecided(section)
     for amendment in amendments:
         amendment.conflicted = True
         amendment.conflict = {"retired": True, "regions": [], "heading": None}

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from ..audit.services import record_event
 from ..extensions import db
+from ..locking import lock_row, lock_rows
 from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, as_utc, to_int, utcnow, writes
 from ..text.diff import render_inline, render_side_by_side, word_diff
 from ..text.lines import layout
@@ -65,17 +66,13 @@ def first_document() -> Document | None:
     return db.session.scalar(select(Document).order_by(Document.id).limit(1))
 
 
-def get_section_or_404(document: Document, section_id: int, *, lock: bool = False) -> Section:
-    """Return a section of ``document``, with its current version; ``lock`` takes a row lock.
+def get_section_or_404(document: Document, section_id: int) -> Section:
+    """Return a section of ``document``, with its current version.
 
     :raises NotFound:
     """
-    stmt = select(Section).where(Section.id == section_id, Section.document_id == document.id)
-    if lock:
-        stmt = stmt.with_for_update()
-    else:
-        stmt = stmt.options(joinedload(Section.current_version))
-    section = db.session.scalar(stmt)
+    section = db.session.scalar(select(Section).options(joinedload(Section.current_version))
+                                .where(Section.id == section_id, Section.document_id == document.id))
     if section is None:
         raise NotFound("This section does not exist.")
     return section
@@ -276,9 +273,25 @@ def _check_not_final(document: Document) -> None:
         raise ValidationError("The document is final. An admin must change its phase before it can be edited.")
 
 
+def lock_document(document_id: int) -> Document:
+    """Lock the document's row: numbering, structure and the text's versions change under it.
+
+    :raises NotFound:
+    """
+    document = lock_row(Document, document_id)
+    if document is None:
+        raise NotFound("There is no such document.")
+    return document
+
+
 def lock_section(document: Document, section_id: int) -> Section:
-    """Lock a section row for a change and load its current version."""
-    section = get_section_or_404(document, section_id, lock=True)
+    """Lock a section row for a change and load its current version.
+
+    :raises NotFound: also for a section of another document.
+    """
+    section = lock_row(Section, section_id)
+    if section is None or section.document_id != document.id:
+        raise NotFound("This section does not exist.")
     if section.current_version_id is not None:
         section.current_version = db.session.get(SectionVersion, section.current_version_id)
     return section
@@ -321,9 +334,7 @@ def update_document(actor, document_id: int, *, title: str, introduction: str, p
     :raises ValidationError: on a bad field.
     """
     _require(can_manage_document(actor), "Only an admin can change the document's settings.")
-    document = db.session.scalar(select(Document).where(Document.id == document_id).with_for_update())
-    if document is None:
-        raise NotFound("There is no such document.")
+    document = lock_document(document_id)
     try:
         phase = Phase(phase)
     except ValueError as exc:
@@ -341,14 +352,6 @@ def update_document(actor, document_id: int, *, title: str, introduction: str, p
                  from_state=before, to_state=document.phase,
                  data={"deadline": document.amendment_deadline.isoformat() if document.amendment_deadline else None,
                        "min_supporters": document.min_supporters})
-    return document
-
-
-def _lock_document(document_id: int) -> Document:
-    """Take the document's row lock (structural changes serialise on it)."""
-    document = db.session.scalar(select(Document).where(Document.id == document_id).with_for_update())
-    if document is None:
-        raise NotFound("There is no such document.")
     return document
 
 
@@ -374,7 +377,7 @@ def create_section(actor, document_id: int, *, heading: str, body: str, reason: 
     :raises ValidationError: on a bad field.
     """
     _require(can_edit_sections(actor), "Only moderators can add sections.")
-    document = _lock_document(document_id)
+    document = lock_document(document_id)
     _check_not_final(document)
     _check_structure(document, structure_version)
     heading, body, reason = clean_heading(heading), clean_body(body), clean_reason(reason)
@@ -406,7 +409,7 @@ def edit_section(actor, document_id: int, section_id: int, *, heading: str, body
     :raises ConflictError: when the section moved on since ``base_version``.
     """
     _require(can_edit_sections(actor), "Only moderators can edit sections directly.")
-    document = db.session.get(Document, document_id)
+    document = lock_document(document_id)  # versions shift the line numbers of the sections after
     section = lock_section(document, section_id)
     _check_not_final(document)
     if section.retired:
@@ -432,7 +435,7 @@ def revert_section(actor, document_id: int, section_id: int, *, to_number: int, 
     :raises ConflictError: when the section moved on since ``base_version``.
     """
     _require(can_edit_sections(actor), "Only moderators can revert sections.")
-    document = db.session.get(Document, document_id)
+    document = lock_document(document_id)  # versions shift the line numbers of the sections after
     section = lock_section(document, section_id)
     _check_not_final(document)
     reason = clean_reason(reason)
@@ -458,10 +461,10 @@ def move_section(actor, document_id: int, section_id: int, *, direction: str,
     :raises ConflictError: when the structure changed meanwhile.
     """
     _require(can_edit_sections(actor), "Only moderators can reorder sections.")
-    document = _lock_document(document_id)
+    document = lock_document(document_id)
     _check_not_final(document)
     _check_structure(document, structure_version)
-    section = get_section_or_404(document, section_id)
+    section = lock_section(document, section_id)
     if section.retired:
         raise ValidationError("A retired section has no place in the order.")
     live = (Section.document_id == document.id) & Section.retired_at.is_(None)
@@ -475,6 +478,7 @@ def move_section(actor, document_id: int, section_id: int, *, direction: str,
         raise ValidationError("Move a section up or down.")
     if neighbour is None:
         return section
+    lock_rows(Section, [neighbour.id])  # under the document's lock, so a second section lock is in order
     section.position, neighbour.position = neighbour.position, section.position
     document.structure_version += 1
     record_event(actor, "section.moved", section, document_id=document.id, data={"direction": direction})
@@ -490,7 +494,7 @@ def retire_section(actor, document_id: int, section_id: int, *, reason: str,
     :raises ConflictError: when the section moved on since ``base_version``.
     """
     _require(can_edit_sections(actor), "Only moderators can retire sections.")
-    document = _lock_document(document_id)
+    document = lock_document(document_id)
     _check_not_final(document)
     section = lock_section(document, section_id)
     reason = clean_reason(reason)
@@ -512,7 +516,7 @@ def restore_section(actor, document_id: int, section_id: int, *, reason: str) ->
     :raises PermissionDenied: unless the actor is a moderator or admin.
     """
     _require(can_edit_sections(actor), "Only moderators can restore sections.")
-    document = _lock_document(document_id)
+    document = lock_document(document_id)
     _check_not_final(document)
     section = lock_section(document, section_id)
     reason = clean_reason(reason)
