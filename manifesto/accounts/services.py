@@ -5,11 +5,13 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit.services import record_event
 from ..extensions import db
-from ..services import NotFound, PermissionDenied, ValidationError, writes
+from ..locking import lock_row, lock_rows
+from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, writes
 from .models import Role, User, new_session_token
 
 MIN_PASSWORD_LENGTH = 10
@@ -76,7 +78,6 @@ def get_user_or_404(user_id: int) -> User:
     return user
 
 
-@writes
 def register_user(
     email: str,
     name: str,
@@ -88,6 +89,9 @@ def register_user(
 ) -> User:
     """Create an account; a role other than participant needs an admin (or the CLI, with no actor).
 
+    The password is checked and hashed before the write transaction starts:
+    hashing is slow on purpose, and SQLite's write lock must not wait for it.
+
     :raises ValidationError: on a bad or taken email, a weak password or a bad profile field.
     """
     email = normalise_email(email)
@@ -96,13 +100,26 @@ def register_user(
     role = Role(role)
     if actor is not None and role != Role.PARTICIPANT and not actor.is_admin:
         raise PermissionDenied("Only an admin can give a role.")
-    # The lock on the unique index settles races; this gives the friendly message.
+    return _create_account(email, name, hash_password(password), organisation, country, role, actor)
+
+
+@writes
+def _create_account(email: str, name: str, password_hash: str, organisation: str | None, country: str | None,
+                    role: Role, actor: User | None) -> User:
+    """Write a checked account and its audit event (``register_user`` validates and hashes first).
+
+    :raises ValidationError: when the email address is taken, even by someone registering at this moment.
+    """
+    taken = ValidationError("An account with this email address already exists.", "email")
     if get_user_by_email(email) is not None:
-        raise ValidationError("An account with this email address already exists.", "email")
-    user = User(email=email, name=name, password_hash=hash_password(password),
+        raise taken
+    user = User(email=email, name=name, password_hash=password_hash,
                 organisation=organisation, country=country, role=role.value)
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # the unique index settles a race the check above cannot see
+            db.session.add(user)
+    except IntegrityError as exc:
+        raise taken from exc
     record_event(actor or user, "user.registered", user, to_state=role.value)
     return user
 
@@ -121,17 +138,34 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
-@writes
 def change_password(user: User, current: str, new: str) -> User:
     """Change a user's password, ending their other sessions.
 
+    Both hashes are computed before the write transaction starts.
+
     :raises ValidationError: when the current password is wrong or the new one weak.
+    :raises ConflictError: when the password changed meanwhile (in another tab).
     """
-    user = db.session.get(User, user.id)
-    if not check_password_hash(user.password_hash, current or ""):
+    known_hash = db.session.scalar(select(User.password_hash).where(User.id == user.id))
+    if known_hash is None or not check_password_hash(known_hash, current or ""):
         raise ValidationError("That is not your current password.", "current_password")
     check_password_strength(new, "new_password")
-    user.password_hash = hash_password(new)
+    return _store_password(user.id, known_hash, hash_password(new))
+
+
+@writes
+def _store_password(user_id: int, checked_hash: str, new_hash: str) -> User:
+    """Replace the password hash that was checked, and rotate the session token.
+
+    :raises ConflictError: when the hash is no longer the one the current password was checked against.
+    """
+    user = lock_row(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    if user.password_hash != checked_hash:
+        raise ConflictError("Your password was changed meanwhile, perhaps in another window. "
+                            "Log in again with the new one.", "current_password")
+    user.password_hash = new_hash
     user.session_token = new_session_token()
     record_event(user, "user.password_changed", user)
     return user
@@ -143,9 +177,24 @@ def _require_admin(actor: User) -> None:
         raise PermissionDenied("Only an admin can manage accounts.")
 
 
-def _active_admin_count() -> int:
-    """Count the active admins (an instance must keep one)."""
-    return db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.ADMIN.value, User.active.is_(True)))
+def _lock_account_and_admins(actor: User, user_id: int) -> tuple[User, list[User]]:
+    """Lock an account together with every active admin's row, in one call; return both, fresh.
+
+    Two admins demoting or deactivating each other at the same moment would
+    each still see the other as admin; with the locks the second waits, then
+    finds that it is no longer an admin itself.
+
+    :raises NotFound: for an unknown account.
+    :raises PermissionDenied: when the actor stopped being an active admin meanwhile.
+    """
+    ids = db.session.scalars(select(User.id).where(User.role == Role.ADMIN.value, User.active.is_(True))).all()
+    rows = {u.id: u for u in lock_rows(User, [*ids, user_id])}
+    if user_id not in rows:
+        raise NotFound("No such user.")
+    admins = [u for u in rows.values() if u.role == Role.ADMIN and u.active]
+    if actor.id not in {a.id for a in admins}:
+        raise PermissionDenied("Only an admin can manage accounts.")
+    return rows[user_id], admins
 
 
 @writes
@@ -160,10 +209,10 @@ def set_role(actor: User, user_id: int, role: str) -> User:
         role = Role(role)
     except ValueError as exc:
         raise ValidationError("Choose one of the listed roles.", "role") from exc
-    user = get_user_or_404(user_id)
+    user, admins = _lock_account_and_admins(actor, user_id)
     if user.role == role:
         return user
-    if user.role == Role.ADMIN and _active_admin_count() <= 1:
+    if user.role == Role.ADMIN and len(admins) <= 1:
         raise ValidationError("This is the last admin; make someone else admin first.", "role")
     before = user.role
     user.role = role.value
@@ -179,7 +228,7 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
     :raises ValidationError: when admins would deactivate themselves.
     """
     _require_admin(actor)
-    user = get_user_or_404(user_id)
+    user, _ = _lock_account_and_admins(actor, user_id)
     if user.id == actor.id and not active:
         raise ValidationError("You cannot deactivate your own account.", "active")
     if user.active == active:
