@@ -225,3 +225,49 @@ def test_accepting_while_others_are_rebased_loses_nothing(app, open_document, do
     assert loser.status == "submitted" and not loser.conflicted
     assert loser.base_version_id == section.current_version_id
     assert "worker cooperatives" in loser.proposed_body and "deep democracy" in loser.proposed_body
+
+
+def test_supports_and_proposals_on_one_section_at_once(app, open_amendment, doc_id, users, make_user):
+    """Different actions on the same rows: every one of them lands (they used to deadlock on PostgreSQL)."""
+    entry, amendment_id = open_amendment
+    people = [make_user().id for _ in range(THREADS)]
+    section_id, body = entry.section.id, entry.version.body
+
+    def act(i):
+        actor = db.session.get(User, people[i])
+        if i % 2:
+            amendments.support_amendment(actor, doc_id, amendment_id)
+        else:
+            amendments.propose_amendment(actor, doc_id, kind="modify", section_id=section_id, heading=None,
+                                         body=body + f" Proposal {i}.", reason="Why.")
+
+    wins, refused, results = race(app, act, lock=held_lock("documents", doc_id))
+    assert wins == THREADS, results
+    db.session.expire_all()
+    assert db.session.get(Amendment, amendment_id).support_count == THREADS // 2
+    assert sorted(db.session.scalars(select(Amendment.number))) == list(range(1, THREADS // 2 + 2))
+
+
+def test_supports_and_a_withdrawal_while_a_moderator_decides(app, open_amendment, doc_id, users, make_user):
+    """The decision, the author's withdrawal and the supports meet: one of decide/withdraw wins, nothing fails."""
+    entry, amendment_id = open_amendment
+    supporters = [make_user().id for _ in range(THREADS - 2)]
+    author_id, moderator_id = users["participant"].id, users["moderator"].id
+
+    def act(i):
+        if i == 0:
+            amendments.decide_amendment(db.session.get(User, moderator_id), doc_id, amendment_id,
+                                        decision="reject", reason="No.", revision=1)
+        elif i == 1:
+            amendments.withdraw_amendment(db.session.get(User, author_id), doc_id, amendment_id, revision=1)
+        else:
+            amendments.support_amendment(db.session.get(User, supporters[i - 2]), doc_id, amendment_id)
+
+    wins, refused, results = race(app, act, lock=held_lock("amendments", amendment_id))
+    db.session.expire_all()
+    final = db.session.get(Amendment, amendment_id)
+    assert final.status in ("rejected", "withdrawn")
+    outcome = {i: kind for kind, i in results if kind == "ok"}
+    assert (0 in outcome) != (1 in outcome), results  # exactly one of the decision and the withdrawal
+    assert final.support_count == db.session.scalar(
+        select(func.count()).select_from(Support).where(Support.amendment_id == amendment_id))
