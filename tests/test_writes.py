@@ -356,3 +356,24 @@ def test_two_admins_cannot_demote_each_other_at_once(app, make_user, monkeypatch
         accounts.set_role(db.session.get(User, second.id), first.id, "participant")
     db.session.expire_all()
     assert db.session.get(User, first.id).role == "admin"
+
+
+def test_a_really_dropped_connection_is_retried_on_a_fresh_one(app, users, document):
+    """The server ends the connection in the middle of a service; the objects it was given still work."""
+    _postgres_only()
+    actor = users["admin"]
+    calls = []
+
+    @writes
+    def write():
+        calls.append(db.session.scalar(text("SELECT pg_backend_pid()")))
+        record_event(actor, "test.survived", db.session.get(Document, document.id), document_id=document.id)
+        db.session.flush()
+        if len(calls) == 1:
+            db.session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        return actor.name
+
+    assert write() == actor.name
+    assert len(calls) == 2 and calls[0] != calls[1]
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "test.survived")) == 1
