@@ -163,7 +163,8 @@ def writes(func: Callable[P, R]) -> Callable[P, R]:
     """Run a service in one write transaction: commit on success, roll back on error.
 
     Nested services join the outer transaction. The outermost call runs the
-    whole transaction again (a few times, with jitter) after a deadlock, a
+    whole transaction again (a few times, with jitter, and not once 10 s
+    have gone by: ``WRITE_ATTEMPTS``, ``WRITE_RETRY_WITHIN``) after a deadlock, a
     serialization failure or SQLite's "database is locked", and after a
     connection that died before the commit was sent. It never runs anything
     again after a commit may have reached the database: only the
@@ -179,6 +180,9 @@ def writes(func: Callable[P, R]) -> Callable[P, R]:
         if _writing.get():
             return func(*args, **kwargs)
         attempts = max(1, int(current_app.config.get("WRITE_ATTEMPTS", 5)))
+        # A retry that would start after this many seconds is not worth it:
+        # the user has waited long enough (SQLite's busy timeout alone is 15 s).
+        deadline = time.monotonic() + float(current_app.config.get("WRITE_RETRY_WITHIN", 10))
         for attempt in range(1, attempts + 1):
             committing, token, locks = False, None, locking.begin()
             try:
@@ -195,7 +199,8 @@ def writes(func: Callable[P, R]) -> Callable[P, R]:
                 kind = _classify(error)
                 if kind == "other":
                     raise
-                again = attempt < attempts and (kind == "contention" or (kind == "disconnect" and not committing))
+                again = (attempt < attempts and time.monotonic() < deadline
+                         and (kind == "contention" or (kind == "disconnect" and not committing)))
                 if not again:
                     raise DatabaseUnavailable(
                         "busy" if kind == "contention" else "timeout" if kind == "timeout" else "unreachable",

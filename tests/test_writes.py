@@ -377,3 +377,19 @@ def test_a_really_dropped_connection_is_retried_on_a_fresh_one(app, users, docum
     assert len(calls) == 2 and calls[0] != calls[1]
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                              .where(AuditEvent.action == "test.survived")) == 1
+
+
+def test_no_retry_starts_after_the_time_budget(make_app):
+    """SQLite reports "busy" only after its busy timeout: retrying then would keep the user waiting for minutes."""
+    app = make_app(WRITE_ATTEMPTS=10, WRITE_RETRY_WITHIN=0, WRITE_RETRY_DELAY=0.001)
+    calls = []
+
+    @writes
+    def busy():
+        calls.append(1)
+        raise _busy()
+
+    with app.app_context():
+        with pytest.raises(DatabaseUnavailable):
+            busy()
+    assert len(calls) == 1
