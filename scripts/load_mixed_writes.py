@@ -47,9 +47,7 @@ from sqlalchemy import select  # noqa: E402
 
 from manifesto import create_app  # noqa: E402
 from manifesto.accounts import services as accounts  # noqa: E402
-from manifesto.accounts.models import User  # noqa: E402
 from manifesto.amendments import services as amendments  # noqa: E402
-from manifesto.amendments.models import Amendment  # noqa: E402
 from manifesto.documents import services as documents  # noqa: E402
 from manifesto.extensions import db  # noqa: E402
 

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from manifesto import locking
 from manifesto.accounts import services as accounts
 from manifesto.accounts.models import User
 from manifesto.amendments import services as amendments

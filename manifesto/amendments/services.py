@@ -25,8 +25,9 @@ from ..documents.signals import section_retired, version_written
 from ..extensions import db
 from ..locking import lock_row, lock_rows, require_held
 from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, to_int, utcnow, writes
-from ..text.diff import (Hunk, carry_over, changed_ranges, hunks_overlap, rebase, render_inline, render_numbered,
-                         render_side_by_side, word_diff)
+from ..text.diff import Hunk, changed_ranges, hunks_overlap, word_diff
+from ..text.diff_html import render_inline, render_numbered, render_side_by_side
+from ..text.rebase import carry_over, rebase
 from ..text.lines import format_line_range
 from .models import DECIDED, Amendment, AmendmentRevision, Collision, Kind, Status, Support
 

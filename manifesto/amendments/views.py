@@ -9,7 +9,8 @@ from ..audit.services import events_for
 from ..documents import services as documents
 from ..forms import choices
 from ..services import ConflictError, NotFound, ServiceError
-from ..text.diff import render_inline, render_side_by_side, word_diff
+from ..text.diff import word_diff
+from ..text.diff_html import render_inline, render_side_by_side
 from ..web import flash_error, form_error, int_arg, page_arg
 from . import services
 from .forms import DecisionForm, ProposalForm, WithdrawForm

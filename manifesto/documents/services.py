@@ -20,7 +20,8 @@ from ..audit.services import record_event
 from ..extensions import db
 from ..locking import lock_row, lock_rows
 from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, as_utc, to_int, utcnow, writes
-from ..text.diff import render_inline, render_side_by_side, word_diff
+from ..text.diff import word_diff
+from ..text.diff_html import render_inline, render_side_by_side
 from ..text.lines import layout
 from ..text.render import render_markdown
 from .models import Document, Phase, Section, SectionVersion

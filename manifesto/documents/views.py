@@ -8,7 +8,8 @@ from flask_login import current_user, login_required
 from ..audit.services import document_log
 from ..forms import choices
 from ..services import ConflictError, NotFound, ServiceError
-from ..text.diff import render_inline, word_diff
+from ..text.diff import word_diff
+from ..text.diff_html import render_inline
 from ..web import flash_error, form_error, int_arg, page_arg
 from ..amendments import services as amendment_services
 from . import services

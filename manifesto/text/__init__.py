@@ -8,22 +8,18 @@ from .diff import (
     DIFF_DELETE,
     DIFF_EQUAL,
     DIFF_INSERT,
-    Conflict,
-    DiffLabels,
     DiffOp,
     Hunk,
-    RebaseResult,
     apply_hunks,
     changed_ranges,
     changes_overlap,
     hunks_overlap,
     is_paragraph_break,
-    rebase,
-    render_inline,
-    render_side_by_side,
     tokenize,
     word_diff,
 )
+from .diff_html import DiffLabels, render_inline, render_numbered, render_side_by_side
+from .rebase import Conflict, RebaseResult, carry_over, rebase
 from .lines import DEFAULT_LINE_LENGTH, Layout, Line, format_line_range, layout
 from .render import render_markdown, render_plain, sanitize
 
@@ -40,6 +36,7 @@ __all__ = [
     "Line",
     "RebaseResult",
     "apply_hunks",
+    "carry_over",
     "changed_ranges",
     "changes_overlap",
     "format_line_range",
@@ -49,6 +46,7 @@ __all__ = [
     "rebase",
     "render_inline",
     "render_markdown",
+    "render_numbered",
     "render_plain",
     "render_side_by_side",
     "sanitize",

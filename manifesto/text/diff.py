@@ -1,4 +1,4 @@
-"""Word-level diffs, their HTML rendering, overlap of changes and three-way rebase.
+"""Word-level diffs, and the changes they make: hunks and their overlap.
 
 Texts are compared word by word, not character by character: every token
 (a word, a run of spaces, a punctuation mark or emoji, a run of newlines) is
@@ -6,42 +6,33 @@ mapped to one private character and diff-match-patch diffs those strings. A
 change therefore never starts or ends in the middle of a word, and a long
 section is only as long as its number of tokens.
 
+The HTML renderers live in ``diff_html``, the three-way rebase in ``rebase``.
 Offsets everywhere in this module are Python string indices (code points).
 """
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
-
-from .lines import Layout
 
 __all__ = [
     "DIFF_DELETE",
     "DIFF_EQUAL",
     "DIFF_INSERT",
     "DIFF_TIMEOUT",
-    "Conflict",
-    "DiffLabels",
     "DiffOp",
     "Hunk",
-    "RebaseResult",
     "apply_hunks",
     "changed_ranges",
-    "carry_over",
-    "render_numbered",
     "changes_overlap",
     "hunks_overlap",
     "is_paragraph_break",
-    "rebase",
-    "render_inline",
-    "render_side_by_side",
+    "overlapping_pairs",
     "tokenize",
     "word_diff",
 ]
@@ -369,162 +360,6 @@ def word_diff(old: str, new: str) -> list[DiffOp]:
 # ---------------------------------------------------------------- rendering
 
 
-@dataclass(frozen=True)
-class DiffLabels:
-    """Human-readable strings used in rendered diffs (override to translate)."""
-
-    # ``inserted``/``deleted`` are read by screen readers right before the
-    # changed text, so they carry their own separator ("inséré : " in French).
-    inserted: str = "inserted: "
-    deleted: str = "deleted: "
-    before: str = "Before"
-    after: str = "After"
-    caption: str = "Changes"
-    paragraph_break: str = "paragraph break"
-    line_break: str = "line break"
-
-
-_DEFAULT_LABELS = DiffLabels()
-_PARAGRAPH_MARK = "\u00b6"  # ¶
-_LINE_MARK = "\u21b5"  # ↵
-_TEXT, _LINE, _PARAGRAPH = range(3)
-
-
-def _esc(text: str) -> str:
-    """Escape text for HTML element content and attribute values."""
-    return html.escape(text, quote=True)
-
-
-def _pieces(text: str) -> Iterator[tuple[int, str]]:
-    """Split op text into (kind, text) pieces: plain text, line break or paragraph break."""
-    for index, piece in enumerate(_NEWLINE_SPLIT_RE.split(text)):
-        if not piece:
-            continue
-        if index % 2 == 0:
-            yield _TEXT, piece
-        else:
-            yield (_PARAGRAPH if is_paragraph_break(piece) else _LINE), piece
-
-
-def _changed(op: int, label_suffix: str, visible: str, labels: DiffLabels, css: str = "") -> str:
-    """Wrap already-escaped content in ``<ins>``/``<del>`` with a screen-reader label."""
-    tag, prefix = ("ins", labels.inserted) if op == DIFF_INSERT else ("del", labels.deleted)
-    class_attr = f' class="{css}"' if css else ""
-    return (
-        f'<{tag}{class_attr}><span class="visually-hidden">'
-        f"{_esc(prefix + label_suffix)}</span>{visible}</{tag}>"
-    )
-
-
-def _break_marker(op: int, kind: int, labels: DiffLabels) -> str:
-    """Render an inserted or deleted line/paragraph break as a visible, labelled mark."""
-    if kind == _PARAGRAPH:
-        # The paragraph itself is closed by the caller, outside the mark.
-        visible = f'<span aria-hidden="true">{_PARAGRAPH_MARK}</span>'
-        return _changed(op, labels.paragraph_break, visible, labels, "diff-para")
-    visible = f'<span aria-hidden="true">{_LINE_MARK}</span><br>'
-    return _changed(op, labels.line_break, visible, labels, "diff-line")
-
-
-class _Flow:
-    """Accumulates rendered pieces into paragraphs."""
-
-    def __init__(self, labels: DiffLabels) -> None:
-        """Start with one empty paragraph."""
-        self.labels = labels
-        self.paragraphs: list[str] = []
-        self.current: list[str] = []
-
-    def add(self, op: int, kind: int, text: str) -> None:
-        """Append one piece of an op, starting a new paragraph at paragraph breaks."""
-        if kind == _TEXT:
-            escaped = _esc(text)
-            self.current.append(
-                escaped if op == DIFF_EQUAL else _changed(op, "", escaped, self.labels)
-            )
-            return
-        if op != DIFF_EQUAL:
-            self.current.append(_break_marker(op, kind, self.labels))
-        elif kind == _LINE:
-            self.current.append("<br>")
-        if kind == _PARAGRAPH:
-            self.end_paragraph()
-
-    def end_paragraph(self) -> None:
-        """Close the current paragraph (empty ones are dropped)."""
-        if self.current:
-            self.paragraphs.append("".join(self.current))
-        self.current = []
-
-    def html(self) -> str:
-        """Return the paragraphs as ``<p>`` elements."""
-        self.end_paragraph()
-        return "".join(f"<p>{paragraph}</p>" for paragraph in self.paragraphs)
-
-
-def render_inline(ops: Sequence[DiffOp], *, labels: DiffLabels | None = None) -> str:
-    """Render a diff as one flow of paragraphs with ``<ins>``/``<del>`` marks."""
-    flow = _Flow(labels or _DEFAULT_LABELS)
-    for op, text in ops:
-        for kind, piece in _pieces(text):
-            flow.add(op, kind, piece)
-    return f'<div class="diff diff-inline">{flow.html()}</div>'
-
-
-def _ends_with_paragraph_break(text: str) -> bool:
-    """Tell whether op text ends with a paragraph break token."""
-    parts = _NEWLINE_SPLIT_RE.split(text)
-    return len(parts) >= 3 and parts[-1] == "" and is_paragraph_break(parts[-2])
-
-
-def render_side_by_side(ops: Sequence[DiffOp], *, labels: DiffLabels | None = None) -> str:
-    """Render a diff as a two-column table, rows aligned on unchanged paragraph breaks."""
-    labels = labels or _DEFAULT_LABELS
-    rows: list[str] = []
-    before, after = _Flow(labels), _Flow(labels)
-
-    # A side is "open" when its part of the current row stops mid-paragraph.
-    old_open = new_open = False
-
-    def close_row() -> None:
-        """Emit the current row unless both sides are empty."""
-        nonlocal before, after, old_open, new_open
-        left, right = before.html(), after.html()
-        if left or right:
-            rows.append(
-                f'<tr><td class="diff-before">{left}</td><td class="diff-after">{right}</td></tr>'
-            )
-        before, after, old_open, new_open = _Flow(labels), _Flow(labels), False, False
-
-    for index, (op, text) in enumerate(ops):
-        for kind, piece in _pieces(text):
-            if op == DIFF_EQUAL and kind == _PARAGRAPH:
-                close_row()
-                continue
-            if op != DIFF_INSERT:
-                before.add(op, kind, piece)
-            if op != DIFF_DELETE:
-                after.add(op, kind, piece)
-        at_break = _ends_with_paragraph_break(text)
-        if op != DIFF_INSERT:
-            old_open = not at_break
-        if op != DIFF_DELETE:
-            new_open = not at_break
-        next_op = ops[index + 1][0] if index + 1 < len(ops) else DIFF_EQUAL
-        if op != DIFF_EQUAL and next_op == DIFF_EQUAL and not (old_open or new_open):
-            # Whole paragraphs added or removed get a row of their own, so the
-            # next unchanged paragraph lines up with its counterpart.
-            close_row()
-    close_row()
-    return (
-        '<table class="diff diff-side">'
-        f'<caption class="visually-hidden">{_esc(labels.caption)}</caption>'
-        f'<thead><tr><th scope="col">{_esc(labels.before)}</th>'
-        f'<th scope="col">{_esc(labels.after)}</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
 # ------------------------------------------------------------------- hunks
 
 
@@ -624,7 +459,7 @@ def hunks_overlap(a: Hunk, b: Hunk, base: str | None = None) -> bool:
     return a_start <= b_end and b_start <= a_end
 
 
-def _overlapping_pairs(
+def overlapping_pairs(
     first: Sequence[Hunk], second: Sequence[Hunk], base: str | None
 ) -> Iterator[tuple[int, int]]:
     """Yield index pairs (i, j) such that first[i] and second[j] overlap."""
@@ -645,270 +480,4 @@ def changes_overlap(base: str, text_a: str, text_b: str) -> bool:
     # for a moderator, even though rebase() would merge them cleanly.
     hunks_a = changed_ranges(word_diff(base, text_a))
     hunks_b = changed_ranges(word_diff(base, text_b))
-    return next(_overlapping_pairs(hunks_a, hunks_b, base), None) is not None
-
-
-# ------------------------------------------------------------------ rebase
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """A base region that the proposal and the new version both changed."""
-
-    base_start: int
-    base_end: int
-    base_text: str
-    proposal_text: str
-    new_text: str
-
-
-@dataclass
-class RebaseResult:
-    """Outcome of :func:`rebase`; ``text`` is None when there are conflicts."""
-
-    text: str | None
-    conflicts: list[Conflict] = field(default_factory=list)
-    # Diagnostics only: whether diff-match-patch's own patch_apply produced
-    # the same text. None when the cross-check did not run.
-    patch_apply_agreed: bool | None = None
-
-    @property
-    def clean(self) -> bool:
-        """True when the proposal applied without conflicts."""
-        return not self.conflicts and self.text is not None
-
-
-def _shift(hunk: Hunk, others: Sequence[Hunk]) -> Hunk:
-    """Move a base-coordinate hunk into the text produced by applying ``others``."""
-    delta = sum(len(o.text) - (o.end - o.start) for o in others if o.end <= hunk.start)
-    return Hunk(hunk.start + delta, hunk.end + delta, hunk.text)
-
-
-def _apply_moved(
-    base: str, target: str, target_hunks: Sequence[Hunk], hunks: Sequence[Hunk]
-) -> str | None:
-    """Apply base hunks to ``target`` (= base + target_hunks); None if the mapping is unsound."""
-    moved = [_shift(hunk, target_hunks) for hunk in hunks]
-    for original, shifted in zip(hunks, moved, strict=True):
-        if target[shifted.start : shifted.end] != base[original.start : original.end]:
-            return None
-    try:
-        return apply_hunks(target, moved)
-    except ValueError:
-        return None
-
-
-def _apply_within(base: str, start: int, end: int, hunks: Iterable[Hunk]) -> str:
-    """What a side makes of ``base[start:end]``, given all its hunks."""
-    inside = [
-        Hunk(h.start - start, h.end - start, h.text)
-        for h in hunks
-        if start <= h.start and h.end <= end
-    ]
-    return apply_hunks(base[start:end], inside)
-
-
-def _conflict_regions(
-    base: str, proposal_hunks: list[Hunk], new_hunks: list[Hunk], shared: set[Hunk]
-) -> list[tuple[int, int]]:
-    """Base regions where proposal and new changes collide, merged transitively."""
-    proposal_only = [h for h in proposal_hunks if h not in shared]
-    new_only = [h for h in new_hunks if h not in shared]
-    spans = [
-        (min(p.start, n.start), max(p.end, n.end))
-        for i, j in _overlapping_pairs(proposal_only, new_only, base)
-        for p, n in [(proposal_only[i], new_only[j])]
-    ]
-    if not spans:
-        return []
-    everything = proposal_hunks + new_hunks
-    while True:
-        # Merge spans that touch, then swallow every hunk touching a span,
-        # until stable: each side's hunks then lie wholly inside or outside.
-        spans.sort()
-        merged = [spans[0]]
-        for start, end in spans[1:]:
-            if start <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-            else:
-                merged.append((start, end))
-        grown = [
-            (
-                min([start] + [h.start for h in everything if h.start <= end and start <= h.end]),
-                max([end] + [h.end for h in everything if h.start <= end and start <= h.end]),
-            )
-            for start, end in merged
-        ]
-        if grown == merged:
-            return merged
-        spans = grown
-
-
-def _verify(
-    base: str, proposal: str, new: str, p_hunks: list[Hunk], n_hunks: list[Hunk], merged: str
-) -> bool:
-    """Check the merge independently from both sides."""
-    shared = set(p_hunks) & set(n_hunks)
-    new_only = [h for h in n_hunks if h not in shared]
-    proposal_only = [h for h in p_hunks if h not in shared]
-    from_proposal = _apply_moved(base, proposal, p_hunks, new_only)
-    from_new = _apply_moved(base, new, n_hunks, proposal_only)
-    return from_proposal == merged and from_new == merged
-
-
-def _patch_apply_agrees(base: str, proposal: str, new: str, merged: str) -> bool:
-    """Cross-check against diff-match-patch's fuzzy patch_apply (never trusted alone)."""
-    dmp = diff_match_patch()
-    result, applied = dmp.patch_apply(dmp.patch_make(base, proposal), new)
-    return all(applied) and result == merged
-
-
-def _whole_conflict(base: str, proposal: str, new: str, hunks: Sequence[Hunk]) -> Conflict:
-    """One conflict spanning every change: the fallback when verification fails."""
-    start = min(h.start for h in hunks)
-    end = max(h.end for h in hunks)
-    tail = len(base) - end
-    return Conflict(
-        start,
-        end,
-        base[start:end],
-        proposal[start : len(proposal) - tail],
-        new[start : len(new) - tail],
-    )
-
-
-def rebase(base: str, proposal: str, new: str, *, cross_check: bool = True) -> RebaseResult:
-    """Three-way merge: re-apply the base->proposal changes onto ``new``."""
-    if base == new:
-        return RebaseResult(proposal)
-    if base == proposal or proposal == new:
-        return RebaseResult(new)
-
-    p_hunks = changed_ranges(word_diff(base, proposal))
-    n_hunks = changed_ranges(word_diff(base, new))
-    shared = set(p_hunks) & set(n_hunks)
-    regions = _conflict_regions(base, p_hunks, n_hunks, shared)
-    if regions:
-        return RebaseResult(
-            None,
-            [
-                Conflict(
-                    start,
-                    end,
-                    base[start:end],
-                    _apply_within(base, start, end, p_hunks),
-                    _apply_within(base, start, end, n_hunks),
-                )
-                for start, end in regions
-            ],
-        )
-
-    merged_hunks = sorted(set(p_hunks) | set(n_hunks))
-    try:
-        merged: str | None = apply_hunks(base, merged_hunks)
-    except ValueError:
-        merged = None
-    if merged is None or not _verify(base, proposal, new, p_hunks, n_hunks, merged):
-        return RebaseResult(None, [_whole_conflict(base, proposal, new, p_hunks + n_hunks)])
-    agreed = _patch_apply_agrees(base, proposal, new, merged) if cross_check else None
-    return RebaseResult(merged, patch_apply_agreed=agreed)
-
-
-def carry_over(base: str, proposal: str, new: str) -> str:
-    """Start a conflict resolution: ``new`` with every proposal change that still applies.
-
-    Changes inside a conflict region are left out (``new`` keeps its own text
-    there), so an author resolving a conflict never silently undoes what the
-    new version changed elsewhere.
-    """
-    p_hunks = changed_ranges(word_diff(base, proposal))
-    n_hunks = changed_ranges(word_diff(base, new))
-    shared = set(p_hunks) & set(n_hunks)
-    regions = _conflict_regions(base, p_hunks, n_hunks, shared)
-    kept = [
-        h for h in p_hunks
-        if h not in shared and not any(start <= h.end and h.start <= end for start, end in regions)
-    ]
-    return _apply_moved(base, new, n_hunks, kept) or new
-
-
-# Marks lines left out around the changes; the numbers on either side say which.
-_LINE_GAP = '<div class="line-gap" aria-hidden="true">\u22ef</div>'
-
-
-def _render_line_pieces(pieces: Sequence[DiffOp], labels: DiffLabels) -> str:
-    """Render the pieces of one numbered line; unchanged breaks between lines are dropped."""
-    out: list[str] = []
-    for op, text in pieces:
-        for kind, piece in _pieces(text):
-            if kind == _TEXT:
-                escaped = _esc(piece)
-                out.append(escaped if op == DIFF_EQUAL else _changed(op, "", escaped, labels))
-            elif op != DIFF_EQUAL:
-                # A break the change adds or removes is shown; the layout's own breaks are not.
-                out.append(_break_marker(op, kind, labels))
-    return "".join(out).rstrip()
-
-
-def render_numbered(
-    ops: Sequence[DiffOp],
-    old_layout: Layout,
-    *,
-    first_number: int = 1,
-    context: int | None = 2,
-    labels: DiffLabels | None = None,
-) -> str:
-    """Render a diff on the numbered lines of the old text, as delegates cite it.
-
-    Each line of ``old_layout`` (the layout of the old text) shows its part of
-    the diff; insertions sit on the line where they are made. With
-    ``context``, only changed lines and ``context`` lines around them are
-    shown, and a gap marks what is left out. Numbers start at ``first_number``.
-    """
-    labels = labels or _DEFAULT_LABELS
-    lines = old_layout.lines
-    if not lines:
-        return render_inline(ops, labels=labels)
-    source = old_layout.source
-    starts = [line.start for line in lines]
-    buckets: list[list[DiffOp]] = [[] for _ in lines]
-    position = 0
-    for op, text in ops:
-        if op == DIFF_INSERT:
-            buckets[max(bisect_right(starts, position) - 1, 0)].append((op, text))
-            continue
-        end = position + len(text)
-        while position < end:
-            index = max(bisect_right(starts, position) - 1, 0)
-            boundary = starts[index + 1] if index + 1 < len(starts) else len(source)
-            piece_end = min(end, boundary) if boundary > position else end
-            buckets[index].append((op, source[position:piece_end]))
-            position = piece_end
-    changed = [any(op != DIFF_EQUAL for op, _ in bucket) for bucket in buckets]
-    if context is None:
-        shown = [True] * len(lines)
-    else:
-        shown = [
-            any(changed[max(0, i - context) : i + context + 1]) for i in range(len(lines))
-        ]
-    offset = first_number - lines[0].number
-    rows: list[str] = []
-    previous_shown = True
-    for index, line in enumerate(lines):
-        if not shown[index]:
-            previous_shown = False
-            continue
-        if not previous_shown:
-            rows.append(_LINE_GAP)
-        gap = source[lines[index - 1].end : line.start] if index else ""
-        if index and gap.count("\n") >= 2 and shown[index - 1]:
-            rows.append('<div class="block-gap"></div>')
-        css = "line changed" if changed[index] else "line"
-        rows.append(
-            f'<div class="{css}"><span class="ln">{line.number + offset}</span> '
-            f'<span class="lt">{_render_line_pieces(buckets[index], labels)}</span></div>'
-        )
-        previous_shown = True
-    if not previous_shown:
-        rows.append(_LINE_GAP)
-    return f'<div class="diff diff-numbered">{"".join(rows)}</div>'
+    return next(overlapping_pairs(hunks_a, hunks_b, base), None) is not None

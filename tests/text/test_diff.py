@@ -1,4 +1,4 @@
-"""Tests for manifesto.text.diff: tokenizing, word diffs, rendering and hunks."""
+"""Tests for manifesto.text.diff and diff_html: tokenizing, word diffs, rendering and hunks."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from manifesto.text.diff import (
     DIFF_DELETE,
     DIFF_EQUAL,
     DIFF_INSERT,
-    DiffLabels,
     DiffOp,
     Hunk,
     apply_hunks,
@@ -28,11 +27,10 @@ from manifesto.text.diff import (
     changes_overlap,
     hunks_overlap,
     is_paragraph_break,
-    render_inline,
-    render_side_by_side,
     tokenize,
     word_diff,
 )
+from manifesto.text.diff_html import DiffLabels, render_inline, render_numbered, render_side_by_side
 
 # ------------------------------------------------------------------ helpers
 
@@ -646,7 +644,6 @@ def _visible_old_text(numbered_html: str) -> str:
                 min_size=1, max_size=60), st.data())
 @settings(max_examples=150, deadline=None)
 def test_numbered_diff_shows_every_old_word_once_in_order(words, data):
-    from manifesto.text.diff import render_numbered
     from manifesto.text.lines import layout
 
     old = " ".join(words).replace(" ç.", " ç.\n\n")
@@ -663,7 +660,6 @@ def test_numbered_diff_shows_every_old_word_once_in_order(words, data):
 
 
 def test_numbered_diff_with_context_shows_changed_lines_and_a_gap():
-    from manifesto.text.diff import render_numbered
     from manifesto.text.lines import layout
 
     old = "\n".join(f"Line number {i} of the text." for i in range(1, 21))

@@ -1,4 +1,4 @@
-"""Tests for manifesto.text.diff.rebase: three-way merge of amendments."""
+"""Tests for manifesto.text.rebase: three-way merge of amendments."""
 
 from __future__ import annotations
 
@@ -8,15 +8,8 @@ from diff_match_patch import diff_match_patch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from manifesto.text.diff import (
-    Conflict,
-    Hunk,
-    apply_hunks,
-    changed_ranges,
-    hunks_overlap,
-    rebase,
-    word_diff,
-)
+from manifesto.text.diff import Hunk, apply_hunks, changed_ranges, hunks_overlap, word_diff
+from manifesto.text.rebase import Conflict, carry_over, rebase
 
 from .test_diff import SENTENCES, WORDS, _edit, _manifesto, random_text
 
@@ -294,7 +287,6 @@ def test_rebase_never_silently_wrong_on_random_text(base: str, proposal: str, ne
 
 
 def test_carry_over_keeps_new_changes_and_applies_the_rest_of_the_proposal():
-    from manifesto.text.diff import carry_over
 
     base = "Alpha one.\n\nBravo two.\n\nCharlie three."
     new = "Alpha ONE.\n\nBravo 2.\n\nCharlie three."
@@ -306,7 +298,6 @@ def test_carry_over_keeps_new_changes_and_applies_the_rest_of_the_proposal():
 @given(st.lists(st.sampled_from(["un", "deux", "trois", "quatre", "cinq"]), min_size=3, max_size=12))
 @settings(max_examples=100, deadline=None)
 def test_carry_over_of_an_unchanged_proposal_is_the_new_text(words):
-    from manifesto.text.diff import carry_over
 
     base = " ".join(words)
     new = base.replace(words[0], "zéro", 1)

@@ -1,0 +1,256 @@
+"""Diffs as HTML: inline, side by side, and on the numbered lines of the old text.
+
+Changes are ``<ins>``/``<del>`` with a visually hidden label for screen
+readers ("inserted: "), never colour alone. Every piece of text is escaped
+here; the output is safe to store and to mark safe in templates.
+"""
+
+from __future__ import annotations
+
+import html
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from .diff import _NEWLINE_SPLIT_RE, DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT, DiffOp, is_paragraph_break
+from .lines import Layout
+
+__all__ = ["DiffLabels", "render_inline", "render_numbered", "render_side_by_side"]
+
+
+@dataclass(frozen=True)
+class DiffLabels:
+    """Human-readable strings used in rendered diffs (override to translate)."""
+
+    # ``inserted``/``deleted`` are read by screen readers right before the
+    # changed text, so they carry their own separator ("inséré : " in French).
+    inserted: str = "inserted: "
+    deleted: str = "deleted: "
+    before: str = "Before"
+    after: str = "After"
+    caption: str = "Changes"
+    paragraph_break: str = "paragraph break"
+    line_break: str = "line break"
+
+
+_DEFAULT_LABELS = DiffLabels()
+_PARAGRAPH_MARK = "\u00b6"  # ¶
+_LINE_MARK = "\u21b5"  # ↵
+_TEXT, _LINE, _PARAGRAPH = range(3)
+
+
+def _esc(text: str) -> str:
+    """Escape text for HTML element content and attribute values."""
+    return html.escape(text, quote=True)
+
+
+def _pieces(text: str) -> Iterator[tuple[int, str]]:
+    """Split op text into (kind, text) pieces: plain text, line break or paragraph break."""
+    for index, piece in enumerate(_NEWLINE_SPLIT_RE.split(text)):
+        if not piece:
+            continue
+        if index % 2 == 0:
+            yield _TEXT, piece
+        else:
+            yield (_PARAGRAPH if is_paragraph_break(piece) else _LINE), piece
+
+
+def _changed(op: int, label_suffix: str, visible: str, labels: DiffLabels, css: str = "") -> str:
+    """Wrap already-escaped content in ``<ins>``/``<del>`` with a screen-reader label."""
+    tag, prefix = ("ins", labels.inserted) if op == DIFF_INSERT else ("del", labels.deleted)
+    class_attr = f' class="{css}"' if css else ""
+    return (
+        f'<{tag}{class_attr}><span class="visually-hidden">'
+        f"{_esc(prefix + label_suffix)}</span>{visible}</{tag}>"
+    )
+
+
+def _break_marker(op: int, kind: int, labels: DiffLabels) -> str:
+    """Render an inserted or deleted line/paragraph break as a visible, labelled mark."""
+    if kind == _PARAGRAPH:
+        # The paragraph itself is closed by the caller, outside the mark.
+        visible = f'<span aria-hidden="true">{_PARAGRAPH_MARK}</span>'
+        return _changed(op, labels.paragraph_break, visible, labels, "diff-para")
+    visible = f'<span aria-hidden="true">{_LINE_MARK}</span><br>'
+    return _changed(op, labels.line_break, visible, labels, "diff-line")
+
+
+class _Flow:
+    """Accumulates rendered pieces into paragraphs."""
+
+    def __init__(self, labels: DiffLabels) -> None:
+        """Start with one empty paragraph."""
+        self.labels = labels
+        self.paragraphs: list[str] = []
+        self.current: list[str] = []
+
+    def add(self, op: int, kind: int, text: str) -> None:
+        """Append one piece of an op, starting a new paragraph at paragraph breaks."""
+        if kind == _TEXT:
+            escaped = _esc(text)
+            self.current.append(
+                escaped if op == DIFF_EQUAL else _changed(op, "", escaped, self.labels)
+            )
+            return
+        if op != DIFF_EQUAL:
+            self.current.append(_break_marker(op, kind, self.labels))
+        elif kind == _LINE:
+            self.current.append("<br>")
+        if kind == _PARAGRAPH:
+            self.end_paragraph()
+
+    def end_paragraph(self) -> None:
+        """Close the current paragraph (empty ones are dropped)."""
+        if self.current:
+            self.paragraphs.append("".join(self.current))
+        self.current = []
+
+    def html(self) -> str:
+        """Return the paragraphs as ``<p>`` elements."""
+        self.end_paragraph()
+        return "".join(f"<p>{paragraph}</p>" for paragraph in self.paragraphs)
+
+
+def render_inline(ops: Sequence[DiffOp], *, labels: DiffLabels | None = None) -> str:
+    """Render a diff as one flow of paragraphs with ``<ins>``/``<del>`` marks."""
+    flow = _Flow(labels or _DEFAULT_LABELS)
+    for op, text in ops:
+        for kind, piece in _pieces(text):
+            flow.add(op, kind, piece)
+    return f'<div class="diff diff-inline">{flow.html()}</div>'
+
+
+def _ends_with_paragraph_break(text: str) -> bool:
+    """Tell whether op text ends with a paragraph break token."""
+    parts = _NEWLINE_SPLIT_RE.split(text)
+    return len(parts) >= 3 and parts[-1] == "" and is_paragraph_break(parts[-2])
+
+
+def render_side_by_side(ops: Sequence[DiffOp], *, labels: DiffLabels | None = None) -> str:
+    """Render a diff as a two-column table, rows aligned on unchanged paragraph breaks."""
+    labels = labels or _DEFAULT_LABELS
+    rows: list[str] = []
+    before, after = _Flow(labels), _Flow(labels)
+
+    # A side is "open" when its part of the current row stops mid-paragraph.
+    old_open = new_open = False
+
+    def close_row() -> None:
+        """Emit the current row unless both sides are empty."""
+        nonlocal before, after, old_open, new_open
+        left, right = before.html(), after.html()
+        if left or right:
+            rows.append(
+                f'<tr><td class="diff-before">{left}</td><td class="diff-after">{right}</td></tr>'
+            )
+        before, after, old_open, new_open = _Flow(labels), _Flow(labels), False, False
+
+    for index, (op, text) in enumerate(ops):
+        for kind, piece in _pieces(text):
+            if op == DIFF_EQUAL and kind == _PARAGRAPH:
+                close_row()
+                continue
+            if op != DIFF_INSERT:
+                before.add(op, kind, piece)
+            if op != DIFF_DELETE:
+                after.add(op, kind, piece)
+        at_break = _ends_with_paragraph_break(text)
+        if op != DIFF_INSERT:
+            old_open = not at_break
+        if op != DIFF_DELETE:
+            new_open = not at_break
+        next_op = ops[index + 1][0] if index + 1 < len(ops) else DIFF_EQUAL
+        if op != DIFF_EQUAL and next_op == DIFF_EQUAL and not (old_open or new_open):
+            # Whole paragraphs added or removed get a row of their own, so the
+            # next unchanged paragraph lines up with its counterpart.
+            close_row()
+    close_row()
+    return (
+        '<table class="diff diff-side">'
+        f'<caption class="visually-hidden">{_esc(labels.caption)}</caption>'
+        f'<thead><tr><th scope="col">{_esc(labels.before)}</th>'
+        f'<th scope="col">{_esc(labels.after)}</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+# Marks lines left out around the changes; the numbers on either side say which.
+_LINE_GAP = '<div class="line-gap" aria-hidden="true">\u22ef</div>'
+
+
+def _render_line_pieces(pieces: Sequence[DiffOp], labels: DiffLabels) -> str:
+    """Render the pieces of one numbered line; unchanged breaks between lines are dropped."""
+    out: list[str] = []
+    for op, text in pieces:
+        for kind, piece in _pieces(text):
+            if kind == _TEXT:
+                escaped = _esc(piece)
+                out.append(escaped if op == DIFF_EQUAL else _changed(op, "", escaped, labels))
+            elif op != DIFF_EQUAL:
+                # A break the change adds or removes is shown; the layout's own breaks are not.
+                out.append(_break_marker(op, kind, labels))
+    return "".join(out).rstrip()
+
+
+def render_numbered(
+    ops: Sequence[DiffOp],
+    old_layout: Layout,
+    *,
+    first_number: int = 1,
+    context: int | None = 2,
+    labels: DiffLabels | None = None,
+) -> str:
+    """Render a diff on the numbered lines of the old text, as delegates cite it.
+
+    Each line of ``old_layout`` (the layout of the old text) shows its part of
+    the diff; insertions sit on the line where they are made. With
+    ``context``, only changed lines and ``context`` lines around them are
+    shown, and a gap marks what is left out. Numbers start at ``first_number``.
+    """
+    labels = labels or _DEFAULT_LABELS
+    lines = old_layout.lines
+    if not lines:
+        return render_inline(ops, labels=labels)
+    source = old_layout.source
+    starts = [line.start for line in lines]
+    buckets: list[list[DiffOp]] = [[] for _ in lines]
+    position = 0
+    for op, text in ops:
+        if op == DIFF_INSERT:
+            buckets[max(bisect_right(starts, position) - 1, 0)].append((op, text))
+            continue
+        end = position + len(text)
+        while position < end:
+            index = max(bisect_right(starts, position) - 1, 0)
+            boundary = starts[index + 1] if index + 1 < len(starts) else len(source)
+            piece_end = min(end, boundary) if boundary > position else end
+            buckets[index].append((op, source[position:piece_end]))
+            position = piece_end
+    changed = [any(op != DIFF_EQUAL for op, _ in bucket) for bucket in buckets]
+    if context is None:
+        shown = [True] * len(lines)
+    else:
+        shown = [
+            any(changed[max(0, i - context) : i + context + 1]) for i in range(len(lines))
+        ]
+    offset = first_number - lines[0].number
+    rows: list[str] = []
+    previous_shown = True
+    for index, line in enumerate(lines):
+        if not shown[index]:
+            previous_shown = False
+            continue
+        if not previous_shown:
+            rows.append(_LINE_GAP)
+        gap = source[lines[index - 1].end : line.start] if index else ""
+        if index and gap.count("\n") >= 2 and shown[index - 1]:
+            rows.append('<div class="block-gap"></div>')
+        css = "line changed" if changed[index] else "line"
+        rows.append(
+            f'<div class="{css}"><span class="ln">{line.number + offset}</span> '
+            f'<span class="lt">{_render_line_pieces(buckets[index], labels)}</span></div>'
+        )
+        previous_shown = True
+    if not previous_shown:
+        rows.append(_LINE_GAP)
+    return f'<div class="diff diff-numbered">{"".join(rows)}</div>'

@@ -1,0 +1,197 @@
+"""Three-way rebase: carry an amendment written on one version onto a newer one.
+
+Hunk by hunk, verified from both sides; diff-match-patch's ``patch_apply``
+is only a cross-check, because it can land a hunk a few characters off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from diff_match_patch import diff_match_patch
+
+from .diff import Hunk, apply_hunks, changed_ranges, overlapping_pairs, word_diff
+
+__all__ = ["Conflict", "RebaseResult", "carry_over", "rebase"]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A base region that the proposal and the new version both changed."""
+
+    base_start: int
+    base_end: int
+    base_text: str
+    proposal_text: str
+    new_text: str
+
+
+@dataclass
+class RebaseResult:
+    """Outcome of :func:`rebase`; ``text`` is None when there are conflicts."""
+
+    text: str | None
+    conflicts: list[Conflict] = field(default_factory=list)
+    # Diagnostics only: whether diff-match-patch's own patch_apply produced
+    # the same text. None when the cross-check did not run.
+    patch_apply_agreed: bool | None = None
+
+    @property
+    def clean(self) -> bool:
+        """True when the proposal applied without conflicts."""
+        return not self.conflicts and self.text is not None
+
+
+def _shift(hunk: Hunk, others: Sequence[Hunk]) -> Hunk:
+    """Move a base-coordinate hunk into the text produced by applying ``others``."""
+    delta = sum(len(o.text) - (o.end - o.start) for o in others if o.end <= hunk.start)
+    return Hunk(hunk.start + delta, hunk.end + delta, hunk.text)
+
+
+def _apply_moved(
+    base: str, target: str, target_hunks: Sequence[Hunk], hunks: Sequence[Hunk]
+) -> str | None:
+    """Apply base hunks to ``target`` (= base + target_hunks); None if the mapping is unsound."""
+    moved = [_shift(hunk, target_hunks) for hunk in hunks]
+    for original, shifted in zip(hunks, moved, strict=True):
+        if target[shifted.start : shifted.end] != base[original.start : original.end]:
+            return None
+    try:
+        return apply_hunks(target, moved)
+    except ValueError:
+        return None
+
+
+def _apply_within(base: str, start: int, end: int, hunks: Iterable[Hunk]) -> str:
+    """What a side makes of ``base[start:end]``, given all its hunks."""
+    inside = [
+        Hunk(h.start - start, h.end - start, h.text)
+        for h in hunks
+        if start <= h.start and h.end <= end
+    ]
+    return apply_hunks(base[start:end], inside)
+
+
+def _conflict_regions(
+    base: str, proposal_hunks: list[Hunk], new_hunks: list[Hunk], shared: set[Hunk]
+) -> list[tuple[int, int]]:
+    """Base regions where proposal and new changes collide, merged transitively."""
+    proposal_only = [h for h in proposal_hunks if h not in shared]
+    new_only = [h for h in new_hunks if h not in shared]
+    spans = [
+        (min(p.start, n.start), max(p.end, n.end))
+        for i, j in overlapping_pairs(proposal_only, new_only, base)
+        for p, n in [(proposal_only[i], new_only[j])]
+    ]
+    if not spans:
+        return []
+    everything = proposal_hunks + new_hunks
+    while True:
+        # Merge spans that touch, then swallow every hunk touching a span,
+        # until stable: each side's hunks then lie wholly inside or outside.
+        spans.sort()
+        merged = [spans[0]]
+        for start, end in spans[1:]:
+            if start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        grown = [
+            (
+                min([start] + [h.start for h in everything if h.start <= end and start <= h.end]),
+                max([end] + [h.end for h in everything if h.start <= end and start <= h.end]),
+            )
+            for start, end in merged
+        ]
+        if grown == merged:
+            return merged
+        spans = grown
+
+
+def _verify(
+    base: str, proposal: str, new: str, p_hunks: list[Hunk], n_hunks: list[Hunk], merged: str
+) -> bool:
+    """Check the merge independently from both sides."""
+    shared = set(p_hunks) & set(n_hunks)
+    new_only = [h for h in n_hunks if h not in shared]
+    proposal_only = [h for h in p_hunks if h not in shared]
+    from_proposal = _apply_moved(base, proposal, p_hunks, new_only)
+    from_new = _apply_moved(base, new, n_hunks, proposal_only)
+    return from_proposal == merged and from_new == merged
+
+
+def _patch_apply_agrees(base: str, proposal: str, new: str, merged: str) -> bool:
+    """Cross-check against diff-match-patch's fuzzy patch_apply (never trusted alone)."""
+    dmp = diff_match_patch()
+    result, applied = dmp.patch_apply(dmp.patch_make(base, proposal), new)
+    return all(applied) and result == merged
+
+
+def _whole_conflict(base: str, proposal: str, new: str, hunks: Sequence[Hunk]) -> Conflict:
+    """One conflict spanning every change: the fallback when verification fails."""
+    start = min(h.start for h in hunks)
+    end = max(h.end for h in hunks)
+    tail = len(base) - end
+    return Conflict(
+        start,
+        end,
+        base[start:end],
+        proposal[start : len(proposal) - tail],
+        new[start : len(new) - tail],
+    )
+
+
+def rebase(base: str, proposal: str, new: str, *, cross_check: bool = True) -> RebaseResult:
+    """Three-way merge: re-apply the base->proposal changes onto ``new``."""
+    if base == new:
+        return RebaseResult(proposal)
+    if base == proposal or proposal == new:
+        return RebaseResult(new)
+
+    p_hunks = changed_ranges(word_diff(base, proposal))
+    n_hunks = changed_ranges(word_diff(base, new))
+    shared = set(p_hunks) & set(n_hunks)
+    regions = _conflict_regions(base, p_hunks, n_hunks, shared)
+    if regions:
+        return RebaseResult(
+            None,
+            [
+                Conflict(
+                    start,
+                    end,
+                    base[start:end],
+                    _apply_within(base, start, end, p_hunks),
+                    _apply_within(base, start, end, n_hunks),
+                )
+                for start, end in regions
+            ],
+        )
+
+    merged_hunks = sorted(set(p_hunks) | set(n_hunks))
+    try:
+        merged: str | None = apply_hunks(base, merged_hunks)
+    except ValueError:
+        merged = None
+    if merged is None or not _verify(base, proposal, new, p_hunks, n_hunks, merged):
+        return RebaseResult(None, [_whole_conflict(base, proposal, new, p_hunks + n_hunks)])
+    agreed = _patch_apply_agrees(base, proposal, new, merged) if cross_check else None
+    return RebaseResult(merged, patch_apply_agreed=agreed)
+
+
+def carry_over(base: str, proposal: str, new: str) -> str:
+    """Start a conflict resolution: ``new`` with every proposal change that still applies.
+
+    Changes inside a conflict region are left out (``new`` keeps its own text
+    there), so an author resolving a conflict never silently undoes what the
+    new version changed elsewhere.
+    """
+    p_hunks = changed_ranges(word_diff(base, proposal))
+    n_hunks = changed_ranges(word_diff(base, new))
+    shared = set(p_hunks) & set(n_hunks)
+    regions = _conflict_regions(base, p_hunks, n_hunks, shared)
+    kept = [
+        h for h in p_hunks
+        if h not in shared and not any(start <= h.end and h.start <= end for start, end in regions)
+    ]
+    return _apply_moved(base, new, n_hunks, kept) or new
