@@ -19,7 +19,7 @@ from .diff import (
     word_diff,
 )
 from .diff_html import DiffLabels, render_inline, render_numbered, render_side_by_side
-from .rebase import Conflict, RebaseResult, carry_over, rebase
+from .merge import Conflict, RebaseResult, carry_over, rebase
 from .lines import DEFAULT_LINE_LENGTH, Layout, Line, format_line_range, layout
 from .render import render_markdown, render_plain, sanitize
 

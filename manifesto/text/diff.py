@@ -6,7 +6,7 @@ mapped to one private character and diff-match-patch diffs those strings. A
 change therefore never starts or ends in the middle of a word, and a long
 section is only as long as its number of tokens.
 
-The HTML renderers live in ``diff_html``, the three-way rebase in ``rebase``.
+The HTML renderers live in ``diff_html``, the three-way rebase in ``merge``.
 Offsets everywhere in this module are Python string indices (code points).
 """
 

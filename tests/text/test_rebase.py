@@ -1,4 +1,4 @@
-"""Tests for manifesto.text.rebase: three-way merge of amendments."""
+"""Tests for manifesto.text.merge: three-way merge of amendments."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from manifesto.text.diff import Hunk, apply_hunks, changed_ranges, hunks_overlap, word_diff
-from manifesto.text.rebase import Conflict, carry_over, rebase
+from manifesto.text.merge import Conflict, carry_over, rebase
 
 from .test_diff import SENTENCES, WORDS, _edit, _manifesto, random_text
 

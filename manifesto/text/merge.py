@@ -1,4 +1,4 @@
-"""Three-way rebase: carry an amendment written on one version onto a newer one.
+"""Three-way merge: carry an amendment written on one version onto a newer one (rebase).
 
 Hunk by hunk, verified from both sides; diff-match-patch's ``patch_apply``
 is only a cross-check, because it can land a hunk a few characters off.

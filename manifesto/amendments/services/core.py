@@ -1,0 +1,182 @@
+"""What the amendment services share: loading, locking, checks, validation, and the stored diffs."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from ...documents import services as documents
+from ...documents.models import Document, Section, SectionVersion
+from ...extensions import db
+from ...locking import lock_row
+from ...services import ConflictError, NotFound, ValidationError, to_int, utcnow
+from ...text.diff import changed_ranges, word_diff
+from ...text.diff_html import render_inline, render_numbered, render_side_by_side
+from ...text.lines import format_line_range
+from ..models import DECIDED, Amendment, AmendmentRevision, Kind, Status
+from .permissions import can_view
+
+
+def get_amendment_or_404(document: Document, amendment_id: int, user=None) -> Amendment:
+    """Return an amendment of ``document`` that ``user`` may see, with author and section.
+
+    :raises NotFound: also for someone else's draft, which must not be seen to exist.
+    """
+    amendment = db.session.scalar(
+        select(Amendment)
+        .options(joinedload(Amendment.author), joinedload(Amendment.section),
+                 joinedload(Amendment.base_version), joinedload(Amendment.decided_by),
+                 joinedload(Amendment.result_version))
+        .where(Amendment.id == amendment_id, Amendment.document_id == document.id))
+    if amendment is None or not can_view(user, amendment):
+        raise NotFound("There is no such amendment.")
+    return amendment
+
+
+def lock_for_change(document_id: int, amendment_id: int, *,
+          alone: bool = False) -> tuple[Document | None, Section | None, Amendment]:
+    """Lock the document, the amendment's section and the amendment, in protocol order; return them fresh.
+
+    ``alone`` locks only the amendment, for changes that touch nothing else
+    (supports). An amendment's section never changes, so reading which one it
+    is before the locks is safe.
+
+    :raises NotFound: for an amendment of another document.
+    """
+    document = section = None
+    if not alone:
+        section_id = db.session.scalar(select(Amendment.section_id).where(Amendment.id == amendment_id,
+                                                                           Amendment.document_id == document_id))
+        document = documents.lock_document(document_id)
+        if section_id is not None:
+            section = documents.lock_section(document, section_id)
+    amendment = lock_row(Amendment, amendment_id)
+    if amendment is None or amendment.document_id != document_id:
+        raise NotFound("There is no such amendment.")
+    return document, section, amendment
+
+
+def check_revision(amendment: Amendment, revision: int | None, what: str) -> None:
+    """Refuse to act on an amendment that changed since the form was shown.
+
+    :raises ConflictError:
+    """
+    if revision is not None and to_int(revision) != amendment.revision:
+        if amendment.status in DECIDED:
+            message = (f"{amendment.code} was decided ({Status(amendment.status).label.lower()}) while you "
+                       f"were {what}. Nothing was changed; your text is kept below.")
+        else:
+            message = (f"{amendment.code} changed while you were {what} (it is now at revision "
+                       f"{amendment.revision}). Nothing was changed; review it and try again — your text is kept below.")
+        raise ConflictError(message, current=amendment)
+
+
+def clean_kind(kind: str) -> Kind:
+    """Parse the kind of amendment."""
+    try:
+        return Kind(kind)
+    except ValueError as exc:
+        raise ValidationError("Choose what the amendment does.", "kind") from exc
+
+
+def clean_proposal(kind: Kind, base: SectionVersion | None, heading: str | None, body: str | None):
+    """Validate the proposed heading and text for the amendment's kind.
+
+    :raises ValidationError: on an empty, oversized or unchanged proposal.
+    """
+    if kind is Kind.DELETE:
+        return None, None
+    if kind is Kind.INSERT:
+        return documents.clean_heading(heading), documents.clean_body(body)
+    body = documents.clean_body(body)
+    heading = (heading or "").strip() or None
+    if heading is not None:
+        heading = documents.clean_heading(heading)
+        if heading == base.heading:
+            heading = None
+    if body == base.body and heading is None:
+        raise ValidationError("The proposal is the same as the current text: change something first.", "body")
+    return heading, body
+
+
+def next_number(document_id: int) -> int:
+    """The next amendment number of a document (the caller holds the document lock)."""
+    return (db.session.scalar(select(func.max(Amendment.number)).where(Amendment.document_id == document_id)) or 0) + 1
+
+
+def check_window(document: Document) -> None:
+    """Refuse proposals and edits outside the amendment window.
+
+    :raises ValidationError:
+    """
+    if not document.amendments_open():
+        if document.phase != "amendments":
+            raise ValidationError("Amendments cannot be proposed in the current phase of the document "
+                                  "(“%s”). Your text is kept below." % document.phase_enum.label)
+        raise ValidationError("The deadline for amendments has passed. Your text is kept below.")
+
+
+def describe(amendment: Amendment, document: Document, base: SectionVersion | None,
+              after_label: str | None = None, entry: documents.SectionEntry | None = None) -> None:
+    """Compute and store the diffs, changed spans, line numbers and title of an amendment.
+
+    Runs whenever the text or its base changes, never on a page view.
+    ``entry`` (the section's number and first line) saves two queries per
+    amendment when a caller describes many amendments of one section.
+    """
+    kind = Kind(amendment.kind)
+    amendment.heading_diff_html = None
+    amendment.hunks = None
+    amendment.first_line = amendment.last_line = None
+    if kind is Kind.INSERT:
+        ops = [(1, amendment.proposed_body)]
+        amendment.diff_inline_html, amendment.diff_side_html = render_inline(ops), render_side_by_side(ops)
+        amendment.title = f"New section {after_label or 'at the start'}"
+        return
+    if entry is None:
+        section = db.session.get(Section, amendment.section_id)
+        section.current_version = db.session.get(SectionVersion, section.current_version_id)
+        entry = documents.section_entry(document, section)
+    offset = entry.first_line - 1 if not entry.section.retired else 0
+    label = f"§{entry.number}" if entry.number else "Retired section"
+    if kind is Kind.DELETE:
+        ops = [(-1, base.body)]
+        amendment.hunks = [[0, len(base.body)]]
+        first, last = 1, max(base.line_count, 1)
+        amendment.title = f"{label}: delete the section"
+    else:
+        ops = word_diff(base.body, amendment.proposed_body)
+        hunks = changed_ranges(ops)
+        amendment.hunks = [[h.start, h.end] for h in hunks]
+        if amendment.proposed_heading and amendment.proposed_heading != base.heading:
+            amendment.heading_diff_html = render_inline(word_diff(base.heading, amendment.proposed_heading))
+        if hunks:
+            first, _ = base.layout.lines_for_span(hunks[0].start, hunks[0].end) if base.line_count else (1, 1)
+            _, last = base.layout.lines_for_span(hunks[-1].start, hunks[-1].end) if base.line_count else (1, 1)
+            amendment.title = f"{label}, {format_line_range(first + offset, last + offset)}"
+        else:
+            first = last = None
+            amendment.title = f"{label}, heading"
+    if first is not None:
+        amendment.first_line, amendment.last_line = first + offset, last + offset
+    # Inline: the numbered lines of the base version, as delegates cite them;
+    # a change shows only its lines and two around them, a deletion all lines.
+    amendment.diff_inline_html = render_numbered(ops, base.layout, first_number=offset + 1,
+                                                 context=None if kind is Kind.DELETE else 2)
+    amendment.diff_side_html = render_side_by_side(ops)
+
+
+def record_revision(amendment: Amendment, actor, note: str) -> None:
+    """Keep the amendment's current text as a numbered revision."""
+    db.session.add(AmendmentRevision(
+        amendment_id=amendment.id, number=amendment.revision, base_version_id=amendment.base_version_id,
+        proposed_heading=amendment.proposed_heading, proposed_body=amendment.proposed_body,
+        reason=amendment.reason, note=note, author_id=actor.id if actor else None))
+
+
+def touch(amendment: Amendment, actor, note: str) -> None:
+    """Bump the revision after a change and keep it in the history."""
+    amendment.revision += 1
+    amendment.updated_at = utcnow()
+    db.session.flush()
+    record_revision(amendment, actor, note)

@@ -1,0 +1,152 @@
+"""Moderators' decisions: accept (as proposed or modified), reject, obsolete, merged."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ...accounts.models import User
+from ...audit.services import record_event
+from ...documents import services as documents
+from ...documents.models import Document, Section
+from ...extensions import db
+from ...services import ConflictError, NotFound, PermissionDenied, ValidationError, utcnow, writes
+from ...text.diff import word_diff
+from ...text.diff_html import render_inline
+from ..models import Amendment, Kind, Status
+from .permissions import is_member
+from .core import check_revision, lock_for_change, touch
+from .collisions import update_collisions
+
+
+DECISIONS = {
+    "accept": Status.ACCEPTED,
+    "accept_modified": Status.ACCEPTED_MODIFIED,
+    "reject": Status.REJECTED,
+    "obsolete": Status.OBSOLETE,
+    "merged": Status.MERGED,
+}
+
+
+@writes
+def decide_amendment(actor, document_id: int, amendment_id: int, *, decision: str, reason: str,
+                     revision: int | None, final_heading: str | None = None, final_body: str | None = None,
+                     merged_into: str | None = None) -> Amendment:
+    """Accept (as proposed or modified), reject, or close an amendment, with a public reason.
+
+    Accepting writes the text as a new version of its section, credited to the
+    author with the moderator as approver; the section's other open
+    amendments are then rebased onto it.
+
+    :raises PermissionDenied: unless the actor is a moderator other than the author.
+    :raises ValidationError: on a missing reason, a conflicted or stale amendment, or missing support.
+    :raises ConflictError: when the amendment changed or was decided since ``revision``.
+    """
+    if not (is_member(actor) and actor.is_moderator):
+        raise PermissionDenied("Only moderators decide on amendments.")
+    status = DECISIONS.get(decision)
+    if status is None:
+        raise ValidationError("Choose a decision.", "decision")
+    # Every check below reads the locked rows, never a copy loaded before the lock.
+    document, section, amendment = lock_for_change(document_id, amendment_id)
+    if amendment.status == Status.DRAFT:
+        raise NotFound("There is no such amendment.")
+    check_revision(amendment, revision, "deciding")
+    if amendment.status != Status.SUBMITTED:
+        raise ConflictError(f"{amendment.code} is {Status(amendment.status).label.lower()} already.", current=amendment)
+    if actor.id == amendment.author_id:
+        raise PermissionDenied("You cannot decide on your own amendment.")
+    reason = documents.clean_reason(reason)
+    kind = Kind(amendment.kind)
+    accepting = status in (Status.ACCEPTED, Status.ACCEPTED_MODIFIED)
+    if accepting:
+        _check_acceptable(amendment, document, section)
+    if status is Status.MERGED:
+        target = _merge_target(document, amendment, merged_into)
+        amendment.merged_into_id = target.id
+    before = amendment.status
+    amendment.status = status.value
+    amendment.decision_reason = reason
+    amendment.decided_by_id = actor.id
+    amendment.decided_at = utcnow()
+    db.session.flush()
+    if accepting:
+        _apply(amendment, document, section, actor, status, reason, kind, final_heading, final_body)
+    touch(amendment, actor, status.label.lower())
+    record_event(actor, f"amendment.{status.value}", amendment, document_id=document.id,
+                 from_state=before, to_state=amendment.status, reason=reason,
+                 data={"merged_into": merged_into} if status is Status.MERGED else None)
+    update_collisions(amendment.section_id if kind is not Kind.INSERT else None)
+    return amendment
+
+
+def _check_acceptable(amendment: Amendment, document: Document, section: Section | None) -> None:
+    """Refuse to accept a conflicted, stale or under-supported amendment.
+
+    :raises ValidationError: explaining what must happen first.
+    """
+    if amendment.conflicted:
+        raise ValidationError(f"{amendment.code} conflicts with a newer version of its section. The author "
+                              "or a moderator must resolve the conflict before it can be accepted.")
+    if amendment.support_count < document.min_supporters:
+        raise ValidationError(f"{amendment.code} has {amendment.support_count} of the "
+                              f"{document.min_supporters} supporters it needs before a decision to accept.")
+    if amendment.kind != Kind.INSERT and (section is None or section.retired):
+        raise ValidationError("The section has been retired; mark the amendment obsolete instead.")
+    if amendment.kind == Kind.MODIFY and amendment.base_version_id != section.current_version_id:
+        raise ValidationError(f"{amendment.code} was written on an older version of its section and has not "
+                              "been rebased; it cannot be accepted blind.")
+
+
+def _merge_target(document: Document, amendment: Amendment, code: str | None) -> Amendment:
+    """Find the amendment another one is merged into, by code (A-007 or 7).
+
+    :raises ValidationError:
+    """
+    digits = "".join(ch for ch in (code or "") if ch.isdigit())
+    if not digits or len(digits) > 9:
+        raise ValidationError("Name the amendment it is merged into, e.g. A-007.", "merged_into")
+    target = db.session.scalar(select(Amendment).where(Amendment.document_id == document.id,
+                                                       Amendment.number == int(digits)))
+    if target is None or target.id == amendment.id:
+        raise ValidationError("Name another amendment of this document.", "merged_into")
+    return target
+
+
+def _apply(amendment, document, section, actor, status, reason, kind, final_heading, final_body) -> None:
+    """Carry an accepted amendment into the document."""
+    author = db.session.get(User, amendment.author_id)
+    version_reason = f"{amendment.code} accepted: {reason}"
+    if kind is Kind.DELETE:
+        documents.retire_section(actor, document.id, section.id, reason=version_reason,
+                                 audit_action="section.retired_by_amendment")
+        return
+    if kind is Kind.INSERT:
+        heading, body = amendment.proposed_heading, amendment.proposed_body
+        if status is Status.ACCEPTED_MODIFIED:
+            heading = documents.clean_heading(final_heading or heading)
+            body = documents.clean_body(final_body or body)
+            _store_modification(amendment, heading, body)
+        new = documents.create_section(actor, document.id, heading=heading, body=body, reason=version_reason,
+                                       after_section_id=amendment.section_id, author=author, approver=actor,
+                                       audit_action="section.created_by_amendment")
+        amendment.result_version_id = new.current_version_id
+        return
+    current = section.current_version
+    heading = amendment.proposed_heading or current.heading
+    body = amendment.proposed_body
+    if status is Status.ACCEPTED_MODIFIED:
+        heading = documents.clean_heading(final_heading or heading)
+        body = documents.clean_body(final_body)
+        if heading == current.heading and body == current.body:
+            raise ValidationError("The modified text is the same as the current text; reject the amendment "
+                                  "instead.", "final_body")
+        _store_modification(amendment, heading, body)
+    version = documents.write_version(section, document, heading=heading, body=body, reason=version_reason,
+                                      author=author, approver=actor, kind="amendment")
+    amendment.result_version_id = version.id
+
+
+def _store_modification(amendment: Amendment, heading: str, body: str) -> None:
+    """Keep the moderator's final text and its own diff against what was proposed."""
+    amendment.final_heading, amendment.final_body = heading, body
+    amendment.modification_diff_html = render_inline(word_diff(amendment.proposed_body or "", body))

@@ -1,0 +1,123 @@
+"""Following the text: rebase open amendments onto each new version of their section."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ...audit.services import record_event
+from ...documents import services as documents
+from ...documents.models import Document, Section, SectionVersion
+from ...documents.signals import section_retired, version_written
+from ...extensions import db
+from ...locking import lock_rows, require_held
+from ...services import utcnow
+from ...text.merge import carry_over, rebase
+from ..models import Amendment, Kind, Status
+from .core import describe, touch
+from .collisions import update_collisions
+
+
+def rebase_one(amendment: Amendment, document: Document, new: SectionVersion, actor,
+                entry: documents.SectionEntry | None = None) -> bool:
+    """Move one amendment onto ``new`` by three-way merge, or mark it conflicted; True when clean."""
+    base = db.session.get(SectionVersion, amendment.base_version_id)
+    if amendment.kind == Kind.DELETE:
+        merged_body, conflicts, heading_conflict = None, [], False
+    else:
+        result = rebase(base.body, amendment.proposed_body, new.body)
+        merged_body, conflicts = result.text, result.conflicts
+        proposed_heading = amendment.proposed_heading
+        heading_conflict = bool(proposed_heading and new.heading != base.heading
+                                and proposed_heading != new.heading)
+    if conflicts or heading_conflict:
+        amendment.conflicted = True
+        amendment.conflict = {
+            "version": new.number,
+            "regions": [{"base": c.base_text, "proposal": c.proposal_text, "new": c.new_text} for c in conflicts],
+            "heading": {"base": base.heading, "proposal": amendment.proposed_heading, "new": new.heading}
+            if heading_conflict else None,
+        }
+        amendment.revision += 1
+        amendment.updated_at = utcnow()
+        record_event(actor, "amendment.conflicted", amendment, document_id=document.id,
+                     reason=f"Version {new.number} of the section changed the same passage.",
+                     data={"version": new.number})
+        return False
+    if amendment.kind == Kind.MODIFY:
+        amendment.proposed_body = merged_body
+        if amendment.proposed_heading == new.heading:
+            amendment.proposed_heading = None
+        if merged_body == new.body and not amendment.proposed_heading:
+            # The new version already says what the amendment asked for.
+            amendment.base_version_id = new.id
+            describe(amendment, document, new, entry=entry)
+            amendment.conflicted = True
+            amendment.conflict = {"version": new.number, "regions": [], "heading": None, "absorbed": True}
+            touch(amendment, actor, f"nothing left to change after version {new.number}")
+            return False
+    amendment.base_version_id = new.id
+    amendment.conflicted, amendment.conflict = False, None
+    describe(amendment, document, new, entry=entry)
+    touch(amendment, actor, f"rebased onto version {new.number}")
+    record_event(actor, "amendment.rebased", amendment, document_id=document.id, data={"version": new.number})
+    return True
+
+
+def _lock_undecided(section: Section, *conditions) -> list[Amendment]:
+    """Lock the section's undecided amendments (not inserts) that meet ``conditions``, by ascending id.
+
+    The caller holds the section's lock, so no amendment of it can be
+    proposed, withdrawn or decided meanwhile; the filter is checked again on
+    the locked rows all the same.
+    """
+    require_held("sections", section.id)
+    undecided = (Amendment.section_id == section.id, Amendment.kind != Kind.INSERT.value,
+                 Amendment.status.in_([Status.SUBMITTED.value, Status.DRAFT.value]), *conditions)
+    ids = db.session.scalars(select(Amendment.id).where(*undecided)).all()
+    return [a for a in lock_rows(Amendment, ids)
+            if a.status in (Status.SUBMITTED, Status.DRAFT) and a.kind != Kind.INSERT]
+
+
+@version_written.connect
+def _follow_new_version(section: Section, *, document: Document, version: SectionVersion, actor, **_kw) -> None:
+    """Rebase every undecided amendment of a section onto its new version (same transaction)."""
+    amendments = _lock_undecided(section, Amendment.base_version_id != version.id)
+    if not amendments:
+        return
+    entry = documents.section_entry(document, section)  # once, not per amendment
+    for amendment in amendments:
+        rebase_one(amendment, document, version, actor, entry)
+    db.session.flush()
+    update_collisions(section.id)
+
+
+@section_retired.connect
+def _follow_retirement(section: Section, *, document: Document, actor, **_kw) -> None:
+    """When a section leaves the text, its open amendments cannot be accepted as they are."""
+    amendments = _lock_undecided(section)
+    for amendment in amendments:
+        amendment.conflicted = True
+        amendment.conflict = {"retired": True, "regions": [], "heading": None}
+        amendment.revision += 1
+        record_event(actor, "amendment.conflicted", amendment, document_id=document.id,
+                     reason="The section was retired.")
+    if amendments:
+        db.session.flush()
+        update_collisions(section.id)
+
+
+def resolution_start(amendment: Amendment) -> tuple[str | None, str | None]:
+    """Heading and text the editor starts from when resolving a conflict.
+
+    The current version with every change of the amendment that still
+    applies; the competing passages keep the current text and are shown to
+    the author beside the editor. Other amendments start from their own text.
+    """
+    if not amendment.conflicted or amendment.kind != Kind.MODIFY:
+        return amendment.proposed_heading, amendment.proposed_body
+    section = db.session.get(Section, amendment.section_id)
+    current = db.session.get(SectionVersion, section.current_version_id)
+    base = db.session.get(SectionVersion, amendment.base_version_id)
+    body = carry_over(base.body, amendment.proposed_body, current.body)
+    heading = amendment.proposed_heading if not (amendment.conflict or {}).get("heading") else current.heading
+    return heading, body

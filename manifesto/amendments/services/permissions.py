@@ -1,0 +1,44 @@
+"""Who may do what with an amendment: checked by the services, used by templates to hide what is refused."""
+
+from __future__ import annotations
+
+from ...documents.models import Document
+from ..models import Amendment, Status
+
+
+def is_member(user) -> bool:
+    """An active, logged-in account."""
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def can_propose(user, document: Document) -> bool:
+    """Logged-in people may propose while the amendment window is open."""
+    return is_member(user) and document.amendments_open()
+
+
+def can_edit(user, amendment: Amendment) -> bool:
+    """Authors edit their undecided amendments; moderators may resolve conflicts."""
+    if not is_member(user) or amendment.status not in (Status.DRAFT, Status.SUBMITTED):
+        return False
+    return user.id == amendment.author_id or (amendment.conflicted and user.is_moderator)
+
+
+def can_withdraw(user, amendment: Amendment) -> bool:
+    """Authors may withdraw their undecided amendments."""
+    return is_member(user) and user.id == amendment.author_id and amendment.status in (Status.DRAFT, Status.SUBMITTED)
+
+
+def can_support(user, amendment: Amendment) -> bool:
+    """Anyone but the author may co-sign an open amendment."""
+    return is_member(user) and user.id != amendment.author_id and amendment.status == Status.SUBMITTED
+
+
+def can_decide(user, amendment: Amendment) -> bool:
+    """Moderators decide open amendments, never their own."""
+    return (is_member(user) and user.is_moderator and user.id != amendment.author_id
+            and amendment.status == Status.SUBMITTED)
+
+
+def can_view(user, amendment: Amendment) -> bool:
+    """Submitted amendments are public; drafts belong to their author."""
+    return amendment.status != Status.DRAFT or (is_member(user) and user.id == amendment.author_id)
