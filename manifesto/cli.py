@@ -35,7 +35,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--password", default=None, help="Password of every demo account (default: manifesto-demo).")
     def seed_demo_command(password):
         """Load the demo manifesto, its people and amendments (safe to run twice)."""
-        from .demo import DEFAULT_PASSWORD, seed_demo
+        from .seed.demo import DEFAULT_PASSWORD, seed_demo
 
         document = seed_demo(password or DEFAULT_PASSWORD)
         click.echo(f"Demo document ready: /d/{document.slug}/ (accounts: admin@example.org, "
@@ -52,7 +52,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--slug", default="convention", show_default=True, help="Address of the generated document.")
     def seed_scale_command(sections, chars, participants, amendments, versioned_sections, versions, seed, slug):
         """Generate a convention-sized event for load tests (cheap password hashes: never in production)."""
-        from .scale import seed_scale
+        from .seed.scale import seed_scale
 
         try:
             seed_scale(sections=sections, chars=chars, participants=participants, amendments=amendments,

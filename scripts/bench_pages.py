@@ -31,7 +31,7 @@ from manifesto.accounts.models import User  # noqa: E402
 from manifesto.amendments.models import Amendment, Collision, Kind, Status  # noqa: E402
 from manifesto.documents.models import Document, Section  # noqa: E402
 from manifesto.extensions import db  # noqa: E402
-from manifesto.scale import SCALE_PASSWORD  # noqa: E402
+from manifesto.seed.scale import SCALE_PASSWORD  # noqa: E402
 
 TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)", re.I)
 

@@ -27,14 +27,14 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from .accounts import services as accounts
-from .accounts.models import User
-from .amendments import services as amendments
-from .amendments.models import Amendment, Collision, Status
-from .documents import services as documents
-from .documents.models import Document, Phase, Section, SectionVersion
-from .extensions import db
-from .services import ServiceError, ValidationError, utcnow
+from ..accounts import services as accounts
+from ..accounts.models import User
+from ..amendments import services as amendments
+from ..amendments.models import Amendment, Collision, Status
+from ..documents import services as documents
+from ..documents.models import Document, Phase, Section, SectionVersion
+from ..extensions import db
+from ..services import ServiceError, ValidationError, utcnow
 
 SCALE_PASSWORD = "scale-password"
 CHEAP_HASH = "pbkdf2:sha256:1000"

@@ -6,14 +6,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from ..accounts import services as accounts
+from ..accounts.models import User
+from ..documents import services as documents
+from ..documents.models import Document, Phase
+from ..extensions import db
+from ..services import utcnow
 from . import demo_content as content
-from .accounts import services as accounts
-from .accounts.models import User
-from .amendments.demo import seed_amendments
-from .documents import services as documents
-from .documents.models import Document, Phase
-from .extensions import db
-from .services import utcnow
+from .demo_amendments import seed_amendments
 
 DEFAULT_PASSWORD = "manifesto-demo"
 

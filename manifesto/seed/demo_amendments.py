@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .. import demo_content as content
+from ..amendments import services
+from ..amendments.models import Amendment
 from ..documents.models import Section, SectionVersion
 from ..extensions import db
-from . import services
-from .models import Amendment
+from . import demo_content as content
 
 
 def _current_body(section_id: int) -> str:

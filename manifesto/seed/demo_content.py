@@ -1,7 +1,7 @@
 """Demo content for Manifesto: the SSE manifesto drafted after the 2026 Mont Blanc Meetings.
 
 Pure data (Python literals). The self-check at the bottom only runs when this
-file is executed directly: ``python3 manifesto/demo_content.py``.
+file is executed directly: ``python3 manifesto/seed/demo_content.py``.
 
 Amendment scenarios (see the comments next to each amendment):
 
