@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from ..audit.services import events_for
 from ..documents import services as documents
+from ..documents.contributions import provides
 from ..forms import choices
 from ..services import ConflictError, NotFound, ServiceError
 from ..text.diff import word_diff
@@ -17,6 +18,13 @@ from .forms import DecisionForm, ProposalForm, WithdrawForm
 from .models import Kind, Status
 
 bp = Blueprint("amendments", __name__, url_prefix="/d/<slug>/amendments")
+
+
+@provides("amendments")
+def _document_page_figures(document, user) -> dict:
+    """Open amendments per section, and whether the reader may propose, for the document's pages."""
+    return {"open_counts": services.open_counts_by_section(document),
+            "can_propose": services.can_propose(user, document)}
 
 
 def _document(slug: str):

@@ -11,8 +11,8 @@ from ..services import ConflictError, NotFound, ServiceError
 from ..text.diff import word_diff
 from ..text.diff_html import render_inline
 from ..web import flash_error, form_error, int_arg, page_arg
-from ..amendments import services as amendment_services
 from . import services
+from .contributions import page_figures
 from .forms import DocumentSettingsForm, MoveForm, NewSectionForm, RetireForm, RevertForm, SectionForm
 
 bp = Blueprint("documents", __name__, url_prefix="/d")
@@ -36,8 +36,7 @@ def read(slug: str):
     entries = services.current_sections(document)
     return render_template("documents/read.html", document=document, entries=entries,
                            show_lines=request.args.get("lines") == "1",
-                           open_counts=amendment_services.open_counts_by_section(document),
-                           can_propose=amendment_services.can_propose(current_user, document))
+                           **page_figures(document, current_user))
 
 
 @bp.get("/<slug>/sections/<int:section_id>")
@@ -48,12 +47,12 @@ def section(slug: str, section_id: int):
     history = services.section_history(section)
     return render_template("documents/section.html", document=document, entry=entry, section=section,
                            history=history,
-                           open_count=amendment_services.open_counts_by_section(document).get(section.id, 0),
-                           can_propose=amendment_services.can_propose(current_user, document), show_lines=request.args.get("lines") == "1",
+                           show_lines=request.args.get("lines") == "1",
                            can_edit=services.can_edit_sections(current_user),
                            revert_form=RevertForm(base_version=section.version_count),
                            move_form=MoveForm(structure_version=document.structure_version),
-                           retire_form=RetireForm(base_version=section.version_count))
+                           retire_form=RetireForm(base_version=section.version_count),
+                           **page_figures(document, current_user))
 
 
 @bp.get("/<slug>/sections/<int:section_id>/versions/<int:number>")
