@@ -99,7 +99,9 @@ def _import_models() -> None:
     from .amendments import models as _amendments  # noqa: F401
     from .amendments import services as _amendment_services  # noqa: F401  (subscribes to document signals)
     from .audit import models as _audit  # noqa: F401
+    from .discussion import models as _discussion  # noqa: F401
     from .documents import models as _documents  # noqa: F401
+    from .search import models as _search  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

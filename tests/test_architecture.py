@@ -16,6 +16,8 @@ ALLOWED = {
     "accounts": {"audit"},
     "documents": {"accounts", "audit", "text"},
     "amendments": {"accounts", "audit", "documents", "text"},
+    "discussion": {"accounts", "audit", "documents", "amendments", "text"},
+    "search": {"accounts", "audit", "documents", "amendments", "discussion", "text"},
 }
 AREAS = set(ALLOWED) | {"seed", "migrations"}
 

@@ -48,6 +48,11 @@ class Status(StrEnum):
         }[self.value]
 
     @property
+    def is_hidden(self) -> bool:
+        """Hidden by a moderator (the text is replaced by the reason for everyone but its author)."""
+        return self.hidden_at is not None
+
+    @property
     def is_open(self) -> bool:
         """Open amendments follow the text and wait for a decision."""
         return self is Status.SUBMITTED
@@ -111,6 +116,10 @@ class Amendment(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Hidden by a moderator after a report, with a public reason; the author still sees it.
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
 
     author = relationship("User", foreign_keys=[author_id], lazy="raise")
     decided_by = relationship("User", foreign_keys=[decided_by_id], lazy="raise")
@@ -136,6 +145,11 @@ class Amendment(db.Model):
     def kind_enum(self) -> Kind:
         """The kind as an enum."""
         return Kind(self.kind)
+
+    @property
+    def is_hidden(self) -> bool:
+        """Hidden by a moderator (the text is replaced by the reason for everyone but its author)."""
+        return self.hidden_at is not None
 
     @property
     def is_open(self) -> bool:

@@ -48,6 +48,8 @@ class Document(db.Model):
     amendment_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     min_supporters: Mapped[int] = mapped_column(Integer, default=0)
     line_length: Mapped[int] = mapped_column(Integer, default=80)
+    # The language the text is written in (en, fr, es): search stems words by it.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Bumped by every structural change (new, moved, retired section), so
     # two moderators reordering at once cannot silently undo each other.

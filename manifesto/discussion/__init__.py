@@ -1,0 +1,1 @@
+"""Discussion: comments on sections, passages and amendments, moderation, notifications and activity."""

@@ -1,0 +1,1 @@
+"""Full-text search over sections, amendments and comments, on SQLite (FTS5) and PostgreSQL."""
