@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 
+# Work to do once the running write transaction has committed (mail, queued jobs).
+_after_commit: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "after_commit", default=None)
+
 # Set while a service runs, so the SQLite connection starts its transaction
 # with BEGIN IMMEDIATE (take the write lock up front instead of failing to
 # upgrade a read lock halfway through).
@@ -185,6 +189,8 @@ def writes(func: Callable[P, R]) -> Callable[P, R]:
         deadline = time.monotonic() + float(current_app.config.get("WRITE_RETRY_WITHIN", 10))
         for attempt in range(1, attempts + 1):
             committing, token, locks = False, None, locking.begin()
+            pending: list[Callable[[], None]] = []
+            pending_token = _after_commit.set(pending)
             try:
                 # End the read transaction the view may have opened, so that
                 # the write transaction starts fresh (on SQLite, immediately).
@@ -193,7 +199,6 @@ def writes(func: Callable[P, R]) -> Callable[P, R]:
                 result = func(*args, **kwargs)
                 committing = True
                 db.session.commit()
-                return result
             except DBAPIError as error:
                 _rollback_quietly()
                 kind = _classify(error)
@@ -210,16 +215,46 @@ def writes(func: Callable[P, R]) -> Callable[P, R]:
                             attempt, attempts)
                 if kind == "contention":
                     _pause(attempt)
+                continue
             except BaseException:
                 _rollback_quietly()
                 raise
             finally:
                 if token is not None:
                     _writing.reset(token)
+                _after_commit.reset(pending_token)
                 locking.end(locks)
+            # Committed: now, outside the transaction, what had to wait for it.
+            _run_after_commit(pending)
+            return result
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     return wrapper
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the running write transaction has committed, and never if it does not.
+
+    For work outside the database that must not happen twice or for nothing:
+    queueing an email, for instance. A retried transaction registers its
+    callbacks again, and only the attempt that commits runs them. A failing
+    callback is logged; the user's change is saved either way.
+
+    :raises RuntimeError: outside a write service.
+    """
+    pending = _after_commit.get()
+    if pending is None:
+        raise RuntimeError("after_commit() is for code running inside a write service (@writes)")
+    pending.append(callback)
+
+
+def _run_after_commit(callbacks: list[Callable[[], None]]) -> None:
+    """Run the callbacks of a committed transaction; a failure is logged, not raised."""
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # the change is committed; the callback's own retries are its business
+            log.exception("after-commit work %r failed", callback)
 
 
 def in_write_transaction() -> bool:

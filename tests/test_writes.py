@@ -392,3 +392,36 @@ def test_no_retry_starts_after_the_time_budget(make_app):
         with pytest.raises(DatabaseUnavailable):
             busy()
     assert len(calls) == 1
+
+
+def test_after_commit_work_runs_once_and_only_after_the_commit(app, users, document):
+    from manifesto.services import after_commit, in_write_transaction
+
+    ran, attempts = [], []
+
+    @writes
+    def write():
+        attempts.append(1)
+        after_commit(lambda: ran.append((len(attempts), in_write_transaction())))
+        if len(attempts) == 1:
+            raise _busy()  # the first attempt never commits: its callback must not run
+
+    write()
+    assert ran == [(2, False)]
+
+
+def test_after_commit_work_is_dropped_when_the_service_fails(app):
+    from manifesto.services import after_commit
+
+    ran = []
+
+    @writes
+    def refused():
+        after_commit(lambda: ran.append(1))
+        raise ValidationError("No.")
+
+    with pytest.raises(ValidationError):
+        refused()
+    assert ran == []
+    with pytest.raises(RuntimeError):
+        after_commit(lambda: None)  # outside a write service

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from blinker import Namespace
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from .models import AuditEvent
+
+_signals = Namespace()
+
+# Sent inside the transaction of every recorded change, after the event is
+# flushed (it has an id). Every state change records an event, so this is
+# the one feed that notifications and the search index follow: listeners
+# write in the same transaction, and queue outside work with after_commit.
+event_recorded = _signals.signal("event-recorded")
 
 
 def record_event(
@@ -37,6 +46,9 @@ def record_event(
         data=data,
     )
     db.session.add(event)
+    if event_recorded.receivers:
+        db.session.flush()
+        event_recorded.send(event, obj=obj, actor=actor)
     return event
 
 
