@@ -101,6 +101,7 @@ def _import_models() -> None:
     from .audit import models as _audit  # noqa: F401
     from .discussion import models as _discussion  # noqa: F401
     from .documents import models as _documents  # noqa: F401
+    from .notifications import models as _notifications  # noqa: F401
     from .search import models as _search  # noqa: F401
 
 

@@ -17,6 +17,7 @@ ALLOWED = {
     "documents": {"accounts", "audit", "text"},
     "amendments": {"accounts", "audit", "documents", "text"},
     "discussion": {"accounts", "audit", "documents", "amendments", "text"},
+    "notifications": {"accounts", "audit", "documents", "amendments", "discussion", "text"},
     "search": {"accounts", "audit", "documents", "amendments", "discussion", "text"},
 }
 AREAS = set(ALLOWED) | {"seed", "migrations"}

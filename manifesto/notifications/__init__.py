@@ -1,0 +1,1 @@
+"""Notifications: who hears about what, in the app and by email (now or in a daily digest)."""
