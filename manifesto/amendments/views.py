@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from ..audit.services import events_for
 from ..documents import services as documents
-from ..documents.contributions import provides
+from ..documents.contributions import page_figures, provides
 from ..forms import choices
 from ..services import ConflictError, NotFound, ServiceError
 from ..text.diff import word_diff
@@ -21,8 +21,10 @@ bp = Blueprint("amendments", __name__, url_prefix="/d/<slug>/amendments")
 
 
 @provides("amendments")
-def _document_page_figures(document, user) -> dict:
-    """Open amendments per section, and whether the reader may propose, for the document's pages."""
+def _document_page_figures(document, user, page: str, **_context) -> dict:
+    """Open amendments per section, and whether the reader may propose, for the reading and section pages."""
+    if page not in ("read", "section"):
+        return {}
     return {"open_counts": services.open_counts_by_section(document),
             "can_propose": services.can_propose(user, document)}
 
@@ -68,6 +70,8 @@ def index(slug: str):
     return render_template("amendments/list.html", document=document, page=page, flt=flt,
                            outline=documents.outline(document),
                            counts=services.status_counts(document, document.min_supporters),
+                           **page_figures(document, current_user, "amendments",
+                                          amendment_ids=[a.id for a in page.pagination.items]),
                            drafts=services.my_drafts(document, current_user), statuses=list(Status))
 
 
@@ -173,7 +177,8 @@ def _render_show(document, amendment, view="inline", decision_form=None, withdra
         can_support=services.can_support(current_user, amendment),
         can_decide=services.can_decide(current_user, amendment),
         collecting=amendment.collecting_support(document.min_supporters),
-        decision_form=decision_form, withdraw_form=withdraw_form, conflict_message=conflict_message), status
+        decision_form=decision_form, withdraw_form=withdraw_form, conflict_message=conflict_message,
+        **page_figures(document, current_user, "amendment", amendment=amendment)), status
 
 
 @bp.route("/<int:amendment_id>/edit", methods=["GET", "POST"])

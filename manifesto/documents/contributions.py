@@ -1,10 +1,20 @@
-"""What other areas show on the document's pages, without the documents area importing them.
+"""What other areas show on a document's pages, without the areas beneath them importing them.
 
-The reading page and the section page show figures that belong to other
-areas: open amendments per section, whether the reader may propose, and
-(soon) comments. Each area registers a provider here when it is imported;
-the documents views ask all of them at once. The arrows stay one way:
+The reading page, the section page, the amendment lists and the amendment
+page show parts that belong to other areas: open amendments per section,
+whether the reader may propose, comment counts and threads. Each area
+registers a provider here when it is imported; a page's view asks all of
+them at once, naming the page and what it shows. The arrows stay one way:
 amendments and discussion import documents, never the reverse.
+
+A provider is called as ``provider(document, user, page=..., **context)``
+and returns a dict of template values (or an empty one for pages it does
+not serve). Pages and their context:
+
+- ``"read"``: the reading page;
+- ``"section"``: ``section`` (a Section);
+- ``"amendments"``: ``amendment_ids`` (the ids on the list's page);
+- ``"amendment"``: ``amendment`` (an Amendment).
 """
 
 from __future__ import annotations
@@ -14,14 +24,14 @@ from typing import Any
 
 from .models import Document
 
-Provider = Callable[[Document, Any], dict[str, Any]]
+Provider = Callable[..., dict[str, Any]]
 
 # By name, so that importing an area twice (tests build many apps) registers it once.
 _providers: dict[str, Provider] = {}
 
 
 def provides(name: str) -> Callable[[Provider], Provider]:
-    """Register ``provider(document, user) -> dict`` of template values for the document's pages."""
+    """Register ``provider(document, user, page=..., **context) -> dict`` of template values."""
 
     def register(provider: Provider) -> Provider:
         _providers[name] = provider
@@ -30,9 +40,9 @@ def provides(name: str) -> Callable[[Provider], Provider]:
     return register
 
 
-def page_figures(document: Document, user) -> dict[str, Any]:
-    """Every area's figures for the document's pages, merged (one small query per area at most)."""
+def page_figures(document: Document, user, page: str, **context: Any) -> dict[str, Any]:
+    """Every area's parts for one page, merged (each area runs a fixed number of queries)."""
     figures: dict[str, Any] = {}
     for provider in _providers.values():
-        figures.update(provider(document, user))
+        figures.update(provider(document, user, page=page, **context))
     return figures

@@ -36,7 +36,7 @@ def read(slug: str):
     entries = services.current_sections(document)
     return render_template("documents/read.html", document=document, entries=entries,
                            show_lines=request.args.get("lines") == "1",
-                           **page_figures(document, current_user))
+                           **page_figures(document, current_user, "read"))
 
 
 @bp.get("/<slug>/sections/<int:section_id>")
@@ -52,7 +52,7 @@ def section(slug: str, section_id: int):
                            revert_form=RevertForm(base_version=section.version_count),
                            move_form=MoveForm(structure_version=document.structure_version),
                            retire_form=RetireForm(base_version=section.version_count),
-                           **page_figures(document, current_user))
+                           **page_figures(document, current_user, "section", section=section))
 
 
 @bp.get("/<slug>/sections/<int:section_id>/versions/<int:number>")
