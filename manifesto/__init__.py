@@ -109,13 +109,19 @@ def _register_blueprints(app: Flask) -> None:
     """Register one blueprint per area."""
     from .accounts.views import bp as accounts_bp
     from .amendments.views import bp as amendments_bp
+    from .discussion.views import bp as discussion_bp
     from .documents.views import bp as documents_bp
     from .main import bp as main_bp
+    from .notifications.views import bp as notifications_bp
+    from .search.views import bp as search_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(amendments_bp)
+    app.register_blueprint(discussion_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(search_bp)
 
 
 def _register_errors(app: Flask) -> None:
