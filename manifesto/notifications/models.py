@@ -1,4 +1,4 @@
-"""Notifications: follows, the notification centre, delivery choices, digests, and visits for activity."""
+"""Notifications: follows, the notification centre, delivery choices and digests."""
 
 from __future__ import annotations
 
@@ -101,19 +101,3 @@ class Digest(db.Model):
 
     def __repr__(self) -> str:
         return f"<Digest {self.id} for {self.user_id}>"
-
-
-class Visit(db.Model):
-    """Where a person's last look at a document's activity ended (the newest audit event seen)."""
-
-    __tablename__ = "visits"
-    __table_args__ = (UniqueConstraint("user_id", "document_id", name="uq_visits_user_document"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
-    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
-    visited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-    def __repr__(self) -> str:
-        return f"<Visit {self.user_id} {self.document_id} at event {self.last_event_id}>"
