@@ -21,6 +21,12 @@ ENV_SETTINGS: dict[str, Any] = {
     "PREFERRED_URL_SCHEME": str,
     "SESSION_COOKIE_SECURE": lambda v: v.lower() in {"1", "true", "yes"},
     "AMENDMENTS_PER_PAGE": int,
+    "DATABASE_CONNECT_TIMEOUT": int,
+    "DATABASE_STATEMENT_TIMEOUT": float,
+    "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": float,
+    "DATABASE_TCP_TIMEOUT": float,
+    "DATABASE_POOL_TIMEOUT": float,
+    "DATABASE_APPLICATION_NAME": str,
 }
 
 
@@ -44,6 +50,16 @@ class Defaults:
     # werkzeug's default (scrypt); tests use a cheap method to stay fast.
     PASSWORD_HASH_METHOD = "scrypt"
     SQLITE_BUSY_TIMEOUT_MS = 15000
+    # PostgreSQL: how long a request may wait for the database before the
+    # user gets the 503 page instead of a hung request (seconds; 0 turns one off).
+    # Together they keep a refusing, unreachable or stuck database within ~10 s.
+    DATABASE_CONNECT_TIMEOUT = 5  # opening a connection (libpq counts whole seconds, at least 2)
+    DATABASE_STATEMENT_TIMEOUT = 10.0  # one statement, waits for row locks included (server side)
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT = 60.0  # the server ends a transaction a stuck worker left open
+    DATABASE_TCP_TIMEOUT = 10.0  # keepalives and tcp_user_timeout: a vanished server host counts as gone
+    DATABASE_POOL_TIMEOUT = 5.0  # waiting for a free connection in this process's pool
+    # Shown in pg_stat_activity, so operators (and the tests) can tell our connections apart.
+    DATABASE_APPLICATION_NAME = "manifesto"
 
 
 def database_uri(config: dict[str, Any], instance_path: str) -> str:

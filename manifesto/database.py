@@ -1,19 +1,67 @@
-"""Engine set-up: SQLite pragmas and write locking, PostgreSQL as it comes."""
+"""Engine set-up: SQLite pragmas and write locking, PostgreSQL timeouts.
+
+SQLite gets its pragmas and takes the write lock up front; PostgreSQL gets
+timeouts so that a refusing, unreachable or stuck server costs a request a
+few seconds, never a hung worker.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from .services import in_write_transaction
 
 
-def engine_options(uri: str, busy_timeout_ms: int) -> dict:
+def engine_options(uri: str, config: Mapping[str, Any]) -> dict:
     """Return create_engine options suited to the database in ``uri``."""
-    if uri.startswith("sqlite"):
-        return {"connect_args": {"timeout": busy_timeout_ms / 1000, "check_same_thread": False}}
-    return {"pool_pre_ping": True}
+    url = make_url(uri)
+    if url.get_backend_name() == "sqlite":
+        return {"connect_args": {"timeout": config["SQLITE_BUSY_TIMEOUT_MS"] / 1000, "check_same_thread": False}}
+    # pre_ping replaces a pooled connection that died between requests before a view sees it.
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if config.get("DATABASE_POOL_TIMEOUT"):
+        options["pool_timeout"] = config["DATABASE_POOL_TIMEOUT"]
+    if url.get_backend_name() == "postgresql":
+        # A parameter written into DATABASE_URL itself wins over the settings.
+        options["connect_args"] = {name: value for name, value in postgresql_connect_args(config).items()
+                                   if name not in url.query}
+    return options
+
+
+def postgresql_connect_args(config: Mapping[str, Any]) -> dict[str, Any]:
+    """libpq parameters for the timeouts in ``config`` (seconds; 0 or None leaves one unset)."""
+    args: dict[str, Any] = {"application_name": config.get("DATABASE_APPLICATION_NAME") or "manifesto"}
+    if config.get("DATABASE_CONNECT_TIMEOUT"):
+        args["connect_timeout"] = max(2, int(config["DATABASE_CONNECT_TIMEOUT"]))  # libpq's minimum
+    server_settings = []
+    if config.get("DATABASE_STATEMENT_TIMEOUT"):
+        server_settings.append(f"-c statement_timeout={_ms(config['DATABASE_STATEMENT_TIMEOUT'])}")
+    if config.get("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT"):
+        server_settings.append(
+            f"-c idle_in_transaction_session_timeout={_ms(config['DATABASE_IDLE_IN_TRANSACTION_TIMEOUT'])}")
+    if server_settings:
+        args["options"] = " ".join(server_settings)
+    tcp_timeout = config.get("DATABASE_TCP_TIMEOUT")
+    if tcp_timeout:
+        # Statement timeouts are enforced by the server, so they cannot help when
+        # the server's host is gone: then only TCP notices. Keepalives probe a
+        # connection waiting for an answer; tcp_user_timeout bounds unacknowledged sends.
+        idle = max(1, math.floor(tcp_timeout / 2))
+        args.update(keepalives=1, keepalives_idle=idle, keepalives_count=3,
+                    keepalives_interval=max(1, math.floor((tcp_timeout - idle) / 3)),
+                    tcp_user_timeout=_ms(tcp_timeout))
+    return args
+
+
+def _ms(seconds: float) -> int:
+    """Seconds as whole milliseconds, at least 1."""
+    return max(1, round(seconds * 1000))
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -70,3 +70,48 @@ def test_sqlite_runs_in_wal_with_foreign_keys(app):
     assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
     assert db.session.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
+
+
+def test_postgresql_connections_get_timeouts_keepalives_and_a_name():
+    from manifesto.config import Defaults
+    from manifesto.database import engine_options
+
+    config = {name: getattr(Defaults, name) for name in dir(Defaults) if name.isupper()}
+    options = engine_options("postgresql+psycopg://u@h/db", config)
+    assert options["pool_pre_ping"] and options["pool_timeout"] == 5
+    args = options["connect_args"]
+    assert args["connect_timeout"] == 5 and args["application_name"] == "manifesto"
+    assert args["options"] == "-c statement_timeout=10000 -c idle_in_transaction_session_timeout=60000"
+    assert args["keepalives"] == 1 and args["tcp_user_timeout"] == 10000
+    # A dead peer is noticed within the TCP timeout: idle time plus the unanswered probes.
+    assert args["keepalives_idle"] + args["keepalives_interval"] * args["keepalives_count"] <= 10
+
+
+def test_database_url_parameters_win_and_zero_turns_a_timeout_off():
+    from manifesto.config import Defaults
+    from manifesto.database import engine_options
+
+    config = {name: getattr(Defaults, name) for name in dir(Defaults) if name.isupper()}
+    config.update(DATABASE_STATEMENT_TIMEOUT=0, DATABASE_TCP_TIMEOUT=0, DATABASE_CONNECT_TIMEOUT=1)
+    args = engine_options("postgresql+psycopg://u@h/db?application_name=ops", config)["connect_args"]
+    assert "application_name" not in args  # the URL's own value is used
+    assert args["connect_timeout"] == 2  # libpq's smallest
+    assert args["options"] == "-c idle_in_transaction_session_timeout=60000"
+    assert "keepalives" not in args and "tcp_user_timeout" not in args
+
+
+def test_sqlite_keeps_its_busy_timeout():
+    from manifesto.database import engine_options
+
+    options = engine_options("sqlite:///x.sqlite", {"SQLITE_BUSY_TIMEOUT_MS": 15000})
+    assert options["connect_args"]["timeout"] == 15
+
+
+def test_timeouts_come_from_the_environment():
+    env = {"DATABASE_CONNECT_TIMEOUT": "3", "DATABASE_STATEMENT_TIMEOUT": "2.5", "DATABASE_POOL_TIMEOUT": "1",
+           "DATABASE_TCP_TIMEOUT": "20", "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": "0",
+           "DATABASE_APPLICATION_NAME": "manifesto-eu"}
+    assert env_overrides(env) == {"DATABASE_CONNECT_TIMEOUT": 3, "DATABASE_STATEMENT_TIMEOUT": 2.5,
+                                  "DATABASE_POOL_TIMEOUT": 1.0, "DATABASE_TCP_TIMEOUT": 20.0,
+                                  "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": 0.0,
+                                  "DATABASE_APPLICATION_NAME": "manifesto-eu"}
