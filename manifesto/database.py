@@ -1,22 +1,26 @@
-"""Engine set-up: SQLite pragmas and write locking, PostgreSQL timeouts.
+"""Engine set-up and surviving database failures.
 
 SQLite gets its pragmas and takes the write lock up front; PostgreSQL gets
 timeouts so that a refusing, unreachable or stuck server costs a request a
-few seconds, never a hung worker.
+few seconds, never a hung worker. Whatever the database does,
+ending a request's session never turns a finished page into an error.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine, make_url
 
+from .extensions import db
 from .services import in_write_transaction
 
+log = logging.getLogger(__name__)
 
 def engine_options(uri: str, config: Mapping[str, Any]) -> dict:
     """Return create_engine options suited to the database in ``uri``."""
@@ -88,9 +92,36 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if in_write_transaction() else "BEGIN")
 
 
+def discard_session() -> None:
+    """End the current session, whatever state its connection is in.
+
+    Closing a session rolls its transaction back, and on a connection that
+    died that rollback raises. Then the session is closed by invalidation
+    instead: its connections are thrown away, never returned to the pool.
+    """
+    try:
+        db.session.remove()
+    except exc.SQLAlchemyError as error:
+        log.warning("Discarding a database session that could not be closed: %s", error)
+        try:
+            db.session.registry().invalidate()
+        except exc.SQLAlchemyError:  # already invalidated as far as it can be
+            log.debug("Invalidating the session failed too", exc_info=True)
+        db.session.registry.clear()
+
+
 def init_database(app: Flask, db) -> None:
-    """Attach engine listeners once the SQLAlchemy extension is set up."""
+    """Attach engine listeners, and end every request's session safely.
+
+    Call after ``db.init_app``: teardown functions run in reverse order, so
+    ours runs before Flask-SQLAlchemy's, which then finds nothing left to close.
+    """
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
             configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    @app.teardown_appcontext
+    def _end_session(_error: BaseException | None) -> None:
+        """The page is finished: a connection that died under it must not turn it into a 500."""
+        discard_session()
