@@ -9,12 +9,14 @@ import os
 from typing import Any
 
 from flask import Flask, abort, request, session
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc
 from werkzeug.exceptions import HTTPException
 
 from . import config as config_module
 from .extensions import csrf, db, login_manager, migrate
-from .services import MAX_ID
+from .services import MAX_ID, DatabaseUnavailable
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -47,7 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_database(app, db)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
-    login_manager.init_app(app)
+    login_manager.init_app(app, add_context_processor=False)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
@@ -55,6 +57,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .accounts.services import load_user
 
     login_manager.user_loader(load_user)
+
+    @app.context_processor
+    def _lazy_current_user():
+        """Give templates ``current_user`` as the lazy proxy.
+
+        Flask-Login's own context processor loads the user for every template,
+        even the page saying the database is down; with the proxy, only a
+        template that reads current_user loads the user.
+        """
+        return {"current_user": current_user}
+
     _register_blueprints(app)
 
     @app.after_request
@@ -125,21 +138,29 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_errors(app: Flask) -> None:
     """Readable error pages, never a stack trace."""
-    from .main import handle_csrf_error, handle_http_error
+    from .main import handle_csrf_error, handle_database_error, handle_http_error
 
     # An unhandled exception reaches handle_http_error as a 500 (outside
     # testing, where it propagates to the test instead).
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    # The database down, too slow or too busy: 503 and the user's text kept.
+    # DBAPIError covers any driver error on a connection that died; the
+    # handler lets others (a constraint, a bug) through as a 500.
+    for error in (DatabaseUnavailable, exc.OperationalError, exc.InterfaceError, exc.TimeoutError,
+                  exc.PendingRollbackError, exc.DBAPIError):
+        app.register_error_handler(error, handle_database_error)
 
 
 def _register_template_helpers(app: Flask) -> None:
     """Filters and globals the templates share."""
     from .accounts.forms import LogoutForm
     from .templating import format_datetime, line_range
+    from .web import nav_user
 
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.globals["line_range"] = line_range
     app.jinja_env.globals["logout_form"] = LogoutForm
+    app.jinja_env.globals["nav_user"] = nav_user
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -2,7 +2,7 @@
 
 SQLite gets its pragmas and takes the write lock up front; PostgreSQL gets
 timeouts so that a refusing, unreachable or stuck server costs a request a
-few seconds, never a hung worker. Whatever the database does,
+few seconds and a 503 page, never a hung worker. Whatever the database does,
 ending a request's session never turns a finished page into an error.
 """
 
@@ -13,14 +13,29 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g, has_request_context
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from .extensions import db
-from .services import in_write_transaction
+from .services import DatabaseUnavailable, in_write_transaction
 
 log = logging.getLogger(__name__)
+
+# What the database (not our code) raises when it is down, unreachable, too
+# slow or too busy: these answer the 503 page. A DBAPIError of another class
+# counts too when SQLAlchemy found its connection dead (``connection_invalidated``).
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    DatabaseUnavailable, exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.PendingRollbackError)
+
+
+def is_database_failure(error: BaseException) -> bool:
+    """Tell whether ``error`` means the database failed us, as opposed to a bug or a constraint."""
+    if isinstance(error, DATABASE_ERRORS):
+        return True
+    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
+
 
 def engine_options(uri: str, config: Mapping[str, Any]) -> dict:
     """Return create_engine options suited to the database in ``uri``."""
@@ -110,6 +125,45 @@ def discard_session() -> None:
         db.session.registry.clear()
 
 
+def changes_saved() -> bool:
+    """Tell whether this request has committed a change to the database.
+
+    A POST whose page then fails must not claim that nothing was saved.
+    """
+    return bool(g.get("changes_saved"))
+
+
+def _note_write(session: Session, *_args) -> None:
+    """A flush sent changes: the transaction now holds something to save."""
+    session.info["wrote"] = True
+
+
+def _note_statement(state: ORMExecuteState) -> None:
+    """An INSERT, UPDATE or DELETE run through the session counts as a change too."""
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
+
+
+def _note_commit(session: Session) -> None:
+    """The transaction that held changes is committed: they are saved."""
+    if session.info.pop("wrote", False) and has_request_context():
+        g.changes_saved = True
+
+
+def _note_rollback(session: Session) -> None:
+    """Rolled back: nothing of this transaction was saved."""
+    session.info.pop("wrote", None)
+
+
+def _track_saved_changes() -> None:
+    """Listen (once per process) for what every session writes and commits."""
+    listeners = (("after_flush", _note_write), ("do_orm_execute", _note_statement),
+                 ("after_commit", _note_commit), ("after_rollback", _note_rollback))
+    for name, listener in listeners:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
 def init_database(app: Flask, db) -> None:
     """Attach engine listeners, and end every request's session safely.
 
@@ -120,6 +174,7 @@ def init_database(app: Flask, db) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    _track_saved_changes()
 
     @app.teardown_appcontext
     def _end_session(_error: BaseException | None) -> None:

@@ -4,10 +4,32 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, flash, request
+from flask import abort, flash, g, request
+from flask_login import current_user
 
+from .database import discard_session, is_database_failure
 from .forms import show_error
 from .services import MAX_ID, NotFound, PermissionDenied, ServiceError
+
+
+def nav_user():
+    """The user for the page header; None on an error page when the database cannot tell who it is.
+
+    Loading the user reads the database, and the page that says the database
+    is down must still render: the 503 page never tries (``g.database_down``),
+    other error pages (``g.error_page``) give up quietly. On any other page
+    the failure goes on to the usual handling: a read runs again, or the 503 page.
+    """
+    if g.get("database_down"):
+        return None
+    try:
+        return current_user._get_current_object()
+    except Exception as error:
+        if not (g.get("error_page") and is_database_failure(error)):
+            raise
+        g.database_down = True
+        discard_session()
+        return None
 
 
 def is_safe_next(target: str | None) -> bool:
