@@ -26,9 +26,11 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: defaults, then instance/config.py, then environment, then ``test_config``."""
     # MANIFESTO_INSTANCE_PATH moves config, secret key and SQLite file elsewhere.
-    app = Flask(__name__, instance_relative_config=True,
-                instance_path=os.environ.get("MANIFESTO_INSTANCE_PATH") or None)
     from .requests import CleanRequest
+    from .web import ManifestoFlask
+
+    app = ManifestoFlask(__name__, instance_relative_config=True,
+                         instance_path=os.environ.get("MANIFESTO_INSTANCE_PATH") or None)
 
     app.request_class = CleanRequest
     os.makedirs(app.instance_path, exist_ok=True)

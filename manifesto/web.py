@@ -1,15 +1,44 @@
-"""Helpers shared by the views of every area."""
+"""The application class, and helpers shared by the views of every area."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
-from flask import abort, flash, g, request
+from flask import Flask, abort, flash, g, request
 from flask_login import current_user
+from sqlalchemy import exc
 
 from .database import discard_session, is_database_failure
 from .forms import show_error
 from .services import MAX_ID, NotFound, PermissionDenied, ServiceError
+
+log = logging.getLogger(__name__)
+
+
+class ManifestoFlask(Flask):
+    """Flask, plus one retry of a read whose database connection dropped under it."""
+
+    def dispatch_request(self):  # type: ignore[override]
+        """Run the view; a GET or HEAD whose connection died runs once more on a fresh one.
+
+        Only reads are retried: they change nothing, so running one twice is
+        safe. A write is never run again here; its service retries its own
+        transaction, and the 503 page hands the form back to the user.
+        """
+        if request.method not in ("GET", "HEAD"):
+            return super().dispatch_request()
+        try:
+            return super().dispatch_request()
+        except exc.DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            log.warning("Database connection lost during %s %s; running it once more: %s",
+                        request.method, request.path, error.orig)
+        discard_session()
+        # Objects loaded on the lost connection belong to the discarded session.
+        g.pop("_login_user", None)
+        return super().dispatch_request()
 
 
 def nav_user():
