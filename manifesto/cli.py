@@ -60,3 +60,13 @@ def register_cli(app: Flask) -> None:
                        echo=click.echo)
         except ServiceError as error:
             raise click.ClickException(error.message) from error
+
+    # ------------------------------------------------------------- search
+    @app.cli.command("reindex")
+    def reindex_command():
+        """Rebuild the search index (after loading old data, or changing a document's language)."""
+        from .search.indexing import reindex
+
+        counts = reindex()
+        click.echo(f"Search index rebuilt: {counts['section']} sections, {counts['amendment']} amendments, "
+                   f"{counts['comment']} comments.")
