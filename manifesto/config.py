@@ -27,6 +27,9 @@ ENV_SETTINGS: dict[str, Any] = {
     "DATABASE_TCP_TIMEOUT": float,
     "DATABASE_POOL_TIMEOUT": float,
     "DATABASE_APPLICATION_NAME": str,
+    "WRITE_ATTEMPTS": int,
+    "WRITE_RETRY_DELAY": float,
+    "WRITE_RETRY_WITHIN": float,
 }
 
 
@@ -60,6 +63,13 @@ class Defaults:
     DATABASE_POOL_TIMEOUT = 5.0  # waiting for a free connection in this process's pool
     # Shown in pg_stat_activity, so operators (and the tests) can tell our connections apart.
     DATABASE_APPLICATION_NAME = "manifesto"
+    # A write transaction that meets a deadlock, a serialization failure, SQLite's
+    # busy error or a connection lost before its commit runs again: at most this
+    # many attempts, pausing WRITE_RETRY_DELAY seconds (doubling, with jitter), and
+    # none that would start more than WRITE_RETRY_WITHIN seconds after the first.
+    WRITE_ATTEMPTS = 5
+    WRITE_RETRY_DELAY = 0.05
+    WRITE_RETRY_WITHIN = 10.0
 
 
 def database_uri(config: dict[str, Any], instance_path: str) -> str:
