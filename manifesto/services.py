@@ -159,7 +159,7 @@ def _rollback_quietly() -> None:
 
 def _pause(attempt: int) -> None:
     """Wait a little before running a transaction again: exponential, with jitter."""
-    base = float(current_app.config.get("WRITE_RETRY_DELAY", 0.05))
+    base = float(current_app.config["WRITE_RETRY_DELAY"])
     time.sleep(min(1.0, base * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
 
 
@@ -183,10 +183,10 @@ def writes(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if _writing.get():
             return func(*args, **kwargs)
-        attempts = max(1, int(current_app.config.get("WRITE_ATTEMPTS", 5)))
+        attempts = max(1, int(current_app.config["WRITE_ATTEMPTS"]))
         # A retry that would start after this many seconds is not worth it:
         # the user has waited long enough (SQLite's busy timeout alone is 15 s).
-        deadline = time.monotonic() + float(current_app.config.get("WRITE_RETRY_WITHIN", 10))
+        deadline = time.monotonic() + float(current_app.config["WRITE_RETRY_WITHIN"])
         for attempt in range(1, attempts + 1):
             committing, token, locks = False, None, locking.begin()
             pending: list[Callable[[], None]] = []
