@@ -221,13 +221,22 @@ def set_role(actor: User, user_id: int, role: str) -> User:
 
 
 @writes
-def set_active(actor: User, user_id: int, active: bool) -> User:
+def set_active(actor: User, user_id: int, active: bool, reason: str | None = None) -> User:
     """Deactivate or reactivate an account; contributions stay either way.
 
+    ``reason`` (given when moderators suspend an account from their queue)
+    is recorded on the audit event; when given, it must not be blank.
+
     :raises PermissionDenied: unless the actor is an admin.
-    :raises ValidationError: when admins would deactivate themselves.
+    :raises ValidationError: when admins would deactivate themselves, or on a blank or oversized reason.
     """
     _require_admin(actor)
+    if reason is not None:
+        reason = reason.replace("\r\n", "\n").strip()
+        if not reason:
+            raise ValidationError("Give the reason for the suspension.", "reason")
+        if len(reason) > 2_000 or "\x00" in reason:
+            raise ValidationError("Keep the reason under 2,000 characters of plain text.", "reason")
     user, _ = _lock_account_and_admins(actor, user_id)
     if user.id == actor.id and not active:
         raise ValidationError("You cannot deactivate your own account.", "active")
@@ -238,7 +247,7 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         user.session_token = new_session_token()
     record_event(actor, "user.activated" if active else "user.deactivated", user,
                  from_state="inactive" if active else "active",
-                 to_state="active" if active else "inactive")
+                 to_state="active" if active else "inactive", reason=reason)
     return user
 
 

@@ -1,7 +1,447 @@
-"""Pages of the discussion area."""
+"""Pages of the discussion area: comments and threads, reports, and the moderators' queue.
+
+The section and amendment pages belong to their areas; this module adds
+their comment threads, forms and counts through ``documents.contributions``.
+Every form works without JavaScript: replying, editing, deleting, reporting
+and moderating each have a small page of their own, which is also where a
+refused form comes back with its message next to the field and the text kept.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from dataclasses import dataclass
+from typing import Any
 
-bp = Blueprint("discussion", __name__)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..accounts import services as accounts
+from ..amendments import services as amendments
+from ..documents import services as documents
+from ..documents.contributions import provides
+from ..services import ConflictError, NotFound, ServiceError
+from ..text.anchor import highlight_passages
+from ..web import form_error, page_arg
+from . import comments, moderation
+from .forms import (CommentForm, DeleteCommentForm, DismissForm, EditCommentForm, HideForm, ReplyForm,
+                    ReportForm, RestoreForm, SuspendForm)
+from .models import Comment, Target
+
+bp = Blueprint("discussion", __name__, url_prefix="/d/<slug>")
+
+
+@dataclass
+class Rights:
+    """What the reader may do with each comment: the templates ask, the services decide."""
+
+    user: Any
+
+    def see(self, comment: Comment) -> bool:
+        """May read its text."""
+        return comments.can_see(self.user, comment)
+
+    def reply(self, comment: Comment) -> bool:
+        """May reply to it."""
+        return comments.can_reply(self.user, comment)
+
+    def edit(self, comment: Comment) -> bool:
+        """May edit or delete it."""
+        return comments.can_edit(self.user, comment)
+
+    def report(self, comment: Comment) -> bool:
+        """May report it."""
+        return comments.can_report(self.user, comment)
+
+    @property
+    def moderate(self) -> bool:
+        """May hide and restore."""
+        return moderation.can_moderate(self.user)
+
+
+# ------------------------------------------------------- parts of other pages
+
+@provides("discussion")
+def _document_page_figures(document, user, page: str, **context) -> dict:
+    """Comment counts for the reading page and amendment lists; threads and forms for section and amendment pages."""
+    if page == "read":
+        return {"comment_counts": comments.counts_by_section(document)}
+    if page == "amendments":
+        return {"comment_counts": comments.counts_by_amendment(context.get("amendment_ids") or [])}
+    rights = Rights(user)
+    if page == "section":
+        section = context["section"]
+
+        def passage_href(comment_id: int, on_page: bool) -> str:
+            """Link from a marked passage to its comment: on this page, or wherever it is."""
+            return f"#comment-{comment_id}" if on_page else \
+                url_for("discussion.comment", slug=document.slug, comment_id=comment_id)
+
+        discussion = comments.discussion_for(document, user, section=section, page=page_arg("comments"),
+                                             passage_href=passage_href)
+        if discussion.passages:
+            discussion.body_html = highlight_passages(section.current_version.body_html, discussion.passages)
+        return {"discussion": discussion, "comment_rights": rights,
+                "comment_form": CommentForm(formdata=None) if comments.can_comment(user) and not section.retired
+                else None}
+    if page == "amendment":
+        amendment = context["amendment"]
+        open_to_comments = comments.can_comment(user) and (not amendment.is_hidden or rights.moderate)
+        return {"discussion": comments.discussion_for(document, user, amendment=amendment,
+                                                      page=page_arg("comments")),
+                "comment_rights": rights,
+                "comment_form": ReplyForm(formdata=None) if open_to_comments else None,
+                "amendment_hidden_from_me": not amendments.can_see_hidden(user, amendment),
+                "can_report_amendment": (comments.is_member(user) and user.id != amendment.author_id
+                                         and not amendment.is_hidden),
+                "can_moderate": rights.moderate}
+    return {}
+
+
+# ------------------------------------------------------------------- loading
+
+def _document(slug: str):
+    """Load the document or answer 404."""
+    try:
+        return documents.get_document_or_404(slug)
+    except NotFound as error:
+        abort(404, description=error.message)
+
+
+def _comment(document, comment_id: int) -> Comment:
+    """Load a comment of the document or answer 404."""
+    try:
+        return comments.get_comment_or_404(document, comment_id)
+    except NotFound as error:
+        abort(404, description=error.message)
+
+
+def _section(document, section_id: int):
+    """Load a section of the document or answer 404."""
+    try:
+        return documents.get_section_or_404(document, section_id)
+    except NotFound as error:
+        abort(404, description=error.message)
+
+
+def _amendment(document, amendment_id: int):
+    """Load an amendment the reader may see, or answer 404."""
+    try:
+        return amendments.get_amendment_or_404(document, amendment_id, current_user)
+    except NotFound as error:
+        abort(404, description=error.message)
+
+
+def _context(document, comment: Comment) -> dict:
+    """What a comment's own pages show about where it belongs: the section or the amendment."""
+    if comment.target == Target.AMENDMENT:
+        return {"amendment": _amendment(document, comment.amendment_id), "section": None}
+    return {"section": _section(document, comment.section_id), "amendment": None}
+
+
+def _place(document, comment: Comment) -> str:
+    """The address of the page showing a comment, with its anchor."""
+    threads_page, rank = comments.where_is(comment)
+    if rank >= comments.THREAD_PREVIEW:
+        return url_for("discussion.thread", slug=document.slug, comment_id=comment.thread_id,
+                       page=rank // comments.THREAD_PAGE + 1) + f"#{comment.anchor}"
+    args = {"comments": threads_page} if threads_page > 1 else {}
+    if comment.target == Target.AMENDMENT:
+        return url_for("amendments.show", slug=document.slug, amendment_id=comment.amendment_id,
+                       **args) + f"#{comment.anchor}"
+    return url_for("documents.section", slug=document.slug, section_id=comment.section_id,
+                   **args) + f"#{comment.anchor}"
+
+
+# ------------------------------------------------------------------- comments
+
+@bp.get("/comments/<int:comment_id>")
+def comment(slug: str, comment_id: int):
+    """A comment's permanent address: the page and place that show it."""
+    document = _document(slug)
+    return redirect(_place(document, _comment(document, comment_id)))
+
+
+@bp.get("/threads/<int:comment_id>")
+def thread(slug: str, comment_id: int):
+    """A whole thread, page by page, for threads too long for their section or amendment page."""
+    document = _document(slug)
+    try:
+        found = comments.thread_page(document, comment_id, page_arg())
+    except NotFound as error:
+        abort(404, description=error.message)
+    return render_template("discussion/thread.html", document=document, thread=found,
+                           comment_rights=Rights(current_user), **_context(document, found.root))
+
+
+def _comment_page(document, form, status: int, **extra):
+    """The page of a new comment's form (shown again, with its messages, when it was refused)."""
+    return render_template("discussion/comment_form.html", document=document, form=form, **extra), status
+
+
+@bp.route("/sections/<int:section_id>/comments", methods=["GET", "POST"])
+@login_required
+def comment_on_section(slug: str, section_id: int):
+    """Comment on a section or on a passage of it."""
+    document = _document(slug)
+    section = _section(document, section_id)
+    form = CommentForm()
+    if request.method == "GET":
+        form.quote.data = request.args.get("quote", "")[:5000]
+        return _comment_page(document, form, 200, section=section)
+    status = 400
+    if form.validate_on_submit():
+        try:
+            comment = comments.post_comment(current_user, document.id, section_id=section.id, body=form.body.data,
+                                            quote=form.quote.data, quote_prefix=form.quote_prefix.data,
+                                            quote_suffix=form.quote_suffix.data)
+        except ServiceError as error:
+            status = form_error(form, error)
+        else:
+            flash("Your comment is posted.", "success")
+            return redirect(_place(document, comment))
+    # Loaded again: the refused transaction expired what was loaded before it.
+    return _comment_page(document, form, status, section=_section(document, section_id))
+
+
+@bp.route("/amendments/<int:amendment_id>/comments", methods=["GET", "POST"])
+@login_required
+def comment_on_amendment(slug: str, amendment_id: int):
+    """Comment on an amendment."""
+    document = _document(slug)
+    amendment = _amendment(document, amendment_id)
+    form = ReplyForm()
+    if request.method == "GET":
+        return _comment_page(document, form, 200, amendment=amendment)
+    status = 400
+    if form.validate_on_submit():
+        try:
+            comment = comments.post_comment(current_user, document.id, amendment_id=amendment.id,
+                                            body=form.body.data)
+        except ServiceError as error:
+            status = form_error(form, error)
+        else:
+            flash("Your comment is posted.", "success")
+            return redirect(_place(document, comment))
+    return _comment_page(document, form, status, amendment=amendment)
+
+
+@bp.route("/comments/<int:comment_id>/reply", methods=["GET", "POST"])
+@login_required
+def reply(slug: str, comment_id: int):
+    """Reply to a comment."""
+    document = _document(slug)
+    parent = _comment(document, comment_id)
+    form = ReplyForm()
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            comment = comments.reply_to_comment(current_user, document.id, parent.id, body=form.body.data)
+        except ServiceError as error:
+            status = form_error(form, error)
+        else:
+            flash("Your reply is posted.", "success")
+            return redirect(_place(document, comment))
+    elif request.method == "POST":
+        status = 400
+    return render_template("discussion/reply.html", document=document, parent=parent, form=form,
+                           comment_rights=Rights(current_user), **_context(document, parent)), status
+
+
+@bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str, comment_id: int):
+    """An author edits their comment; a stale form keeps the text and shows the current one."""
+    document = _document(slug)
+    found = _comment(document, comment_id)
+    if found.author_id != current_user.id:
+        abort(403, description="You can only edit your own comments.")
+    form = EditCommentForm()
+    if request.method == "GET":
+        form.body.data, form.revision.data = found.body, found.revision
+    status, conflict = 200, None
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            comments.edit_comment(current_user, document.id, found.id, body=form.body.data,
+                                  revision=form.revision.data or None)
+        except ConflictError as error:
+            status, conflict = 409, error.current
+            form.revision.data = error.current.revision  # saving again is now a deliberate choice
+            form.form_errors.append(error.message)
+        except ServiceError as error:
+            status = form_error(form, error)
+        else:
+            flash("Your comment is saved.", "success")
+            return redirect(_place(document, found))
+    elif request.method == "POST":
+        status = 400
+    return render_template("discussion/edit.html", document=document, comment=found, form=form,
+                           conflict=conflict), status
+
+
+@bp.route("/comments/<int:comment_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(slug: str, comment_id: int):
+    """An author deletes their comment (after a confirmation page)."""
+    document = _document(slug)
+    found = _comment(document, comment_id)
+    if found.author_id != current_user.id:
+        abort(403, description="You can only delete your own comments.")
+    form = DeleteCommentForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            comments.delete_comment(current_user, document.id, found.id)
+        except ServiceError as error:
+            form_error(form, error)
+            return render_template("discussion/delete.html", document=document, comment=found, form=form), \
+                error.status
+        flash("Your comment is deleted. Its replies stay, under a placeholder.", "success")
+        return redirect(_place(document, found))
+    return render_template("discussion/delete.html", document=document, comment=found, form=form)
+
+
+@bp.get("/comments/<int:comment_id>/history")
+def history(slug: str, comment_id: int):
+    """A comment's earlier texts."""
+    document = _document(slug)
+    found = _comment(document, comment_id)
+    if not comments.can_see(current_user, found):
+        abort(404, description="This comment's text is not available.")
+    return render_template("discussion/history.html", document=document, comment=found,
+                           revisions=comments.revisions_of(found))
+
+
+# -------------------------------------------------------------------- reports
+
+def _report(document, target: str, item, title: str):
+    """Show and handle the report form for a comment or an amendment."""
+    form = ReportForm()
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            moderation.report_item(current_user, document.id, target, item.id, reason=form.reason.data)
+        except ServiceError as error:
+            status = form_error(form, error)
+        else:
+            flash("Thank you: the moderators will look at your report.", "success")
+            if target == Target.AMENDMENT:
+                return redirect(url_for("amendments.show", slug=document.slug, amendment_id=item.id))
+            return redirect(_place(document, item))
+    elif request.method == "POST":
+        status = 400
+    return render_template("discussion/report.html", document=document, form=form, target=target, item=item,
+                           title=title, comment_rights=Rights(current_user)), status
+
+
+@bp.route("/comments/<int:comment_id>/report", methods=["GET", "POST"])
+@login_required
+def report_comment(slug: str, comment_id: int):
+    """Report a comment to the moderators."""
+    document = _document(slug)
+    found = _comment(document, comment_id)
+    return _report(document, Target.COMMENT.value, found, f"Report a comment by {found.author.name}")
+
+
+@bp.route("/amendments/<int:amendment_id>/report", methods=["GET", "POST"])
+@login_required
+def report_amendment(slug: str, amendment_id: int):
+    """Report an amendment to the moderators."""
+    document = _document(slug)
+    amendment = _amendment(document, amendment_id)
+    return _report(document, Target.AMENDMENT.value, amendment, f"Report {amendment.code}")
+
+
+# ----------------------------------------------------------------- moderation
+
+def _require_moderator() -> None:
+    """Answer 403 to anyone but a moderator (the services check again)."""
+    if not moderation.can_moderate(current_user):
+        abort(403, description="Only moderators can do this.")
+
+
+@bp.get("/moderation")
+@login_required
+def queue(slug: str):
+    """The moderators' queue: reported items, oldest first, and what was hidden lately."""
+    document = _document(slug)
+    _require_moderator()
+    return render_template("discussion/moderation.html", document=document,
+                           queue=moderation.queue(document, page_arg()), hide_form=HideForm(formdata=None),
+                           dismiss_form=DismissForm(formdata=None), suspend_form=SuspendForm(formdata=None),
+                           restore_form=RestoreForm(formdata=None), comment_rights=Rights(current_user))
+
+
+ACTIONS = {
+    "hide": (HideForm, moderation.hide_item, "{What} is hidden. Its open reports are resolved."),
+    "restore": (RestoreForm, moderation.restore_item, "{What} is visible again."),
+    "dismiss": (DismissForm, moderation.dismiss_reports, "The reports of {what} are dismissed."),
+}
+
+
+def _moderate(document, action: str, target: str, item, what: str):
+    """Show and handle a moderator's form (hide, restore, dismiss) for a comment or an amendment."""
+    _require_moderator()
+    form_class, service, done = ACTIONS[action]
+    form = form_class()
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            service(current_user, document.id, target, item.id, reason=form.reason.data)
+        except ServiceError as error:
+            status = form_error(form, error)
+        else:
+            flash(done.format(what=what, What=what[0].upper() + what[1:]), "success")
+            return redirect(url_for("discussion.queue", slug=document.slug))
+    elif request.method == "POST":
+        status = 400
+    return render_template("discussion/moderate.html", document=document, form=form, action=action,
+                           target=target, item=item, what=what, comment_rights=Rights(current_user)), status
+
+
+@bp.route("/moderation/comments/<int:comment_id>/hide", methods=["GET", "POST"], defaults={"action": "hide"})
+@bp.route("/moderation/comments/<int:comment_id>/restore", methods=["GET", "POST"], defaults={"action": "restore"})
+@bp.route("/moderation/comments/<int:comment_id>/dismiss", methods=["GET", "POST"], defaults={"action": "dismiss"})
+@login_required
+def moderate_comment(slug: str, comment_id: int, action: str):
+    """Hide or restore a comment, or dismiss its reports."""
+    document = _document(slug)
+    found = _comment(document, comment_id)
+    return _moderate(document, action, Target.COMMENT.value, found, f"the comment by {found.author.name}")
+
+
+@bp.route("/moderation/amendments/<int:amendment_id>/hide", methods=["GET", "POST"], defaults={"action": "hide"})
+@bp.route("/moderation/amendments/<int:amendment_id>/restore", methods=["GET", "POST"],
+          defaults={"action": "restore"})
+@bp.route("/moderation/amendments/<int:amendment_id>/dismiss", methods=["GET", "POST"],
+          defaults={"action": "dismiss"})
+@login_required
+def moderate_amendment(slug: str, amendment_id: int, action: str):
+    """Hide or restore an amendment, or dismiss its reports."""
+    document = _document(slug)
+    amendment = _amendment(document, amendment_id)
+    return _moderate(document, action, Target.AMENDMENT.value, amendment, amendment.code)
+
+
+@bp.route("/moderation/users/<int:user_id>/suspend", methods=["GET", "POST"])
+@login_required
+def suspend(slug: str, user_id: int):
+    """An admin suspends the account of a reported author, with a reason."""
+    document = _document(slug)
+    if not current_user.is_admin:
+        abort(403, description="Only admins can suspend accounts.")
+    try:
+        person = accounts.get_user_or_404(user_id)
+    except NotFound as error:
+        abort(404, description=error.message)
+    form = SuspendForm()
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            accounts.set_active(current_user, person.id, False, reason=form.reason.data or "")
+        except ServiceError as error:
+            status = form_error(form, error)
+        else:
+            flash(f"The account of {person.name} is suspended.", "success")
+            return redirect(url_for("discussion.queue", slug=document.slug))
+    elif request.method == "POST":
+        status = 400
+    return render_template("discussion/suspend.html", document=document, form=form, person=person), status

@@ -2,8 +2,9 @@
 
 One module per job: ``proposing`` (propose, edit, withdraw), ``support``,
 ``deciding``, ``following`` (rebase onto new versions), ``collisions``,
-``queries`` (lists and counts), with ``permissions`` and ``core`` (loading,
-locking, validation, stored diffs) beneath them. Callers use this package:
+``queries`` (lists and counts), ``moderation`` (hide and restore), with
+``permissions`` and ``core`` (loading, locking, validation, stored diffs)
+beneath them. Callers use this package:
 ``from manifesto.amendments import services``.
 
 Locks follow the protocol of ``manifesto.locking`` (document, then section,
@@ -20,6 +21,7 @@ from .collisions import collisions_for
 from .core import get_amendment_or_404
 from .deciding import DECISIONS, decide_amendment
 from .following import resolution_start
+from .moderation import can_moderate, can_see_hidden, hide_amendment, restore_amendment
 from .permissions import can_decide, can_edit, can_propose, can_support, can_view, can_withdraw
 from .proposing import edit_amendment, propose_amendment, withdraw_amendment
 from .queries import (SORTS, AmendmentPage, ListFilter, list_amendments, merged_target_code, my_drafts,
@@ -27,9 +29,9 @@ from .queries import (SORTS, AmendmentPage, ListFilter, list_amendments, merged_
 from .support import support_amendment, withdraw_support
 
 __all__ = [
-    "DECISIONS", "SORTS", "AmendmentPage", "ListFilter", "can_decide", "can_edit", "can_propose", "can_support",
-    "can_view", "can_withdraw", "collisions_for", "decide_amendment", "edit_amendment", "get_amendment_or_404",
-    "list_amendments", "merged_target_code", "my_drafts", "open_counts_by_section", "propose_amendment",
-    "resolution_start", "revisions", "status_counts", "support_amendment", "supporters", "withdraw_amendment",
-    "withdraw_support",
+    "DECISIONS", "SORTS", "AmendmentPage", "ListFilter", "can_decide", "can_edit", "can_moderate", "can_propose",
+    "can_see_hidden", "can_support", "can_view", "can_withdraw", "collisions_for", "decide_amendment",
+    "edit_amendment", "get_amendment_or_404", "hide_amendment", "list_amendments", "merged_target_code",
+    "my_drafts", "open_counts_by_section", "propose_amendment", "resolution_start", "restore_amendment",
+    "revisions", "status_counts", "support_amendment", "supporters", "withdraw_amendment", "withdraw_support",
 ]
