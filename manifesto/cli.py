@@ -70,3 +70,19 @@ def register_cli(app: Flask) -> None:
         counts = reindex()
         click.echo(f"Search index rebuilt: {counts['section']} sections, {counts['amendment']} amendments, "
                    f"{counts['comment']} comments.")
+
+    @app.cli.command("send-digests")
+    def send_digests_command():
+        """Send each person one digest email with everything waiting for it (for cron or a systemd timer).
+
+        Safe to run twice, even at the same time: every notification goes out
+        in one digest only. Also takes over digests and emails that were left
+        unsent for more than MAIL_RESEND_AFTER seconds.
+        """
+        from .notifications.digests import send_digests
+
+        run = send_digests()
+        click.echo(f"Digests sent: {run.sent}; failed and queued for retry: {run.failed}; "
+                   f"taken over after an earlier failure: {run.resent}; late emails sent: {run.mail_resent}.")
+        if run.failed:
+            raise SystemExit(1)

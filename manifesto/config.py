@@ -30,6 +30,23 @@ ENV_SETTINGS: dict[str, Any] = {
     "WRITE_ATTEMPTS": int,
     "WRITE_RETRY_DELAY": float,
     "WRITE_RETRY_WITHIN": float,
+    # Notifications: links in emails, SMTP, and the job queue that sends mail.
+    "SITE_URL": str,
+    "MAIL_SERVER": str,
+    "MAIL_PORT": int,
+    "MAIL_USE_TLS": lambda v: v.lower() in {"1", "true", "yes"},
+    "MAIL_USE_SSL": lambda v: v.lower() in {"1", "true", "yes"},
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_SENDER": str,
+    "MAIL_TIMEOUT": float,
+    "MAIL_RETRIES": int,
+    "MAIL_RETRY_DELAY": float,
+    "MAIL_RESEND_AFTER": float,
+    "REDIS_URL": str,
+    "QUEUE_MODE": str,
+    "QUEUE_FILE": str,
+    "NOTIFICATIONS_PER_PAGE": int,
 }
 
 
@@ -70,6 +87,25 @@ class Defaults:
     WRITE_ATTEMPTS = 5
     WRITE_RETRY_DELAY = 0.05
     WRITE_RETRY_WITHIN = 10.0
+    # The site's public address, for links in emails (never taken from a request's Host header).
+    SITE_URL: str | None = None  # None: http://SERVER_NAME, else http://127.0.0.1:5000
+    # SMTP; without MAIL_SERVER, emails are written to the log and nothing fails.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT: int | None = None  # None: 465 with SSL, 587 with STARTTLS, else 25
+    MAIL_USE_TLS = False  # STARTTLS after connecting
+    MAIL_USE_SSL = False  # TLS from the first byte (SMTPS)
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_SENDER = "Manifesto <manifesto@localhost>"
+    MAIL_TIMEOUT = 10.0  # seconds for the SMTP server to answer (the worker waits, never a request)
+    MAIL_RETRIES = 5  # further tries of a failed send, MAIL_RETRY_DELAY seconds apart at first, doubling
+    MAIL_RETRY_DELAY = 60.0
+    MAIL_RESEND_AFTER = 6 * 3600.0  # send-digests takes over mail still unsent after this many seconds
+    # The job queue (Huey): Redis when REDIS_URL is set, else a SQLite file in the instance folder.
+    REDIS_URL: str | None = None
+    QUEUE_MODE: str | None = None  # thread (the default), worker, or immediate (the default under TESTING)
+    QUEUE_FILE: str | None = None  # None: instance/queue.sqlite3
+    NOTIFICATIONS_PER_PAGE = 30
 
 
 def database_uri(config: dict[str, Any], instance_path: str) -> str:

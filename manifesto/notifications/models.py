@@ -62,8 +62,8 @@ class Notification(db.Model):
     link: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # "none" (in-app only), "queued" (an email is on its way), "sent", "digest" (waits for
-    # the digest), "digested" (went out in digest ``digest_id``).
+    # "none" (in-app only), "queued" (an email is on its way), "sending" (a worker claimed it),
+    # "sent", "digest" (waits for the digest), "digested" (claimed by digest ``digest_id``).
     email_state: Mapped[str] = mapped_column(String(10), default="none")
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"))
 
@@ -89,7 +89,12 @@ class NotificationSetting(db.Model):
 
 
 class Digest(db.Model):
-    """One digest email to one person: its notifications are claimed before it is sent, so it goes once."""
+    """One digest email to one person: its notifications are claimed before it is sent, so it goes once.
+
+    ``created_at`` is when it was last claimed for sending: a digest still
+    unsent long after (its retries ran out, or a worker died) is claimed again
+    by moving it forward, so that only one run takes it.
+    """
 
     __tablename__ = "digests"
 

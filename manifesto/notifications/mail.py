@@ -1,0 +1,185 @@
+"""Email: write the messages, and hand them to the SMTP server, or to the log when none is configured.
+
+Runs in the job queue's worker, after the transaction that made the
+notifications has committed (see ``queue``). Each email is claimed before it
+is sent (``queued`` -> ``sending``) and marked ``sent`` after, so a retried
+job, or a second worker, never sends one twice; a failed send goes back to
+``queued`` and the job raises, so Huey tries it again later.
+
+Every email carries an unsubscribe link that works without logging in (a
+signed token) and the RFC 8058 headers (``List-Unsubscribe`` and
+``List-Unsubscribe-Post``) that let mail programs offer a one-click
+unsubscribe. Links point at ``SITE_URL``, never at the Host header of the
+request that happened to cause the email.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from sqlalchemy import select, update
+
+from ..accounts.models import User
+from ..extensions import db
+from ..services import writes
+from .fanout import site_path
+from .kinds import KINDS
+from .models import Notification
+from .tokens import unsubscribe_token
+
+log = logging.getLogger("manifesto.mail")
+
+DEFAULT_SENDER = "Manifesto <manifesto@localhost>"
+SUBJECT_LIMIT = 150
+
+
+class MailNotSent(Exception):
+    """Some emails of a job could not be sent; raising it makes the queue try the job again."""
+
+
+def site_url() -> str:
+    """The address the site is reached at, for links in emails: ``SITE_URL``, else from ``SERVER_NAME``."""
+    config = current_app.config
+    if config.get("SITE_URL"):
+        return config["SITE_URL"].rstrip("/")
+    scheme = config.get("PREFERRED_URL_SCHEME") or "http"
+    return f"{scheme}://{config['SERVER_NAME']}" if config.get("SERVER_NAME") else "http://127.0.0.1:5000"
+
+
+def absolute(path: str) -> str:
+    """A site path as a full address."""
+    return site_url() + path
+
+
+def unsubscribe_url(user_id: int, scope: str) -> str:
+    """The address that stops ``scope`` emails for one person, without logging in."""
+    return absolute(site_path("notifications.unsubscribe", token=unsubscribe_token(user_id, scope)))
+
+
+def _one_line(text: str, limit: int | None = None) -> str:
+    """Text fit for a header: one line, no control characters, at most ``limit`` characters."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text or "").split())
+    if limit and len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return text
+
+
+def compose(user: User, subject: str, template: str, scope: str, **context) -> EmailMessage:
+    """Write one email to ``user`` from ``notifications/email/<template>.txt`` and ``.html``.
+
+    The HTML part goes through Jinja's autoescape, like every page.
+    """
+    unsubscribe = unsubscribe_url(user.id, scope)
+    context.update(user=user, site_url=site_url(), unsubscribe_url=unsubscribe,
+                   settings_url=absolute(site_path("notifications.settings")))
+    message = EmailMessage()
+    message["Subject"] = _one_line(subject, SUBJECT_LIMIT)
+    message["From"] = current_app.config.get("MAIL_SENDER") or DEFAULT_SENDER
+    message["To"] = formataddr((_one_line(user.name), user.email))
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=urlsplit(site_url()).hostname or "localhost")
+    message["Auto-Submitted"] = "auto-generated"
+    message["List-Unsubscribe"] = f"<{unsubscribe}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(render_template(f"notifications/email/{template}.txt", **context))
+    message.add_alternative(render_template(f"notifications/email/{template}.html", **context), subtype="html")
+    return message
+
+
+def compose_notification(notification: Notification, user: User) -> EmailMessage:
+    """The immediate email for one notification."""
+    kind = KINDS.get(notification.kind)
+    return compose(user, f"Manifesto: {notification.summary}", "notification", notification.kind,
+                   notification=notification, link=absolute(notification.link),
+                   kind_label=kind.label if kind else notification.kind)
+
+
+def send_message(message: EmailMessage) -> None:
+    """Hand one email to the SMTP server (``MAIL_SERVER``), or write it to the log when none is set.
+
+    :raises OSError, smtplib.SMTPException: when the server is down, slow or refuses; the caller retries.
+    """
+    config = current_app.config
+    server = config.get("MAIL_SERVER")
+    if not server:
+        text = message.get_body(("plain",))
+        log.warning("MAIL_SERVER is not set, so this email went to the log instead:\nTo: %s\nSubject: %s\n"
+                    "List-Unsubscribe: %s\n\n%s", message["To"], message["Subject"], message["List-Unsubscribe"],
+                    text.get_content() if text is not None else "")
+        return
+    use_ssl, use_tls = bool(config.get("MAIL_USE_SSL")), bool(config.get("MAIL_USE_TLS"))
+    port = int(config.get("MAIL_PORT") or (465 if use_ssl else 587 if use_tls else 25))
+    timeout = float(config.get("MAIL_TIMEOUT") or 10)
+    context = ssl.create_default_context()
+    if use_ssl:
+        connection = smtplib.SMTP_SSL(server, port, timeout=timeout, context=context)
+    else:
+        connection = smtplib.SMTP(server, port, timeout=timeout)
+    with connection as smtp:
+        if use_tls and not use_ssl:
+            smtp.starttls(context=context)
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        smtp.send_message(message)
+
+
+@writes
+def _claim(notification_id: int) -> bool:
+    """Take a queued email for sending; False when another worker has it or it went already."""
+    return db.session.execute(update(Notification).where(
+        Notification.id == notification_id, Notification.email_state == "queued").values(email_state="sending")
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
+@writes
+def _settle(notification_id: int, state: str) -> None:
+    """Record how a send ended: ``sent``, or back to ``queued`` for the next try."""
+    db.session.execute(update(Notification).where(Notification.id == notification_id,
+                                                  Notification.email_state == "sending")
+                       .values(email_state=state).execution_options(synchronize_session=False))
+
+
+def send_notifications(ids: list[int]) -> int:
+    """Send the queued emails among ``ids``, each at most once; returns how many went.
+
+    :raises MailNotSent: when some could not be sent (they are queued again).
+    """
+    if not ids:
+        return 0
+    rows = db.session.execute(select(Notification, User).join(User, User.id == Notification.user_id)
+                              .where(Notification.id.in_(ids), Notification.email_state == "queued")
+                              .order_by(Notification.id)).all()
+    sent = failed = 0
+    # Written before the first claim: each claim commits, which expires what the session holds.
+    messages = [(notification.id, user.id, compose_notification(notification, user)) for notification, user in rows]
+    for notification_id, user_id, message in messages:
+        if not _claim(notification_id):
+            continue
+        try:
+            send_message(message)
+        except Exception as error:  # any failure of the server or the network: try again later
+            log.warning("Email %s to user %s not sent, will try again: %s", notification_id, user_id, error)
+            _settle(notification_id, "queued")
+            failed += 1
+        else:
+            _settle(notification_id, "sent")
+            sent += 1
+    if failed:
+        raise MailNotSent(f"{failed} email(s) not sent; they stay queued")
+    return sent
+
+
+def deliver_event_mail(event_id: int) -> int:
+    """Send the immediate emails one event caused (the queue's job); returns how many went.
+
+    :raises MailNotSent: when some could not be sent, so the queue retries the job.
+    """
+    ids = db.session.scalars(select(Notification.id).where(Notification.event_id == event_id,
+                                                           Notification.email_state == "queued")).all()
+    return send_notifications(list(ids))
