@@ -550,3 +550,73 @@ def test_section_and_amendment_pages_take_the_same_queries_for_few_and_many_comm
             assert page.count('class="comment"') <= comments.THREADS_PER_PAGE * 5
             assert "Page 1 of" in page
     assert counts[0] == counts[1], counts
+
+
+# ------------------------------------------------------------------ every discussion form, every role, hostile values
+
+@pytest.mark.parametrize("role", ["anonymous", "participant", "author", "moderator", "admin"])
+def test_no_discussion_form_crashes_on_hostile_input(app, client, login, doc, users, make_user, role):
+    from manifesto.discussion import moderation
+    from tests.test_hostile_forms import HOSTILE
+
+    document, section = doc
+    author = make_user()
+    people = {**users, "author": author}
+    comment = comments.post_comment(author, document.id, section_id=section.id, body="Root.", quote="cooperatives")
+    hidden = comments.reply_to_comment(users["participant"], document.id, comment.id, body="Hidden.")
+    moderation.hide_item(users["moderator"], document.id, "comment", hidden.id, reason="Test.")
+    amendment = amendments.propose_amendment(author, document.id, kind="modify", section_id=section.id,
+                                             heading=None, body=_body(section.id) + " More.", reason="Why.")
+    moderation.report_item(users["participant"], document.id, "amendment", amendment.id, reason="Spam.")
+    if role != "anonymous":
+        login(people[role])
+    rules = sorted(rule.rule for rule in app.url_map.iter_rules()
+                   if rule.endpoint.startswith("discussion.") and "POST" in (rule.methods or ()))
+    assert len(rules) >= 14, rules
+    fields = ["body", "quote", "quote_prefix", "quote_suffix", "reason", "revision", "csrf_token"]
+    for rule in rules:
+        for comment_id in (comment.id, hidden.id):
+            url = (rule.replace("<slug>", "doc").replace("<int:comment_id>", str(comment_id))
+                   .replace("<int:section_id>", str(section.id)).replace("<int:amendment_id>", str(amendment.id))
+                   .replace("<int:user_id>", str(author.id)))
+            for hostile in HOSTILE:
+                response = client.post(url, data={name: hostile for name in fields})
+                assert response.status_code < 500, (rule, hostile[:20], response.status_code)
+                if response.status_code == 200 or response.status_code == 400:
+                    assert not _live(response.get_data(as_text=True)), (rule, hostile[:20])
+    for hostile in ("-1", "0", "99999999999999999999", "abc", "<script>"):
+        for url in (f"/d/doc/sections/{section.id}?comments={hostile}", f"/d/doc/threads/{comment.id}?page={hostile}",
+                    f"/d/doc/moderation?page={hostile}", f"/d/doc/sections/{section.id}/comments?quote={hostile}",
+                    f"/d/doc/amendments/{amendment.id}?comments={hostile}"):
+            response = client.get(url)
+            assert response.status_code < 500 and not _live(response.get_data(as_text=True)), url
+
+
+# ------------------------------------------------------------------ the demo
+
+def test_the_demo_has_threads_passages_a_lost_passage_a_hidden_comment_and_a_pending_report(runner, client):
+    from manifesto.discussion.models import Report
+    from manifesto.seed.demo_discussion import PARITY_BEFORE
+
+    assert runner.invoke(args=["seed-demo", "--password", "demo-password"]).exit_code == 0
+    all_comments = db.session.scalars(select(Comment).order_by(Comment.id)).all()
+    assert max(c.depth for c in all_comments) >= 4
+    lost = [c for c in all_comments if c.passage_lost]
+    assert [c.quote for c in lost] == [PARITY_BEFORE]
+    moved = [c for c in all_comments if c.quote and not c.passage_lost]
+    assert len(moved) >= 2
+    for c in moved:
+        version = db.session.get(SectionVersion, c.located_version_id)
+        assert comments.reading_text(version.body_html)[c.located_start:c.located_end] == c.quote
+    assert any(c.located_start != c.quote_start for c in moved)  # moved with the committee's edit
+    hidden = [c for c in all_comments if c.is_hidden]
+    assert len(hidden) == 1 and hidden[0].hidden_reason.startswith("Personal attack.")
+    assert [r.status for r in db.session.scalars(select(Report).order_by(Report.id))] == ["hidden", "open"]
+    assert any(c.is_deleted for c in all_comments) and any(c.edited_at for c in all_comments)
+    for c in lost + moved:
+        page = client.get(f"/d/sse-manifesto/sections/{c.section_id}").get_data(as_text=True)
+        assert page.count('<mark class="passage">') >= (0 if c.passage_lost else 1)
+    page = client.get(f"/d/sse-manifesto/sections/{lost[0].section_id}").get_data(as_text=True)
+    assert "The passage this comment refers to has changed." in page
+    assert runner.invoke(args=["seed-demo", "--password", "demo-password"]).exit_code == 0
+    assert len(db.session.scalars(select(Comment)).all()) == len(all_comments)  # nothing added twice

@@ -314,6 +314,8 @@ def history(slug: str, comment_id: int):
 
 def _report(document, target: str, item, title: str):
     """Show and handle the report form for a comment or an amendment."""
+    if item.author_id == current_user.id:
+        abort(403, description="You cannot report what you wrote yourself.")
     form = ReportForm()
     status = 200
     if request.method == "POST" and form.validate_on_submit():

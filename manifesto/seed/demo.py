@@ -14,6 +14,7 @@ from ..extensions import db
 from ..services import utcnow
 from . import demo_content as content
 from .demo_amendments import seed_amendments
+from .demo_discussion import seed_discussion
 
 DEFAULT_PASSWORD = "manifesto-demo"
 
@@ -61,5 +62,6 @@ def seed_demo(password: str = DEFAULT_PASSWORD) -> Document:
     people = seed_people(password)
     document, section_ids, created = seed_document(people)
     if created:
-        seed_amendments(document, people, section_ids)
+        made = seed_amendments(document, people, section_ids)
+        seed_discussion(document, people, section_ids, made)
     return document
