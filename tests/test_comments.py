@@ -620,3 +620,12 @@ def test_the_demo_has_threads_passages_a_lost_passage_a_hidden_comment_and_a_pen
     assert "The passage this comment refers to has changed." in page
     assert runner.invoke(args=["seed-demo", "--password", "demo-password"]).exit_code == 0
     assert len(db.session.scalars(select(Comment)).all()) == len(all_comments)  # nothing added twice
+
+
+def test_with_line_numbers_passages_are_not_marked_and_link_to_the_marked_text(client, passage_doc, users):
+    document, section = passage_doc
+    comment = comments.post_comment(users["participant"], document.id, section_id=section.id, body="Hm.",
+                                    quote="produce power")
+    page = client.get(f"/d/doc/sections/{section.id}?lines=1").get_data(as_text=True)
+    assert not _marks(page) and 'href="#passage-' not in page
+    assert f'/d/doc/sections/{section.id}#passage-{comment.id}">The passage in the section' in page

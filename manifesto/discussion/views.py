@@ -76,8 +76,10 @@ def _document_page_figures(document, user, page: str, **context) -> dict:
             return f"#comment-{comment_id}" if on_page else \
                 url_for("discussion.comment", slug=document.slug, comment_id=comment_id)
 
+        # With line numbers the page shows the Markdown source, where nothing is marked.
+        marked = request.args.get("lines") != "1"
         discussion = comments.discussion_for(document, user, section=section, page=page_arg("comments"),
-                                             passage_href=passage_href)
+                                             passage_href=passage_href if marked else None)
         if discussion.passages:
             discussion.body_html = highlight_passages(section.current_version.body_html, discussion.passages)
         return {"discussion": discussion, "comment_rights": rights,
