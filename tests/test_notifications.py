@@ -1,9 +1,8 @@
 """Notifications: every trigger, following, the notification centre, settings, and a fan-out that stays set-based.
 
 Email delivery itself (SMTP, unsubscribe, digests, retries) is in test_mail.py.
-Comment triggers are built against the audit-event contract of issue #7: a
-test-local service writes the comment rows and records ``comment.created`` /
-``comment.hidden`` exactly as the comments area does.
+Comment and moderation triggers go through the discussion area's services,
+which record the audit events of the contract of issue #7.
 """
 
 from __future__ import annotations
@@ -17,13 +16,13 @@ from conftest import live_markup
 from manifesto.accounts import services as accounts
 from manifesto.amendments import services as amendments
 from manifesto.amendments.models import Amendment
-from manifesto.audit.services import record_event
+from manifesto.discussion import comments, moderation
 from manifesto.discussion.models import Comment
 from manifesto.documents import services as documents
 from manifesto.extensions import db
 from manifesto.notifications import queue, services
 from manifesto.notifications.models import Follow, Notification, NotificationSetting
-from manifesto.services import NotFound, utcnow, writes
+from manifesto.services import NotFound
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -56,42 +55,26 @@ def decide(moderator, document, amendment, decision: str = "accept", reason: str
                                        revision=revision(amendment.id), **kw)
 
 
-@writes
 def post_comment(author, document_id: int, *, section_id=None, amendment_id=None, parent=None,
                  body="A comment.") -> Comment:
-    """A comment, written and recorded as the comments area does (the contract of issue #7)."""
-    target = "amendment" if amendment_id else "section"
-    comment = Comment(document_id=document_id, target=target, section_id=section_id, amendment_id=amendment_id,
-                      parent_id=parent.id if parent else None, depth=parent.depth + 1 if parent else 0,
-                      author_id=author.id, body=body, body_html=f"<p>{body}</p>")
-    db.session.add(comment)
-    db.session.flush()
-    comment.thread_id = parent.thread_id if parent else comment.id
-    record_event(author, "comment.created", comment, document_id=document_id,
-                 data={"target": target, "target_id": amendment_id or section_id,
-                       "parent_id": parent.id if parent else None})
-    return comment
+    """A comment or a reply, through the comments area's services."""
+    if parent is not None:
+        return comments.reply_to_comment(author, document_id, parent.id, body=body)
+    return comments.post_comment(author, document_id, body=body, section_id=section_id, amendment_id=amendment_id)
 
 
-@writes
 def moderate_comment(moderator, comment_id: int, *, hide: bool, reason: str | None = None) -> Comment:
-    """Hide or restore a comment, recorded as the moderation area does."""
+    """Hide or restore a comment, through the moderation services."""
     comment = db.session.get(Comment, comment_id)
-    comment.hidden_at = utcnow() if hide else None
-    comment.hidden_by_id = moderator.id if hide else None
-    comment.hidden_reason = reason if hide else None
-    record_event(moderator, "comment.hidden" if hide else "comment.restored", comment,
-                 document_id=comment.document_id, reason=reason)
-    return comment
+    if hide:
+        return moderation.hide_item(moderator, comment.document_id, "comment", comment_id, reason=reason)
+    return moderation.restore_item(moderator, comment.document_id, "comment", comment_id, reason=reason)
 
 
-@writes
 def hide_amendment(moderator, amendment_id: int, reason: str) -> Amendment:
-    """Hide an amendment with a public reason, recorded as the moderation area does."""
+    """Hide an amendment with a public reason, through the moderation services."""
     amendment = db.session.get(Amendment, amendment_id)
-    amendment.hidden_at, amendment.hidden_by_id, amendment.hidden_reason = utcnow(), moderator.id, reason
-    record_event(moderator, "amendment.hidden", amendment, document_id=amendment.document_id, reason=reason)
-    return amendment
+    return moderation.hide_item(moderator, amendment.document_id, "amendment", amendment_id, reason=reason)
 
 
 @pytest.fixture
