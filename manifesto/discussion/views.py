@@ -87,7 +87,8 @@ def _document_page_figures(document, user, page: str, **context) -> dict:
                 else None}
     if page == "amendment":
         amendment = context["amendment"]
-        open_to_comments = comments.can_comment(user) and (not amendment.is_hidden or rights.moderate)
+        open_to_comments = (comments.can_comment(user) and amendment.status != "draft"
+                            and (not amendment.is_hidden or rights.moderate))
         return {"discussion": comments.discussion_for(document, user, amendment=amendment,
                                                       page=page_arg("comments")),
                 "comment_rights": rights,

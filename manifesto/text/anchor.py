@@ -494,8 +494,9 @@ class ReadingText:
                             f'<span class="passage-anchor" id="passage-{int(p.key)}"></span>'))
             end = self._after_link(self._raw_end[last]) if self._in_link[last] else self._raw_end[last]
             inserts.append((end, 1, p.start,
-                            f'<a class="passage-ref" href="{html.escape(p.href)}" '
-                            f'title="{html.escape(p.title)}">[{html.escape(p.label)}]</a>'))
+                            f'<a class="passage-ref" href="{html.escape(p.href)}" title="{html.escape(p.title)}">'
+                            f'[{html.escape(p.label)}]<span class="visually-hidden"> {html.escape(p.title)}</span>'
+                            '</a>'))
         inserts.sort(key=lambda item: (item[0], item[1], item[2]))
         out, position = [], 0
         for raw, _, _, tag in inserts:

@@ -280,7 +280,7 @@ def test_highlighting_marks_the_words_and_links_both_ways():
     end = text.index(" now")
     out = highlight_passages(markup, [Passage(7, start, end, "#comment-7", "1", "Comment by Amina")])
     checker = _check(out)
-    assert reading_text(out) == text.replace("report now", "report[1] now")
+    assert reading_text(out) == text.replace("report now", "report[1] Comment by Amina now")
     marked = "".join(re.findall(r'<mark class="passage">(.*?)</mark>', out))
     assert "mutuals" in marked and "matter" in marked and "the report" in marked
     assert ("span", {"class": "passage-anchor", "id": "passage-7"}) in checker.tags
@@ -301,7 +301,7 @@ def test_any_passages_keep_the_markup_well_formed(data):
     out = highlight_passages(markup, passages)
     _check(out)
     # Only marks, anchors and references were added; the reader's text is intact.
-    stripped = re.sub(r'<a class="passage-ref"[^>]*>\[\d+\]</a>', "", out)
+    stripped = re.sub(r'<a class="passage-ref"[^>]*>.*?</a>', "", out)
     assert reading_text(stripped) == text
 
 
