@@ -507,3 +507,11 @@ def test_no_notification_form_crashes_on_hostile_input(client, login, world, use
             assert response.status_code < 500, (url, hostile[:20])
         assert client.get(f"/notifications/unsubscribe/{hostile[:200] or 'x'}").status_code in (302, 404)
     assert notes(users["participant"]) == before
+
+
+def test_a_rebased_draft_is_called_a_draft(world, make_user):
+    drafter = make_user()
+    propose(drafter, world["document"], world["entries"][0], "democracy", "self-rule", submit=False)
+    decide(world["moderator"], world["document"], world["amendment"])
+    [note] = notes(drafter)
+    assert note.kind == "rebase" and note.summary.startswith("Your amendment draft (§1")

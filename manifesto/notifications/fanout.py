@@ -79,8 +79,9 @@ def _who(actor) -> str:
 
 
 def _label(amendment: Amendment) -> str:
-    """An amendment as people cite it: its code and what it changes."""
-    return f"{amendment.code} ({amendment.title})" if amendment.title else amendment.code
+    """An amendment as people cite it: its code (or "draft") and what it changes."""
+    code = amendment.code if amendment.number else "draft"
+    return f"{code} ({amendment.title})" if amendment.title else code
 
 
 def _with_reason(text: str, reason: str | None) -> str:
