@@ -50,14 +50,16 @@ def register_cli(app: Flask) -> None:
     @click.option("--versions", default=10, show_default=True, help="Versions of each of those sections.")
     @click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same event).")
     @click.option("--slug", default="convention", show_default=True, help="Address of the generated document.")
-    def seed_scale_command(sections, chars, participants, amendments, versioned_sections, versions, seed, slug):
+    @click.option("--comments", default=20_000, show_default=True, help="Comments, replies and passage comments.")
+    def seed_scale_command(sections, chars, participants, amendments, versioned_sections, versions, seed, slug,
+                           comments):
         """Generate a convention-sized event for load tests (cheap password hashes: never in production)."""
         from .seed.scale import seed_scale
 
         try:
             seed_scale(sections=sections, chars=chars, participants=participants, amendments=amendments,
                        versioned_sections=versioned_sections, versions=versions, seed=seed, slug=slug,
-                       echo=click.echo)
+                       comments=comments, echo=click.echo)
         except ServiceError as error:
             raise click.ClickException(error.message) from error
 

@@ -10,7 +10,7 @@ from manifesto.documents.models import Document, Section
 from manifesto.extensions import db
 
 TINY = ["--sections", "6", "--chars", "6000", "--participants", "12", "--amendments", "60",
-        "--versioned-sections", "2", "--versions", "10"]
+        "--versioned-sections", "2", "--versions", "10", "--comments", "200"]
 
 
 def count(model, *where) -> int:
@@ -40,6 +40,18 @@ def test_seed_scale_builds_an_event_in_every_state(runner, app):
     assert len(statuses) >= 5, statuses
     assert {Status.SUBMITTED.value, Status.ACCEPTED.value, Status.REJECTED.value} <= statuses
     assert db.session.scalar(select(func.max(Section.version_count))) >= 10
+
+    # The discussion: threads several levels deep, passages (some lost), reports and hidden comments.
+    from manifesto.discussion.models import Comment, Report
+
+    assert count(Comment) >= 190
+    assert count(Comment, Comment.depth >= 3) > 0
+    assert count(Comment, Comment.amendment_id.is_not(None)) > 0
+    assert count(Comment, Comment.quote.is_not(None)) > 0
+    assert count(Comment, Comment.passage_lost.is_(True)) > 0
+    assert count(Comment, Comment.hidden_at.is_not(None)) > 0
+    assert count(Report) > count(Comment, Comment.hidden_at.is_not(None))
+    assert "passages lost" in result.output
 
 
 def test_seed_scale_refuses_an_existing_slug(runner):

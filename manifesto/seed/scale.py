@@ -33,8 +33,10 @@ from ..amendments import services as amendments
 from ..amendments.models import Amendment, Collision, Status
 from ..documents import services as documents
 from ..documents.models import Document, Phase, Section, SectionVersion
+from ..discussion.models import Comment
 from ..extensions import db
 from ..services import ServiceError, ValidationError, utcnow
+from .scale_discussion import DiscussionPlan, lose_passages, moderate, seed_discussion
 
 SCALE_PASSWORD = "scale-password"
 CHEAP_HASH = "pbkdf2:sha256:1000"
@@ -540,7 +542,7 @@ def _summary(document: Document, echo: Callable[[str], None], *, refused: Counte
 
 def seed_scale(sections: int = 300, chars: int = 450_000, participants: int = 800, amendments: int = 3600,
                versioned_sections: int = 30, versions: int = 10, seed: int = 1, slug: str = "convention",
-               echo: Callable[[str], None] = print) -> Document:
+               comments: int = 20_000, echo: Callable[[str], None] = print) -> Document:
     """Build a convention-sized document, people and amendments through the services; return the document.
 
     Accounts get the password ``scale-password`` with a cheap hash (load tests only).
@@ -634,11 +636,25 @@ def seed_scale(sections: int = 300, chars: int = 450_000, participants: int = 80
         Amendment, Amendment.id == Collision.amendment_id).where(Amendment.document_id == document_id))
     lap("supports")
 
+    # Delegates discuss before the committee decides, so accepted amendments move or lose some passages.
+    talk = DiscussionPlan(comments=comments)
+    seed_discussion(db.session.get(Document, document_id), talk, people, moderators, rng, _user, progress.tick)
+    lap("comments")
+
     refused = _decide(document, plans, moderators, prose, progress)
     lap("decisions")
 
     document = db.session.get(Document, document_id)
+    lost_by_edits = lose_passages(document, moderators, rng, _user) if comments else 0
+    moderated = moderate(document, talk, people, moderators, rng, _user)
+    lap("moderation")
     _summary(document, echo, refused=refused, supports=supports, collisions_before=collisions_before,
              initial_chars=sum(len(body) for _, body in initial.values()), elapsed=progress.elapsed(),
              phases=phases)
+    lost = db.session.scalar(select(func.count()).select_from(Comment).where(
+        Comment.document_id == document.id, Comment.passage_lost.is_(True)))
+    echo(f"  comments: {sum(v for k, v in talk.made.items() if k != 'refused')} "
+         f"({talk.made['section']} on sections, {talk.made['passage']} on passages, {talk.made['amendment']} on "
+         f"amendments, {talk.made['reply']} replies); {lost} passages lost ({lost_by_edits} sections rewritten); "
+         f"{moderated['reports']} reports, {moderated['hidden']} hidden")
     return document
