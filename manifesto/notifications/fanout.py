@@ -362,6 +362,7 @@ def deliver(plan: Plan, event, actor) -> int:
         return 0
     now = utcnow()
     rows = []
+    summaries: dict[tuple[str, str | None], str] = {}  # the same words for everyone who hears for one reason
     for user_id, person in sorted(people.items()):
         kind = plan.direct.get(user_id, "following")
         via = None if user_id in plan.direct else ("amendment" if "amendment" in person["via"] else "section")
@@ -369,14 +370,18 @@ def deliver(plan: Plan, event, actor) -> int:
             delivery = Delivery(person["chosen"].get(kind) or default_delivery(kind))
         except ValueError:
             delivery = default_delivery(kind)
-        summary = " ".join(plan.summary(kind, via).split())
-        if len(summary) > SUMMARY_LIMIT:
-            summary = summary[:SUMMARY_LIMIT - 1] + "…"
+        summary = summaries.get((kind, via))
+        if summary is None:
+            summary = " ".join(plan.summary(kind, via).split())
+            if len(summary) > SUMMARY_LIMIT:
+                summary = summary[:SUMMARY_LIMIT - 1] + "…"
+            summaries[kind, via] = summary
         rows.append({"user_id": user_id, "document_id": plan.document_id, "kind": kind,
                      "actor_id": actor.id if actor is not None else None, "event_id": event.id,
                      "object_type": event.object_type, "object_id": event.object_id, "summary": summary,
                      "link": plan.link, "created_at": now, "email_state": EMAIL_STATE[delivery]})
-    db.session.execute(insert(Notification), rows)
+    # A Core insert: the ORM's bulk machinery would only add work for rows nobody loads here.
+    db.session.execute(insert(Notification.__table__), rows)
     if any(row["email_state"] == "queued" for row in rows) and in_write_transaction():
         from .queue import enqueue_event_mail
 
