@@ -395,7 +395,7 @@ def test_mail_left_unsent_for_hours_is_taken_over_by_the_next_run(runner, smtp, 
 
 def test_a_slow_mail_server_does_not_slow_the_action(app, client, login, mail_config, world, tmp_path):
     """The real in-process worker thread (the default outside tests) sends while the user moves on."""
-    inbox = Inbox(delay=2.0)
+    inbox = Inbox(delay=4.0)
     controller = start_server(mail_config, inbox)
     app.config.update(QUEUE_MODE="thread", QUEUE_FILE=str(tmp_path / "queue.sqlite3"))
     queue.init_queue(app)
@@ -405,7 +405,7 @@ def test_a_slow_mail_server_does_not_slow_the_action(app, client, login, mail_co
         response = client.post(f"/d/doc/amendments/{world['amendment'].id}/decide",
                                data={"decision": "reject", "reason": "No.", "revision": 1})
         elapsed = time.monotonic() - started
-        assert response.status_code == 302 and elapsed < 1.5, elapsed
+        assert response.status_code == 302 and elapsed < 3.0, elapsed  # the server takes 4 s to answer
         inbox.wait(1)
         assert len(inbox.to(world["author"])) == 1
         deadline = time.monotonic() + 10
