@@ -17,18 +17,23 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
+import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Measure pages, not mail: no in-process queue consumer (a separate worker would send it).
+os.environ.setdefault("QUEUE_MODE", "worker")
 
 from sqlalchemy import event, func, select  # noqa: E402
 
 from manifesto import create_app  # noqa: E402
 from manifesto.accounts.models import User  # noqa: E402
 from manifesto.amendments.models import Amendment, Collision, Kind, Status  # noqa: E402
+from manifesto.discussion.models import Comment  # noqa: E402
 from manifesto.documents.models import Document, Section  # noqa: E402
 from manifesto.extensions import db  # noqa: E402
 from manifesto.seed.scale import SCALE_PASSWORD  # noqa: E402
@@ -51,17 +56,22 @@ class Result:
 
 
 class QueryCounter:
-    """Counts the SQL statements the engine runs (transaction control left out)."""
+    """Counts the SQL statements the requests run (transaction control left out).
+
+    Only statements of the thread that created it count: a job queue working
+    in the background of the same process is not the page's doing.
+    """
 
     def __init__(self, engine):
         """Listen on ``engine``."""
         self.count = 0
         self.engine = engine
+        self.thread = threading.get_ident()
         event.listen(engine, "before_cursor_execute", self._before)
 
     def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        """Count one statement."""
-        if not TRANSACTION_CONTROL.match(statement):
+        """Count one statement of the measuring thread."""
+        if threading.get_ident() == self.thread and not TRANSACTION_CONTROL.match(statement):
             self.count += 1
 
     def close(self) -> None:
@@ -100,6 +110,14 @@ def find_targets(slug: str) -> dict:
     versioned = db.session.execute(select(Section.id, Section.version_count).where(
         Section.document_id == document.id, Section.version_count >= 10)
         .order_by(Section.version_count.desc(), Section.id).limit(1)).first()
+    talked_section = db.session.execute(
+        select(Comment.section_id, func.count()).where(Comment.document_id == document.id,
+                                                       Comment.section_id.is_not(None))
+        .group_by(Comment.section_id).order_by(func.count().desc(), Comment.section_id).limit(1)).first()
+    talked_amendment = db.session.execute(
+        select(Comment.amendment_id, func.count()).where(Comment.document_id == document.id,
+                                                         Comment.amendment_id.is_not(None))
+        .group_by(Comment.amendment_id).order_by(func.count().desc(), Comment.amendment_id).limit(1)).first()
     domain = f"@{slug}.example.org"
     moderator = db.session.scalar(select(User.email).where(User.role == "moderator", User.email.endswith(domain))
                                   .order_by(User.id).limit(1))
@@ -107,6 +125,7 @@ def find_targets(slug: str) -> dict:
                                     .order_by(User.id).limit(1))
     return {"plain": plain, "conflicted": conflicted, "accepted": accepted, "most_revised": most_revised,
             "busiest_section": busiest, "versioned": versioned, "moderator": moderator, "participant": participant,
+            "talked_section": talked_section, "talked_amendment": talked_amendment,
             "revisions": db.session.scalar(select(Amendment.revision).where(Amendment.id == most_revised))}
 
 
@@ -131,6 +150,12 @@ def pages(slug: str, t: dict) -> list[tuple[str, str]]:
         found.append((f"section, {count} versions", f"{base}/sections/{section_id}"))
         found.append((f"compare v1..v{count}", f"{base}/sections/{section_id}/compare?from=1&to={count}"))
         found.append((f"compare v1..v{count}, side", f"{base}/sections/{section_id}/compare?from=1&to={count}&view=side"))
+    if t["talked_section"]:
+        section_id, count = t["talked_section"]
+        found.append((f"section, {count} comments", f"{base}/sections/{section_id}"))
+    if t["talked_amendment"]:
+        amendment_id, count = t["talked_amendment"]
+        found.append((f"amendment, {count} comments", f"{base}/amendments/{amendment_id}"))
     return found
 
 
