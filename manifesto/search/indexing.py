@@ -246,6 +246,8 @@ def _apply(session: Session, kind: str, touched: Iterable[int], rows: list[dict]
     gone = sorted(set(touched) - found)
     if gone:
         session.execute(delete(SearchEntry).where(SearchEntry.kind == kind, SearchEntry.object_id.in_(gone)))
+    # In a fixed order, so that two transactions upserting overlapping rows lock them alike (no deadlock).
+    rows.sort(key=lambda row: row["object_id"])
     for start in range(0, len(rows), CHUNK):
         session.execute(_upsert(session), rows[start:start + CHUNK])
 
