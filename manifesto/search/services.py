@@ -1,8 +1,8 @@
 """Full-text search over a document's sections, amendments and comments: one interface, two engines.
 
 SQLite answers with the FTS5 table ``search_fts`` (MATCH, bm25, highlight and
-snippet); PostgreSQL with ``@@`` against the indexed expression
-``schema.TSVECTOR_SQL`` (ts_rank, ts_headline), in the document's language.
+snippet); PostgreSQL with ``@@`` against the stored, GIN-indexed column
+``search_vector`` (ts_rank, ts_headline), in the document's language.
 
 User text never reaches either query language as syntax: :func:`parse_query`
 keeps only words (Unicode ``\\w+``), which become quoted FTS5 strings or the
@@ -28,7 +28,7 @@ from ..documents import services as documents
 from ..documents.models import Document, Section, SectionVersion
 from ..extensions import db
 from .indexing import START, STOP
-from .schema import CONFIG_SQL, TSVECTOR_SQL, language_config
+from .schema import VECTOR_COLUMN, language_config
 
 KINDS = {"section": "Sections", "amendment": "Amendments", "comment": "Comments"}
 PER_PAGE = 20
@@ -236,14 +236,13 @@ _HEADLINE_ALL = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
 
 def _postgresql(document: Document, query: ParsedQuery, kind: str | None, offset: int,
                 limit: int) -> tuple[dict[str, int], list[_Hit]]:
-    """PostgreSQL: ``@@`` on the GIN-indexed expression, ts_rank, then ts_headline for the page only.
+    """PostgreSQL: ``@@`` on the stored vector (GIN index), ts_rank, then ts_headline for the page only.
 
-    The rank weighs words of the title (a heading, an amendment's code) above
-    those of the text, as bm25's column weights do on SQLite.
+    The stored vector weighs the title (a heading, an amendment's code and
+    heading) above the text, as bm25's column weights do on SQLite.
     """
     tsquery = "plainto_tsquery(CAST(:config AS regconfig), :words)"
-    # TSVECTOR_SQL word for word, so that the planner uses ix_search_entries_tsv.
-    where = f"document_id = :document AND {TSVECTOR_SQL} @@ {tsquery}"
+    where = f"document_id = :document AND {VECTOR_COLUMN} @@ {tsquery}"
     params = {"config": language_config(document.language), "words": query.plain(), "document": document.id}
     counts = dict(db.session.execute(text(
         f"SELECT kind, count(*) FROM search_entries WHERE {where} GROUP BY kind"), params).all())
@@ -255,8 +254,7 @@ def _postgresql(document: Document, query: ParsedQuery, kind: str | None, offset
         f"ts_headline(CAST(page.language AS regconfig), page.title, page.query, :all), "
         f"ts_headline(CAST(page.language AS regconfig), page.body, page.query, :some) "
         f"FROM (SELECT id, kind, object_id, language, title, body, {tsquery} AS query, "
-        f"ts_rank(setweight(to_tsvector({CONFIG_SQL}, title), 'A') || to_tsvector({CONFIG_SQL}, body), "
-        f"{tsquery}) AS rank "
+        f"ts_rank({VECTOR_COLUMN}, {tsquery}) AS rank "
         f"FROM search_entries WHERE {where} ORDER BY rank DESC, id LIMIT :limit OFFSET :offset) AS page "
         f"ORDER BY page.rank DESC, page.id"),
         {**params, "limit": limit, "offset": offset, "all": _HEADLINE_ALL, "some": _HEADLINE}).all()
