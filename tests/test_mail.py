@@ -41,9 +41,9 @@ class Inbox:
     """An SMTP handler that keeps every message it receives."""
 
     def __init__(self, delay: float = 0.0):
+        """Start empty; answer every message after ``delay`` seconds."""
         self.messages = []
         self.delay = delay
-        self.arrived = threading.Event()
 
     async def handle_DATA(self, server, session, envelope):
         """Keep the message (after ``delay`` seconds, to play a slow server)."""
@@ -51,7 +51,6 @@ class Inbox:
             await asyncio.sleep(self.delay)
         message = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append((list(envelope.rcpt_tos), message))
-        self.arrived.set()
         return "250 OK"
 
     def to(self, user) -> list:
@@ -122,8 +121,11 @@ def decide(world, amendment=None, decision="reject", reason="Not now."):
 
 
 def states(user) -> list[str]:
-    """The email states of someone's notifications, oldest first."""
-    db.session.expire_all()
+    """The email states of someone's notifications, oldest first, read in a fresh transaction.
+
+    (On SQLite a transaction keeps reading its first snapshot, so a poll must not stay in one.)
+    """
+    db.session.commit()
     return list(db.session.scalars(select(Notification.email_state).where(Notification.user_id == user.id)
                                    .order_by(Notification.id)))
 
@@ -304,6 +306,7 @@ def test_two_runs_at_the_same_moment_send_each_digest_once(app, smtp, world, mak
     errors = []
 
     def run():
+        """One run of send-digests, started together with the other."""
         try:
             with app.app_context():
                 start.wait()

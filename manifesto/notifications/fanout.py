@@ -116,6 +116,8 @@ def _decided(event, amendment: Amendment, actor) -> Plan:
     heading = _heading(amendment.section_id) if changes_section else ""
 
     def summary(kind: str, via: str | None) -> str:
+
+        """The words one person reads, by the reason they hear (``via`` None: directly)."""
         if via is None:
             text = template.format(who=_who(actor), what=f"your amendment {label}", into=into)
         elif via == "amendment":
@@ -142,6 +144,8 @@ def _rebased(event, amendment: Amendment, actor) -> Plan:
     heading = _heading(amendment.section_id)
 
     def summary(kind: str, via: str | None) -> str:
+
+        """The words one person reads, by the reason they hear (``via`` None: directly)."""
         return (f"Your amendment {_label(amendment)} now applies to version {version} of {heading}: "
                 f"{_who(actor)} changed the section and your change was carried over.")
 
@@ -156,6 +160,8 @@ def _conflicted(event, amendment: Amendment, actor) -> Plan:
     reason = " ".join((event.reason or "").split())
 
     def summary(kind: str, via: str | None) -> str:
+
+        """The words one person reads, by the reason they hear (``via`` None: directly)."""
         if via is None:
             return (f"Your amendment {_label(amendment)} conflicts with a change to {heading}. {reason} "
                     "Resolve the conflict before it can be accepted.").replace("  ", " ")
@@ -173,6 +179,8 @@ def _supported(event, amendment: Amendment, actor) -> Plan:
     count = (event.data or {}).get("supporters", amendment.support_count)
 
     def summary(kind: str, via: str | None) -> str:
+
+        """The words one person reads, by the reason they hear (``via`` None: directly)."""
         people = "1 supporter" if count == 1 else f"{count} supporters"
         return f"{_who(actor)} supports your amendment {_label(amendment)} ({people} now)."
 
@@ -195,6 +203,8 @@ def _changed(event, amendment: Amendment, actor) -> Plan | None:
     template = FOLLOWED_CHANGES[event.action]
 
     def summary(kind: str, via: str | None) -> str:
+
+        """The words one person reads, by the reason they hear (``via`` None: directly)."""
         what = f"your amendment {_label(amendment)}" if via is None else _label(amendment)
         text = template.format(who=_who(actor), what=what)
         return text if via is None else "An amendment you follow: " + text
@@ -212,6 +222,8 @@ def _submitted(event, amendment: Amendment, actor) -> Plan | None:
     heading = _heading(amendment.section_id)
 
     def summary(kind: str, via: str | None) -> str:
+
+        """The words one person reads, by the reason they hear (``via`` None: directly)."""
         return f"{_who(actor)} proposed {_label(amendment)} on {heading}, a section you follow."
 
     plan = Plan(amendment.document_id, _amendment_link(amendment), summary)
@@ -224,6 +236,8 @@ def _moderated_amendment(event, amendment: Amendment, actor) -> Plan:
     hidden = event.action == "amendment.hidden"
 
     def summary(kind: str, via: str | None) -> str:
+
+        """The words one person reads, by the reason they hear (``via`` None: directly)."""
         if hidden:
             return _with_reason(f"{_who(actor)} hid your amendment {_label(amendment)}.", event.reason)
         return f"{_who(actor)} restored your amendment {_label(amendment)}."
@@ -247,6 +261,8 @@ def _section_changed(event, section: Section, actor) -> Plan:
     heading = _heading(section.id)
 
     def summary(kind: str, via: str | None) -> str:
+
+        """The words one person reads, by the reason they hear (``via`` None: directly)."""
         return _with_reason(template.format(who=_who(actor), heading=heading, version=section.version_count),
                             event.reason)
 
@@ -273,6 +289,8 @@ def _commented(event, comment: Comment, actor) -> Plan:
     parent = db.session.get(Comment, comment.parent_id) if comment.parent_id else None
 
     def summary(kind: str, via: str | None) -> str:
+
+        """The words one person reads, by the reason they hear (``via`` None: directly)."""
         if kind == "reply":
             return f"{_who(actor)} replied to your comment on {where}."
         if kind == "comment":
@@ -297,6 +315,8 @@ def _moderated_comment(event, comment: Comment, actor) -> Plan:
     hidden = event.action == "comment.hidden"
 
     def summary(kind: str, via: str | None) -> str:
+
+        """The words one person reads, by the reason they hear (``via`` None: directly)."""
         if hidden:
             return _with_reason(f"{_who(actor)} hid your comment on {where}.", event.reason)
         return f"{_who(actor)} restored your comment on {where}."

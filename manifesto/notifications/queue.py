@@ -113,6 +113,7 @@ def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
+        """Call the job in an app context."""
         if has_app_context():
             return func(*args, **kwargs)
         app = _state.get("app")
