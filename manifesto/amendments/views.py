@@ -21,8 +21,10 @@ bp = Blueprint("amendments", __name__, url_prefix="/d/<slug>/amendments")
 
 
 @provides("amendments")
-def _document_page_figures(document, user, page: str, **_context) -> dict:
-    """Open amendments per section, and whether the reader may propose, for the reading and section pages."""
+def _document_page_figures(document, user, page: str, **context) -> dict:
+    """Open amendments per section and whether the reader may propose; on the log, the reasons to withhold."""
+    if page == "log":
+        return {"withheld_reasons": services.private_reasons(context["events"], user)}
     if page not in ("read", "section"):
         return {}
     return {"open_counts": services.open_counts_by_section(document),

@@ -14,7 +14,10 @@ not serve). Pages and their context:
 - ``"read"``: the reading page;
 - ``"section"``: ``section`` (a Section);
 - ``"amendments"``: ``amendment_ids`` (the ids on the list's page);
-- ``"amendment"``: ``amendment`` (an Amendment).
+- ``"amendment"``: ``amendment`` (an Amendment);
+- ``"log"``: ``events`` (the audit events on the log's page); providers name the
+  events whose reason the reader may not see in ``withheld_reasons`` (a set of
+  event ids, merged across areas).
 """
 
 from __future__ import annotations
@@ -43,6 +46,11 @@ def provides(name: str) -> Callable[[Provider], Provider]:
 def page_figures(document: Document, user, page: str, **context: Any) -> dict[str, Any]:
     """Every area's parts for one page, merged (each area runs a fixed number of queries)."""
     figures: dict[str, Any] = {}
+    withheld: set[int] = set()
     for provider in _providers.values():
-        figures.update(provider(document, user, page=page, **context))
+        part = provider(document, user, page=page, **context)
+        withheld |= part.pop("withheld_reasons", set())
+        figures.update(part)
+    if page == "log":
+        figures["withheld_reasons"] = withheld
     return figures

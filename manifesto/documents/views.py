@@ -257,4 +257,6 @@ def settings(slug: str):
 def log(slug: str):
     """Everything that happened to the document, newest first."""
     document, _ = _load(slug)
-    return render_template("documents/log.html", document=document, pagination=document_log(document.id, page_arg()))
+    pagination = document_log(document.id, page_arg())
+    return render_template("documents/log.html", document=document, pagination=pagination,
+                           **page_figures(document, current_user, "log", events=pagination.items))

@@ -154,3 +154,25 @@ def merged_target_code(amendment: Amendment) -> str | None:
         return None
     number = db.session.scalar(select(Amendment.number).where(Amendment.id == amendment.merged_into_id))
     return f"A-{number:03d}" if number else None
+
+
+def private_reasons(events, user) -> set[int]:
+    """Ids of the audit events on amendments whose reason ``user`` may not read (one query).
+
+    A reason written on a draft belongs to its author until it is submitted,
+    and a hidden amendment's texts only to its author and the moderators.
+    """
+    ids = {event.object_id for event in events if event.object_type == "amendments" and event.reason}
+    if not ids:
+        return set()
+    rows = db.session.execute(select(Amendment.id, Amendment.author_id, Amendment.number, Amendment.hidden_at)
+                              .where(Amendment.id.in_(ids))).all()
+    member = is_member(user)
+    private = {row.id for row in rows
+               if not (member and (user.id == row.author_id or (row.hidden_at is not None and user.is_moderator)))
+               and (row.number is None or row.hidden_at is not None)}
+    # What the amendment's own events say in public stays public: decisions and moderators' reasons.
+    public_actions = ("amendment.accepted", "amendment.accepted_modified", "amendment.rejected", "amendment.obsolete",
+                      "amendment.merged", "amendment.hidden", "amendment.restored", "amendment.conflicted")
+    return {event.id for event in events if event.object_type == "amendments" and event.object_id in private
+            and event.action not in public_actions}
