@@ -237,7 +237,22 @@ def test_comments_are_linked_never_quoted_and_hidden_ones_keep_their_secret(clie
     assert "replied to a comment on §1 Section 1" in listed
     assert "hid a comment on §1 Section 1" in listed and "Reason: Personal attack." in listed
     assert "Reporter's secret reason" not in html and "report" not in listed.lower()
-    assert f'href="/d/doc/sections/{sections[0].section.id}#comment-{comment.id}"' in html
+    assert f'href="/d/doc/comments/{comment.id}"' in html  # its permanent address: the page and anchor that show it
+
+
+def test_the_discussion_services_leave_their_words_off_the_page(client, doc, sections, make_user, users):
+    """End to end, through the real comment and moderation services."""
+    from manifesto.discussion import comments, moderation
+
+    author, reporter = make_user(name="Lucas"), make_user(name="Reporter")
+    comment = comments.post_comment(author, doc.id, body="Words of the comment.", section_id=sections[0].section.id)
+    moderation.report_item(reporter, doc.id, "comment", comment.id, reason="The reporter's reason.")
+    moderation.hide_item(users["moderator"], doc.id, "comment", comment.id, reason="Public reason.")
+    html = page(client)
+    listed = " ".join(items(html))
+    assert "Lucas commented on §1 Section 1" in listed and "hid a comment on §1 Section 1" in listed
+    assert "Reason: Public reason." in listed
+    assert "Words of the comment" not in html and "The reporter's reason" not in html and "Reporter" not in html
 
 
 def test_a_hidden_amendment_keeps_its_words_off_the_page(client, doc, sections, make_user, users):

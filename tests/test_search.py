@@ -393,24 +393,28 @@ def test_a_failed_write_leaves_the_index_alone(doc, sections, users):
 
 # --------------------------------------------------------------- comments
 
-def test_comments_are_found_and_linked_to_their_anchor(doc, sections, make_user):
+def test_comments_are_found_and_linked_to_their_place(client, doc, sections, make_user):
     author = make_user(name="Amina")
     comment = add_comment(author, doc, body="What about **permaculture**?", section_id=sections[1].section.id)
     page = services.search(doc, "permaculture")
     (result,) = page.results
     assert (result.kind, result.object_id) == ("comment", comment.id)
-    assert result.anchor == f"comment-{comment.id}"
     assert result.label == "Comment by Amina on §2 Section 2"
     assert str(result.snippet).rstrip("?") == "What about <mark>permaculture</mark>"
+    html = client.get("/d/doc/search?q=permaculture").get_data(as_text=True)
+    link = f"/d/doc/comments/{comment.id}"
+    assert f'href="{link}"' in html
+    # The comment's permanent address leads to the section page, at the comment's anchor.
+    assert client.get(link).location.endswith(f"/d/doc/sections/{sections[1].section.id}#comment-{comment.id}")
 
 
 def test_comments_on_amendments_link_to_the_amendment(client, doc, sections, make_user):
     amendment = propose(make_user(), doc, sections[0], sections[0].version.body + " More.")
     comment = add_comment(make_user(), doc, body="Support for agroforestry.", amendment_id=amendment.id)
     html = client.get("/d/doc/search?q=agroforestry").get_data(as_text=True)
-    assert f'href="http://localhost/d/doc/amendments/{amendment.id}#comment-{comment.id}"' in html or \
-        f'href="/d/doc/amendments/{amendment.id}#comment-{comment.id}"' in html
-    assert "on A-001" in html
+    assert f'href="/d/doc/comments/{comment.id}"' in html and "on A-001" in html
+    assert client.get(f"/d/doc/comments/{comment.id}").location.endswith(
+        f"/d/doc/amendments/{amendment.id}#comment-{comment.id}")
 
 
 def test_comment_edits_deletions_hiding_and_restoring(doc, sections, make_user, users):
@@ -435,6 +439,30 @@ def test_hidden_and_deleted_comments_are_found_by_nobody(client, login, doc, sec
             login(who)
         html = client.get("/d/doc/search?q=walrus").get_data(as_text=True)
         assert "0 results" in html and f"comment-{hidden.id}" not in html
+
+
+def test_the_discussion_services_keep_the_index_in_step(doc, sections, make_user, users):
+    """End to end, through the real comment and moderation services (not the contract helpers above)."""
+    from manifesto.discussion import comments, moderation
+
+    author, reporter = make_user(), make_user()
+    comment = comments.post_comment(author, doc.id, body="Cork oak forests.", section_id=sections[0].section.id)
+    reply = comments.reply_to_comment(reporter, doc.id, comment.id, body="And cork oak bark.")
+    assert set(found(doc, "cork oak")) == {("comment", comment.id), ("comment", reply.id)}
+    comments.edit_comment(author, doc.id, comment.id, body="Holm oak forests.", revision=1)
+    assert set(found(doc, "cork")) == {("comment", reply.id)} and found(doc, "holm") == [("comment", comment.id)]
+    moderation.report_item(reporter, doc.id, "comment", comment.id, reason="Off topic.")
+    moderation.hide_item(users["moderator"], doc.id, "comment", comment.id, reason="Off topic.")
+    assert found(doc, "holm") == []
+    moderation.restore_item(users["moderator"], doc.id, "comment", comment.id)
+    assert found(doc, "holm") == [("comment", comment.id)]
+    comments.delete_comment(author, doc.id, comment.id)
+    assert found(doc, "holm") == []
+    amendment = propose(make_user(), doc, sections[1], sections[1].version.body + " Cork recycling.")
+    moderation.hide_item(users["moderator"], doc.id, "amendment", amendment.id, reason="Spam.")
+    assert ("amendment", amendment.id) not in found(doc, "cork")
+    moderation.restore_item(users["moderator"], doc.id, "amendment", amendment.id)
+    assert ("amendment", amendment.id) in found(doc, "cork")
 
 
 # -------------------------------------------------------------- the page

@@ -276,14 +276,13 @@ def _item(document: Document, event: AuditEvent, since: int | None, comments: di
             item.reason = None  # a comment's own words are never repeated here
         if comment is not None and comment.amendment_id is not None:
             item.label = _amendment_label(amendments.get(comment.amendment_id))
-            item.endpoint, item.args = "amendments.show", {"slug": slug, "amendment_id": comment.amendment_id}
         elif comment is not None:
             item.label = _section_label(comment.section_id, sections, numbers)
-            item.endpoint, item.args = "documents.section", {"slug": slug, "section_id": comment.section_id}
         else:
             item.label = "a comment"
         if comment is not None:
-            item.anchor = f"comment-{comment.id}"
+            # The comment's permanent address leads to the page that shows it, at its anchor.
+            item.endpoint, item.args = "discussion.comment", {"slug": slug, "comment_id": comment.id}
             if event.action == "comment.created" and comment.parent_id is not None:
                 item.before = "replied to a comment on"
     elif event.object_type == "documents":

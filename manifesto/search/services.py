@@ -314,10 +314,10 @@ def _result(document: Document, hit: _Hit, numbers: dict, amendments: dict, comm
         return None
     if row.amendment_id is not None:
         on = f"A-{row.amendment_number:03d}" if row.amendment_number else "an amendment"
-        endpoint, args = "amendments.show", {"slug": slug, "amendment_id": row.amendment_id}
     else:
         number = numbers.get(row.section_id)
         on = f"§{number} {row.heading}" if number else (row.heading or "a section")
-        endpoint, args = "documents.section", {"slug": slug, "section_id": row.section_id}
+    # The comment's permanent address leads to the page (and the page of
+    # comments, or of its long thread) that shows it, at its anchor.
     return Result("comment", hit.object_id, Markup(""), snippet, label=f"Comment by {row.name} on {on}",
-                  endpoint=endpoint, args=args, anchor=f"comment-{hit.object_id}")
+                  endpoint="discussion.comment", args={"slug": slug, "comment_id": hit.object_id})
