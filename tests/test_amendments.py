@@ -441,6 +441,10 @@ def test_amendment_whose_change_was_already_made_is_flagged(propose, users, open
                            body=body, reason="Same idea.", base_version=1)
     amendment = fresh(amendment)
     assert amendment.conflicted and amendment.conflict.get("absorbed")
+    # Its author hears of it like of any conflict: the audit trail says so.
+    from manifesto.audit.services import events_for
+
+    assert "amendment.conflicted" in [e.action for e in events_for("amendments", amendment.id)]
 
 
 # ----------------------------------------------------------------- collisions

@@ -48,11 +48,6 @@ class Status(StrEnum):
         }[self.value]
 
     @property
-    def is_hidden(self) -> bool:
-        """Hidden by a moderator (the text is replaced by the reason for everyone but its author)."""
-        return self.hidden_at is not None
-
-    @property
     def is_open(self) -> bool:
         """Open amendments follow the text and wait for a decision."""
         return self is Status.SUBMITTED

@@ -54,6 +54,9 @@ def rebase_one(amendment: Amendment, document: Document, new: SectionVersion, ac
             amendment.conflicted = True
             amendment.conflict = {"version": new.number, "regions": [], "heading": None, "absorbed": True}
             touch(amendment, actor, f"nothing left to change after version {new.number}")
+            record_event(actor, "amendment.conflicted", amendment, document_id=document.id,
+                         reason=f"Version {new.number} of the section already says what the amendment asked for.",
+                         data={"version": new.number, "absorbed": True})
             return False
     amendment.base_version_id = new.id
     amendment.conflicted, amendment.conflict = False, None
