@@ -16,8 +16,7 @@ What is indexed, and what is not:
 - an amendment: its code and proposed heading, text and reason, once it is
   submitted (drafts never), and unless a moderator hid it; withdrawn and
   decided ones stay searchable;
-- a comment: its text, unless it is deleted or hidden (and never a comment on
-  someone's draft).
+- a comment: its text, unless it is deleted or hidden.
 
 Whatever the index does not hold, nobody can find: that is how search keeps
 hidden comments and drafts from those who may not see them.
@@ -115,8 +114,6 @@ class Pending:
     comments: set[int] = field(default_factory=set)
     # Sections with a new version: all their amendments are looked at.
     rebased_sections: set[int] = field(default_factory=set)
-    # Amendments that left the draft state: comments written on the draft become findable.
-    submitted_amendments: set[int] = field(default_factory=set)
 
     def __bool__(self) -> bool:
         return bool(self.sections or self.amendments or self.comments or self.rebased_sections)
@@ -145,8 +142,6 @@ def _note_event(event, *, obj=None, actor=None, **_kw) -> None:
             pending.rebased_sections.add(obj.id)
     elif event.object_type == "amendments":
         pending.amendments.add(obj.id)
-        if event.action == "amendment.submitted":
-            pending.submitted_amendments.add(obj.id)
         if event.action in NEW_VERSION_BY_DECISION and obj.section_id is not None:
             pending.sections.add(obj.section_id)
             pending.rebased_sections.add(obj.section_id)
@@ -180,9 +175,8 @@ def refresh(session: Session, pending: Pending) -> None:
     if pending.amendments or pending.rebased_sections:
         _apply(session, "amendment", pending.amendments,
                _amendment_rows(session, ids=pending.amendments, section_ids=pending.rebased_sections))
-    if pending.comments or pending.submitted_amendments:
-        _apply(session, "comment", pending.comments,
-               _comment_rows(session, ids=pending.comments, amendment_ids=pending.submitted_amendments))
+    if pending.comments:
+        _apply(session, "comment", pending.comments, _comment_rows(session, ids=pending.comments))
 
 
 def _section_rows(session: Session, *, sections: Iterable[int] | None = None) -> list[dict]:
@@ -218,19 +212,18 @@ def _amendment_rows(session: Session, *, ids: Iterable[int] | None = None,
     return rows
 
 
-def _comment_rows(session: Session, *, ids: Iterable[int] | None = None,
-                  amendment_ids: Iterable[int] = ()) -> list[dict]:
-    """Entries of visible comments (neither deleted nor hidden, not on a draft): their text."""
+def _comment_rows(session: Session, *, ids: Iterable[int] | None = None) -> list[dict]:
+    """Entries of visible comments (neither deleted nor hidden, never on a draft): their text.
+
+    The discussion area refuses comments on drafts; the condition is a second lock on that door.
+    """
     stmt = (select(Comment.id, Comment.document_id, Document.language, Comment.body)
             .join(Document, Document.id == Comment.document_id)
             .outerjoin(Amendment, Amendment.id == Comment.amendment_id)
             .where(Comment.deleted_at.is_(None), Comment.hidden_at.is_(None),
                    or_(Comment.amendment_id.is_(None), Amendment.status != Status.DRAFT.value)))
     if ids is not None:
-        wanted = [Comment.id.in_(sorted(ids))] if ids else []
-        if amendment_ids:
-            wanted.append(Comment.amendment_id.in_(sorted(amendment_ids)))
-        stmt = stmt.where(or_(*wanted))
+        stmt = stmt.where(Comment.id.in_(sorted(ids)))
     return [_row("comment", r.id, r.document_id, r.language, "", plain_text(r.body)) for r in session.execute(stmt)]
 
 
@@ -288,5 +281,9 @@ def reindex() -> dict[str, int]:
         counts[kind] = len(rows)
     if session.get_bind().dialect.name == "sqlite":
         session.execute(db.text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
+    else:
+        # A table rewritten at once: fresh statistics, or the planner may
+        # prefer the document's index to the GIN index until autovacuum runs.
+        session.execute(db.text("ANALYZE search_entries"))
     log.info("search index rebuilt: %s", counts)
     return counts
