@@ -9,7 +9,8 @@ and rare words, phrases of the event's vocabulary, an amendment code, a
 stop word, operators typed by mistake) it times the search service (counts
 per kind, one page of ranked results, highlights and links) and the whole
 search page through the test client, each ``--repeat`` times after a
-warm-up, and prints the median and p95 per query and the median over all.
+warm-up, and prints the median and p95 per query and the median over all;
+then the activity page, anonymous and as a participant of the event.
 Times are server-side: no network, no browser. The issue asks for a median
 under 200 ms on both engines.
 
@@ -43,7 +44,7 @@ from manifesto.extensions import db  # noqa: E402
 from manifesto.search import indexing, services  # noqa: E402
 from manifesto.search.models import SearchEntry  # noqa: E402
 from manifesto.search.schema import VECTOR_COLUMN, language_config  # noqa: E402
-from manifesto.seed.scale import AREAS, Prose  # noqa: E402
+from manifesto.seed.scale import AREAS, SCALE_PASSWORD, Prose  # noqa: E402
 from manifesto.services import utcnow  # noqa: E402
 from manifesto.text.render import render_markdown  # noqa: E402
 
@@ -181,6 +182,24 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((query, result.total, statistics.median(service_times), percentile(service_times, .95),
                      statistics.median(page_times), percentile(page_times, .95)))
 
+    # The activity page, anonymous and logged in (the visit is recorded on the first view only).
+    activity_rows = []
+    with app.app_context():
+        participant = db.session.scalar(select(User.email).where(
+            User.role == "participant", User.email.endswith(f"@{args.slug}.example.org")).order_by(User.id).limit(1))
+    member = app.test_client()
+    if participant and member.post("/login", data={"email": participant, "password": SCALE_PASSWORD}).status_code == 302:
+        clients = [("anonymous", client), ("participant", member)]
+    else:
+        clients = [("anonymous", client)]
+    for role, who in clients:
+        for label, query in (("latest", ""), ("page 20", "?page=20"), ("decisions", "?what=decisions"),
+                             ("comments", "?what=comments")):
+            url = f"/d/{args.slug}/activity{query}"
+            assert who.get(url).status_code == 200
+            times = time_it(lambda: who.get(url).close(), args.repeat)
+            activity_rows.append((f"activity, {label}", role, statistics.median(times), percentile(times, .95)))
+
     width = max(len(r[0]) for r in rows)
     print(f"\n{'query':<{width}}  {'matches':>7}  {'service median':>14}  {'p95':>6}  {'page median':>11}  {'p95':>6}")
     for query, total, s_med, s_p95, p_med, p_p95 in rows:
@@ -188,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmedian over {len(QUERIES)} queries x {args.repeat} runs: service {statistics.median(service_all):.1f} ms "
           f"(p95 {percentile(service_all, .95):.1f}), page {statistics.median(page_all):.1f} ms "
           f"(p95 {percentile(page_all, .95):.1f})")
+    print(f"\n{'page':<22}  {'role':<11}  {'median':>9}  {'p95':>6}")
+    for label, role, median, p95 in activity_rows:
+        print(f"{label:<22}  {role:<11}  {median:>6.1f} ms  {p95:>6.1f}")
     return 0
 
 
