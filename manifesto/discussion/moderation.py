@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..amendments import services as amendments
+from ..amendments.services.moderation import clean_reason
 from ..amendments.models import Amendment, Status
 from ..audit.services import record_event
 from ..extensions import db
@@ -32,7 +33,6 @@ from .models import Comment, Report, ReportStatus, Target
 
 REPORTS_PER_PAGE = 20  # reported items on one page of the queue
 RECENTLY_HIDDEN = 50  # hidden items listed under the queue, for restoring
-REASON_LIMIT = 2_000  # characters of a reason, as for every reason in the app
 
 TARGETS = {Target.COMMENT.value: "comment", Target.AMENDMENT.value: "amendment"}
 
@@ -40,24 +40,6 @@ TARGETS = {Target.COMMENT.value: "comment", Target.AMENDMENT.value: "amendment"}
 def can_moderate(user) -> bool:
     """Moderators and admins work the queue."""
     return is_moderator(user)
-
-
-def clean_reason(reason: str | None, *, required: bool, message: str) -> str | None:
-    """Validate a reason given with a report or a moderator's action.
-
-    :raises ValidationError: naming the ``reason`` field.
-    """
-    reason = (reason or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not reason:
-        if required:
-            raise ValidationError(message, "reason")
-        return None
-    if len(reason) > REASON_LIMIT:
-        raise ValidationError(f"The reason is {len(reason):,} characters long; the limit is {REASON_LIMIT:,}.",
-                              "reason")
-    if "\x00" in reason:
-        raise ValidationError("The reason contains a character that cannot be stored.", "reason")
-    return reason
 
 
 def _target(target: str) -> str:

@@ -29,15 +29,16 @@ def can_see_hidden(user, amendment: Amendment) -> bool:
     return not amendment.is_hidden or (is_member(user) and (user.id == amendment.author_id or user.is_moderator))
 
 
-def clean_reason(reason: str | None, *, required: bool = True) -> str | None:
-    """Validate a moderator's reason (shown in public).
+def clean_reason(reason: str | None, *, required: bool = True,
+                 message: str = "Give the reason, shown to everyone in place of the hidden text.") -> str | None:
+    """Validate a reason given with a report or a moderator's action (shown in public).
 
-    :raises ValidationError: naming the ``reason`` field.
+    :raises ValidationError: naming the ``reason`` field; ``message`` when a required reason is missing.
     """
     reason = (reason or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not reason:
         if required:
-            raise ValidationError("Give the reason, shown to everyone in place of the hidden text.", "reason")
+            raise ValidationError(message, "reason")
         return None
     if len(reason) > REASON_LIMIT:
         raise ValidationError(f"The reason is {len(reason):,} characters long; the limit is {REASON_LIMIT:,}.",
