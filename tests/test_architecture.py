@@ -19,6 +19,8 @@ ALLOWED = {
     "discussion": {"accounts", "audit", "documents", "amendments", "text"},
     "notifications": {"accounts", "audit", "documents", "amendments", "discussion", "text"},
     "search": {"accounts", "audit", "documents", "amendments", "discussion", "text"},
+    "releases": {"accounts", "audit", "documents", "amendments", "text"},
+    "exports": {"accounts", "audit", "documents", "amendments", "discussion", "releases", "text"},
 }
 AREAS = set(ALLOWED) | {"seed", "migrations"}
 

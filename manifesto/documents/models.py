@@ -161,8 +161,18 @@ class SectionVersion(db.Model):
 
 @dataclass(frozen=True)
 class NumberedLine:
-    """A line of a version as shown with line numbers."""
+    """A line of a version as shown with line numbers, on screen and in every export.
+
+    ``text`` is the visible text of the line (no Markdown), ``html`` the same
+    text with its inline formatting (bold, italics, links, code), sanitised.
+    ``block`` names the rendered block the line belongs to (``p``, ``h3``..``h6``,
+    ``li``, ``quote``, ``code``, ``table``, ``hr``); ``depth`` is its list or
+    quote nesting, 0 at the top; ``starts_block`` marks a block's first line.
+    """
 
     number: int
     text: str
     starts_block: bool
+    html: str = ""
+    block: str = "p"
+    depth: int = 0

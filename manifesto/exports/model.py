@@ -1,0 +1,118 @@
+"""What every export format renders: one plain, database-free description of the text.
+
+:func:`manifesto.exports.build.build_export` fills it from the live text or
+from a release, in a fixed number of queries; each format (``markdown``,
+``html``, ``text``, ``docx``, ``pdf``) is a function of an
+:class:`ExportDocument` alone, so formats never query the database and a
+long PDF can be built by a background worker from the same object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..documents.models import NumberedLine
+
+__all__ = [
+    "AnnexEntry",
+    "ExportDocument",
+    "ExportOptions",
+    "ExportSection",
+    "FORMATS",
+    "RedlineSection",
+]
+
+# format name -> (file extension, MIME type)
+FORMATS: dict[str, tuple[str, str]] = {
+    "pdf": ("pdf", "application/pdf"),
+    "docx": ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "md": ("md", "text/markdown; charset=utf-8"),
+    "html": ("html", "text/html; charset=utf-8"),
+    "txt": ("txt", "text/plain; charset=utf-8"),
+    "json": ("json", "application/json"),
+}
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What the reader asked for besides the text itself."""
+
+    line_numbers: bool = False
+    annex: bool = False  # an annex listing every amendment
+    contributors: bool = False  # the people who agreed to be credited
+    redline_against: str | None = None  # name of an earlier release to compare with
+
+    def cache_key(self) -> str:
+        """A short stable string naming these options, for cached files."""
+        parts = [
+            "ln" if self.line_numbers else "",
+            "annex" if self.annex else "",
+            "credits" if self.contributors else "",
+            f"vs-{self.redline_against}" if self.redline_against else "",
+        ]
+        return "-".join(part for part in parts if part) or "plain"
+
+
+@dataclass(frozen=True)
+class ExportSection:
+    """One section as exported: its number, heading, Markdown body, rendered HTML and numbered lines."""
+
+    number: int  # 1, 2, 3 ... in document order
+    heading: str
+    body: str  # Markdown source
+    body_html: str  # sanitised HTML, as on the reading page
+    first_line: int  # document-wide number of its first line
+    lines: list[NumberedLine]  # the body's numbered lines, exactly as on screen
+    section_id: int
+    version_number: int
+
+
+@dataclass(frozen=True)
+class AnnexEntry:
+    """One amendment in the annex."""
+
+    code: str  # A-014
+    section: str  # "§3 Title" or "new section after §3"
+    lines: str  # "lines 12–14" or ""
+    author: str
+    status: str  # human label: Accepted, Rejected...
+    title: str
+    reason: str  # the moderators' public reason ("" when undecided)
+
+
+@dataclass(frozen=True)
+class RedlineSection:
+    """How one section changed between the compared text and this one."""
+
+    change: str  # added, removed, retitled, moved, changed, unchanged
+    number: int | None  # its number now (None when removed)
+    old_number: int | None  # its number before (None when added)
+    heading: str
+    old_heading: str | None
+    diff_html: str  # word-level diff with <ins>/<del>, sanitised ("" when the text is unchanged)
+    amendments: list[str] = field(default_factory=list)  # codes adopted in between
+
+
+@dataclass(frozen=True)
+class ExportDocument:
+    """Everything a format needs, already read from the database."""
+
+    slug: str
+    title: str
+    introduction_html: str
+    language: str  # the text's language: en, fr, es
+    release_name: str | None  # None for the live text
+    date: datetime  # the release's date, or when the live text last changed
+    is_final: bool
+    sections: list[ExportSection]
+    options: ExportOptions = ExportOptions()
+    annex: list[AnnexEntry] = field(default_factory=list)
+    contributors: list[str] = field(default_factory=list)
+    redline: list[RedlineSection] = field(default_factory=list)
+    redline_base: str | None = None  # name of the release compared against
+
+    @property
+    def label(self) -> str:
+        """What this text is: the release's name, or "Live text"."""
+        return self.release_name or "Live text"
