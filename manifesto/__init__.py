@@ -115,7 +115,9 @@ def _import_models() -> None:
     from .audit import models as _audit  # noqa: F401
     from .discussion import models as _discussion  # noqa: F401
     from .documents import models as _documents  # noqa: F401
+    from .exports import models as _exports  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
+    from .releases import models as _releases  # noqa: F401
     from .search import models as _search  # noqa: F401
 
 
@@ -125,8 +127,11 @@ def _register_blueprints(app: Flask) -> None:
     from .amendments.views import bp as amendments_bp
     from .discussion.views import bp as discussion_bp
     from .documents.views import bp as documents_bp
+    from .exports.job_views import bp as export_jobs_bp
+    from .exports.views import bp as exports_bp
     from .main import bp as main_bp
     from .notifications.views import bp as notifications_bp
+    from .releases.views import bp as releases_bp
     from .search.views import bp as search_bp
 
     app.register_blueprint(main_bp)
@@ -136,6 +141,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(discussion_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(releases_bp)
+    app.register_blueprint(exports_bp)
+    app.register_blueprint(export_jobs_bp)
 
 
 def _register_errors(app: Flask) -> None:

@@ -88,3 +88,9 @@ def register_cli(app: Flask) -> None:
                    f"taken over after an earlier failure: {run.resent}; late emails sent: {run.mail_resent}.")
         if run.failed:
             raise SystemExit(1)
+
+    # ------------------------------------------------------------- exports
+    from .exports import archive_cli, cli as export_cli
+
+    export_cli.register(app)
+    archive_cli.register(app)
