@@ -1,12 +1,16 @@
 """Let people choose to be credited as contributors in exports
 
+Adds ``users.credit_in_exports``: off for everyone until they tick it on
+their account page, so nobody is named in a published text without having
+agreed to it.
+
 Revision ID: 0007_contributor_credit
 Revises: 0006_releases
 Create Date: 2026-11-30 01:00:00
 
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -17,8 +21,12 @@ depends_on = None
 
 
 def upgrade():
-    """Placeholder: filled in by the work on issue #8."""
+    """Add the credit choice, off for every existing account."""
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("credit_in_exports", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade():
-    """Placeholder: filled in by the work on issue #8."""
+    """Drop the credit choice."""
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("credit_in_exports")
