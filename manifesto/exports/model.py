@@ -111,6 +111,9 @@ class ExportDocument:
     contributors: list[str] = field(default_factory=list)
     redline: list[RedlineSection] = field(default_factory=list)
     redline_base: str | None = None  # name of the release compared against
+    introduction: str = ""  # the document's introduction, Markdown source (introduction_html rendered)
+    release_slug: str | None = None  # the release's address, for file names (None for the live text)
+    line_length: int = 80  # characters per numbered line, as laid out
 
     @property
     def label(self) -> str:
