@@ -1,0 +1,513 @@
+"""Restoring a JSON archive into an empty database, in one transaction, ids preserved.
+
+:func:`import_archive` first reads the whole archive and checks it without
+touching the database (:func:`read_archive`): JSON, format, schema version,
+every table and field, every value's type, and every reference to another
+row. Only then does it open one write transaction, which
+
+1. refuses a database that holds anything at all;
+2. inserts the tables in dependency order (``metadata.sorted_tables``).
+   A reference to a row of the same table or of a table inserted later (a
+   section's current version, a version's parent, an amendment merged into
+   a later one, a reply) is inserted empty and set once every row is in;
+3. on PostgreSQL moves every id sequence past the highest restored id, so
+   the next account or amendment does not collide with a restored one;
+4. rebuilds the search index from the restored rows.
+
+Any failure rolls all of it back: an import never leaves half an archive.
+The import records no audit event: the restored audit trail is the record,
+and an event of its own would make the next archive differ from the one
+restored (the import is logged instead).
+
+People come back with a password that matches nothing (they need a new one
+from an admin, or a new account is made with ``create-user``) and fresh
+session tokens. Without email addresses in the archive each gets a
+placeholder, ``user-<id>@archive.invalid``: the ``.invalid`` top-level domain
+is reserved (RFC 2606) and never receives mail.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import re
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Integer, Table, bindparam, func, insert, inspect, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from ..extensions import db
+from ..search.indexing import reindex
+from ..services import writes
+from .archive import (EMAIL_COLUMNS, EXCLUDED_TABLES, FORMAT, PRIVATE_COLUMNS, SCHEMA_VERSION, ArchiveError,
+                      archived_columns, archived_tables, column_kind)
+
+log = logging.getLogger(__name__)
+
+# A password hash no password matches: werkzeug never makes one without "$".
+UNUSABLE_PASSWORD = "!restored-from-archive"
+PLACEHOLDER_EMAIL = "user-{id}@archive.invalid"
+# What is written in place of a private column; a private column missing here takes its model default.
+PRIVATE_VALUES: dict[tuple[str, str], str] = {("users", "password_hash"): UNUSABLE_PASSWORD}
+
+MAX_PROBLEMS = 20  # problems listed in one refusal
+INT32 = 2**31 - 1
+INT64 = 2**63 - 1
+
+
+@dataclass
+class ArchivePlan:
+    """A checked archive, ready to insert: rows by table name, values converted for the database."""
+
+    includes_emails: bool
+    rows: dict[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class ArchiveSummary:
+    """What an import restored."""
+
+    counts: dict[str, int]  # rows restored, by table
+    includes_emails: bool
+    indexed: dict[str, int] = field(default_factory=dict)  # search entries rebuilt, by kind
+
+    @property
+    def users(self) -> int:
+        """Accounts restored."""
+        return self.counts.get("users", 0)
+
+    @property
+    def documents(self) -> int:
+        """Documents restored."""
+        return self.counts.get("documents", 0)
+
+    def describe(self) -> str:
+        """A few lines for the command line."""
+        rows = sum(self.counts.values())
+        tables = ", ".join(f"{name} {count}" for name, count in sorted(self.counts.items()) if count)
+        lines = [f"Imported {_plural(self.documents, 'document')} and {_plural(self.users, 'user')}: "
+                 f"{rows} rows in {len(self.counts)} tables ({tables}).",
+                 "Search index rebuilt: " + ", ".join(f"{count} {kind}s" for kind, count in self.indexed.items())
+                 + "."]
+        lines.append("Nobody can log in with an old password: passwords never leave the database.")
+        if not self.includes_emails:
+            lines.append("The archive held no email addresses: every account has a placeholder address "
+                         "(user-<id>@archive.invalid) that receives no mail.")
+        return "\n".join(lines)
+
+
+class _Problems:
+    """The reasons an archive is refused, collected so that one refusal lists many."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.total = 0
+
+    def add(self, message: str) -> None:
+        """Note one problem."""
+        self.total += 1
+        if len(self.items) < MAX_PROBLEMS:
+            self.items.append(message)
+
+    def raise_any(self) -> None:
+        """Refuse the archive if anything was found."""
+        if not self.total:
+            return
+        if self.total == 1:
+            raise ArchiveError(f"This archive cannot be imported: {self.items[0]}")
+        more = f"\n- and {self.total - len(self.items)} more" if self.total > len(self.items) else ""
+        raise ArchiveError(f"This archive cannot be imported ({self.total} problems):\n- "
+                           + "\n- ".join(self.items) + more)
+
+
+def _plural(count: int, noun: str) -> str:
+    """``1 document``, ``3 documents``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+# ------------------------------------------------------------------ reading
+
+def _decode(data: bytes | str) -> str:
+    """The archive's text: gunzipped if compressed, UTF-8 (a byte order mark is allowed)."""
+    if isinstance(data, str):
+        return data
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as error:
+            raise ArchiveError("This archive is compressed with gzip, but the compressed file is damaged or "
+                               "truncated: copy it again from its source.") from error
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        if error.reason == "unexpected end of data":
+            raise ArchiveError(_truncated(error.start)) from error
+        raise ArchiveError(f"This file is not a Manifesto archive: it is not UTF-8 text "
+                           f"(byte {error.start} cannot be read).") from error
+
+
+def _truncated(position: int) -> str:
+    """The refusal for a file that stops in the middle."""
+    return (f"This archive is truncated: it stops in the middle (after {position} characters). "
+            "Nothing was imported; copy the complete file again from its source.")
+
+
+def _parse(text_: str) -> Any:
+    """The archive's JSON value."""
+    if not text_.strip():
+        raise ArchiveError("This file is empty: it is not a Manifesto archive.")
+    try:
+        return json.loads(text_)
+    except json.JSONDecodeError as error:
+        end = len(text_.rstrip())
+        if error.pos >= end - 1 or error.msg.startswith("Unterminated string"):
+            raise ArchiveError(_truncated(end)) from error
+        raise ArchiveError(f"This file is not a Manifesto archive: it is not valid JSON (line {error.lineno}, "
+                           f"column {error.colno}: {error.msg}).") from error
+    except RecursionError as error:
+        raise ArchiveError("This file is not a Manifesto archive: its JSON is nested too deeply.") from error
+
+
+def read_archive(data: bytes | str) -> ArchivePlan:
+    """Parse and check an archive without touching the database.
+
+    :raises ArchiveError: listing what is wrong: not JSON, truncated, another
+        format, a newer schema, missing or unknown tables and fields, values
+        of the wrong type, references to rows the archive does not hold.
+    """
+    archive = _parse(_decode(data))
+    if not isinstance(archive, dict) or "format" not in archive:
+        raise ArchiveError(f'This file is not a Manifesto archive: it is JSON, but has no "format": "{FORMAT}".')
+    if archive["format"] != FORMAT:
+        raise ArchiveError(f'This file is not a Manifesto archive: its format is {json.dumps(archive["format"])}, '
+                           f'not "{FORMAT}".')
+    version = archive.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ArchiveError('This archive is damaged: its "schema_version" is missing or not a positive number.')
+    if version > SCHEMA_VERSION:
+        raise ArchiveError(f"This archive was written by a newer version of Manifesto (archive schema {version}; "
+                           f"this version reads up to {SCHEMA_VERSION}). Upgrade Manifesto, then import it.")
+    includes_emails = archive.get("includes_emails", False)
+    tables = archive.get("tables")
+    if not isinstance(includes_emails, bool) or not isinstance(tables, dict):
+        raise ArchiveError('This archive is damaged: "includes_emails" must be true or false, and "tables" '
+                           "an object of tables.")
+
+    problems = _Problems()
+    known = {table.name: table for table in archived_tables()}
+    for name in sorted(set(tables) - set(known)):
+        why = "it is never archived" if name in EXCLUDED_TABLES else "this version of Manifesto has no such table"
+        problems.add(f'it holds a table "{name}" that cannot be imported ({why}).')
+    for name in sorted(set(known) - set(tables)):
+        problems.add(f'the table "{name}" is missing.')
+    plan = ArchivePlan(includes_emails, {})
+    for name, table in known.items():
+        if name in tables:
+            plan.rows[name] = _read_table(table, tables[name], includes_emails, problems)
+    problems.raise_any()
+    _check_references(plan, problems)
+    problems.raise_any()
+    return plan
+
+
+def _fillable(column) -> bool:
+    """Whether the database can do without a value for the column (nullable, or a default)."""
+    return column.nullable or column.default is not None or column.server_default is not None
+
+
+def _read_table(table: Table, rows: Any, includes_emails: bool, problems: _Problems) -> list[dict[str, Any]]:
+    """Check one table's rows and convert their values in place; returns the rows."""
+    name = table.name
+    if not isinstance(rows, list):
+        problems.add(f'the table "{name}" is not a list of rows.')
+        return []
+    columns = {column.name: column for column in archived_columns(table, includes_emails)}
+    readers = {column_name: _reader(column) for column_name, column in columns.items()}
+    present = set().union(*(row.keys() for row in rows if isinstance(row, dict))) if rows else set(columns)
+    # A column no row has (an archive from before it existed) takes its default, if it may.
+    absent = {column_name for column_name in columns if column_name not in present}
+    for column_name in sorted(absent):
+        if not _fillable(columns[column_name]):
+            problems.add(f'the table "{name}" has no field "{column_name}", which every row needs.')
+    expected = set(columns) - absent
+    fillers = _private_fillers(table, includes_emails)
+    primary = [column.name for column in table.primary_key.columns]
+    seen: set[tuple] = set()
+    for index, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            problems.add(f'{name}, row {index}: a row must be an object of fields.')
+            continue
+        where = _where(name, index, row, primary)
+        for key in sorted(row.keys() - columns.keys()):
+            problems.add(f'{where}: unknown field "{key}".')
+        for key in sorted(expected - row.keys()):
+            problems.add(f'{where}: the field "{key}" is missing.')
+        for key in expected & row.keys():
+            value = row[key]
+            if value is None:
+                if not columns[key].nullable:
+                    problems.add(f'{where}: the field "{key}" must not be null.')
+                continue
+            try:
+                row[key] = readers[key](value)
+            except (TypeError, ValueError) as error:
+                problems.add(f'{where}: the field "{key}" {error}.')
+        identity = tuple(row.get(key) for key in primary)
+        if identity in seen:
+            problems.add(f"{where}: the same id appears twice.")
+        seen.add(identity)
+        for key, fill in fillers.items():
+            row[key] = fill(row)
+    return rows
+
+
+def _where(name: str, index: int, row: dict, primary: list[str]) -> str:
+    """Where a problem is, for the message: ``comments, row 5 (id 12)``."""
+    ids = ", ".join(f"{key} {row[key]!r}" for key in primary if key in row)
+    return f"{name}, row {index}" + (f" ({ids})" if ids else "")
+
+
+def _private_fillers(table: Table, includes_emails: bool) -> dict[str, Any]:
+    """What to write, row by row, in the columns an archive never holds (missing ones take their default)."""
+    fillers = {}
+    for column_name in PRIVATE_COLUMNS.get(table.name, frozenset()):
+        value = PRIVATE_VALUES.get((table.name, column_name))
+        if value is not None:
+            fillers[column_name] = lambda row, value=value: value
+    if not includes_emails:
+        for column_name in EMAIL_COLUMNS.get(table.name, frozenset()):
+            fillers[column_name] = lambda row: PLACEHOLDER_EMAIL.format(id=row.get("id"))
+    return fillers
+
+
+def _reader(column):
+    """The function that checks one JSON value for ``column`` and converts it; raises ValueError/TypeError."""
+    kind = column_kind(column)
+    if kind == "int":
+        limit = INT32 if type(column.type) is Integer else INT64
+
+        def read_int(value):
+            """A whole number in the column's range."""
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"must be a whole number, not {_shown(value)}")
+            if not -limit - 1 <= value <= limit:
+                raise ValueError(f"is out of range ({value})")
+            return value
+
+        return read_int
+    if kind == "str":
+        length = getattr(column.type, "length", None)
+
+        def read_str(value):
+            """A string that fits the column."""
+            if not isinstance(value, str):
+                raise TypeError(f"must be text, not {_shown(value)}")
+            if length is not None and len(value) > length:
+                raise ValueError(f"is longer than {length} characters")
+            if "\x00" in value:
+                raise ValueError("contains a NUL character")
+            return value
+
+        return read_str
+    if kind == "bool":
+
+        def read_bool(value):
+            """true or false."""
+            if not isinstance(value, bool):
+                raise TypeError(f"must be true or false, not {_shown(value)}")
+            return value
+
+        return read_bool
+    if kind == "datetime":
+        return _read_datetime
+    if kind == "date":
+
+        def read_date(value):
+            """An ISO 8601 date."""
+            if not isinstance(value, str):
+                raise TypeError(f"must be a date, not {_shown(value)}")
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"is not a date ({_shown(value)})") from None
+
+        return read_date
+    return lambda value: value  # json: any JSON value
+
+
+def _read_datetime(value: Any) -> datetime:
+    """An ISO 8601 timestamp, as aware UTC (one without a zone is taken as UTC)."""
+    if not isinstance(value, str):
+        raise TypeError(f"must be an ISO 8601 date and time, not {_shown(value)}")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"is not an ISO 8601 date and time ({_shown(value)})") from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _shown(value: Any) -> str:
+    """A short display of a wrong value."""
+    shown = json.dumps(value, ensure_ascii=False)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _check_references(plan: ArchivePlan, problems: _Problems) -> None:
+    """Every reference to another row must name a row the archive holds."""
+    keys: dict[tuple[str, str], set] = {}
+    for name, rows in plan.rows.items():
+        table = db.metadata.tables[name]
+        for foreign_key in sorted(table.foreign_keys, key=lambda fk: fk.parent.name):
+            target = foreign_key.column
+            column_name = foreign_key.parent.name
+            if target.table.name not in plan.rows:
+                problems.add(f'{name}.{column_name} refers to "{target.table.name}", which archives do not hold.')
+                continue
+            key = (target.table.name, target.name)
+            if key not in keys:
+                keys[key] = {row.get(target.name) for row in plan.rows[target.table.name]}
+            known = keys[key]
+            primary = [column.name for column in table.primary_key.columns]
+            for index, row in enumerate(rows, start=1):
+                value = row.get(column_name)
+                if value is not None and value not in known:
+                    problems.add(f"{_where(name, index, row, primary)}: {column_name} {value!r} refers to a row "
+                                 f"of {target.table.name} that the archive does not hold.")
+
+
+# ------------------------------------------------------------------ writing
+
+def import_archive(data: bytes | str) -> ArchiveSummary:
+    """Restore an archive into an empty database, in one transaction, with the archive's ids.
+
+    The schema must exist (``flask --app manifesto db upgrade``). A second
+    archive of the restored database is byte-identical to the one imported.
+
+    :raises ArchiveError: when the archive is refused or the database is not
+        empty or refuses a row; nothing is written then.
+    """
+    plan = read_archive(data)
+    _check_schema()
+    try:
+        summary = _restore(plan)
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise
+        raise ArchiveError("The database refused the archive, so nothing was imported: "
+                           + _database_message(error)) from error
+    log.info("archive imported: %s rows in %s tables", sum(summary.counts.values()), len(summary.counts))
+    return summary
+
+
+def _check_schema() -> None:
+    """The database must have every table and column of this version (made by ``db upgrade``)."""
+    inspector = inspect(db.engine)
+    existing = set(inspector.get_table_names())
+    for table in db.metadata.sorted_tables:
+        if table.name not in existing:
+            raise ArchiveError(f'The database has no table "{table.name}": create the schema with '
+                               "`flask --app manifesto db upgrade` first, then import.")
+        columns = {column["name"] for column in inspector.get_columns(table.name)}
+        missing = [column.name for column in table.columns if column.name not in columns]
+        if missing:
+            raise ArchiveError(f'The database\'s table "{table.name}" lacks {", ".join(missing)}: bring the schema '
+                               "up to date with `flask --app manifesto db upgrade` first, then import.")
+
+
+def _database_message(error: DBAPIError) -> str:
+    """The database's own words, with the table it refused a row of."""
+    words = " ".join(str(error.orig).split())
+    match = re.match(r"\s*(?:INSERT INTO|UPDATE)\s+\"?(\w+)", error.statement or "", re.I)
+    where = f" (while writing {match.group(1)})" if match else ""
+    return (words[:500] + ("..." if len(words) > 500 else "")) + where + "."
+
+
+def _refuse_non_empty(connection) -> None:
+    """Refuse a database that already holds anything, naming what."""
+    tables = db.metadata.sorted_tables
+    counts = connection.execute(select(*[
+        select(func.count()).select_from(table).scalar_subquery().label(table.name) for table in tables])).one()
+    held = {table.name: count for table, count in zip(tables, counts, strict=True) if count}
+    if not held:
+        return
+    parts = [_plural(held.pop(name), noun) for name, noun in (("documents", "document"), ("users", "user"))
+             if name in held]
+    if not parts:
+        parts = [f"{count} rows in {name}" for name, count in sorted(held.items())]
+    raise ArchiveError(f"The database already holds {' and '.join(parts)}: import only into an empty database "
+                       "(a new one, with its schema made by `flask --app manifesto db upgrade`). "
+                       "Nothing was imported.")
+
+
+def _insert_statement(table: Table):
+    """An INSERT for ``table`` that writes None as SQL NULL in JSON columns (not the JSON value null)."""
+    values = {column.name: bindparam(f"{column.name}__json", type_=JSON(none_as_null=True))
+              for column in table.columns if column_kind(column) == "json"}
+    return insert(table).values(values) if values else insert(table)
+
+
+@writes
+def _restore(plan: ArchivePlan) -> ArchiveSummary:
+    """Insert every row of a checked archive, set forward references, reset sequences, rebuild the index."""
+    connection = db.session.connection()
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
+        # A large archive writes big statements; this transaction only.
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
+    _refuse_non_empty(connection)
+
+    order = [table for table in db.metadata.sorted_tables if table.name in plan.rows]
+    position = {table.name: index for index, table in enumerate(order)}
+    later: list[tuple[Table, list[str], list[dict[str, Any]]]] = []
+    for table in order:
+        rows = plan.rows[table.name]
+        forward = sorted(fk.parent.name for fk in table.foreign_keys
+                         if fk.parent.nullable and position[fk.column.table.name] >= position[table.name])
+        json_columns = [column.name for column in table.columns if column_kind(column) == "json"]
+        if rows:
+            params = []
+            for row in rows:
+                values = dict(row)
+                for name in forward:
+                    values[name] = None
+                for name in json_columns:
+                    if name in values:
+                        values[f"{name}__json"] = values.pop(name)
+                params.append(values)
+            connection.execute(_insert_statement(table), params)
+        if forward and rows:
+            later.append((table, forward, rows))
+
+    for table, forward, rows in later:
+        (primary,) = table.primary_key.columns
+        for name in forward:
+            params = [{"b_id": row[primary.name], "b_value": row[name]} for row in rows if row.get(name) is not None]
+            if params:
+                connection.execute(update(table).where(primary == bindparam("b_id"))
+                                   .values({name: bindparam("b_value")}), params)
+
+    if postgresql:
+        _reset_sequences(connection, order)
+    indexed = reindex()
+    return ArchiveSummary({name: len(rows) for name, rows in sorted(plan.rows.items())}, plan.includes_emails,
+                          indexed)
+
+
+def _reset_sequences(connection, tables: list[Table]) -> None:
+    """PostgreSQL: make each table's id sequence continue after the highest restored id (one statement)."""
+    calls = []
+    for table in tables:
+        columns = list(table.primary_key.columns)
+        if len(columns) != 1 or column_kind(columns[0]) != "int":
+            continue
+        name, column = table.name, columns[0].name
+        calls.append(f"setval(pg_get_serial_sequence('\"{name}\"', '{column}'), "
+                     f"COALESCE((SELECT MAX(\"{column}\") FROM \"{name}\"), 0) + 1, false)")
+    if calls:
+        connection.execute(text("SELECT " + ", ".join(calls)))
