@@ -1,5 +1,126 @@
-"""Release pages: the list, one release's text, and the redline between two texts."""
+"""Release pages: the list, one release's text, publishing, and the redline between two texts."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..documents import services as documents
+from ..services import NotFound, ServiceError
+from ..web import flash_error, form_error, page_arg
+from . import services
+from .forms import MarkFinalForm, PublishForm
+from .redline import CHANGE_LABELS, compare_texts, summary
 
 bp = Blueprint("releases", __name__)
+
+LIVE = "live"  # the live text, in comparisons
+
+
+def _document(slug: str):
+    """Load the document or answer 404."""
+    try:
+        return documents.get_document_or_404(slug)
+    except NotFound as error:
+        abort(404, description=error.message)
+
+
+def _release(document, release_slug: str):
+    """Load a release of the document or answer a readable 404."""
+    try:
+        return services.get_release_or_404(document, release_slug)
+    except NotFound as error:
+        abort(404, description=error.message)
+
+
+@bp.get("/d/<slug>/releases")
+def index(slug: str):
+    """A document's releases, newest first: name, date, who published it, and links to read and compare."""
+    document = _document(slug)
+    pagination = services.releases_page(document, page_arg())
+    return render_template("releases/index.html", document=document, pagination=pagination,
+                           can_publish=services.can_publish(current_user))
+
+
+@bp.route("/d/<slug>/releases/new", methods=["GET", "POST"])
+@login_required
+def new(slug: str):
+    """Publish the live text as a release (moderators; a final release, admins)."""
+    document = _document(slug)
+    if not services.can_publish(current_user):
+        abort(403, description="Only moderators can publish a release.")
+    form = PublishForm()
+    can_final = services.can_mark_final(current_user)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            release = services.publish_release(current_user, document.id, name=form.name.data,
+                                               description=form.description.data or "",
+                                               final=bool(form.final.data))
+        except ServiceError as error:
+            status = form_error(form, error)
+        else:
+            flash(f"The release “{release.name}” is published"
+                  + (" and the document is final." if release.is_final else "."), "success")
+            return redirect(url_for("releases.show", slug=slug, release_slug=release.slug))
+    elif form.errors:
+        status = 400
+    outline = documents.outline(document)
+    return render_template("releases/new.html", document=document, form=form, can_final=can_final,
+                           outline=outline, latest=services.latest_release(document)), status
+
+
+@bp.get("/d/<slug>/releases/<release_slug>")
+def show(slug: str, release_slug: str):
+    """One release's text as it was frozen, with a table of contents and line numbers (``?lines=0`` hides them)."""
+    document = _document(slug)
+    release = _release(document, release_slug)
+    entries = services.release_entries(release)
+    return render_template("releases/show.html", document=document, release=release, entries=entries,
+                           show_lines=request.args.get("lines") != "0",
+                           can_mark_final=services.can_mark_final(current_user) and not release.is_final,
+                           final_form=MarkFinalForm())
+
+
+@bp.post("/d/<slug>/releases/<release_slug>/final")
+@login_required
+def mark_final(slug: str, release_slug: str):
+    """Make a release the final text (admins)."""
+    document = _document(slug)
+    release = _release(document, release_slug)
+    form = MarkFinalForm()
+    if not form.validate():
+        flash("The form is out of date. Reload the page and try again.", "error")
+    else:
+        try:
+            services.mark_release_final(current_user, document.id, release.id)
+        except ServiceError as error:
+            flash_error(error)
+        else:
+            flash(f"“{release.name}” is the final text; the document is in its final phase.", "success")
+    return redirect(url_for("releases.show", slug=slug, release_slug=release_slug))
+
+
+@bp.get("/d/<slug>/compare")
+def compare(slug: str):
+    """The redline between two texts: ``?from=<release>&to=<release or live>``.
+
+    Without ``from``, the newest release is compared with the live text.
+    """
+    document = _document(slug)
+    releases = services.list_releases(document)
+    from_slug = request.args.get("from") or (releases[0].slug if releases else None)
+    to_slug = request.args.get("to") or LIVE
+    if from_slug is None:
+        return render_template("releases/compare.html", document=document, releases=releases, changes=None,
+                               old=None, new=None, from_slug=None, to_slug=LIVE)
+    by_slug = {release.slug: release for release in releases}
+    if from_slug not in by_slug or (to_slug != LIVE and to_slug not in by_slug):
+        abort(404, description="This document has no release at this address: choose one from the list of "
+                               "releases to compare.")
+    old, new = by_slug[from_slug], by_slug.get(to_slug)
+    changes = compare_texts(document, old, new)
+    show_all = request.args.get("all") == "1"
+    return render_template("releases/compare.html", document=document, releases=releases, old=old, new=new,
+                           from_slug=from_slug, to_slug=to_slug, changes=changes, counts=summary(changes),
+                           labels=CHANGE_LABELS, show_all=show_all)
