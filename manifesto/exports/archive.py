@@ -59,6 +59,7 @@ EXCLUDED_TABLES: dict[str, str] = {
     "visits": "private reading position of each person; 'new since your last visit' simply starts over",
     "notifications": "derived from audit events and follows, and the mail outbox: restoring it would resend mail",
     "digests": "delivery records of digest emails already sent",
+    "export_jobs": "derived: background builds of export files, made again on request",
 }
 
 # Columns that never leave the database: what import_archive writes in their place.
@@ -132,8 +133,13 @@ def _writer(kind: str):
 
 
 def _dump(value: Any) -> str:
-    """One JSON value, keys sorted, non-ASCII kept as is, on one line."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
+    """One JSON value, keys sorted, non-ASCII kept as is, on one line.
+
+    The Unicode line and paragraph separators are escaped, so that no tool
+    that splits lines on them cuts a row in two.
+    """
+    dumped = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
+    return dumped.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def iter_archive(*, include_emails: bool = False) -> Iterator[str]:
