@@ -201,7 +201,8 @@ def _redline(document: Document, against, release) -> list[RedlineSection]:
     changes = redline.compare_texts(document, against, release)
     return [RedlineSection(change=change.change, number=change.number, old_number=change.old_number,
                            heading=change.heading, old_heading=change.old_heading,
-                           diff_html=change.diff_html or "", amendments=list(change.amendments or []))
+                           diff_html=change.diff_html or "", amendments=list(change.amendments or []),
+                           labels=list(getattr(change, "labels", None) or []))
             for change in changes]
 
 
@@ -227,7 +228,7 @@ def build_export(document: Document, release=None, options: ExportOptions = Expo
     ]
     title = document.title
     if release is not None:
-        title = getattr(release, "document_title", None) or getattr(release, "title", None) or title
+        title = getattr(release, "document_title", None) or title
     extra: dict[str, Any] = {}
     if options.annex:
         extra["annex"] = annex_entries(document, entries, release)
@@ -236,11 +237,14 @@ def build_export(document: Document, release=None, options: ExportOptions = Expo
     if against is not None:
         extra["redline"] = _redline(document, against, release)
         extra["redline_base"] = against.name
+    introduction, introduction_html = document.introduction or "", document.introduction_html or ""
+    if release is not None:  # the introduction as it stood when the release was published
+        introduction, introduction_html = release.introduction or "", release.introduction_html or ""
     return ExportDocument(
-        slug=document.slug, title=title, introduction_html=document.introduction_html or "",
+        slug=document.slug, title=title, introduction_html=introduction_html,
         language=document.language or "en", release_name=release.name if release is not None else None,
         date=_text_date(document, release, entries),
         is_final=bool(release.is_final) if release is not None else document.phase == Phase.FINAL,
-        sections=sections, options=options, introduction=document.introduction or "",
+        sections=sections, options=options, introduction=introduction,
         release_slug=release.slug if release is not None else None,
         line_length=documents.line_length(document), **extra)

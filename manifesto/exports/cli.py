@@ -1,7 +1,110 @@
-"""The ``export`` command."""
+"""The ``export`` command: any text, in any format, to a file, with a progress bar on long exports.
 
+``flask --app manifesto export SLUG --format pdf|docx|md|html|txt|json
+[--release NAME] [--line-numbers] [--annex] [--credits] [--against NAME] -o FILE``
+
+The command writes the file itself (it does not go through the cache or
+the background queue: whoever runs it waits for it, with a progress bar
+for PDF and DOCX). ``--format json`` writes the archive of the whole
+database (every document, not only SLUG's), with email addresses only when
+``--with-emails`` is given: whoever can run commands on the server is an
+administrator.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import click
 from flask import Flask
+
+from ..services import NotFound
+from .model import FORMATS, ExportOptions
+
+
+def _write(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (``-`` is standard output)."""
+    if path == "-":
+        click.get_binary_stream("stdout").write(data)
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".export-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
 
 
 def register(app: Flask) -> None:
     """Attach the export command to the app."""
+
+    @app.cli.command("export")
+    @click.argument("slug")
+    @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), required=True, help="File format.")
+    @click.option("--release", "release_name", default=None, metavar="NAME",
+                  help="A release's name or address (default: the live text).")
+    @click.option("--line-numbers", is_flag=True, help="Number the lines as on the screen (not in Markdown).")
+    @click.option("--annex", is_flag=True, help="Add an annex listing every amendment.")
+    @click.option("--credits", is_flag=True, help="Add the contributors who agreed to be named.")
+    @click.option("--against", default=None, metavar="NAME", help="Add the changes since this earlier release.")
+    @click.option("--with-emails", is_flag=True, help="json only: include email addresses in the archive.")
+    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+                  help="The file to write ('-' for standard output).")
+    def export_command(slug, fmt, release_name, line_numbers, annex, credits, against, with_emails, output):
+        """Export a document's live text or a release as PDF, DOCX, Markdown, HTML, plain text, or the JSON archive."""
+        from ..documents.services import get_document_or_404
+        from .build import build_export, resolve_release
+
+        try:
+            document = get_document_or_404(slug)
+            release = resolve_release(document, release_name) if release_name else None
+            if fmt == "json":
+                from .archive import write_archive
+
+                data = write_archive(include_emails=with_emails)
+            else:
+                options = ExportOptions(line_numbers=line_numbers, annex=annex, contributors=credits,
+                                        redline_against=resolve_release(document, against).slug if against else None)
+                doc = build_export(document, release, options)
+                data = _render(fmt, doc)
+        except NotFound as error:
+            raise click.ClickException(error.message) from error
+        _write(output, data)
+        if output != "-":
+            click.echo(f"Wrote {output} ({len(data):,} bytes).", err=True)
+
+
+def _render(fmt: str, doc) -> bytes:
+    """Render ``doc``, with a progress bar for the formats that take a while."""
+    from . import formats
+
+    if fmt not in ("pdf", "docx"):
+        return formats.render(fmt, doc)
+    if fmt == "pdf":
+        from .pdf import pdf_unavailable_reason, render_pdf
+
+        reason = pdf_unavailable_reason()
+        if reason:
+            raise click.ClickException(reason)
+        render = render_pdf
+    else:
+        from .docx import render
+    label = f"Writing the {fmt.upper()}"
+    with click.progressbar(length=1000, label=label, file=click.get_text_stream("stderr")) as bar:
+        state = {"shown": 0}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            """Move the bar to ``done`` of ``total``."""
+            target = int(1000 * done / total) if total else 1000
+            if target > state["shown"]:
+                bar.update(target - state["shown"])
+                state["shown"] = target
+
+        data = render(doc, progress=progress)
+        bar.update(1000 - state["shown"])
+    return data

@@ -92,6 +92,7 @@ class RedlineSection:
     old_heading: str | None
     diff_html: str  # word-level diff with <ins>/<del>, sanitised ("" when the text is unchanged)
     amendments: list[str] = field(default_factory=list)  # codes adopted in between
+    labels: list[str] = field(default_factory=list)  # every kind of change in words: "Moved", "Text changed"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,600 @@
+"""Word export (python-docx): structure carried by real styles, so the secretariat restyles it in one place.
+
+The title is in ``Title``, the edition in ``Subtitle``, each section's
+heading in ``Heading 1`` and a body's own headings in ``Heading 2`` and
+below; list items use ``List Bullet`` / ``List Number`` (``2`` and ``3``
+for nested lists; every numbered list restarts at its own first number),
+quotes ``Quote``, code ``macro`` (Word's "Macro Text"), tables ``Table
+Grid``. Bold, italics, links and struck-through words inside a paragraph
+are character styles (``Strong``, ``Emphasis``, ``Hyperlink``) or run
+properties; nothing structural is direct formatting. A table of contents
+field lists the sections (Word fills in page numbers when it updates
+fields on opening).
+
+Line numbers, when asked, are the screen's numbers, not Word's own line
+numbering: Word counts the lines it lays out itself, with its own fonts
+and margins, so its numbers drift from the ones amendments cite. Each
+block (paragraph, list item, heading) stays one paragraph in its style;
+each stored line inside it starts with its number in the character style
+``Line Number`` and a tab, and ends with a line break, so "line 12" holds
+the same words in Word as on the screen even if Word has to wrap a long
+line. List items keep their bullet or number as text there (it is part of
+the numbered line), in ``List Continue`` styles that indent without
+adding a second bullet.
+
+Characters XML cannot hold (control characters) are dropped: they would
+make the file unreadable.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from html.parser import HTMLParser
+
+import docx
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_BREAK
+from docx.opc.constants import RELATIONSHIP_TYPE
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+
+from ..documents.models import NumberedLine
+from .formats import change_label, clean, edition_label, html_segments, plain_paragraphs
+from .model import ExportDocument
+
+__all__ = ["render"]
+
+Progress = Callable[[str, int, int], None]
+
+_HEADING_STYLES = {"h1": "Heading 2", "h2": "Heading 2", "h3": "Heading 2", "h4": "Heading 3", "h5": "Heading 4",
+                   "h6": "Heading 5"}
+_INLINE = {"strong", "b", "em", "i", "del", "s", "code", "ins", "a"}
+
+
+def _list_style(kind: str, depth: int) -> str:
+    """The Word list style of a list item at ``depth`` (1 = top level; Word's template goes to 3)."""
+    base = "List Number" if kind == "ol" else "List Bullet"
+    level = min(max(depth, 1), 3)
+    return base if level == 1 else f"{base} {level}"
+
+
+def _continue_style(depth: int) -> str:
+    """The style of a list item's further paragraphs (no second bullet)."""
+    level = min(max(depth, 1), 3)
+    return "List Continue" if level == 1 else f"List Continue {level}"
+
+
+class _Writer:
+    """Builds one Word document from an ExportDocument."""
+
+    def __init__(self, doc: ExportDocument) -> None:
+        """Start from python-docx's default template, with the few styles it lacks."""
+        self.doc = doc
+        self.word = docx.Document()
+        self._restart_ids: dict[str, int] = {}
+        self._prepare()
+
+    # ------------------------------------------------------------------ setup
+    def _prepare(self) -> None:
+        """Page, language, metadata and the extra styles (line numbers, links, inserted text, contents)."""
+        section = self.word.sections[0]
+        section.page_width, section.page_height = Cm(21), Cm(29.7)
+        section.left_margin = section.right_margin = Cm(2.2)
+        section.top_margin = section.bottom_margin = Cm(2.2)
+        properties = self.word.core_properties
+        properties.title = clean(self.doc.title)[:250]
+        properties.subject = clean(edition_label(self.doc))[:250]
+        properties.language = self.doc.language
+        properties.author = "Manifesto"
+        properties.comments = ""
+        # The text's language, for spelling and hyphenation: on the default run properties (a style, not a run).
+        defaults = self.word.styles.element.find(qn("w:docDefaults"))
+        if defaults is not None:
+            run_defaults = defaults.find(qn("w:rPrDefault"))
+            rpr = run_defaults.find(qn("w:rPr")) if run_defaults is not None else None
+            if rpr is not None:
+                lang = rpr.find(qn("w:lang"))
+                if lang is None:
+                    lang = OxmlElement("w:lang")
+                    rpr.append(lang)
+                lang.set(qn("w:val"), self.doc.language)
+        styles = self.word.styles
+        number = styles.add_style("Line Number", WD_STYLE_TYPE.CHARACTER)
+        number.base_style = styles["Default Paragraph Font"]
+        number.font.size = Pt(8)
+        number.font.bold = False
+        number.font.italic = False
+        number.font.color.rgb = RGBColor(0x55, 0x55, 0x55)
+        link = styles.add_style("Hyperlink", WD_STYLE_TYPE.CHARACTER)
+        link.font.underline = True
+        link.font.color.rgb = RGBColor(0x05, 0x63, 0xC1)
+        inserted = styles.add_style("Inserted Text", WD_STYLE_TYPE.CHARACTER)
+        inserted.font.underline = True
+        deleted = styles.add_style("Deleted Text", WD_STYLE_TYPE.CHARACTER)
+        deleted.font.strike = True
+        toc = styles.add_style("TOC 1", WD_STYLE_TYPE.PARAGRAPH)
+        toc.base_style = styles["Normal"]
+        toc.paragraph_format.space_after = Pt(2)
+
+    def save(self) -> bytes:
+        """The .docx file's bytes."""
+        out = io.BytesIO()
+        self.word.save(out)
+        return out.getvalue()
+
+    # ---------------------------------------------------------------- helpers
+    def paragraph(self, text: str = "", style: str = "Normal"):
+        """Add a paragraph of plain text in ``style``."""
+        return self.word.add_paragraph(clean(text), style=style)
+
+    def labelled(self, label: str, value: str) -> None:
+        """A "Label: value" paragraph, the label in Strong; a multi-paragraph value continues below."""
+        paragraphs = plain_paragraphs(value)
+        if not paragraphs:
+            return
+        paragraph = self.word.add_paragraph(style="Normal")
+        paragraph.add_run(f"{label}: ", style="Strong")
+        paragraph.add_run(paragraphs[0])
+        for more in paragraphs[1:]:
+            self.paragraph(more)
+
+    def restart_numbering(self, paragraph, style: str, start: int) -> None:
+        """Make an ordered list start again at ``start`` (Word would otherwise continue the previous list)."""
+        numbering = self.word.part.numbering_part.element
+        style_num = self.word.styles[style].element.pPr.numPr.numId.val
+        abstract = numbering.num_having_numId(style_num).abstractNumId.val
+        num = numbering.add_num(abstract)
+        num.add_lvlOverride(ilvl=0).add_startOverride(start)
+        numbers = paragraph._p.get_or_add_pPr().get_or_add_numPr()
+        numbers.get_or_add_ilvl().val = 0
+        numbers.get_or_add_numId().val = num.numId
+        return num.numId
+
+    def add_hyperlink(self, paragraph, href: str):
+        """A w:hyperlink element in ``paragraph`` pointing at ``href``; runs are moved into it."""
+        rel = paragraph.part.relate_to(clean(href), RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+        element = OxmlElement("w:hyperlink")
+        element.set(qn("r:id"), rel)
+        paragraph._p.append(element)
+        return element
+
+    def contents(self) -> None:
+        """A table of contents field whose shown result already lists the sections."""
+        self.paragraph("Contents", "TOC Heading")
+        entries = [f"§{section.number} {section.heading}" for section in self.doc.sections] or ["(no sections)"]
+        for index, entry in enumerate(entries):
+            paragraph = self.word.add_paragraph(style="TOC 1")
+            if index == 0:
+                for kind, text in (("begin", None), (None, ' TOC \\o "1-1" \\h \\z \\u '), ("separate", None)):
+                    run = paragraph.add_run()
+                    if kind:
+                        field = OxmlElement("w:fldChar")
+                        field.set(qn("w:fldCharType"), kind)
+                        run._r.append(field)
+                    else:
+                        instruction = OxmlElement("w:instrText")
+                        instruction.set(qn("xml:space"), "preserve")
+                        instruction.text = text
+                        run._r.append(instruction)
+            paragraph.add_run(clean(entry))
+            if index == len(entries) - 1:
+                field = OxmlElement("w:fldChar")
+                field.set(qn("w:fldCharType"), "end")
+                paragraph.add_run()._r.append(field)
+
+    # ------------------------------------------------------------------- text
+    def html(self, fragment: str, base_style: str = "Normal") -> None:
+        """Add a sanitised HTML fragment (a body, the introduction, a diff) as styled paragraphs."""
+        converter = _HtmlToDocx(self, base_style)
+        converter.feed(clean(fragment))
+        converter.close()
+        converter.finish()
+
+    def numbered(self, lines: list[NumberedLine]) -> None:
+        """Add a section's numbered lines: a paragraph per block in its style, each line prefixed by its number."""
+        paragraph = None
+        for index, line in enumerate(lines):
+            if paragraph is None or line.starts_block:
+                paragraph = self.word.add_paragraph(style=self._line_style(line))
+            elif index:
+                paragraph.add_run().add_break(WD_BREAK.LINE)
+            paragraph.add_run(str(line.number), style="Line Number")
+            paragraph.add_run("\t")
+            inline = _InlineToDocx(self, paragraph)
+            inline.feed(clean(line.html) if line.html else "")
+            inline.close()
+            if not line.html:
+                paragraph.add_run(clean(line.text).replace("\n", " "))
+
+    @staticmethod
+    def _line_style(line: NumberedLine) -> str:
+        """The paragraph style of a numbered block."""
+        if line.block in _HEADING_STYLES:
+            return _HEADING_STYLES[line.block]
+        if line.block == "li":
+            return _continue_style(line.depth)
+        if line.block == "quote":
+            return "Quote"
+        if line.block == "code":
+            return "macro"
+        return "Normal"
+
+    # ------------------------------------------------------------------ parts
+    def write(self, progress: Progress | None = None) -> None:
+        """Write the whole document, reporting progress section by section."""
+        doc = self.doc
+        total = len(doc.sections) + (1 if doc.redline else 0) + (1 if doc.options.annex else 0)
+        self.paragraph(doc.title, "Title")
+        self.paragraph(edition_label(doc), "Subtitle")
+        if doc.is_final:
+            self.paragraph("Final text", "Subtitle")
+        if doc.introduction_html:
+            self.html(doc.introduction_html)
+        self.contents()
+        for done, section in enumerate(doc.sections, start=1):
+            self.paragraph(f"§{section.number} {section.heading}", "Heading 1")
+            if doc.options.line_numbers:
+                if section.lines:
+                    self.paragraph(f"Lines {section.lines[0].number}–{section.lines[-1].number}", "Caption")
+                self.numbered(section.lines)
+            else:
+                self.html(section.body_html)
+            if progress:
+                progress("sections", done, total)
+        if doc.redline:
+            self.redline()
+            if progress:
+                progress("redline", len(doc.sections) + 1, total)
+        if doc.options.annex:
+            self.annex()
+            if progress:
+                progress("annex", total, total)
+        if doc.options.contributors:
+            self.contributors()
+
+    def redline(self) -> None:
+        """The changes since the earlier release: each changed section's word diff and adopted amendments."""
+        doc = self.doc
+        self.paragraph(f"Changes since {doc.redline_base or 'the earlier release'}", "Heading 1")
+        self.paragraph("Inserted words are underlined, deleted words struck through.")
+        unchanged = 0
+        for change in doc.redline:
+            if change.change == "unchanged":
+                unchanged += 1
+                continue
+            number = change.number if change.number is not None else change.old_number
+            self.paragraph(f"§{number} {change.heading}", "Heading 2")
+            paragraph = self.word.add_paragraph(style="Normal")
+            paragraph.add_run(clean(change_label(change)), style="Strong")
+            for segments in html_segments(change.diff_html):
+                paragraph = self.word.add_paragraph(style="Normal")
+                for mark, text in segments:
+                    style = {"ins": "Inserted Text", "del": "Deleted Text"}.get(mark)
+                    paragraph.add_run(clean(text), style=style)
+            if change.amendments:
+                self.labelled("Amendments adopted", ", ".join(change.amendments))
+        if unchanged:
+            self.paragraph(f"Unchanged: {unchanged} section{'' if unchanged == 1 else 's'}.")
+
+    def annex(self) -> None:
+        """The annex: every public amendment with its section, lines, author, status and reason."""
+        self.paragraph("Annex: amendments", "Heading 1")
+        if not self.doc.annex:
+            self.paragraph("No amendments were submitted.")
+        for entry in self.doc.annex:
+            self.paragraph(f"{entry.code}: {entry.title}" if entry.title else entry.code, "Heading 2")
+            self.labelled("Section", entry.section)
+            self.labelled("Lines", entry.lines)
+            self.labelled("Author", entry.author)
+            self.labelled("Status", entry.status)
+            self.labelled("Reason", entry.reason)
+
+    def contributors(self) -> None:
+        """The people who agreed to be named."""
+        self.paragraph("Contributors", "Heading 1")
+        if not self.doc.contributors:
+            self.paragraph("Nobody has asked to be named yet.")
+            return
+        self.paragraph("These people took part and agreed to be named:")
+        for person in self.doc.contributors:
+            self.paragraph(person, "List Bullet")
+
+
+class _InlineToDocx(HTMLParser):
+    """Inline HTML (a numbered line's formatting) as runs of one paragraph."""
+
+    def __init__(self, writer: _Writer, paragraph) -> None:
+        """Add runs to ``paragraph``."""
+        super().__init__(convert_charrefs=True)
+        self.writer = writer
+        self.paragraph = paragraph
+        self.marks: list[str] = []
+        self.link = None  # the open w:hyperlink element
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        """Open a mark, a link or a line break."""
+        attributes = dict(attrs)
+        if tag == "span" and (self.hidden or "visually-hidden" in (attributes.get("class") or "").split()):
+            self.hidden += 1
+        elif tag == "br":
+            self.paragraph.add_run().add_break(WD_BREAK.LINE)
+        elif tag in _INLINE:
+            self.marks.append(tag)
+            if tag == "a" and attributes.get("href") and self.link is None:
+                self.link = self.writer.add_hyperlink(self.paragraph, attributes["href"])
+
+    def handle_endtag(self, tag):
+        """Close a mark or a link."""
+        if tag == "span" and self.hidden:
+            self.hidden -= 1
+        elif tag in _INLINE and tag in self.marks:
+            index = len(self.marks) - 1 - self.marks[::-1].index(tag)
+            del self.marks[index]
+            if tag == "a" and "a" not in self.marks:
+                self.link = None
+
+    def handle_data(self, data):
+        """Add a run with the open marks."""
+        if self.hidden or not data:
+            return
+        self.add_text(data)
+
+    def add_text(self, text: str) -> None:
+        """One run of ``text`` in the current marks."""
+        marks = set(self.marks)
+        style = None
+        if "a" in marks and self.link is not None:
+            style = "Hyperlink"
+        elif "code" in marks:
+            style = "Macro Text Char"
+        elif "strong" in marks or "b" in marks:
+            style = "Strong"
+        elif "em" in marks or "i" in marks:
+            style = "Emphasis"
+        elif "ins" in marks:
+            style = "Inserted Text"
+        run = self.paragraph.add_run(clean(text), style=style)
+        if ("strong" in marks or "b" in marks) and style not in (None, "Strong"):
+            run.bold = True
+        if ("em" in marks or "i" in marks) and style not in (None, "Emphasis"):
+            run.italic = True
+        if "del" in marks or "s" in marks:
+            run.font.strike = True
+        if style == "Hyperlink" and self.link is not None:
+            self.link.append(run._r)
+
+
+class _HtmlToDocx(HTMLParser):
+    """Block HTML (a sanitised body) as paragraphs in Word styles, tables as Word tables."""
+
+    def __init__(self, writer: _Writer, base_style: str) -> None:
+        """Add paragraphs to ``writer``'s document; plain paragraphs get ``base_style``."""
+        super().__init__(convert_charrefs=True)
+        self.writer = writer
+        self.base_style = base_style
+        self.inline: _InlineToDocx | None = None  # the open paragraph's run writer
+        self.lists: list[list] = []  # [kind, start, numId or None, depth]
+        self.items: list[dict] = []  # open <li>: {"paragraphs": n, "kind": ..., "depth": ...}
+        self.quote = 0
+        self.pre = 0
+        self.heading: str | None = None
+        self.table: list[list[list[tuple[frozenset, str]]]] | None = None  # rows of cells of (marks, text)
+        self.header_rows: set[int] = set()
+        self.cell: list[tuple[frozenset, str]] | None = None
+        self.cell_marks: list[str] = []
+        self.hidden = 0
+
+    # ------------------------------------------------------------ paragraphs
+    def _close(self) -> None:
+        """End the open paragraph."""
+        self.inline = None
+
+    def _style(self) -> tuple[str, bool]:
+        """The style of a new paragraph here, and whether it starts a list item (gets the bullet)."""
+        if self.heading:
+            return _HEADING_STYLES[self.heading], False
+        if self.pre:
+            return "macro", False
+        if self.items:
+            item = self.items[-1]
+            if item["paragraphs"] == 0:
+                return _list_style(item["kind"], item["depth"]), True
+            return _continue_style(item["depth"]), False
+        if self.quote:
+            return "Quote", False
+        return self.base_style, False
+
+    def _open(self) -> _InlineToDocx:
+        """The open paragraph's run writer, starting a paragraph when none is open."""
+        if self.inline is None:
+            style, first_of_item = self._style()
+            paragraph = self.writer.word.add_paragraph(style=style)
+            if first_of_item:
+                item = self.items[-1]
+                item["paragraphs"] += 1
+                current = self.lists[-1] if self.lists else None
+                if current is not None and current[0] == "ol":
+                    if current[2] is None:
+                        current[2] = self.writer.restart_numbering(paragraph, style, current[1])
+                    else:
+                        numbers = paragraph._p.get_or_add_pPr().get_or_add_numPr()
+                        numbers.get_or_add_ilvl().val = 0
+                        numbers.get_or_add_numId().val = current[2]
+            elif self.items:
+                self.items[-1]["paragraphs"] += 1
+            self.inline = _InlineToDocx(self.writer, paragraph)
+        return self.inline
+
+    # ------------------------------------------------------------------ tags
+    def handle_starttag(self, tag, attrs):
+        """Open blocks, lists, tables and inline marks."""
+        if self.hidden or (tag == "span" and "visually-hidden" in (dict(attrs).get("class") or "").split()):
+            if tag == "span":
+                self.hidden += 1
+            return
+        if self.table is not None:
+            self._table_start(tag, attrs)
+            return
+        if tag in ("p", "div"):
+            self._close()
+        elif tag in _HEADING_STYLES:
+            self._close()
+            self.heading = tag
+        elif tag in ("ul", "ol"):
+            self._close()
+            start = dict(attrs).get("start") or "1"
+            self.lists.append([tag, int(start) if start.isdigit() and int(start) < 10**6 else 1, None,
+                               len(self.lists) + 1])
+        elif tag == "li":
+            self._close()
+            kind, _, _, depth = self.lists[-1] if self.lists else ("ul", 1, None, 1)
+            self.items.append({"paragraphs": 0, "kind": kind, "depth": depth})
+        elif tag == "blockquote":
+            self._close()
+            self.quote += 1
+        elif tag == "pre":
+            self._close()
+            self.pre += 1
+        elif tag == "hr":
+            self._close()
+            self.writer.word.add_paragraph("* * *", style=self.base_style)
+        elif tag == "table":
+            self._close()
+            self.table, self.header_rows = [], set()
+        elif tag == "br":
+            self._open().handle_starttag(tag, attrs)
+        elif tag in _INLINE:
+            self._open().handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        """Close blocks, lists, tables and inline marks."""
+        if self.hidden:
+            if tag == "span":
+                self.hidden -= 1
+            return
+        if self.table is not None:
+            self._table_end(tag)
+            return
+        if tag in ("p", "div"):
+            self._close()
+        elif tag in _HEADING_STYLES:
+            self._close()
+            self.heading = None
+        elif tag in ("ul", "ol"):
+            self._close()
+            if self.lists:
+                self.lists.pop()
+        elif tag == "li":
+            self._close()
+            if self.items:
+                self.items.pop()
+        elif tag == "blockquote":
+            self._close()
+            self.quote = max(0, self.quote - 1)
+        elif tag == "pre":
+            self._close()
+            self.pre = max(0, self.pre - 1)
+        elif tag in _INLINE and self.inline is not None:
+            self.inline.handle_endtag(tag)
+
+    def handle_data(self, data):
+        """Add text to the open paragraph (or table cell); white space between blocks is dropped."""
+        if self.hidden:
+            return
+        if self.table is not None:
+            if self.cell is not None:
+                self.cell.append((frozenset(self.cell_marks), data))
+            return
+        if self.pre:
+            lines = data.rstrip("\n").split("\n") if self.inline is None else data.split("\n")
+            inline = self._open()
+            for index, line in enumerate(lines):
+                if index:
+                    inline.paragraph.add_run().add_break(WD_BREAK.LINE)
+                if line:
+                    inline.add_text(line)
+            return
+        text = " ".join(data.split())
+        if not text:
+            if data and self.inline is not None:
+                self.inline.add_text(" ")
+            return
+        if data[:1].isspace() and self.inline is not None:
+            text = " " + text
+        if data[-1:].isspace():
+            text += " "
+        self._open().add_text(text)
+
+    # ----------------------------------------------------------------- tables
+    def _table_start(self, tag, attrs):
+        """Rows and cells of a table; marks inside cells."""
+        if tag == "tr":
+            self.table.append([])
+        elif tag in ("td", "th"):
+            if not self.table:
+                self.table.append([])
+            self.cell, self.cell_marks = [], (["strong"] if tag == "th" else [])
+            if tag == "th":
+                self.header_rows.add(len(self.table) - 1)
+        elif tag in _INLINE:
+            self.cell_marks.append(tag)
+        elif tag == "br" and self.cell is not None:
+            self.cell.append((frozenset(self.cell_marks), " "))
+
+    def _table_end(self, tag):
+        """End a cell, or the table (then write it)."""
+        if tag in ("td", "th"):
+            if self.cell is not None and self.table:
+                self.table[-1].append(self.cell)
+            self.cell = None
+            self.cell_marks = []
+        elif tag in _INLINE and tag in self.cell_marks:
+            self.cell_marks.remove(tag)
+        elif tag == "table":
+            rows, header_rows = self.table, self.header_rows
+            self.table, self.cell = None, None
+            self._write_table(rows, header_rows)
+
+    def _write_table(self, rows, header_rows) -> None:
+        """A Word table in "Table Grid", header cells in Strong."""
+        rows = [row for row in rows if row]
+        if not rows:
+            return
+        columns = max(len(row) for row in rows)
+        table = self.writer.word.add_table(rows=0, cols=columns)
+        table.style = self.writer.word.styles["Table Grid"]
+        for index, row in enumerate(rows):
+            added = table.add_row()
+            cells = added.cells
+            for cell, content in zip(cells, row):
+                paragraph = cell.paragraphs[0]
+                for marks, text in content:
+                    text = " ".join(clean(text).split()) if text.strip() else (" " if text else "")
+                    if not text:
+                        continue
+                    style = "Strong" if "strong" in marks or "b" in marks else \
+                        "Emphasis" if "em" in marks or "i" in marks else None
+                    run = paragraph.add_run(text, style=style)
+                    if "del" in marks or "s" in marks:
+                        run.font.strike = True
+            if index in header_rows:
+                trPr = added._tr.get_or_add_trPr()
+                header = OxmlElement("w:tblHeader")
+                trPr.append(header)
+
+    def finish(self) -> None:
+        """Write a table left open by malformed input."""
+        if self.table is not None:
+            rows, header_rows = self.table, self.header_rows
+            self.table = None
+            self._write_table(rows, header_rows)
+
+
+def render(doc: ExportDocument, progress: Progress | None = None) -> bytes:
+    """The .docx file of ``doc``; ``progress(stage, done, total)`` is called as sections are written."""
+    writer = _Writer(doc)
+    writer.write(progress)
+    return writer.save()
