@@ -18,9 +18,10 @@ from .diff import (
     tokenize,
     word_diff,
 )
-from .diff_html import DiffLabels, render_inline, render_numbered, render_side_by_side
+from .diff_html import DiffLabels, render_inline, render_side_by_side
 from .merge import Conflict, RebaseResult, carry_over, rebase
-from .lines import DEFAULT_LINE_LENGTH, Layout, Line, format_line_range, layout
+from .lines import DEFAULT_LINE_LENGTH, Layout, Line, LineView, format_line_range, layout, layout_text, wrap
+from .numbered_diff import NumberedDiff, numbered_diff
 from .render import render_markdown, render_plain, sanitize
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "Hunk",
     "Layout",
     "Line",
+    "LineView",
+    "NumberedDiff",
     "RebaseResult",
     "apply_hunks",
     "carry_over",
@@ -43,13 +46,15 @@ __all__ = [
     "hunks_overlap",
     "is_paragraph_break",
     "layout",
+    "layout_text",
+    "numbered_diff",
     "rebase",
     "render_inline",
     "render_markdown",
-    "render_numbered",
     "render_plain",
     "render_side_by_side",
     "sanitize",
     "tokenize",
     "word_diff",
+    "wrap",
 ]

@@ -1,4 +1,4 @@
-"""Diffs as HTML: inline, side by side, and on the numbered lines of the old text.
+"""Diffs as HTML: inline and side by side (``numbered_diff`` puts them on numbered lines).
 
 Changes are ``<ins>``/``<del>`` with a visually hidden label for screen
 readers ("inserted: "), never colour alone. Every piece of text is escaped
@@ -8,14 +8,12 @@ here; the output is safe to store and to mark safe in templates.
 from __future__ import annotations
 
 import html
-from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .diff import _NEWLINE_SPLIT_RE, DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT, DiffOp, is_paragraph_break
-from .lines import Layout
 
-__all__ = ["DiffLabels", "render_inline", "render_numbered", "render_side_by_side"]
+__all__ = ["DiffLabels", "render_inline", "render_side_by_side"]
 
 
 @dataclass(frozen=True)
@@ -176,81 +174,3 @@ def render_side_by_side(ops: Sequence[DiffOp], *, labels: DiffLabels | None = No
 
 # Marks lines left out around the changes; the numbers on either side say which.
 _LINE_GAP = '<div class="line-gap" aria-hidden="true">\u22ef</div>'
-
-
-def _render_line_pieces(pieces: Sequence[DiffOp], labels: DiffLabels) -> str:
-    """Render the pieces of one numbered line; unchanged breaks between lines are dropped."""
-    out: list[str] = []
-    for op, text in pieces:
-        for kind, piece in _pieces(text):
-            if kind == _TEXT:
-                escaped = _esc(piece)
-                out.append(escaped if op == DIFF_EQUAL else _changed(op, "", escaped, labels))
-            elif op != DIFF_EQUAL:
-                # A break the change adds or removes is shown; the layout's own breaks are not.
-                out.append(_break_marker(op, kind, labels))
-    return "".join(out).rstrip()
-
-
-def render_numbered(
-    ops: Sequence[DiffOp],
-    old_layout: Layout,
-    *,
-    first_number: int = 1,
-    context: int | None = 2,
-    labels: DiffLabels | None = None,
-) -> str:
-    """Render a diff on the numbered lines of the old text, as delegates cite it.
-
-    Each line of ``old_layout`` (the layout of the old text) shows its part of
-    the diff; insertions sit on the line where they are made. With
-    ``context``, only changed lines and ``context`` lines around them are
-    shown, and a gap marks what is left out. Numbers start at ``first_number``.
-    """
-    labels = labels or _DEFAULT_LABELS
-    lines = old_layout.lines
-    if not lines:
-        return render_inline(ops, labels=labels)
-    source = old_layout.source
-    starts = [line.start for line in lines]
-    buckets: list[list[DiffOp]] = [[] for _ in lines]
-    position = 0
-    for op, text in ops:
-        if op == DIFF_INSERT:
-            buckets[max(bisect_right(starts, position) - 1, 0)].append((op, text))
-            continue
-        end = position + len(text)
-        while position < end:
-            index = max(bisect_right(starts, position) - 1, 0)
-            boundary = starts[index + 1] if index + 1 < len(starts) else len(source)
-            piece_end = min(end, boundary) if boundary > position else end
-            buckets[index].append((op, source[position:piece_end]))
-            position = piece_end
-    changed = [any(op != DIFF_EQUAL for op, _ in bucket) for bucket in buckets]
-    if context is None:
-        shown = [True] * len(lines)
-    else:
-        shown = [
-            any(changed[max(0, i - context) : i + context + 1]) for i in range(len(lines))
-        ]
-    offset = first_number - lines[0].number
-    rows: list[str] = []
-    previous_shown = True
-    for index, line in enumerate(lines):
-        if not shown[index]:
-            previous_shown = False
-            continue
-        if not previous_shown:
-            rows.append(_LINE_GAP)
-        gap = source[lines[index - 1].end : line.start] if index else ""
-        if index and gap.count("\n") >= 2 and shown[index - 1]:
-            rows.append('<div class="block-gap"></div>')
-        css = "line changed" if changed[index] else "line"
-        rows.append(
-            f'<div class="{css}"><span class="ln">{line.number + offset}</span> '
-            f'<span class="lt">{_render_line_pieces(buckets[index], labels)}</span></div>'
-        )
-        previous_shown = True
-    if not previous_shown:
-        rows.append(_LINE_GAP)
-    return f'<div class="diff diff-numbered">{"".join(rows)}</div>'

@@ -1,26 +1,42 @@
-"""Deterministic line numbering of a text.
+"""Deterministic line numbering of the text people read.
 
 Line numbers are a product promise: a printed copy, the screen and the
 export must agree, because amendments are filed against "lines 12–14".
 The layout is therefore a pure function of (text, width, first_number),
-computed here once and never re-derived by a browser or a PDF engine.
+computed once when a version is written and never re-derived by a browser
+or a PDF engine.
 
-Rules:
+Lines are laid out over the *visible* text of each rendered block
+(:mod:`manifesto.text.visible`), not over the Markdown source:
 
-1. Only ``\\r\\n``, ``\\r`` and ``\\n`` break lines. Every line break starts a
-   new line, so blocks separated by blank lines each start on a new line.
-2. Lines containing only whitespace (blank lines) get no number.
-3. Within a line, text is wrapped greedily at whitespace: each line takes as
-   many words as fit in ``width`` characters. Characters are Python code
+1. Each rendered block -- paragraph, heading, list item, quote, code block,
+   table row -- starts a new line. A thematic break has no text and no line.
+2. Markup does not count: ``**``, ``_``, list markers, ``>`` and link
+   destinations are not visible. A link counts only its text. A list item
+   starts with its bullet (``•``, ``◦``, ``▪`` by depth) or its number
+   (``3.``) and one space, which count. Table cells are joined by ``" | "``.
+3. Soft line breaks inside a paragraph join with one space, as a browser
+   joins them; a hard line break (two trailing spaces or a backslash) starts
+   a new line; so does every line of a code block.
+4. Within a block, text is wrapped greedily at whitespace: each line takes
+   as many words as fit in ``width`` characters. Characters are Python code
    points, nothing is normalised, and a tab counts as one character.
-4. A line's content runs from its first to its last non-whitespace character;
-   whitespace at a wrap point, indentation and trailing spaces belong to no
-   line. Interior whitespace counts towards the width as written.
-5. No-break spaces (U+00A0, U+2007, U+202F) never wrap: they are part of the
+5. A line's content runs from its first to its last non-whitespace character;
+   whitespace at a wrap point belongs to no line. Interior whitespace counts
+   towards the width as written.
+6. No-break spaces (U+00A0, U+2007, U+202F) never wrap: they are part of the
    word, as French typography expects before ``: ; ! ?``.
-6. A word longer than ``width`` starts on a new line and is hard-split every
+7. A word longer than ``width`` starts on a new line and is hard-split every
    ``width`` characters; its last piece may be followed by more words.
-7. Numbering is continuous from ``first_number``; empty text has no lines.
+8. Numbering is continuous from ``first_number``; empty text has no lines.
+
+So joining the lines of a block with single spaces gives the block's visible
+text, with its whitespace runs at wrap points and hard breaks collapsed to
+one space. Each line also keeps the source span its characters came from
+(to place a change to the Markdown on a line) and its HTML with the inline
+formatting it carries (to show the numbered text as it reads).
+:func:`wrap` applies rules 4-7 to a plain string; :func:`layout_text`
+numbers plain text whose every line break starts a line.
 """
 
 from __future__ import annotations
@@ -31,7 +47,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_LINE_LENGTH", "Layout", "Line", "format_line_range", "layout"]
+from .render import render_marked
+from .visible import visible_blocks
+
+__all__ = ["DEFAULT_LINE_LENGTH", "Layout", "Line", "LineView", "format_line_range", "layout", "layout_text", "wrap"]
 
 DEFAULT_LINE_LENGTH = 80
 
@@ -49,6 +68,17 @@ class Line:
     end: int
 
 
+@dataclass(frozen=True)
+class LineView:
+    """How one numbered line reads: its block, nesting, visible text and HTML."""
+
+    block: str  # p, h3..h6, li, quote, code, table
+    depth: int
+    starts_block: bool
+    text: str
+    html: str
+
+
 @dataclass
 class Layout:
     """The numbered lines of one text, as laid out by :func:`layout`."""
@@ -57,6 +87,7 @@ class Layout:
     lines: list[Line]
     width: int = DEFAULT_LINE_LENGTH
     first_number: int = 1
+    views: list[LineView] = field(default_factory=list)
     _starts: list[int] = field(init=False, repr=False, compare=False)
     _ends: list[int] = field(init=False, repr=False, compare=False)
 
@@ -93,11 +124,14 @@ class Layout:
 
     def to_json(self) -> dict[str, Any]:
         """Compact JSON-ready form, to store the layout once per text version."""
-        return {
+        data: dict[str, Any] = {
             "first_number": self.first_number,
             "width": self.width,
             "lines": [[line.start, line.end] for line in self.lines],
         }
+        if self.views:
+            data["views"] = [[v.block, v.depth, int(v.starts_block), v.text, v.html] for v in self.views]
+        return data
 
     @classmethod
     def from_json(cls, source: str, data: Mapping[str, Any]) -> Layout:
@@ -112,11 +146,14 @@ class Layout:
                 raise ValueError(f"stored line {index} ({start}:{end}) does not fit the text")
             lines.append(Line(first_number + index, start, end))
             previous_end = end
-        return cls(source, lines, width, first_number)
+        views = [LineView(str(b), int(d), bool(s), str(t), str(h)) for b, d, s, t, h in data.get("views", [])]
+        if views and len(views) != len(lines):
+            raise ValueError("stored line views do not match the lines")
+        return cls(source, lines, width, first_number, views)
 
 
-def layout(text: str, width: int = DEFAULT_LINE_LENGTH, first_number: int = 1) -> Layout:
-    """Number the lines of ``text`` wrapped at ``width`` characters (rules in module doc)."""
+def wrap(text: str, width: int = DEFAULT_LINE_LENGTH) -> list[tuple[int, int]]:
+    """The ``(start, end)`` spans of ``text``'s lines: every line break starts one, rules 4-7 wrap the rest."""
     if width < 1:
         raise ValueError("width must be at least 1")
     spans: list[tuple[int, int]] = []
@@ -140,9 +177,34 @@ def layout(text: str, width: int = DEFAULT_LINE_LENGTH, first_number: int = 1) -
         line_start, line_end = word_start, word_end
     if line_start >= 0:
         spans.append((line_start, line_end))
+    return spans
 
+
+def layout_text(text: str, width: int = DEFAULT_LINE_LENGTH, first_number: int = 1) -> Layout:
+    """Number the lines of plain ``text``: each line break starts a line, blank lines get no number."""
+    spans = wrap(text, width)
     lines = [Line(first_number + index, start, end) for index, (start, end) in enumerate(spans)]
     return Layout(text, lines, width, first_number)
+
+
+def layout(source: str, width: int = DEFAULT_LINE_LENGTH, first_number: int = 1) -> Layout:
+    """Number the visible lines of the Markdown ``source`` wrapped at ``width`` (rules in module doc)."""
+    if width < 1:
+        raise ValueError("width must be at least 1")
+    lines: list[Line] = []
+    views: list[LineView] = []
+    previous_end = 0
+    for block in visible_blocks(source):
+        for index, (start, end) in enumerate(wrap(block.text, width)):
+            source_start, source_end = block.source_span(start, end)
+            # Keep spans ordered and disjoint even where the mapping had to guess.
+            source_start = min(max(source_start, previous_end), max(len(source) - 1, 0))
+            source_end = min(max(source_end, source_start + 1), len(source))
+            previous_end = source_end
+            lines.append(Line(first_number + len(lines), source_start, source_end))
+            views.append(LineView(block.kind, block.depth, index == 0, block.text[start:end],
+                                  render_marked(block.text, block.marks, start, end)))
+    return Layout(source, lines, width, first_number, views)
 
 
 def format_line_range(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bleach.html5lib_shim import Filter
@@ -23,7 +23,9 @@ __all__ = [
     "ALLOWED_PROTOCOLS",
     "ALLOWED_TAGS",
     "LINK_REL",
+    "parse_markdown",
     "render_markdown",
+    "render_marked",
     "render_plain",
     "sanitize",
 ]
@@ -141,6 +143,55 @@ def render_markdown(source: str) -> str:
     if not source or source.isspace():
         return ""
     return sanitize(_local.markdown.render(source)).strip()
+
+
+def parse_markdown(source: str) -> list[Any]:
+    """The markdown-it block tokens of a section body, parsed exactly as :func:`render_markdown` parses it."""
+    return _local.markdown.parse(source)
+
+
+_MARK_TAGS = frozenset({"strong", "em", "del", "code", "a"})
+
+
+def render_marked(text: str, marks: Sequence[Any], start: int = 0, end: int | None = None) -> str:
+    """Render ``text[start:end]`` as HTML with the inline ``marks`` that cover it.
+
+    ``marks`` have ``start``, ``end``, ``tag`` (strong, em, del, code, a) and
+    ``href``, in visible-character offsets of ``text``, sorted outermost first.
+    Text is escaped, tags come from a fixed list, and a link keeps its href
+    only when it passes the same check as :func:`sanitize` (with the same
+    ``rel``), so the result is safe without another bleach pass -- which
+    matters when every numbered line of a long document is rendered.
+    """
+    end = len(text) if end is None else end
+    covering = [m for m in marks if m.start < end and m.end > start and m.tag in _MARK_TAGS]
+    cuts = sorted({start, end, *(max(m.start, start) for m in covering), *(min(m.end, end) for m in covering)})
+    out: list[str] = []
+    stack: list[Any] = []
+    for left, right in zip(cuts, cuts[1:]):
+        active = [m for m in covering if m.start <= left and m.end >= right]
+        keep = 0
+        while keep < len(stack) and keep < len(active) and stack[keep] is active[keep]:
+            keep += 1
+        for mark in reversed(stack[keep:]):
+            out.append(f"</{mark.tag}>")
+        for mark in active[keep:]:
+            out.append(_open_mark(mark))
+        stack = active
+        out.append(html.escape(text[left:right], quote=False).replace("\n", "<br>"))
+    for mark in reversed(stack):
+        out.append(f"</{mark.tag}>")
+    return "".join(out)
+
+
+def _open_mark(mark: Any) -> str:
+    """The opening tag of a mark; a link without a safe href becomes a plain ``<a>``."""
+    if mark.tag != "a":
+        return f"<{mark.tag}>"
+    href = mark.href or ""
+    if not href or not _is_safe_href(href):
+        return "<a>"
+    return f'<a href="{html.escape(href, quote=True)}" rel="{LINK_REL}">'
 
 
 def render_plain(text: str) -> str:

@@ -30,7 +30,8 @@ from manifesto.text.diff import (
     tokenize,
     word_diff,
 )
-from manifesto.text.diff_html import DiffLabels, render_inline, render_numbered, render_side_by_side
+from manifesto.text.diff_html import DiffLabels, render_inline, render_side_by_side
+from manifesto.text.numbered_diff import numbered_diff
 
 # ------------------------------------------------------------------ helpers
 
@@ -652,7 +653,7 @@ def test_numbered_diff_shows_every_old_word_once_in_order(words, data):
         i = data.draw(st.integers(0, len(new_words) - 1))
         new_words[i] = data.draw(st.sampled_from(["X", "", "nouveau mot", "<b>"]))
     new = " ".join(new_words)
-    rendered = render_numbered(word_diff(old, new), layout(old, 20), first_number=7, context=None)
+    rendered = numbered_diff(old, new, width=20, first_number=7, context=None).html
     assert "".join(_visible_old_text(rendered).split()) == "".join(old.split())
     numbers = [int(n) for n in __import__("re").findall(r'<span class="ln">(\d+)</span>', rendered)]
     assert numbers == list(range(7, 7 + len(layout(old, 20).lines)))
@@ -662,9 +663,9 @@ def test_numbered_diff_shows_every_old_word_once_in_order(words, data):
 def test_numbered_diff_with_context_shows_changed_lines_and_a_gap():
     from manifesto.text.lines import layout
 
-    old = "\n".join(f"Line number {i} of the text." for i in range(1, 21))
+    old = "\n\n".join(f"Line number {i} of the text." for i in range(1, 21))
     new = old.replace("Line number 15 of", "Line number 15, amended, of")
-    rendered = render_numbered(word_diff(old, new), layout(old), first_number=101, context=1)
+    rendered = numbered_diff(old, new, first_number=101, context=1).html
     assert '<span class="ln">115</span>' in rendered  # the changed line, numbered from 101
     assert '<span class="ln">114</span>' in rendered and '<span class="ln">116</span>' in rendered
     assert '<span class="ln">110</span>' not in rendered and "line-gap" in rendered

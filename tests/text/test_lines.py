@@ -1,4 +1,4 @@
-"""Tests for manifesto.text.lines: deterministic line numbering."""
+"""Tests for manifesto.text.lines: deterministic wrapping and numbering of plain text (rules 4-8)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from manifesto.text.lines import DEFAULT_LINE_LENGTH, Layout, Line, format_line_range, layout
+from manifesto.text.lines import DEFAULT_LINE_LENGTH, Layout, Line, format_line_range
+from manifesto.text.lines import layout_text as layout  # rules 4-7 on plain text; Markdown in test_visible_lines
 
 BREAKABLE = re.compile(r"[^\S\u00a0\u2007\u202f]")  # whitespace we may wrap at
 WORD = re.compile(r"(?:[^\s]|[\u00a0\u2007\u202f])+")

@@ -1,0 +1,254 @@
+"""A change shown on the numbered lines of the text people read.
+
+Amendments are written in Markdown, but delegates cite and read the
+rendered text: "line 12" is a visible line (:mod:`manifesto.text.lines`).
+This module diffs the *visible* text of the old and new bodies word by
+word, lays the result on the old text's numbered lines, and renders every
+piece with its own formatting: kept and deleted words with the old text's,
+inserted words with the new text's. A change of formatting alone (a word
+made bold, a link's address, a paragraph turned into a heading) is shown
+as the old form deleted and the new form inserted, so nothing changes
+unseen.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .diff import DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT, word_diff
+from .diff_html import _LINE_GAP, DiffLabels, _break_marker, _changed, _PARAGRAPH, _LINE
+from .lines import DEFAULT_LINE_LENGTH, wrap
+from .render import render_marked
+from .visible import Block, visible_blocks
+
+__all__ = ["NumberedDiff", "numbered_diff", "line_classes"]
+
+_BLOCK_SEPARATOR = "\n\n"
+_DEFAULT_LABELS = DiffLabels()
+_MAX_DEPTH_CLASS = 6
+
+
+@dataclass(frozen=True)
+class NumberedDiff:
+    """The rendered diff and the first and last old line it changes (None when nothing visible changes)."""
+
+    html: str
+    first_changed: int | None
+    last_changed: int | None
+
+
+def line_classes(block: str, depth: int, starts_block: bool, changed: bool = False) -> str:
+    """CSS classes of a numbered line: its block kind, nesting and whether it starts a block."""
+    classes = f"line b-{block} d{min(depth, _MAX_DEPTH_CLASS)}"
+    if starts_block:
+        classes += " starts"
+    if changed:
+        classes += " changed"
+    return classes
+
+
+class _Flat:
+    """The visible blocks of a text joined into one string, blocks separated by a blank line."""
+
+    def __init__(self, blocks: list[Block]) -> None:
+        """Join the blocks and remember where each starts."""
+        self.blocks = blocks
+        self.starts: list[int] = []
+        parts, position = [], 0
+        for block in blocks:
+            if parts:
+                parts.append(_BLOCK_SEPARATOR)
+                position += len(_BLOCK_SEPARATOR)
+            self.starts.append(position)
+            parts.append(block.text)
+            position += len(block.text)
+        self.text = "".join(parts)
+        self._signatures: dict[int, list[tuple]] = {}
+
+    def locate(self, position: int) -> tuple[int, int]:
+        """The block holding flat ``position`` and the offset inside it."""
+        index = max(bisect_right(self.starts, position) - 1, 0)
+        return index, position - self.starts[index]
+
+    def signature(self, index: int, offset: int) -> tuple:
+        """What a visible character looks like besides its letter: block, nesting and marks."""
+        if index not in self._signatures:
+            block = self.blocks[index]
+            signs: list[list] = [[] for _ in block.text]
+            for mark in block.marks:
+                for at in range(mark.start, min(mark.end, len(block.text))):
+                    signs[at].append((mark.tag, mark.href))
+            self._signatures[index] = [(block.kind, block.depth, *sign) for sign in signs]
+        return self._signatures[index][offset]
+
+    def render(self, start: int, end: int, op: int, labels: DiffLabels) -> str:
+        """Render flat ``start:end`` with its formatting, in ``<ins>``/``<del>`` unless kept.
+
+        Changed block and line breaks show as labelled marks of their own.
+        """
+        out: list[str] = []
+        position = start
+        while position < end:
+            index, offset = self.locate(position)
+            block = self.blocks[index]
+            if offset >= len(block.text):  # inside the separator after this block
+                separator_end = min(self.starts[index + 1] if index + 1 < len(self.starts) else end, end)
+                if op != DIFF_EQUAL:
+                    out.append(_break_marker(op, _PARAGRAPH, labels))
+                position = max(separator_end, position + 1)
+                continue
+            stop = min(end, self.starts[index] + len(block.text))
+            text_end = offset + (stop - position)
+            hard = block.text.find("\n", offset, text_end)
+            if hard >= 0:
+                text_end, stop = hard, position + (hard - offset)
+            if text_end > offset:
+                html = render_marked(block.text, block.marks, offset, text_end)
+                out.append(html if op == DIFF_EQUAL else _changed(op, "", html, labels))
+            if hard >= 0:
+                out.append(_break_marker(op, _LINE, labels) if op != DIFF_EQUAL else " ")
+                stop += 1
+            position = stop
+        return "".join(out)
+
+
+def _lines(flat: _Flat, width: int) -> list[tuple[int, int, Block]]:
+    """The old text's numbered lines as flat spans, with their block."""
+    result = []
+    for index, block in enumerate(flat.blocks):
+        base = flat.starts[index]
+        for start, end in wrap(block.text, width):
+            result.append((base + start, base + end, block))
+    return result
+
+
+def numbered_diff(
+    old: str,
+    new: str,
+    *,
+    width: int = DEFAULT_LINE_LENGTH,
+    first_number: int = 1,
+    context: int | None = 2,
+    labels: DiffLabels | None = None,
+) -> NumberedDiff:
+    """Render the change from Markdown ``old`` to ``new`` on the old text's numbered visible lines.
+
+    Insertions sit on the line where they are made. With ``context``, only
+    changed lines and ``context`` lines around them are shown, and a gap
+    marks what is left out. Numbers start at ``first_number``.
+    """
+    labels = labels or _DEFAULT_LABELS
+    before, after = _Flat(visible_blocks(old)), _Flat(visible_blocks(new))
+    lines = _lines(before, width)
+    if not lines:
+        body = after.render(0, len(after.text), DIFF_INSERT, labels) if after.text else ""
+        html = f"<p>{body}</p>" if body else ""
+        return NumberedDiff(f'<div class="diff diff-numbered">{html}</div>', None, None)
+    starts = [start for start, _, _ in lines]
+    pieces: list[list[str]] = [[] for _ in lines]
+    changed = [False] * len(lines)
+    old_at = new_at = 0
+
+    def line_of(position: int) -> int:
+        return max(bisect_right(starts, position) - 1, 0)
+
+    for op, text in _ops(before.text, after.text):
+        length = len(text)
+        if op == DIFF_INSERT:
+            index = line_of(old_at)
+            pieces[index].append(after.render(new_at, new_at + length, op, labels))
+            changed[index] = True
+            new_at += length
+            continue
+        end = old_at + length
+        while old_at < end:
+            index = line_of(old_at)
+            boundary = starts[index + 1] if index + 1 < len(starts) else len(before.text)
+            piece_end = min(end, boundary) if boundary > old_at else end
+            if op == DIFF_DELETE:
+                pieces[index].append(before.render(old_at, piece_end, op, labels))
+                changed[index] = True
+            else:
+                html, differs = _equal(before, after, old_at, piece_end, new_at, labels)
+                pieces[index].append(html)
+                changed[index] = changed[index] or differs
+                new_at += piece_end - old_at
+            old_at = piece_end
+    if context is None:
+        shown = [True] * len(lines)
+    else:
+        shown = [any(changed[max(0, i - context): i + context + 1]) for i in range(len(lines))]
+    rows: list[str] = []
+    previous_shown = True
+    previous_block = None
+    for index, (_start, _end, block) in enumerate(lines):
+        starts_block = block is not previous_block
+        previous_block = block
+        if not shown[index]:
+            previous_shown = False
+            continue
+        if not previous_shown:
+            rows.append(_LINE_GAP)
+        rows.append(
+            f'<div class="{line_classes(block.kind, block.depth, starts_block, changed[index])}">'
+            f'<span class="ln">{first_number + index}</span> '
+            f'<span class="lt">{"".join(pieces[index]).strip()}</span></div>'
+        )
+        previous_shown = True
+    if not previous_shown:
+        rows.append(_LINE_GAP)
+    changed_numbers = [first_number + i for i, flag in enumerate(changed) if flag]
+    return NumberedDiff(
+        f'<div class="diff diff-numbered">{"".join(rows)}</div>',
+        changed_numbers[0] if changed_numbers else None,
+        changed_numbers[-1] if changed_numbers else None,
+    )
+
+
+def _ops(old: str, new: str) -> Sequence[tuple[int, str]]:
+    """The word diff of two visible texts (both empty: nothing)."""
+    if not old and not new:
+        return []
+    return word_diff(old, new)
+
+
+def _equal(before: _Flat, after: _Flat, old_start: int, old_end: int, new_start: int,
+           labels: DiffLabels) -> tuple[str, bool]:
+    """Render kept text; where its formatting changed, show the old form deleted and the new inserted."""
+    out: list[str] = []
+    differs = False
+    run_start = old_start
+    run_differs: bool | None = None
+
+    def flush(until: int, run_is_different: bool) -> None:
+        if until <= run_start:
+            return
+        if run_is_different:
+            new_from = new_start + (run_start - old_start)
+            new_to = new_start + (until - old_start)
+            out.append(before.render(run_start, until, DIFF_DELETE, labels))
+            out.append(after.render(new_from, new_to, DIFF_INSERT, labels))
+        else:
+            out.append(before.render(run_start, until, DIFF_EQUAL, labels))
+
+    for position in range(old_start, old_end):
+        new_position = new_start + (position - old_start)
+        old_index, old_offset = before.locate(position)
+        new_index, new_offset = after.locate(new_position)
+        in_old = old_offset < len(before.blocks[old_index].text)
+        in_new = new_offset < len(after.blocks[new_index].text)
+        if in_old and in_new:
+            different = before.signature(old_index, old_offset) != after.signature(new_index, new_offset)
+        else:
+            different = False
+        if run_differs is None:
+            run_differs = different
+        elif different != run_differs:
+            flush(position, run_differs)
+            run_start = position
+            run_differs = different
+        differs = differs or different
+    flush(old_end, bool(run_differs))
+    return "".join(out), differs
