@@ -20,7 +20,7 @@ ALLOWED = {
     "notifications": {"accounts", "audit", "documents", "amendments", "discussion", "text"},
     "search": {"accounts", "audit", "documents", "amendments", "discussion", "text"},
     "releases": {"accounts", "audit", "documents", "amendments", "text"},
-    "exports": {"accounts", "audit", "documents", "amendments", "discussion", "releases", "text"},
+    "exports": {"accounts", "audit", "documents", "amendments", "discussion", "releases", "search", "text"},
 }
 AREAS = set(ALLOWED) | {"seed", "migrations"}
 

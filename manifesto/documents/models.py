@@ -147,16 +147,15 @@ class SectionVersion(db.Model):
     def numbered_lines(self, first_line: int = 1) -> list[NumberedLine]:
         """The body's lines as numbered for print and amendments, starting at ``first_line``.
 
-        Slices the stored layout; no wrapping or Markdown work happens here.
+        Reads the stored layout: the visible text and HTML of every line were
+        computed when the version was written; no Markdown work happens here.
         """
         stored = self.layout
         offset = first_line - stored.first_number
-        result, previous_end = [], 0
-        for line in stored.lines:
-            gap = self.body[previous_end:line.start]
-            result.append(NumberedLine(line.number + offset, self.body[line.start:line.end], gap.count("\n") >= 2))
-            previous_end = line.end
-        return result
+        return [
+            NumberedLine(line.number + offset, view.text, view.starts_block, view.html, view.block, view.depth)
+            for line, view in zip(stored.lines, stored.views, strict=True)
+        ]
 
 
 @dataclass(frozen=True)
