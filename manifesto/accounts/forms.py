@@ -40,6 +40,12 @@ class PasswordForm(FlaskForm):
     confirm = PasswordField("Repeat the new password", validators=[DataRequired(), EqualTo("new_password", "The two passwords differ.")])
 
 
+class CreditForm(FlaskForm):
+    """Choose whether exported texts name you among the contributors."""
+
+    credit = BooleanField("Name me among the contributors in exported texts")
+
+
 class RoleForm(FlaskForm):
     """An admin gives a user a role."""
 

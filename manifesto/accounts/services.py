@@ -171,6 +171,26 @@ def _store_password(user_id: int, checked_hash: str, new_hash: str) -> User:
     return user
 
 
+@writes
+def set_export_credit(user: User, credit: bool) -> User:
+    """Say whether the user agrees to be named among the contributors in exported texts.
+
+    :raises PermissionDenied: for anonymous users.
+    """
+    if user is None or not user.is_authenticated:
+        raise PermissionDenied("Log in to choose how you are credited.")
+    account = lock_row(User, user.id)
+    if account is None:
+        raise NotFound("No such user.")
+    credit = bool(credit)
+    if account.credit_in_exports == credit:
+        return account
+    account.credit_in_exports = credit
+    before, after = ("not named", "named") if credit else ("named", "not named")
+    record_event(account, "user.credit_changed", account, from_state=before, to_state=after)
+    return account
+
+
 def _require_admin(actor: User) -> None:
     """Refuse anyone but an active admin."""
     if actor is None or not actor.is_authenticated or not actor.is_admin:

@@ -9,7 +9,7 @@ from ..services import ServiceError
 from ..web import flash_error, form_error, page_arg, safe_next
 from . import services
 from .models import Role
-from .forms import ActiveForm, LoginForm, LogoutForm, PasswordForm, RegisterForm, RoleForm
+from .forms import ActiveForm, CreditForm, LoginForm, LogoutForm, PasswordForm, RegisterForm, RoleForm
 
 bp = Blueprint("accounts", __name__)
 
@@ -75,7 +75,26 @@ def password():
             login_user(user)  # the session token changed; keep this session
             flash("Your password is changed. Other devices are logged out.", "success")
             return redirect(url_for("main.index"))
-    return render_template("accounts/password.html", form=form), 400 if form.errors else 200
+    return render_template("accounts/password.html", form=form,
+                           credit_form=CreditForm(credit=current_user.credit_in_exports)), 400 if form.errors else 200
+
+
+@bp.post("/account/credit")
+@login_required
+def credit():
+    """Choose whether exported texts name you among the contributors."""
+    form = CreditForm()
+    if not form.validate_on_submit():
+        flash("Your choice could not be read; try again.", "error")
+        return redirect(url_for("accounts.password") + "#credit")
+    try:
+        user = services.set_export_credit(current_user, form.credit.data)
+    except ServiceError as error:
+        flash_error(error)
+    else:
+        flash("Exported texts will name you among the contributors." if user.credit_in_exports
+              else "Exported texts will not name you.", "success")
+    return redirect(url_for("accounts.password") + "#credit")
 
 
 @bp.get("/admin/users")
