@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+import logging
 import re
+import threading
 
 import pytest
 from sqlalchemy import func, select
 
+from manifesto.accounts.models import User
 from manifesto.amendments import services as amendments
 from manifesto.audit.models import AuditEvent
 from manifesto.documents import services as documents
-from manifesto.documents.models import Document, Phase
+from manifesto.documents.models import Document, Phase, Section, SectionVersion
 from manifesto.extensions import db
 from manifesto.releases import services
 from manifesto.releases.models import Release, ReleaseSection
-from manifesto.services import NotFound, PermissionDenied, ValidationError
+from manifesto.services import NotFound, PermissionDenied, ValidationError, as_utc
 
 from conftest import PASSWORD, live_markup
 
@@ -293,3 +297,72 @@ def test_release_snapshot_is_written_in_a_bounded_number_of_statements(app, make
     assert db.session.scalar(select(func.count()).select_from(ReleaseSection)
                              .where(ReleaseSection.release_id == release.id)) == 40
     assert counted.count <= 12, counted.statements
+
+
+# ------------------------------------------------------------------ concurrency
+
+class _Retries(logging.Handler):
+    """Collects the write wrapper's messages about transactions run again."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_releases_published_during_edits_are_consistent_snapshots(app, make_document, users):
+    document = make_document(n_sections=4)
+    doc_id, moderator_id = document.id, users["moderator"].id
+    section_ids = [e.section.id for e in documents.current_sections(document)]
+    db.session.commit()  # the threads write; the test holds nothing meanwhile
+    errors: list[str] = []
+    start = threading.Barrier(len(section_ids))
+
+    def worker(i):
+        with app.app_context():
+            try:
+                start.wait()
+                for k in range(4):
+                    actor = db.session.get(User, moderator_id)
+                    section = db.session.get(Section, section_ids[i])
+                    documents.edit_section(actor, doc_id, section.id, heading=f"Section {i + 1}",
+                                           body=f"Text {k} of section {i + 1}.\n\n" + "More words. " * (k * 9),
+                                           reason="Race.", base_version=section.version_count)
+                    services.publish_release(db.session.get(User, moderator_id), doc_id, name=f"Release {i}-{k}")
+            except Exception as error:  # reported below, with the others
+                errors.append(repr(error))
+            finally:
+                db.session.remove()
+
+    retries = _Retries()
+    logger = logging.getLogger("manifesto.services")
+    logger.addHandler(retries)
+    try:
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(section_ids))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        logger.removeHandler(retries)
+    assert errors == []
+    if db.engine.dialect.name == "postgresql":
+        assert not [m for m in retries.messages if "deadlock" in m], retries.messages
+
+    db.session.commit()  # end the test's own read transaction: SQLite keeps its first snapshot
+    all_releases = db.session.scalars(select(Release).order_by(Release.id)).all()
+    assert len(all_releases) == 16
+    versions = db.session.scalars(select(SectionVersion)).all()
+    for release in all_releases:
+        entries = services.release_entries(release)
+        # Each section is at the version that was current when the release was published...
+        for entry in entries:
+            earlier = [v for v in versions if v.section_id == entry.section.id
+                       and as_utc(v.created_at) <= release.published_at]
+            assert entry.version.id == max(earlier, key=lambda v: v.number).id, release
+        # ... and the line numbers run on across exactly those versions.
+        assert [e.first_line for e in entries] == list(
+            itertools.accumulate([1] + [e.version.line_count for e in entries[:-1]]))
+        assert release.line_count == sum(e.version.line_count for e in entries)
