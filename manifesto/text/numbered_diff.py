@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 from .diff import DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT, word_diff
 from .diff_html import _LINE_GAP, DiffLabels, _break_marker, _changed, _PARAGRAPH, _LINE
-from .lines import DEFAULT_LINE_LENGTH, wrap
+from .lines import DEFAULT_LINE_LENGTH, Layout, format_line_range, wrap
 from .render import render_marked
 from .visible import Block, visible_blocks
 
-__all__ = ["NumberedDiff", "numbered_diff", "line_classes"]
+__all__ = ["AmendedLines", "NumberedDiff", "amended_lines", "line_classes", "numbered_diff"]
 
 _BLOCK_SEPARATOR = "\n\n"
 _DEFAULT_LABELS = DiffLabels()
@@ -252,3 +252,42 @@ def _equal(before: _Flat, after: _Flat, old_start: int, old_end: int, new_start:
         differs = differs or different
     flush(old_end, bool(run_differs))
     return "".join(out), differs
+
+
+@dataclass(frozen=True)
+class AmendedLines:
+    """What an amendment to a section changes, as delegates cite it: its lines, its title's range, its diff."""
+
+    first_line: int | None
+    last_line: int | None
+    line_range: str | None  # "line 12" / "lines 12–14", None when only the heading changes
+    diff_html: str
+
+
+def amended_lines(base: str, base_layout: Layout, proposed: str | None, hunks: Sequence[Sequence[int]], *,
+                  offset: int = 0) -> AmendedLines:
+    """Number an amendment: ``proposed`` None deletes the section; ``hunks`` are its changed source spans.
+
+    Lines are counted from ``offset + 1`` (the section's first line in the
+    document, less one). A change shows only its lines and two around them,
+    a deletion all lines. When the Markdown changes but not what it shows,
+    the lines holding the changed source are cited.
+    """
+    width = base_layout.width
+    line_count = base_layout.line_count
+    if proposed is None:
+        shown = numbered_diff(base, "", width=width, first_number=offset + 1, context=None)
+        first, last = 1, max(line_count, 1)
+        return AmendedLines(first + offset, last + offset, format_line_range(first + offset, last + offset),
+                            shown.html)
+    shown = numbered_diff(base, proposed, width=width, first_number=offset + 1)
+    if not hunks:
+        return AmendedLines(None, None, None, shown.html)
+    if shown.first_changed is not None and shown.last_changed is not None:
+        first, last = shown.first_changed, shown.last_changed
+    elif line_count:
+        first = base_layout.lines_for_span(hunks[0][0], hunks[0][1])[0] + offset
+        last = base_layout.lines_for_span(hunks[-1][0], hunks[-1][1])[1] + offset
+    else:
+        first = last = offset + 1
+    return AmendedLines(first, last, format_line_range(first, last), shown.html)

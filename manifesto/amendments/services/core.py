@@ -12,8 +12,7 @@ from ...locking import lock_row
 from ...services import ConflictError, NotFound, ValidationError, to_int, utcnow
 from ...text.diff import changed_ranges, word_diff
 from ...text.diff_html import render_inline, render_side_by_side
-from ...text.numbered_diff import numbered_diff
-from ...text.lines import format_line_range
+from ...text.numbered_diff import amended_lines
 from ..models import DECIDED, Amendment, AmendmentRevision, Kind, Status
 from .permissions import can_view
 
@@ -140,36 +139,21 @@ def describe(amendment: Amendment, document: Document, base: SectionVersion | No
         entry = documents.section_entry(document, section)
     offset = entry.first_line - 1 if not entry.section.retired else 0
     label = f"§{entry.number}" if entry.number else "Retired section"
-    width = base.layout.width
     if kind is Kind.DELETE:
         ops = [(-1, base.body)]
         amendment.hunks = [[0, len(base.body)]]
-        first, last = 1, max(base.line_count, 1)
         amendment.title = f"{label}: delete the section"
-        shown = numbered_diff(base.body, "", width=width, first_number=offset + 1, context=None)
+        lines = amended_lines(base.body, base.layout, None, amendment.hunks, offset=offset)
     else:
         ops = word_diff(base.body, amendment.proposed_body)
-        hunks = changed_ranges(ops)
-        amendment.hunks = [[h.start, h.end] for h in hunks]
+        amendment.hunks = [[h.start, h.end] for h in changed_ranges(ops)]
         if amendment.proposed_heading and amendment.proposed_heading != base.heading:
             amendment.heading_diff_html = render_inline(word_diff(base.heading, amendment.proposed_heading))
         # Line numbers are those of the visible text, as the numbered diff shows them.
-        shown = numbered_diff(base.body, amendment.proposed_body, width=width, first_number=offset + 1)
-        if hunks and shown.first_changed is not None:
-            first, last = shown.first_changed - offset, shown.last_changed - offset
-        elif hunks:  # only the Markdown changed, not what it shows: the lines holding the change
-            first, _ = base.layout.lines_for_span(hunks[0].start, hunks[0].end) if base.line_count else (1, 1)
-            _, last = base.layout.lines_for_span(hunks[-1].start, hunks[-1].end) if base.line_count else (1, 1)
-        if hunks:
-            amendment.title = f"{label}, {format_line_range(first + offset, last + offset)}"
-        else:
-            first = last = None
-            amendment.title = f"{label}, heading"
-    if first is not None:
-        amendment.first_line, amendment.last_line = first + offset, last + offset
-    # Inline: the numbered lines of the base version, as delegates cite them;
-    # a change shows only its lines and two around them, a deletion all lines.
-    amendment.diff_inline_html = shown.html
+        lines = amended_lines(base.body, base.layout, amendment.proposed_body, amendment.hunks, offset=offset)
+        amendment.title = f"{label}, {lines.line_range}" if lines.line_range else f"{label}, heading"
+    amendment.first_line, amendment.last_line = lines.first_line, lines.last_line
+    amendment.diff_inline_html = lines.diff_html
     amendment.diff_side_html = render_side_by_side(ops)
 
 
