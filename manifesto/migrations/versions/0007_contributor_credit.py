@@ -22,11 +22,12 @@ depends_on = None
 
 def upgrade():
     """Add the credit choice, off for every existing account."""
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("credit_in_exports", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # A plain ADD COLUMN: a batch (copy-and-drop) of users would fail on a
+    # populated SQLite database, whose foreign keys point at users. A string
+    # default keeps it a plain ALTER on SQLite; PostgreSQL reads '0' as false.
+    op.add_column("users", sa.Column("credit_in_exports", sa.Boolean(), nullable=False, server_default="0"))
 
 
 def downgrade():
     """Drop the credit choice."""
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("credit_in_exports")
+    op.drop_column("users", "credit_in_exports")  # SQLite 3.35+ drops a column in place
