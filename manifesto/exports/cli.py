@@ -14,6 +14,7 @@ administrator.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 
 import click
@@ -26,7 +27,9 @@ from .model import FORMATS, ExportOptions
 def _write(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (``-`` is standard output)."""
     if path == "-":
-        click.get_binary_stream("stdout").write(data)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return
     directory = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".export-")
@@ -95,7 +98,7 @@ def _render(fmt: str, doc) -> bytes:
     else:
         from .docx import render
     label = f"Writing the {fmt.upper()}"
-    with click.progressbar(length=1000, label=label, file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=1000, label=label, file=sys.stderr) as bar:
         state = {"shown": 0}
 
         def progress(stage: str, done: int, total: int) -> None:

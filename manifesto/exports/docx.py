@@ -41,7 +41,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from ..documents.models import NumberedLine
-from .formats import change_label, clean, edition_label, html_segments, plain_paragraphs
+from .formats import change_label, clean, edition_label, html_segments, plain_paragraphs, squash
 from .model import ExportDocument
 
 __all__ = ["render"]
@@ -51,6 +51,7 @@ Progress = Callable[[str, int, int], None]
 _HEADING_STYLES = {"h1": "Heading 2", "h2": "Heading 2", "h3": "Heading 2", "h4": "Heading 3", "h5": "Heading 4",
                    "h6": "Heading 5"}
 _INLINE = {"strong", "b", "em", "i", "del", "s", "code", "ins", "a"}
+_ASCII_SPACE = " \t\r\n\f\v"
 
 
 def _list_style(kind: str, depth: int) -> str:
@@ -389,7 +390,11 @@ class _HtmlToDocx(HTMLParser):
 
     # ------------------------------------------------------------ paragraphs
     def _close(self) -> None:
-        """End the open paragraph."""
+        """End the open paragraph, without the space that ended its last run."""
+        if self.inline is not None and not self.pre:
+            runs = self.inline.paragraph.runs
+            if runs and runs[-1].text.endswith(" "):
+                runs[-1].text = runs[-1].text.rstrip(" ")
         self.inline = None
 
     def _style(self) -> tuple[str, bool]:
@@ -517,14 +522,14 @@ class _HtmlToDocx(HTMLParser):
                 if line:
                     inline.add_text(line)
             return
-        text = " ".join(data.split())
+        text = squash(data)
         if not text:
             if data and self.inline is not None:
                 self.inline.add_text(" ")
             return
-        if data[:1].isspace() and self.inline is not None:
+        if data[:1] in _ASCII_SPACE and self.inline is not None:
             text = " " + text
-        if data[-1:].isspace():
+        if data[-1:] in _ASCII_SPACE:
             text += " "
         self._open().add_text(text)
 
@@ -572,7 +577,7 @@ class _HtmlToDocx(HTMLParser):
             for cell, content in zip(cells, row):
                 paragraph = cell.paragraphs[0]
                 for marks, text in content:
-                    text = " ".join(clean(text).split()) if text.strip() else (" " if text else "")
+                    text = squash(clean(text)) if text.strip(_ASCII_SPACE) else (" " if text else "")
                     if not text:
                         continue
                     style = "Strong" if "strong" in marks or "b" in marks else \

@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 from .model import FORMATS, ExportDocument, ExportOptions
 
 __all__ = ["TEXT_FORMATS", "change_label", "clean", "date_label", "download_name", "edition_label", "escape",
-           "html_segments", "html_to_text", "plain_paragraphs", "render"]
+           "html_segments", "html_to_text", "plain_paragraphs", "render", "squash"]
 
 # Formats rendered from an ExportDocument (json is the archive of everything).
 TEXT_FORMATS = ("pdf", "docx", "md", "html", "txt")
@@ -33,6 +33,14 @@ _CHANGES = {
     "added": "Added", "removed": "Removed", "retitled": "Retitled", "moved": "Moved",
     "changed": "Changed", "unchanged": "Unchanged",
 }
+
+
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
+
+
+def squash(text: str) -> str:
+    """Collapse runs of ASCII white space into one space and trim; no-break spaces stay (French typography)."""
+    return _SPACES.sub(" ", text).strip(" ")
 
 
 def clean(text: str | None) -> str:
@@ -113,8 +121,8 @@ class _TextExtractor(HTMLParser):
                 text = re.sub(r"[ \t\r\n]+", " ", text)
             segments.append((mark, text))
         if segments and not self.in_pre:
-            segments[0] = (segments[0][0], segments[0][1].lstrip())
-            segments[-1] = (segments[-1][0], segments[-1][1].rstrip())
+            segments[0] = (segments[0][0], segments[0][1].lstrip(" "))
+            segments[-1] = (segments[-1][0], segments[-1][1].rstrip(" "))
         segments = [(mark, text) for mark, text in segments if text]
         if segments:
             self.paragraphs.append(segments)
@@ -173,7 +181,7 @@ def html_to_text(fragment: str, inserted: tuple[str, str] = ("", ""),
 
 def plain_paragraphs(text: str) -> list[str]:
     """A plain text (a reason) split into its paragraphs, lines inside a paragraph joined."""
-    return [" ".join(part.split()) for part in re.split(r"\n\s*\n", clean(text).strip()) if part.strip()]
+    return [squash(part) for part in re.split(r"\n[ \t\r\f\v]*\n", clean(text).strip()) if part.strip()]
 
 
 def escape(text: str) -> str:

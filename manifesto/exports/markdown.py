@@ -23,12 +23,14 @@ import re
 
 from markdown_it import MarkdownIt
 
-from .formats import change_label, clean, edition_label, html_segments, plain_paragraphs
+from .formats import change_label, clean, edition_label, html_segments, plain_paragraphs, squash
 from .model import ExportDocument
 
 __all__ = ["close_fences", "escape_markdown", "escape_raw_html", "render"]
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&])")
+# Characters that start inline markup anywhere; what is special only at the start of a line is handled there.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+_LINE_START = re.compile(r"^(?:([#+\-=])|(\d+)([.)]))")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _AUTOLINK = re.compile(r"<(?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+"
                        r"(?:\.[A-Za-z0-9-]+)*)>")
@@ -38,7 +40,9 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 def escape_markdown(text: str) -> str:
     """Escape a plain string so any Markdown renderer shows it literally, on one line."""
-    return _SPECIAL.sub(r"\\\1", " ".join(clean(text).split()))
+    escaped = _SPECIAL.sub(r"\\\1", squash(clean(text)))
+    return _LINE_START.sub(lambda match: "\\" + match.group(1) if match.group(1)
+                           else match.group(2) + "\\" + match.group(3), escaped)
 
 
 def close_fences(body: str) -> str:

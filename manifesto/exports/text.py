@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import textwrap
 
-from .formats import change_label, clean, edition_label, html_to_text, plain_paragraphs
+from .formats import change_label, clean, edition_label, html_to_text, plain_paragraphs, squash
 from .model import ExportDocument, ExportSection
 
 __all__ = ["render"]
@@ -25,14 +25,14 @@ __all__ = ["render"]
 
 def _underline(title: str, char: str, width: int) -> list[str]:
     """A heading wrapped at ``width`` and underlined with ``char``."""
-    lines = textwrap.wrap(" ".join(clean(title).split()), width=width, break_long_words=True,
+    lines = textwrap.wrap(squash(clean(title)), width=width, break_long_words=True,
                           break_on_hyphens=False) or [""]
     return lines + [char * min(width, max(len(line) for line in lines) or 1)]
 
 
 def _wrap(paragraph: str, width: int, indent: str = "") -> list[str]:
     """One paragraph wrapped at ``width``."""
-    return textwrap.wrap(" ".join(paragraph.split()), width=width, initial_indent=indent, subsequent_indent=indent,
+    return textwrap.wrap(squash(paragraph), width=width, initial_indent=indent, subsequent_indent=indent,
                          break_long_words=True, break_on_hyphens=False) or [indent.rstrip()]
 
 
