@@ -47,6 +47,11 @@ ENV_SETTINGS: dict[str, Any] = {
     "QUEUE_MODE": str,
     "QUEUE_FILE": str,
     "NOTIFICATIONS_PER_PAGE": int,
+    # Exports: where generated files are cached, and when a PDF goes to the job queue.
+    "EXPORT_DIR": str,
+    "EXPORT_INLINE_MAX_CHARS": int,
+    "EXPORT_JOB_TIMEOUT": float,
+    "EXPORT_QUEUE_TIMEOUT": float,
 }
 
 
@@ -106,6 +111,14 @@ class Defaults:
     QUEUE_MODE: str | None = None  # thread (the default), worker, or immediate (the default under TESTING)
     QUEUE_FILE: str | None = None  # None: instance/queue.sqlite3
     NOTIFICATIONS_PER_PAGE = 30
+    # Exports: generated files are cached per release and options (the live
+    # text's when it changes) under EXPORT_DIR, None: instance/exports.
+    EXPORT_DIR: str | None = None
+    # A PDF of a text longer than this many characters (the annex counts 400
+    # per amendment) is built by the job queue, not in the request.
+    EXPORT_INLINE_MAX_CHARS = 60_000
+    EXPORT_JOB_TIMEOUT = 600.0  # seconds without progress before a running export job counts as dead
+    EXPORT_QUEUE_TIMEOUT = 3600.0  # seconds a queued export job may wait for a worker before it counts as lost
 
 
 def database_uri(config: dict[str, Any], instance_path: str) -> str:

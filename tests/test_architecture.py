@@ -20,7 +20,8 @@ ALLOWED = {
     "notifications": {"accounts", "audit", "documents", "amendments", "discussion", "text"},
     "search": {"accounts", "audit", "documents", "amendments", "discussion", "text"},
     "releases": {"accounts", "audit", "documents", "amendments", "text"},
-    "exports": {"accounts", "audit", "documents", "amendments", "discussion", "releases", "search", "text"},
+    "exports": {"accounts", "audit", "documents", "amendments", "discussion", "notifications", "releases", "search",
+                "text"},
 }
 AREAS = set(ALLOWED) | {"seed", "migrations"}
 

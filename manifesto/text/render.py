@@ -98,7 +98,10 @@ def _shift_headings(state: StateCore) -> None:
 
 def _new_markdown() -> MarkdownIt:
     """Build the Markdown parser used for section bodies."""
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    # maxNesting: markdown-it silently drops the rest of a text once nesting
+    # passes it (20 in the preset, reached by a list ten deep); 100 keeps any
+    # text a person writes whole while still bounding the parser's recursion.
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False, "maxNesting": 100})
     md.enable("table").enable("strikethrough")
     # Images are not in the allowlist; without this rule the sanitizer would
     # silently drop them, whereas as plain links the reader still sees them.

@@ -290,3 +290,12 @@ def test_render_plain_does_not_interpret_markdown() -> None:
     assert render_plain("*not emphasis* [x](https://e.org)") == (
         "<p>*not emphasis* [x](https://e.org)</p>"
     )
+
+
+def test_text_after_a_list_nested_ten_deep_is_kept():
+    """markdown-it drops the rest of a text past its nesting limit; a ten-deep list must not hide what follows."""
+    from manifesto.text.lines import layout
+
+    source = "\n".join("  " * depth + f"- level {depth + 1}" for depth in range(10)) + "\n\nAfter the list."
+    assert "level 10" in render_markdown(source) and "After the list." in render_markdown(source)
+    assert [view.text for view in layout(source).views][-2:] == ["\u2022 level 10", "After the list."]
