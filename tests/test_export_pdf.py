@@ -188,7 +188,7 @@ HOSTILE = {
         "| " + " | ".join(f"r{r}c{c} wordwordword" for c in range(14)) + " |" for r in range(120)),
     "Emoji": "Emoji 🎉🌍👩🏽‍🌾 and flags 🇨🇭 in a sentence.",
     "Right to left": "Right to left: مرحبا بالعالم and עברית mixed with English.",
-    "Outside the font": "Outside the font: 漢字かな 한국어 \U000f0000 \U0010fffd \ufdd0 and ∰ ⨀.",
+    "Outside the font": "Outside the font: 漢字かな 한국어 \ue000 \U0010fffd \ufdd0 and ∰ ⨀.",
     "Markup and controls": "Controls \x07 \x1b, a zero-width \u200b space, ]]> </style> <script>alert(1)</script>",
     "Code": "```\n" + "code " * 40 + "\n```",
     "Lists ten deep": "\n".join("  " * depth + f"- level {depth + 1}" for depth in range(10)),
