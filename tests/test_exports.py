@@ -296,3 +296,27 @@ def test_only_admins_download_the_archive(client, rich, users, login, who, statu
         assert b"@example.org" not in response.data
         with_emails = client.get("/d/doc/export/json?emails=1")
         assert users["participant"].email.encode() in with_emails.data
+
+
+def test_reading_page_offers_the_downloads(app, client, rich, queries):
+    page = client.get("/d/doc/").get_data(as_text=True)
+    for fmt in ("docx", "html", "md", "txt"):
+        assert f'href="/d/doc/export/{fmt}"' in page
+    assert 'href="/d/doc/export"' in page  # the options page
+    from flask import render_template
+
+    assert rich.slug == "doc"  # loaded before counting
+    with app.test_request_context("/d/doc/"), queries() as counted:
+        links = render_template("exports/_download.html", document=rich)
+    assert 'href="/d/doc/export/docx"' in links and counted.count == 0  # the buttons cost no query
+
+
+def test_without_pango_the_pdf_button_says_what_to_install(client, rich, monkeypatch):
+    from manifesto.exports import pdf
+
+    monkeypatch.setattr(pdf, "pdf_unavailable_reason", lambda: "PDF export needs Pango: apt install libpango-1.0-0")
+    page = client.get("/d/doc/").get_data(as_text=True)
+    assert "PDF: unavailable." in page and "apt install libpango-1.0-0" in page
+    assert 'href="/d/doc/export/pdf"' not in page
+    assert 'href="/d/doc/export/docx"' in page  # every other format still works
+    assert client.get("/d/doc/export/docx").status_code == 200
