@@ -37,6 +37,7 @@ output when the caller asks for bytes.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -186,7 +187,9 @@ def write_archive(*, include_emails: bool = False) -> bytes:
     it, and the caller checks that. Password hashes and session tokens are
     never written. The same data gives the same bytes, on either engine.
     """
-    return "".join(iter_archive(include_emails=include_emails)).encode("utf-8")
+    buffer = io.BytesIO()
+    write_archive_to(buffer, include_emails=include_emails)
+    return buffer.getvalue()
 
 
 def write_archive_to(stream: IO[bytes], *, include_emails: bool = False) -> int:

@@ -55,6 +55,7 @@ PLACEHOLDER_EMAIL = "user-{id}@archive.invalid"
 PRIVATE_VALUES: dict[tuple[str, str], str] = {("users", "password_hash"): UNUSABLE_PASSWORD}
 
 MAX_PROBLEMS = 20  # problems listed in one refusal
+CHUNK = 1000  # rows per INSERT: the copies made for the database stay small
 INT32 = 2**31 - 1
 INT64 = 2**63 - 1
 
@@ -470,9 +471,10 @@ def _restore(plan: ArchivePlan) -> ArchiveSummary:
         forward = sorted(fk.parent.name for fk in table.foreign_keys
                          if fk.parent.nullable and position[fk.column.table.name] >= position[table.name])
         json_columns = [column.name for column in table.columns if column_kind(column) == "json"]
-        if rows:
+        statement = _insert_statement(table)
+        for start in range(0, len(rows), CHUNK):
             params = []
-            for row in rows:
+            for row in rows[start:start + CHUNK]:
                 values = dict(row)
                 for name in forward:
                     values[name] = None
@@ -480,7 +482,7 @@ def _restore(plan: ArchivePlan) -> ArchiveSummary:
                     if name in values:
                         values[f"{name}__json"] = values.pop(name)
                 params.append(values)
-            connection.execute(_insert_statement(table), params)
+            connection.execute(statement, params)
         if forward and rows:
             later.append((table, forward, rows))
 
