@@ -11,6 +11,7 @@ from ..accounts.models import User
 from ..documents import services as documents
 from ..documents.models import Document, Phase
 from ..extensions import db
+from ..releases import services as releases
 from ..services import utcnow
 from . import demo_content as content
 from .demo_amendments import seed_amendments
@@ -62,6 +63,16 @@ def seed_demo(password: str = DEFAULT_PASSWORD) -> Document:
     people = seed_people(password)
     document, section_ids, created = seed_document(people)
     if created:
+        # Releases: the draft as opened for amendments, then the text after
+        # the committee's first decisions, so the redline between them shows
+        # the adopted amendments.
+        releases.publish_release(people["moderator"], document.id, name="Draft 1 — opened for amendments",
+                                 description="The committee's draft as it was opened for amendments.")
         made = seed_amendments(document, people, section_ids)
         seed_discussion(document, people, section_ids, made)
+        releases.publish_release(people["moderator"], document.id, name="Draft 2 — for the regional consultations",
+                                 description="The text after the committee's first decisions, sent to the "
+                                             "regional consultations in Dakar, Quito and Manila.")
+        for key in ("amina", "lucas"):  # two delegates agreed to be named among the contributors
+            accounts.set_export_credit(people[key], True)
     return document
