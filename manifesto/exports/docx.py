@@ -285,7 +285,7 @@ class _Writer:
         if not self.doc.annex:
             self.paragraph("No amendments were submitted.")
         for entry in self.doc.annex:
-            self.paragraph(f"{entry.code}: {entry.title}" if entry.title else entry.code, "Heading 2")
+            self.paragraph(f"{entry.code}: {entry.kind}" if entry.kind else entry.code, "Heading 2")
             self.labelled("Section", entry.section)
             self.labelled("Lines", entry.lines)
             self.labelled("Author", entry.author)

@@ -154,8 +154,8 @@ def render(doc: ExportDocument) -> bytes:
             out += ["", "No amendments were submitted."]
         for entry in doc.annex:
             heading = f"### {escape_markdown(entry.code)}"
-            if entry.title:
-                heading += f": {escape_markdown(entry.title)}"
+            if entry.kind:
+                heading += f": {escape_markdown(entry.kind)}"
             out += ["", heading, ""]
             out += _field("Section", entry.section)
             if entry.lines:

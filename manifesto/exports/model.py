@@ -79,6 +79,7 @@ class AnnexEntry:
     status: str  # human label: Accepted, Rejected...
     title: str
     reason: str  # the moderators' public reason ("" when undecided)
+    kind: str = ""  # what it does, in words: "Change a section", "Delete a section", "Insert a new section"
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def render(doc: ExportDocument) -> bytes:
         if not doc.annex:
             out += ["", "No amendments were submitted."]
         for entry in doc.annex:
-            out += ["", *_wrap(f"{entry.code}  {clean(entry.title)}".rstrip(), width)]
+            out += ["", *_wrap(f"{entry.code}: {entry.kind}" if entry.kind else entry.code, width)]
             fields = [("Section", entry.section), ("Lines", entry.lines), ("Author", entry.author),
                       ("Status", entry.status), ("Reason", entry.reason)]
             for label, value in fields:
