@@ -71,6 +71,7 @@ def history(make_document, users, make_user):
 
 
 def by_section(changes):
+    """The changes keyed by section id."""
     return {c.section_id: c for c in changes}
 
 
@@ -218,6 +219,7 @@ def test_a_retired_and_restored_section_lists_only_the_amendments_after_the_olde
 # ------------------------------------------------------------------ speed
 
 def _edit_many(document, moderator, entries):
+    """Add a sentence to each of these sections."""
     for entry in entries:
         documents.edit_section(moderator, document.id, entry.section.id, heading=entry.version.heading,
                                body=entry.version.body + " One more sentence.", reason="r",

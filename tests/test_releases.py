@@ -26,6 +26,7 @@ DRAFT_2 = "Draft 2 — for the regional consultations"
 
 
 def release_count() -> int:
+    """How many releases exist, in any document."""
     return db.session.scalar(select(func.count()).select_from(Release))
 
 
@@ -305,10 +306,12 @@ class _Retries(logging.Handler):
     """Collects the write wrapper's messages about transactions run again."""
 
     def __init__(self):
+        """Listen to warnings only: a retry is logged as one."""
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
 
     def emit(self, record):
+        """Keep the message."""
         self.messages.append(record.getMessage())
 
 
@@ -321,6 +324,7 @@ def test_releases_published_during_edits_are_consistent_snapshots(app, make_docu
     start = threading.Barrier(len(section_ids))
 
     def worker(i):
+        """Edit section ``i`` and publish a release, four times over."""
         with app.app_context():
             try:
                 start.wait()

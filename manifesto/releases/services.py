@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from ..audit.services import record_event
 from ..documents.models import Document, Phase, SectionVersion
-from ..documents.services import (LIMITS, SectionEntry, can_edit_sections, can_manage_document, current_sections,
+from ..documents.services import (SectionEntry, can_edit_sections, can_manage_document, current_sections,
                                   lock_document)
 from ..extensions import db
 from ..services import NotFound, PermissionDenied, ValidationError, to_int, writes
