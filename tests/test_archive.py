@@ -276,6 +276,7 @@ def test_refuses_what_is_not_json(app):
     assert "not UTF-8" in _refused(b"%PDF-1.7\n\xff\xfe\x00binary")
     assert "empty" in _refused(b"")
     assert "no \"format\"" in _refused(b"[1, 2, 3]")
+    assert "nested too deeply" in _refused(b"[" * 100_000 + b"]" * 100_000)
 
 
 def test_refuses_a_truncated_archive(rich):
@@ -466,3 +467,34 @@ def test_command_refuses_with_a_message_and_no_traceback(rich, runner, tmp_path)
     assert result.exit_code == 1 and "Error: This archive is truncated" in result.output
     assert "Traceback" not in result.output
     _assert_empty()
+
+
+def test_two_imports_at_once_one_wins_and_the_other_is_told_why(rich, app):
+    import threading
+
+    data = write_archive()
+    _empty_database()
+    db.session.remove()
+    outcomes: list[str] = []
+    ready = threading.Barrier(2)
+
+    def run() -> None:
+        with app.app_context():
+            ready.wait()
+            try:
+                import_archive(data)
+                outcomes.append("imported")
+            except ArchiveError as error:
+                outcomes.append(error.message)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(outcomes) == 2 and outcomes.count("imported") == 1
+    refusal = next(outcome for outcome in outcomes if outcome != "imported")
+    assert "already holds 1 document" in refusal
+    assert write_archive() == data

@@ -56,6 +56,7 @@ PRIVATE_VALUES: dict[tuple[str, str], str] = {("users", "password_hash"): UNUSAB
 
 MAX_PROBLEMS = 20  # problems listed in one refusal
 CHUNK = 1000  # rows per INSERT: the copies made for the database stay small
+IMPORT_LOCK = 0x4D414E49  # PostgreSQL advisory lock key held by a running import ("MANI")
 INT32 = 2**31 - 1
 INT64 = 2**63 - 1
 
@@ -461,6 +462,8 @@ def _restore(plan: ArchivePlan) -> ArchiveSummary:
     if postgresql:
         # A large archive writes big statements; this transaction only.
         connection.execute(text("SET LOCAL statement_timeout = 0"))
+        # Two imports at once: the second waits here, then finds the database full and says so.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
     _refuse_non_empty(connection)
 
     order = [table for table in db.metadata.sorted_tables if table.name in plan.rows]
