@@ -73,7 +73,7 @@ def _edit(data: bytes, change) -> bytes:
 
 @pytest.fixture
 def rich(app):
-    """The demo manifesto, plus what the demo lacks: settings, a merge into a later amendment, a release, a comment in many scripts."""
+    """The demo, plus what it lacks: settings, a merge into a later amendment, a release, many scripts."""
     from manifesto.amendments.services import decide_amendment
     from manifesto.discussion.comments import post_comment
     from manifesto.notifications.services import save_settings
@@ -287,6 +287,18 @@ def test_refuses_a_truncated_archive(rich):
     assert "truncated" in _refused(gzip.compress(data)[:200])
     cut_in_a_character = data.index("É".encode()) + 1
     assert "truncated" in _refused(data[:cut_in_a_character])
+
+
+def test_an_archive_cut_anywhere_inside_a_row_is_called_truncated(rich):
+    data = write_archive()
+    for needle in (b'"active": true', "Économie".encode(), b'"hunks": [['):
+        start = data.rindex(b"\n", 0, data.index(needle))
+        end = data.index(b"\n", start + 1)
+        for cut in range(start, end + 1):
+            with pytest.raises(ArchiveError, match="truncated"):
+                archive_import.read_archive(data[:cut])
+    with pytest.raises(ArchiveError, match="not valid JSON"):
+        archive_import.read_archive(b'{"format": "manifesto-archive", "tables": {},}')
 
 
 def test_refuses_another_format_and_a_newer_schema(rich):

@@ -158,6 +158,15 @@ def _truncated(position: int) -> str:
             "Nothing was imported; copy the complete file again from its source.")
 
 
+def _cut_short(rest: str, message: str) -> bool:
+    """Whether a JSON error means the text stopped early: it fails where the text ends, or in its last token."""
+    if not rest or message.startswith("Unterminated string"):
+        return True
+    if message.startswith("Invalid \\uXXXX escape") and len(rest) <= 6:
+        return True
+    return any(word.startswith(rest) for word in ("true", "false", "null")) or bool(re.fullmatch(r"[-+.eE\d]+", rest))
+
+
 def _parse(text_: str) -> Any:
     """The archive's JSON value."""
     if not text_.strip():
@@ -166,7 +175,7 @@ def _parse(text_: str) -> Any:
         return json.loads(text_)
     except json.JSONDecodeError as error:
         end = len(text_.rstrip())
-        if error.pos >= end - 1 or error.msg.startswith("Unterminated string"):
+        if _cut_short(text_[error.pos:end], error.msg):
             raise ArchiveError(_truncated(end)) from error
         raise ArchiveError(f"This file is not a Manifesto archive: it is not valid JSON (line {error.lineno}, "
                            f"column {error.colno}: {error.msg}).") from error
@@ -248,7 +257,7 @@ def _read_table(table: Table, rows: Any, includes_emails: bool, problems: _Probl
             problems.add(f'{where}: unknown field "{key}".')
         for key in sorted(expected - row.keys()):
             problems.add(f'{where}: the field "{key}" is missing.')
-        for key in expected & row.keys():
+        for key in sorted(expected & row.keys()):
             value = row[key]
             if value is None:
                 if not columns[key].nullable:
