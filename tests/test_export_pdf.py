@@ -82,9 +82,12 @@ def manifesto_doc(make_document, users):
         f"año {2000 + i}, niño y señal — “quoted” and ‘single’ words;" for i in range(12))
     bodies = [
         long_paragraph,
-        "Intro paragraph with **bold** and *italic* words.\n\n- first item of a list\n- second item, "
-        "quite a bit longer than the first so that it wraps onto a second numbered line of its own\n\n"
-        "> A quotation from the 2026 Mont Blanc Meetings, short.\n\nA closing sentence : with a no-break space.",
+        "Intro paragraph with **bold** and *italic* words and `code`.\n\n### A heading in the section\n\n"
+        "- first item of a list\n- second item, quite a bit longer than the first so that it wraps onto a "
+        "second numbered line of its own\n  - a nested item, also long enough to wrap onto a numbered line of "
+        "its own\n\n1. numbered\n2. list\n\n> A quotation from the 2026 Mont Blanc Meetings, long enough to "
+        "wrap onto a second line.\n\n```\nprint('a code block')\n```\n\n" + "W" * 80 + "\n\n"
+        "A closing sentence\u00a0: with a no-break space.",
         "Une section en français : « Nous voulons une économie au service des personnes » ; "
         "l’été dernier, à Genève, les coopératives ont présenté leurs propositions.",
     ]
@@ -148,6 +151,22 @@ def test_line_numbers_print_the_same_words_on_the_same_lines_as_the_screen(manif
     assert checked >= 10
     # The long paragraph really was broken into several numbered lines, as on screen.
     assert max(printed) == checked
+
+
+def test_the_running_header_names_the_section_a_page_continues(make_document, users, tmp_path):
+    document = make_document(n_sections=2)
+    entry = documents.current_sections(document)[0]
+    body = "\n\n".join(f"Paragraph {i} of a long section, which goes on for several pages of the printed copy."
+                         for i in range(150))
+    documents.edit_section(users["admin"], document.id, entry.section.id, heading="A long section", body=body,
+                           reason="Long.", base_version=entry.version.number)
+    pages = pdftotext(pdf.render_pdf(build_export(document, options=ExportOptions(line_numbers=True))),
+                      tmp_path).split("\f")
+    continued = [page for page in pages[3:] if "§2 Section 2" not in page and page.strip()]
+    assert continued, "the long section should fill whole pages"
+    for page in continued:
+        header = page.strip().splitlines()[0]
+        assert "Test manifesto" in header and "§1 A long section" in header
 
 
 def test_without_line_numbers_no_line_is_numbered(manifesto_doc, tmp_path):

@@ -52,7 +52,7 @@ STYLESHEET = Path(__file__).with_name("pdf.css")
 
 # The text block: A4 (210mm) less the 28mm and 18mm side margins of pdf.css, in points.
 MEASURE_PT = (210 - 28 - 18) * 72 / 25.4
-INDENT_PT = 5 * 72 / 25.4  # one level of list or quote nesting (.d1 .. .d4)
+INDENT_PT = 15.0  # one level of list or quote nesting: three en spaces at 10pt
 MAX_DEPTH = 4
 BODY_PT = 10.0
 CODE_PT = 9.0
@@ -152,7 +152,7 @@ def _fitting_size(line: NumberedLine, text: str) -> float | None:
     if advances is None:
         return None
     width = sum(advances.get(ord(char), 1.0) for char in text) * size
-    room = MEASURE_PT - min(line.depth, MAX_DEPTH) * INDENT_PT
+    room = MEASURE_PT - min(max(line.depth, 0), MAX_DEPTH) * INDENT_PT
     if width <= room:
         return None
     return max(4.0, math.floor(size * room / width * 10) / 10)
@@ -165,23 +165,39 @@ def _clean(html: str) -> str:
     return _INVALID_CHARS.sub("", html)
 
 
+_FIGURE_SPACE = "\u2007"  # as wide as a digit: right-aligns the numbers without a box of their own
+_EN_SPACE = "\u2002"
+NUMBER_DIGITS = 5  # numbers up to 99,999 line up; longer ones reach further into the margin
+# What a line's number and the two spaces after it take, at 10pt DejaVu Serif (digit .636em, space .318em):
+# pdf.css pulls each line left by exactly this much, so the text starts at the margin and the number sits in it.
+
+
 def _line_html(line: NumberedLine, first_in_section: bool) -> str:
-    """One stored line as one printed block, its number in the margin."""
+    """One stored line as one printed block, its number in the left margin.
+
+    The number is plain text at the start of the line, padded with figure
+    spaces, so most lines are a single run of text: no box of their own for
+    the number (which halves the layout work of a long document). Lines in
+    another style (headings, quotes, code) or set smaller to fit keep their
+    number in the body's style with a span of its own.
+    """
     content = line.html or str(escape(line.text))
     visible = line.text if line.html == "" or "<" not in line.html else _TAG.sub("", line.html)
     classes = ["l"]
     if line.starts_block and not first_in_section:
         classes.append("gap")
     block = line.block or "p"
-    if block.startswith("h"):
-        classes.append("b-h")
-    elif block in ("quote", "code", "hr", "li", "table"):
-        classes.append(f"b-{block}")
-    if line.depth:
-        classes.append(f"d{min(line.depth, MAX_DEPTH)}")
+    styled = block.startswith("h") or block in ("quote", "code", "hr")
+    if styled:
+        classes.append("b-h" if block.startswith("h") else f"b-{block}")
+    depth = min(max(line.depth, 0), MAX_DEPTH)
+    indent = _EN_SPACE * (3 * depth)  # 1.5em a level of nesting, inside the text so the number stays put
     size = _fitting_size(line, visible)
+    number = str(line.number).rjust(NUMBER_DIGITS, _FIGURE_SPACE) + "  "
+    if not styled and size is None:
+        return f'<p class="{" ".join(classes)}">{number}{indent}{content}</p>'
     style = f' style="font-size:{size}pt"' if size else ""
-    return f'<p class="{" ".join(classes)}"{style}><span class="n">{line.number}</span>{content}</p>'
+    return f'<p class="{" ".join(classes)}"{style}><span class="n">{number}</span>{indent}{content}</p>'
 
 
 def _section_html(section: ExportSection, line_numbers: bool) -> Iterator[str]:
@@ -231,13 +247,11 @@ def _annex_html(doc: ExportDocument) -> Iterator[str]:
     if not doc.annex:
         yield "<p>No amendments.</p>"
     for entry in doc.annex:
+        # One block of plain lines (white-space: pre-line) per amendment: 3,600 of them must stay cheap.
         where = escape(entry.section) + (Markup(", ") + escape(entry.lines) if entry.lines else "")
-        yield (f'<div class="am"><p class="am-head"><strong>{escape(entry.code)}</strong> · {where}'
-               f' · {escape(entry.status)}</p><p class="am-title">{escape(entry.title)}</p>'
-               f'<p class="am-author">Proposed by {escape(entry.author)}</p>')
-        if entry.reason:
-            yield f'<p class="am-reason">Reason: {escape(entry.reason)}</p>'
-        yield "</div>"
+        reason = Markup("\nReason: ") + escape(entry.reason) if entry.reason else ""
+        yield (f'<p class="am"><b>{escape(entry.code)}</b> · {where} · {escape(entry.status)}\n'
+               f'{escape(entry.title)}\nProposed by {escape(entry.author)}{reason}</p>')
     yield "</section>"
 
 
