@@ -39,6 +39,8 @@ from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
 
 from ..documents.models import NumberedLine
 from .formats import change_label, clean, edition_label, html_segments, plain_paragraphs, squash
@@ -74,7 +76,9 @@ class _Writer:
         """Start from python-docx's default template, with the few styles it lacks."""
         self.doc = doc
         self.word = docx.Document()
-        self._restart_ids: dict[str, int] = {}
+        self._style_ids: dict[str, str] = {}
+        self._end = self.word.element.body.sectPr  # new paragraphs go right before it
+        self._abstract_nums: dict[str, int] = {}
         self._prepare()
 
     # ------------------------------------------------------------------ setup
@@ -126,27 +130,82 @@ class _Writer:
         return out.getvalue()
 
     # ---------------------------------------------------------------- helpers
+    def style_id(self, name: str | None) -> str | None:
+        """The id of a style by name, looked up once (python-docx scans every style on each lookup)."""
+        if name is None or name == "Normal":
+            return None
+        if name not in self._style_ids:
+            self._style_ids[name] = self.word.styles[name].style_id
+        return self._style_ids[name]
+
+    def new_paragraph(self, style: str = "Normal", text: str = ""):
+        """Add an empty (or plain) paragraph in ``style``, at the end of the body.
+
+        Inserted right before the body's closing section properties, which
+        python-docx would look for among every paragraph each time (quadratic
+        on a 3,600-amendment annex).
+        """
+        element = OxmlElement("w:p")
+        self._end.addprevious(element)
+        paragraph = Paragraph(element, self.word._body)
+        if text:
+            self.run(paragraph, text)
+        style_id = self.style_id(style)
+        if style_id:
+            paragraph._p.style = style_id
+        return paragraph
+
+    def run(self, paragraph, text: str = "", style: str | None = None):
+        """Add a run of ``text`` to ``paragraph`` in the character style ``style``.
+
+        Built with lxml directly: python-docx's own run API costs several times
+        more, which tells on a 450,000-character text.
+        """
+        text = clean(text)
+        style_id = self.style_id(style)
+        if "\t" in text or "\n" in text:  # tabs and breaks are elements of their own: python-docx makes them
+            run = paragraph.add_run(text)
+            if style_id:
+                run._r.style = style_id
+            return run
+        element = OxmlElement("w:r")
+        if style_id:
+            properties = OxmlElement("w:rPr")
+            style_element = OxmlElement("w:rStyle")
+            style_element.set(qn("w:val"), style_id)
+            properties.append(style_element)
+            element.append(properties)
+        if text:
+            text_element = OxmlElement("w:t")
+            text_element.text = text
+            if text[:1].isspace() or text[-1:].isspace():
+                text_element.set(qn("xml:space"), "preserve")
+            element.append(text_element)
+        paragraph._p.append(element)
+        return Run(element, paragraph)
+
     def paragraph(self, text: str = "", style: str = "Normal"):
         """Add a paragraph of plain text in ``style``."""
-        return self.word.add_paragraph(clean(text), style=style)
+        return self.new_paragraph(style, text)
 
     def labelled(self, label: str, value: str) -> None:
         """A "Label: value" paragraph, the label in Strong; a multi-paragraph value continues below."""
         paragraphs = plain_paragraphs(value)
         if not paragraphs:
             return
-        paragraph = self.word.add_paragraph(style="Normal")
-        paragraph.add_run(f"{label}: ", style="Strong")
-        paragraph.add_run(paragraphs[0])
+        paragraph = self.new_paragraph()
+        self.run(paragraph, f"{label}: ", "Strong")
+        self.run(paragraph, paragraphs[0])
         for more in paragraphs[1:]:
             self.paragraph(more)
 
     def restart_numbering(self, paragraph, style: str, start: int) -> None:
         """Make an ordered list start again at ``start`` (Word would otherwise continue the previous list)."""
         numbering = self.word.part.numbering_part.element
-        style_num = self.word.styles[style].element.pPr.numPr.numId.val
-        abstract = numbering.num_having_numId(style_num).abstractNumId.val
-        num = numbering.add_num(abstract)
+        if style not in self._abstract_nums:
+            style_num = self.word.styles[style].element.pPr.numPr.numId.val
+            self._abstract_nums[style] = numbering.num_having_numId(style_num).abstractNumId.val
+        num = numbering.add_num(self._abstract_nums[style])
         num.add_lvlOverride(ilvl=0).add_startOverride(start)
         numbers = paragraph._p.get_or_add_pPr().get_or_add_numPr()
         numbers.get_or_add_ilvl().val = 0
@@ -166,7 +225,7 @@ class _Writer:
         self.paragraph("Contents", "TOC Heading")
         entries = [f"§{section.number} {section.heading}" for section in self.doc.sections] or ["(no sections)"]
         for index, entry in enumerate(entries):
-            paragraph = self.word.add_paragraph(style="TOC 1")
+            paragraph = self.new_paragraph("TOC 1")
             if index == 0:
                 for kind, text in (("begin", None), (None, ' TOC \\o "1-1" \\h \\z \\u '), ("separate", None)):
                     run = paragraph.add_run()
@@ -179,7 +238,7 @@ class _Writer:
                         instruction.set(qn("xml:space"), "preserve")
                         instruction.text = text
                         run._r.append(instruction)
-            paragraph.add_run(clean(entry))
+            self.run(paragraph, entry)
             if index == len(entries) - 1:
                 field = OxmlElement("w:fldChar")
                 field.set(qn("w:fldCharType"), "end")
@@ -198,16 +257,16 @@ class _Writer:
         paragraph = None
         for index, line in enumerate(lines):
             if paragraph is None or line.starts_block:
-                paragraph = self.word.add_paragraph(style=self._line_style(line))
+                paragraph = self.new_paragraph(self._line_style(line))
             elif index:
                 paragraph.add_run().add_break(WD_BREAK.LINE)
-            paragraph.add_run(str(line.number), style="Line Number")
-            paragraph.add_run("\t")
+            self.run(paragraph, str(line.number), "Line Number")
+            self.run(paragraph, "\t")
             inline = _InlineToDocx(self, paragraph)
             inline.feed(clean(line.html) if line.html else "")
             inline.close()
             if not line.html:
-                paragraph.add_run(clean(line.text).replace("\n", " "))
+                self.run(paragraph, clean(line.text).replace("\n", " "))
 
     @staticmethod
     def _line_style(line: NumberedLine) -> str:
@@ -267,13 +326,12 @@ class _Writer:
                 continue
             number = change.number if change.number is not None else change.old_number
             self.paragraph(f"§{number} {change.heading}", "Heading 2")
-            paragraph = self.word.add_paragraph(style="Normal")
-            paragraph.add_run(clean(change_label(change)), style="Strong")
+            paragraph = self.new_paragraph()
+            self.run(paragraph, change_label(change), "Strong")
             for segments in html_segments(change.diff_html):
-                paragraph = self.word.add_paragraph(style="Normal")
+                paragraph = self.new_paragraph()
                 for mark, text in segments:
-                    style = {"ins": "Inserted Text", "del": "Deleted Text"}.get(mark)
-                    paragraph.add_run(clean(text), style=style)
+                    self.run(paragraph, text, {"ins": "Inserted Text", "del": "Deleted Text"}.get(mark))
             if change.amendments:
                 self.labelled("Amendments adopted", ", ".join(change.amendments))
         if unchanged:
@@ -357,7 +415,7 @@ class _InlineToDocx(HTMLParser):
             style = "Emphasis"
         elif "ins" in marks:
             style = "Inserted Text"
-        run = self.paragraph.add_run(clean(text), style=style)
+        run = self.writer.run(self.paragraph, text, style)
         if ("strong" in marks or "b" in marks) and style not in (None, "Strong"):
             run.bold = True
         if ("em" in marks or "i" in marks) and style not in (None, "Emphasis"):
@@ -416,7 +474,7 @@ class _HtmlToDocx(HTMLParser):
         """The open paragraph's run writer, starting a paragraph when none is open."""
         if self.inline is None:
             style, first_of_item = self._style()
-            paragraph = self.writer.word.add_paragraph(style=style)
+            paragraph = self.writer.new_paragraph(style)
             if first_of_item:
                 item = self.items[-1]
                 item["paragraphs"] += 1
@@ -465,7 +523,7 @@ class _HtmlToDocx(HTMLParser):
             self.pre += 1
         elif tag == "hr":
             self._close()
-            self.writer.word.add_paragraph("* * *", style=self.base_style)
+            self.writer.new_paragraph(self.base_style, "* * *")
         elif tag == "table":
             self._close()
             self.table, self.header_rows = [], set()
@@ -582,7 +640,7 @@ class _HtmlToDocx(HTMLParser):
                         continue
                     style = "Strong" if "strong" in marks or "b" in marks else \
                         "Emphasis" if "em" in marks or "i" in marks else None
-                    run = paragraph.add_run(text, style=style)
+                    run = self.writer.run(paragraph, text, style)
                     if "del" in marks or "s" in marks:
                         run.font.strike = True
             if index in header_rows:
