@@ -320,3 +320,19 @@ def test_without_pango_the_pdf_button_says_what_to_install(client, rich, monkeyp
     assert 'href="/d/doc/export/pdf"' not in page
     assert 'href="/d/doc/export/docx"' in page  # every other format still works
     assert client.get("/d/doc/export/docx").status_code == 200
+
+
+def test_store_clears_temporary_files_left_by_a_killed_process(app, rich):
+    import os
+    import time
+
+    key = cache.cache_key(rich, None, "txt", ExportOptions())
+    folder = cache.cached_path(key).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    abandoned, fresh = folder / ".building-abandoned.txt", folder / ".building-writing-now.txt"
+    abandoned.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    old = time.time() - 2 * cache.ABANDONED_AFTER
+    os.utime(abandoned, (old, old))
+    cache.store(key, b"whole")
+    assert not abandoned.exists() and fresh.exists()

@@ -28,6 +28,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -47,6 +48,8 @@ __all__ = ["FORMAT_VERSION", "CacheKey", "cache_key", "cached_path", "export_dir
 
 # Bump when a format's renderer changes what it writes, so older files are not served again.
 FORMAT_VERSION = "1"
+# Seconds after which a temporary file nobody renamed is taken as left by a killed process.
+ABANDONED_AFTER = 3600
 
 _UNSAFE = re.compile(r"[^a-z0-9-]+")
 
@@ -164,11 +167,23 @@ def store(key: CacheKey, data: bytes) -> Path:
         raise
     for old in path.parent.glob(f"{key.stem}*{path.suffix}"):
         if old.name != path.name:
-            try:
-                old.unlink()
-            except FileNotFoundError:  # another request removed it first
-                pass
+            _remove(old)
+    # Temporary files of a process killed while writing (a live one is minutes old at most).
+    for leftover in path.parent.glob(".building-*"):
+        try:
+            if time.time() - leftover.stat().st_mtime > ABANDONED_AFTER:
+                _remove(leftover)
+        except FileNotFoundError:
+            pass
     return path
+
+
+def _remove(path: Path) -> None:
+    """Delete a file another request may be deleting too."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def get_or_render(document: Document, release, fmt: str, options: ExportOptions,
