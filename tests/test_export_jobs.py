@@ -121,7 +121,7 @@ def test_a_long_text_goes_through_a_job_then_the_download(client, document, long
     assert f"/d/doc/exports/jobs/{job_id}/file" in html
     download = client.get(f"/d/doc/exports/jobs/{job_id}/file")
     assert download.status_code == 200 and download.mimetype == "application/pdf"
-    assert "attachment" in download.headers["Content-Disposition"]
+    assert download.headers["Content-Disposition"] == "attachment; filename=doc-live-lines-annex.pdf"
     text = headings_in(download.data)
     for n in (1, 2, 3):
         assert f"§{n} Section {n}" in text

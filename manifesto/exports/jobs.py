@@ -40,6 +40,7 @@ from ..releases.models import Release, ReleaseSection
 from ..services import DatabaseUnavailable, NotFound, ServiceError, after_commit, as_utc, utcnow, writes
 from . import cache
 from .build import build_export
+from .formats import download_name as file_name_of
 from .model import FORMATS, ExportOptions
 from .models import ACTIVE, ExportJob, JobStatus
 from .pdf import PdfUnavailable, pdf_unavailable_reason, render_pdf
@@ -137,11 +138,8 @@ def job_file(job: ExportJob) -> Path | None:
 
 
 def download_name(document: Document, release, fmt: str, options: ExportOptions) -> str:
-    """The file name a download gets: document, text, options and extension."""
-    text = release.slug if release is not None else "live"
-    key = options.cache_key()
-    extension = FORMATS[fmt][0]
-    return f"{document.slug}-{text}{'' if key == 'plain' else '-' + key}.{extension}"
+    """The file name a download gets, the same as the other formats' (``formats.download_name``)."""
+    return file_name_of(document.slug, release.slug if release is not None else None, options, fmt)
 
 
 def describe_options(options: ExportOptions) -> str:
