@@ -49,19 +49,24 @@ VARIANTS = {
 }
 
 
-def _flask(env: dict[str, str], *args: str) -> None:
-    """Run a ``flask --app manifesto`` command with this environment, streaming its output."""
+def _flask(env: dict[str, str], log: Path, *args: str) -> None:
+    """Run a ``flask --app manifesto`` command with this environment, its output going to ``log``."""
     command = [sys.executable, "-m", "flask", "--app", "manifesto", *args]
-    print("$", " ".join(shlex.quote(part) for part in command[2:]), flush=True)
-    subprocess.run(command, env=env, cwd=ROOT, check=True)
+    print("$", " ".join(shlex.quote(part) for part in command[2:]), f"  (output in {log})", flush=True)
+    with log.open("a") as out:
+        result = subprocess.run(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed; see {log}")
 
 
-def seed(env: dict[str, str], seed_args: str) -> None:
+def seed(env: dict[str, str], seed_args: str, folder: Path) -> None:
     """Build the schema and load the convention-scale event into the database ``env`` names."""
-    _flask(env, "db", "upgrade")
+    log = folder / "seed.log"
+    _flask(env, log, "db", "upgrade")
     started = time.monotonic()
-    _flask(env, "seed-scale", *shlex.split(seed_args))
-    print(f"seeded in {time.monotonic() - started:.0f} s", flush=True)
+    _flask(env, log, "seed-scale", *shlex.split(seed_args))
+    summary = [line for line in log.read_text(errors="replace").splitlines() if line.startswith("  ")][-3:]
+    print(f"seeded in {time.monotonic() - started:.0f} s:", *summary, sep="\n", flush=True)
 
 
 def child(slug: str, variant: str, out: str) -> None:
@@ -140,7 +145,7 @@ def main() -> None:
         child(args.slug, args.child, args.out)
         return
 
-    folder = Path(args.keep or tempfile.mkdtemp(prefix="bench-export-"))
+    folder = Path(args.keep or tempfile.mkdtemp(prefix="bench-export-"))  # kept: it holds the PDFs to look at
     folder.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "QUEUE_MODE": "immediate", "MANIFESTO_INSTANCE_PATH": str(folder / "instance")}
     env.setdefault("SECRET_KEY", "bench-export")
@@ -148,7 +153,7 @@ def main() -> None:
         env["DATABASE_URL"] = args.database_url
     else:
         env["DATABASE_URL"] = f"sqlite:///{folder / 'manifesto.sqlite'}"
-        seed(env, args.seed_args)
+        seed(env, args.seed_args, folder)
 
     print(f"\nPDF export of /d/{args.slug} ({os.cpu_count()} CPUs), each variant in a fresh process:", flush=True)
     results = []
