@@ -274,6 +274,8 @@ def test_export_page_offers_the_options_with_labels(client, rich):
     ("/d/nowhere/export/pdf", "no document"),
     ("/d/nowhere/export", "no document"),
     ("/d/doc/export/md?release=no-such-release", "no release"),
+    ("/d/doc/export/pdf?release=no-such-release", "no release"),
+    ("/d/doc/export/pdf?against=no-such-release", "no release"),
     ("/d/doc/export/html?against=no-such-release", "no release"),
     ("/d/doc/export?release=no-such-release", "no release"),
 ])
