@@ -270,6 +270,8 @@ def test_annex_contributors_and_redline_are_printed_when_present(tmp_path):
                                 diff_html="Coal <del>stays</del> <ins>goes</ins> away.", amendments=["A-015"]),
                  RedlineSection(change="added", number=2, old_number=None, heading="Housing", old_heading=None,
                                 diff_html="<ins>All new.</ins>"),
+                 RedlineSection(change="moved", number=3, old_number=4, heading="Water", old_heading="Rivers",
+                                diff_html="", labels=["Moved", "Retitled"]),
                  RedlineSection(change="removed", number=None, old_number=3, heading="Coal", old_heading=None,
                                 diff_html="<del>Gone.</del>")],
         redline_base="Draft 1")
@@ -277,6 +279,7 @@ def test_annex_contributors_and_redline_are_printed_when_present(tmp_path):
     assert "Changes since Draft 1" in text
     assert "Changed §1 Energy" in text and "Amendments adopted: A-015" in text
     assert "Added §2 Housing" in text and "Removed former §3 Coal" in text
+    assert "Moved, Retitled §3 Water" in text and "Heading was: Rivers" in text and "Was §4." in text
     assert "Annex: amendments" in text
     assert "A-014 · §1 Energy, lines 12–14 · Rejected" in text
     assert "Reason: Already in §2, line 4." in text

@@ -227,8 +227,9 @@ def _redline_html(doc: ExportDocument) -> Iterator[str]:
         yield "<p>No section changed.</p>"
     for entry in changed:
         number = f"§{entry.number}" if entry.number is not None else f"former §{entry.old_number}"
-        yield (f'<div class="redline-sec"><h3><span class="change">{_CHANGE_LABELS.get(entry.change, entry.change)}'
-               f'</span> {escape(number)} {escape(entry.heading)}</h3>')
+        label = ", ".join(entry.labels) if entry.labels else _CHANGE_LABELS.get(entry.change, entry.change)
+        yield (f'<div class="redline-sec"><h3><span class="change">{escape(label)}</span> {escape(number)} '
+               f'{escape(entry.heading)}</h3>')
         if entry.old_heading and entry.old_heading != entry.heading:
             yield f"<p>Heading was: <del>{escape(entry.old_heading)}</del></p>"
         if entry.old_number is not None and entry.number is not None and entry.old_number != entry.number:
@@ -276,7 +277,9 @@ def build_html(doc: ExportDocument) -> str:
     parts: list[str] = [
         f'<!DOCTYPE html><html lang="{escape(doc.language or "en")}"><head><meta charset="utf-8">',
         f"<title>{escape(doc.title)}</title>",
-        f'<meta name="description" content="{escape(doc.label)}"></head><body>',
+        f'<meta name="description" content="{escape(doc.label)}">',
+        f'<meta name="dcterms.created" content="{doc.date.isoformat()}">',
+        f'<meta name="dcterms.modified" content="{doc.date.isoformat()}"></head><body>',
         '<section class="title-page">',
         f'<p class="kicker">{"Final text" if doc.is_final else "Release" if doc.release_name else "Working text"}</p>',
         f"<h1>{escape(doc.title)}</h1>",
