@@ -320,3 +320,20 @@ def test_what_to_install_when_pango_is_missing(monkeypatch):
     monkeypatch.setattr(pdf, "pdf_unavailable_reason", lambda: reason)
     with pytest.raises(pdf.PdfUnavailable, match="libharfbuzz0b"):
         pdf.render_pdf(_export())
+
+
+def test_a_release_with_its_redline_annex_and_credits_from_the_database(make_document, users, tmp_path):
+    from manifesto.releases import services as releases
+
+    document = make_document(n_sections=2)
+    first = releases.publish_release(users["moderator"], document.id, name="Draft 1")
+    entry = documents.current_sections(document)[1]
+    documents.edit_section(users["admin"], document.id, entry.section.id, heading="Section 2, renamed",
+                           body="Paragraph one of section 2, about cooperatives and solar energy.",
+                           reason="Sharper.", base_version=entry.version.number)
+    second = releases.publish_release(users["moderator"], document.id, name="Draft 2 — for the regions")
+    options = ExportOptions(line_numbers=True, annex=True, contributors=True, redline_against=first.slug)
+    text = squash(pdftotext(pdf.render_pdf(build_export(document, second, options)), tmp_path, layout=False))
+    assert "Draft 2 — for the regions" in text.split("Contents")[0]
+    assert "Changes since Draft 1" in text and "§2 Section 2, renamed" in text and "solar" in text
+    assert "Annex: amendments" in text and "Contributors" in text
