@@ -115,6 +115,17 @@ def test_anonymous_visitors_see_the_latest_activity_newest_first(client, doc, se
     assert f'href="/d/doc/amendments/{amendment.id}"' in html
 
 
+def test_a_published_release_is_listed_with_its_link(client, doc, sections, users):
+    """Publishing a release is news: it is listed by name with a link to its page, under "text" too."""
+    from manifesto.releases import services as releases
+
+    release = releases.publish_release(users["moderator"], doc.id, name="Draft 2 — for the consultations")
+    html = page(client)
+    assert "published the release Draft 2 — for the consultations" in items(html)[0]
+    assert f'href="/d/doc/releases/{release.slug}"' in html
+    assert "Draft 2 — for the consultations" in " ".join(items(page(client, "?what=text")))
+
+
 def test_what_is_new_since_my_last_visit_is_marked_in_words(client, login, doc, sections, make_user, users):
     reader = make_user()
     login(reader)

@@ -9,12 +9,13 @@ import pytest
 
 from manifesto.amendments import services as amendments
 from manifesto.documents import services as documents
+from manifesto.releases import services as releases
 
 FIELDS = ["email", "name", "organisation", "country", "password", "confirm", "current_password", "new_password",
           "remember", "next", "role", "active", "heading", "body", "reason", "base_version", "after",
           "structure_version", "to_number", "direction", "title", "introduction", "phase", "amendment_deadline",
           "min_supporters", "kind", "section_id", "base_version_id", "revision", "action", "decision",
-          "final_heading", "final_body", "merged_into"]
+          "final_heading", "final_body", "merged_into", "description", "final", "credit"]
 
 HOSTILE = [
     "",
@@ -48,7 +49,9 @@ def world(make_document, users, make_user):
                                          body=body.replace("energy", "wind energy"), reason="B")
     amendments.decide_amendment(users["moderator"], document.id, other.id, decision="accept", reason="Yes.",
                                 revision=1)
-    return {"document": document, "section": entry.section.id, "amendment": open_one.id, "author": author}
+    release = releases.publish_release(users["moderator"], document.id, name="Draft 1")
+    return {"document": document, "section": entry.section.id, "amendment": open_one.id, "author": author,
+            "release": release.slug}
 
 
 def post_routes(app):
@@ -62,7 +65,7 @@ def test_no_form_crashes_on_hostile_input(app, client, login, users, world, role
     if role != "anonymous":
         login(people[role])
     values = {"slug": "doc", "section_id": world["section"], "amendment_id": world["amendment"],
-              "user_id": users["participant"].id}
+              "user_id": users["participant"].id, "release_slug": world["release"]}
     routes = post_routes(app)
     assert len(routes) >= 15, routes
     for rule in routes:

@@ -47,7 +47,8 @@ FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "decisions": ("Decisions", DECISIONS),
     "text": ("New versions of the text", (
         "section.created", "section.edited", "section.reverted", "section.moved", "section.retired",
-        "section.restored", "section.created_by_amendment", "section.retired_by_amendment") + DECISIONS[:2]),
+        "section.restored", "section.created_by_amendment", "section.retired_by_amendment",
+        "release.published", "release.marked_final") + DECISIONS[:2]),
     "comments": ("Comments", ("comment.created", "comment.edited", "comment.deleted", "comment.hidden",
                               "comment.restored")),
     "supports": ("Supports", ("amendment.supported", "amendment.support_withdrawn")),
@@ -71,6 +72,8 @@ PHRASES: dict[str, tuple[str, str]] = {
     "amendment.conflicted": ("", "now conflicts with the text"),
     "amendment.hidden": ("hid", ""),
     "amendment.restored": ("restored", ""),
+    "release.published": ("published the release", ""),
+    "release.marked_final": ("made", "the final text"),
     "section.created": ("added", ""),
     "section.edited": ("wrote version {version} of", ""),
     "section.reverted": ("reverted", "to an earlier text (version {version})"),
@@ -283,6 +286,11 @@ def _item(document: Document, event: AuditEvent, since: int | None, comments: di
             item.endpoint, item.args = "discussion.comment", {"slug": slug, "comment_id": comment.id}
             if event.action == "comment.created" and comment.parent_id is not None:
                 item.before = "replied to a comment on"
+    elif event.object_type == "releases":
+        # The release's name and address are in the event, so this costs no query.
+        item.label = data.get("name") or "a release"
+        if data.get("slug"):
+            item.endpoint, item.args = "releases.show", {"slug": slug, "release_slug": data["slug"]}
     elif event.object_type == "documents":
         item.label = "the document"
         item.endpoint, item.args = "documents.read", {"slug": slug}
