@@ -1,6 +1,6 @@
 """Time releases at convention scale: publish, the release page, the redline (two releases, and vs live).
 
-    MANIFESTO_INSTANCE_PATH=/tmp/scale .venv/bin/python /tmp/h/bench_releases.py --slug convention --repeat 10
+    MANIFESTO_INSTANCE_PATH=/tmp/scale .venv/bin/python scripts/bench_releases.py --slug convention --repeat 10
 (needs `flask db upgrade` and `flask seed-scale` first; it publishes two releases with 30 edits between them).
 """
 import argparse
