@@ -143,14 +143,14 @@ def download_name(document: Document, release, fmt: str, options: ExportOptions)
 
 
 def describe_options(options: ExportOptions) -> str:
-    """The options in words: "with line numbers and the annex of amendments"."""
+    """The options in words: "with line numbers and the annex of amendments" ("" for the text alone)."""
     parts = [label for wanted, label in ((options.line_numbers, "line numbers"),
                                          (options.annex, "the annex of amendments"),
                                          (options.contributors, "the contributors"),
                                          (options.redline_against, f"the changes since {options.redline_against}"))
              if wanted]
     if not parts:
-        return "the text alone"
+        return ""
     return "with " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
 
 

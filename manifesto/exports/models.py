@@ -90,6 +90,6 @@ class ExportJob(db.Model):
         return max(0, min(99, self.progress_done * 100 // self.progress_total))
 
     @property
-    def last_change(self) -> datetime:
-        """When the job last moved, as aware UTC."""
-        return as_utc(self.updated_at)
+    def requested_at(self) -> datetime:
+        """When the job was asked for, as aware UTC."""
+        return as_utc(self.created_at)
