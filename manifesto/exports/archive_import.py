@@ -106,6 +106,7 @@ class _Problems:
     """The reasons an archive is refused, collected so that one refusal lists many."""
 
     def __init__(self) -> None:
+        """Start with nothing found."""
         self.items: list[str] = []
         self.total = 0
 
