@@ -337,3 +337,11 @@ def test_a_release_with_its_redline_annex_and_credits_from_the_database(make_doc
     assert "Draft 2 — for the regions" in text.split("Contents")[0]
     assert "Changes since Draft 1" in text and "§2 Section 2, renamed" in text and "solar" in text
     assert "Annex: amendments" in text and "Contributors" in text
+
+
+def test_the_pdf_is_tagged_in_the_text_s_language_with_its_title():
+    reader = read(pdf.render_pdf(_export(language="fr", title="Manifeste pour l’économie sociale")))
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "fr"
+    assert bool(root["/MarkInfo"]["/Marked"]) and "/StructTreeRoot" in root  # headings and reading order
+    assert reader.metadata.title == "Manifeste pour l’économie sociale"

@@ -403,6 +403,7 @@ def render_pdf(doc: ExportDocument, progress: Progress | None = None) -> bytes:
     reason = pdf_unavailable_reason()
     if reason is not None:
         raise PdfUnavailable(reason)
+    import weasyprint
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
@@ -418,7 +419,9 @@ def render_pdf(doc: ExportDocument, progress: Progress | None = None) -> bytes:
     pages = len(rendered.pages)
     if progress:
         progress("Writing the PDF", pages, pages + 1)
-    data = rendered.write_pdf()
+    # A tagged PDF: screen readers get headings, paragraphs and reading order (about 10% more time).
+    options = {"pdf_tags": True} if "pdf_tags" in getattr(weasyprint, "DEFAULT_OPTIONS", {}) else {}
+    data = rendered.write_pdf(**options)
     if progress:
         progress("Done", pages + 1, pages + 1)
     return data
