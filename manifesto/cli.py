@@ -31,6 +31,22 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(error.message) from error
         click.echo(f"Created {user.email} ({user.role}).")
 
+    @app.cli.command("set-password")
+    @click.argument("email")
+    @click.option("--password", help="New password (prompted for when omitted).")
+    @click.option("--new-email", default=None, help="Also give the account this address (e.g. after an import).")
+    def set_password(email, password, new_email):
+        """Give an account a new password, ending its sessions (also for accounts restored from an archive)."""
+        from .accounts.services import reset_password
+
+        if not password:
+            password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+        try:
+            user = reset_password(email, password, email_address=new_email)
+        except ServiceError as error:
+            raise click.ClickException(error.message) from error
+        click.echo(f"New password set for {user.email}; their other sessions have ended.")
+
     @app.cli.command("seed-demo")
     @click.option("--password", default=None, help="Password of every demo account (default: manifesto-demo).")
     def seed_demo_command(password):

@@ -46,3 +46,20 @@ def test_seed_demo_is_complete_and_idempotent(runner, client):
     assert "social and solidarity economy" in page
     login = client.post("/login", data={"email": "moderator@example.org", "password": "demo-password"})
     assert login.status_code == 302
+
+
+def test_set_password_lets_a_restored_account_in_again(app, runner, make_user, client):
+    """An operator gives an account (e.g. restored from an archive) a new password and a real address."""
+    user = make_user(email="someone@example.org")
+    user.email, user.password_hash = f"user-{user.id}@archive.invalid", "!restored-from-archive"
+    db.session.commit()
+    result = runner.invoke(args=["set-password", f"user-{user.id}@archive.invalid", "--password",
+                                 "a-new-long-password", "--new-email", "Back@Example.org"])
+    assert result.exit_code == 0, result.output
+    assert "New password set for back@example.org" in result.output
+    response = client.post("/login", data={"email": "back@example.org", "password": "a-new-long-password"})
+    assert response.status_code == 302
+    result = runner.invoke(args=["set-password", "nobody@example.org", "--password", "a-new-long-password"])
+    assert result.exit_code == 1 and "No account has that email address." in result.output
+    result = runner.invoke(args=["set-password", "back@example.org", "--password", "short"])
+    assert result.exit_code == 1 and "Traceback" not in result.output

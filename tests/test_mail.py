@@ -167,6 +167,18 @@ def test_an_immediate_notification_arrives_with_its_unsubscribe_link_and_headers
     assert states(world["author"]) == ["sent"]
 
 
+def test_a_placeholder_address_from_an_archive_gets_no_mail(client, login, smtp, world):
+    """Accounts restored without emails have addresses in .invalid: nothing is sent there, nothing fails."""
+    world["author"].email = f"user-{world['author'].id}@archive.invalid"
+    db.session.commit()
+    login(world["moderator"])
+    response = client.post(f"/d/doc/amendments/{world['amendment'].id}/decide",
+                           data={"decision": "reject", "reason": "Not now.", "revision": 1})
+    assert response.status_code == 302
+    assert smtp.messages == []
+    assert states(world["author"]) == ["sent"]  # settled, not retried for ever
+
+
 def test_without_a_mail_server_emails_go_to_the_log_and_nothing_fails(app, world, caplog):
     app.config.update(MAIL_SERVER=None)
     with caplog.at_level("WARNING", logger="manifesto.mail"):

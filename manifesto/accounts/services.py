@@ -171,6 +171,40 @@ def _store_password(user_id: int, checked_hash: str, new_hash: str) -> User:
     return user
 
 
+def reset_password(email: str, new: str, *, email_address: str | None = None) -> User:
+    """Give an account a new password from the command line (an operator's act), ending its sessions.
+
+    For people who lost theirs, and for accounts restored from an archive,
+    which come back with no usable password. ``email_address`` also replaces
+    the account's address (restored accounts may hold a placeholder).
+
+    :raises NotFound: when no account has that address.
+    :raises ValidationError: when the password is weak or the new address invalid or taken.
+    """
+    user = get_user_by_email(email)
+    if user is None:
+        raise NotFound("No account has that email address.")
+    check_password_strength(new)
+    new_email = normalise_email(email_address) if email_address else None
+    return _reset_password(user.id, hash_password(new), new_email)
+
+
+@writes
+def _reset_password(user_id: int, new_hash: str, new_email: str | None) -> User:
+    """Store the new hash (and address), rotate the session token, and record who was reset."""
+    user = lock_row(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    if new_email and new_email != user.email:
+        if db.session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)) is not None:
+            raise ValidationError("Another account already uses that email address.", "email")
+        user.email = new_email
+    user.password_hash = new_hash
+    user.session_token = new_session_token()
+    record_event(None, "user.password_reset", user)
+    return user
+
+
 @writes
 def set_export_credit(user: User, credit: bool) -> User:
     """Say whether the user agrees to be named among the contributors in exported texts.
