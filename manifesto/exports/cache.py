@@ -120,13 +120,16 @@ def cache_key(document: Document, release, fmt: str, options: ExportOptions) -> 
         "format_version": FORMAT_VERSION,
         "fmt": fmt,
         "options": asdict(options),
-        "document": [document.id, document.slug, document.title, document.introduction, document.language,
-                     document.phase, document.line_length, document.structure_version],
+        # created_at: ids are unique only within one database, and a new
+        # database in the same instance folder (re-seeded, or emptied by a
+        # test run) must not be served the old one's files.
+        "document": [document.id, document.created_at, document.slug, document.title, document.introduction,
+                     document.language, document.phase, document.line_length, document.structure_version],
     }
     if release is None:
         manifest["sections"] = _live_sections(document)
     else:
-        manifest["release"] = [release.id, release.slug]  # a release never changes
+        manifest["release"] = [release.id, release.slug, release.created_at]  # a release never changes
     if options.annex:
         manifest["annex"] = _annex_state(document, release)
     if options.contributors:
