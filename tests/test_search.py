@@ -154,6 +154,15 @@ def test_markdown_is_indexed_as_plain_text():
     assert "print(1)" in plain and "```" not in plain
 
 
+def test_private_use_characters_never_become_control_characters(doc, sections, users):
+    """U+F0000.. stands for escaped punctuation inside plain_text; a writer's own must not come back as NUL."""
+    plain = indexing.plain_text("Outside the font: \U000f0000 \U000f0041 and \\* kept")
+    assert "\x00" not in plain and "A" not in plain.replace("and", "") and "* kept" in plain
+    # On PostgreSQL a NUL in the index made the whole edit fail.
+    edit(users, doc, sections[0], "Outside the font: \U000f0000 wind.")
+    assert found(doc, "wind") == [("section", sections[0].section.id)]
+
+
 def test_ranking_puts_the_heading_and_the_densest_text_first(doc, sections, users):
     edit(users, doc, sections[0], "Water is mentioned once here, among many other words about rivers and lakes.")
     edit(users, doc, sections[1], "Water, water, water: public water utilities keep water clean.")

@@ -74,6 +74,9 @@ _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _ESCAPED = 0xF0000  # escaped ASCII punctuation hides here (a private-use plane) while markup is removed
 
 
+_PRIVATE_RANGE = re.compile(f"[{chr(_ESCAPED)}-{chr(_ESCAPED + 127)}]")
+
+
 def plain_text(markdown: str | None) -> str:
     """Markdown source as the words a reader sees: markup, link targets and fences removed.
 
@@ -83,6 +86,10 @@ def plain_text(markdown: str | None) -> str:
     if not markdown:
         return ""
     text = markdown.replace(START, "").replace(STOP, "").replace("\x00", "")
+    # The private-use range below stands for escaped characters while the
+    # rules run; a writer's own characters there would come back as control
+    # characters (U+F0000 as NUL, which PostgreSQL refuses to store).
+    text = _PRIVATE_RANGE.sub("", text)
     # Escaped characters are kept out of the markup rules below, then put back as themselves.
     text = _ESCAPE.sub(lambda m: chr(_ESCAPED + ord(m.group(1))), text)
     text = _FENCE.sub("", text)
@@ -94,7 +101,7 @@ def plain_text(markdown: str | None) -> str:
     text = _QUOTE.sub("", text)
     text = _BULLET.sub("", text)
     text = _EMPHASIS.sub("", text)
-    text = re.sub(f"[{chr(_ESCAPED)}-{chr(_ESCAPED + 127)}]", lambda m: chr(ord(m.group()) - _ESCAPED), text)
+    text = _PRIVATE_RANGE.sub(lambda m: chr(ord(m.group()) - _ESCAPED), text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
