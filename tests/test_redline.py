@@ -268,3 +268,15 @@ def test_redline_of_two_300_section_releases_is_bounded_and_quick(app, make_docu
         page = app.test_client().get("/d/doc/compare?from=long-1&to=long-2")
     assert page.status_code == 200 and counted.count <= 6
     assert len(re.findall(r'class="doc-section redline-section', page.get_data(as_text=True))) == 31
+
+
+def test_the_redline_shows_the_text_as_it_reads_not_its_markdown():
+    """A redline is read by delegates and printed: formatting is shown, Markdown markers are not."""
+    from manifesto.text.numbered_diff import visible_diff
+
+    shown = visible_diff("A *just transition* requires.\n\n- one", "A *just transition* now requires.\n\n- one, two")
+    assert "<em>just transition</em>" in shown and "*just" not in shown and "- one" not in shown
+    assert '<ins><span class="visually-hidden">inserted: </span>now </ins>' in shown
+    assert "\u2022 one<ins>" in shown
+    added = visible_diff("", "New **text**.\n\n- item")
+    assert added.count("<p ") == 2 and "<strong>text</strong>" in added and "**" not in added

@@ -41,7 +41,7 @@ from ..documents.models import Document, Section, SectionVersion
 from ..extensions import db
 from ..services import as_utc, utcnow
 from ..text.diff import DIFF_DELETE, DIFF_INSERT, word_diff
-from ..text.diff_html import render_inline
+from ..text.numbered_diff import visible_diff
 from .models import Release, ReleaseSection
 from .services import versions_by_id
 
@@ -173,12 +173,10 @@ def heading_diff(old: str, new: str) -> str:
 
 
 def _body_diff(old: SectionVersion, new: SectionVersion) -> str:
-    """The word diff of two versions' bodies: stored for consecutive versions, computed otherwise."""
+    """The word diff of two versions' bodies as they read (formatting shown, no Markdown), or "" when equal."""
     if old.body == new.body:
         return ""
-    if new.parent_id == old.id and new.diff_inline_html is not None:
-        return new.diff_inline_html
-    return render_inline(word_diff(old.body, new.body))
+    return visible_diff(old.body, new.body)
 
 
 def _when(release: Release | None) -> datetime:
@@ -266,7 +264,7 @@ def _added(row: _Row, versions: dict[int, SectionVersion], adopted) -> SectionCh
     body = versions[row.version_id].body
     items = adopted.get(row.section_id, [])
     return SectionChange(ADDED, row.number, None, row.heading, None,
-                         render_inline([(DIFF_INSERT, body)]) if body else "",
+                         visible_diff("", body) if body else "",
                          [item.code for item in items], row.section_id, text_changed=True, adopted=items,
                          version_number=row.version_number)
 
@@ -276,7 +274,7 @@ def _removed(row: _Row, versions: dict[int, SectionVersion], adopted) -> Section
     body = versions[row.version_id].body
     items = adopted.get(row.section_id, [])
     return SectionChange(REMOVED, None, row.number, row.heading, None,
-                         render_inline([(DIFF_DELETE, body)]) if body else "",
+                         visible_diff(body, "") if body else "",
                          [item.code for item in items], row.section_id, text_changed=True, adopted=items,
                          old_version_number=row.version_number)
 

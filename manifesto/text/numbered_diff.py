@@ -23,7 +23,7 @@ from .lines import DEFAULT_LINE_LENGTH, Layout, format_line_range, wrap
 from .render import render_marked
 from .visible import Block, visible_blocks
 
-__all__ = ["AmendedLines", "NumberedDiff", "amended_lines", "line_classes", "numbered_diff"]
+__all__ = ["AmendedLines", "NumberedDiff", "amended_lines", "line_classes", "numbered_diff", "visible_diff"]
 
 _BLOCK_SEPARATOR = "\n\n"
 _DEFAULT_LABELS = DiffLabels()
@@ -114,12 +114,12 @@ class _Flat:
         return "".join(out)
 
 
-def _lines(flat: _Flat, width: int) -> list[tuple[int, int, Block]]:
-    """The old text's numbered lines as flat spans, with their block."""
+def _lines(flat: _Flat, width: int | None) -> list[tuple[int, int, Block]]:
+    """The old text's numbered lines as flat spans, with their block (``width`` None: one per block)."""
     result = []
     for index, block in enumerate(flat.blocks):
         base = flat.starts[index]
-        for start, end in wrap(block.text, width):
+        for start, end in wrap(block.text, width or len(block.text) + 1):
             result.append((base + start, base + end, block))
     return result
 
@@ -132,20 +132,27 @@ def numbered_diff(
     first_number: int = 1,
     context: int | None = 2,
     labels: DiffLabels | None = None,
+    numbers: bool = True,
 ) -> NumberedDiff:
     """Render the change from Markdown ``old`` to ``new`` on the old text's numbered visible lines.
 
     Insertions sit on the line where they are made. With ``context``, only
     changed lines and ``context`` lines around them are shown, and a gap
-    marks what is left out. Numbers start at ``first_number``.
+    marks what is left out. Numbers start at ``first_number``. Without
+    ``numbers`` (see :func:`visible_diff`) each old block is one paragraph.
     """
     labels = labels or _DEFAULT_LABELS
     before, after = _Flat(visible_blocks(old)), _Flat(visible_blocks(new))
-    lines = _lines(before, width)
-    if not lines:
-        body = after.render(0, len(after.text), DIFF_INSERT, labels) if after.text else ""
-        html = f"<p>{body}</p>" if body else ""
-        return NumberedDiff(f'<div class="diff diff-numbered">{html}</div>', None, None)
+    lines = _lines(before, width if numbers else None)
+    css = "diff diff-numbered" if numbers else "diff diff-visible"
+    if not lines:  # nothing to number: every block of the new text, inserted
+        paragraphs = []
+        for index, block in enumerate(after.blocks):
+            start = after.starts[index]
+            classes = line_classes(block.kind, block.depth, True, True).replace("line ", "", 1)
+            paragraphs.append(f'<p class="{classes}">'
+                              f'{after.render(start, start + len(block.text), DIFF_INSERT, labels)}</p>')
+        return NumberedDiff(f'<div class="{css}">{"".join(paragraphs)}</div>', None, None)
     starts = [start for start, _, _ in lines]
     pieces: list[list[str]] = [[] for _ in lines]
     changed = [False] * len(lines)
@@ -191,20 +198,27 @@ def numbered_diff(
             continue
         if not previous_shown:
             rows.append(_LINE_GAP)
-        rows.append(
-            f'<div class="{line_classes(block.kind, block.depth, starts_block, changed[index])}">'
-            f'<span class="ln">{first_number + index}</span> '
-            f'<span class="lt">{"".join(pieces[index]).strip()}</span></div>'
-        )
+        content = "".join(pieces[index]).strip()
+        classes = line_classes(block.kind, block.depth, starts_block, changed[index])
+        if numbers:
+            rows.append(f'<div class="{classes}"><span class="ln">{first_number + index}</span> '
+                        f'<span class="lt">{content}</span></div>')
+        else:
+            rows.append(f'<p class="{classes.replace("line ", "", 1)}">{content}</p>')
         previous_shown = True
     if not previous_shown:
         rows.append(_LINE_GAP)
     changed_numbers = [first_number + i for i, flag in enumerate(changed) if flag]
     return NumberedDiff(
-        f'<div class="diff diff-numbered">{"".join(rows)}</div>',
+        f'<div class="{css}">{"".join(rows)}</div>',
         changed_numbers[0] if changed_numbers else None,
         changed_numbers[-1] if changed_numbers else None,
     )
+
+
+def visible_diff(old: str, new: str, *, labels: DiffLabels | None = None) -> str:
+    """The whole change from Markdown ``old`` to ``new`` as it reads: one paragraph per block, no numbers."""
+    return numbered_diff(old, new, context=None, labels=labels, numbers=False).html
 
 
 def _ops(old: str, new: str) -> Sequence[tuple[int, str]]:
