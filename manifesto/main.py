@@ -40,6 +40,12 @@ def index():
     return render_template("main/empty.html")
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: send them to the site's icon, not a 404."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
 @bp.get("/healthz")
 def healthz():
     """Liveness and database status, for load balancers and monitors."""
