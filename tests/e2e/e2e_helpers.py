@@ -1,0 +1,112 @@
+"""Helpers for the browser tests: logging in, seeding a world, axe-core, screenshots."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+PASSWORD = "correct-horse-battery"
+
+
+def log_in(page, email: str, password: str = PASSWORD) -> None:
+    """Log in through the form, as a person does."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("button", name="Log out").count() == 1, page.content()[:2000]
+
+
+def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
+    """Run axe-core in the page (evaluated, since the strict CSP blocks inline script tags)."""
+    source = AXE.read_text(encoding="utf-8")
+    results = page.evaluate(
+        "async (source) => { (0, eval)(source); return await axe.run(document, {resultTypes: ['violations']}); }",
+        source)
+    return [v for v in results["violations"] if v["impact"] in impacts]
+
+
+def describe(violations: list[dict]) -> str:
+    """axe violations as lines a person can act on: rule, impact, elements."""
+    lines = []
+    for v in violations:
+        targets = "; ".join(" ".join(map(str, node["target"])) for node in v["nodes"][:5])
+        lines.append(f"{v['id']} ({v['impact']}): {v['help']} -> {targets}")
+    return "\n".join(lines)
+
+
+def make_world(live_server, *, slug: str, sections: list[tuple[str, str]], people: dict[str, str],
+               min_supporters: int = 0):
+    """Create people (key -> role) and a document open for amendments; return user ids by key and section ids."""
+    from manifesto.accounts.services import register_user
+    from manifesto.documents import services as documents
+    from manifesto.documents.models import Phase
+    from manifesto.services import utcnow
+
+    with live_server.context():
+        users = {}
+        for key, role in people.items():
+            user = register_user(f"{key}-{slug}@example.org", f"{key.capitalize()} {slug.capitalize()}", PASSWORD,
+                                 None, None, role=role)
+            users[key] = user
+        admin = next(u for u in users.values() if u.role in ("admin",))
+        document = documents.create_document(admin, title=f"The {slug} manifesto", slug=slug,
+                                             introduction="A text written together.")
+        section_ids = []
+        after = None
+        for heading, body in sections:
+            section = documents.create_section(admin, document.id, heading=heading, body=body,
+                                               reason="First draft.", after_section_id=after)
+            section_ids.append(section.id)
+            after = section.id
+        documents.update_document(admin, document.id, title=document.title, introduction=document.introduction,
+                                  phase=Phase.AMENDMENTS.value, amendment_deadline=utcnow() + timedelta(days=30),
+                                  min_supporters=min_supporters)
+        return {key: (user.id, user.email) for key, user in users.items()}, section_ids
+
+
+def screenshot(page, name: str) -> None:
+    """Save a full-page screenshot under tests/e2e/screenshots/ (git-ignored, kept by CI as artefacts)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def propose(live_server, author_id: int, document_slug: str, section_id: int, *, find: str, replace: str,
+            reason: str = "Clearer.") -> tuple[int, str]:
+    """Submit an amendment changing ``find`` to ``replace`` in a section, through the service; return its id and code."""
+    from manifesto.accounts.models import User
+    from manifesto.amendments import services as amendments
+    from manifesto.documents.models import Document, Section
+    from manifesto.extensions import db
+
+    with live_server.context():
+        document = db.session.query(Document).filter_by(slug=document_slug).one()
+        section = db.session.get(Section, section_id)
+        body = section.current_version.body
+        assert find in body
+        amendment = amendments.propose_amendment(db.session.get(User, author_id), document.id, kind="modify",
+                                                 section_id=section_id, heading=None,
+                                                 body=body.replace(find, replace, 1), reason=reason)
+        return amendment.id, amendment.code
+
+
+def call(live_server, function, *args, **kwargs):
+    """Run a service function in the live app's context, with users given by id."""
+    from manifesto.accounts.models import User
+    from manifesto.extensions import db
+
+    with live_server.context():
+        args = [db.session.get(User, a.user_id) if isinstance(a, Who) else a for a in args]
+        return function(*args, **kwargs)
+
+
+class Who:
+    """A user passed by id to ``call``."""
+
+    def __init__(self, user_id: int):
+        """Remember the id."""
+        self.user_id = user_id
