@@ -80,13 +80,13 @@ def propose(live_server, author_id: int, document_slug: str, section_id: int, *,
     """Submit an amendment changing ``find`` to ``replace`` in a section, through the service; return its id and code."""
     from manifesto.accounts.models import User
     from manifesto.amendments import services as amendments
-    from manifesto.documents.models import Document, Section
+    from manifesto.documents.models import Document, Section, SectionVersion
     from manifesto.extensions import db
 
     with live_server.context():
         document = db.session.query(Document).filter_by(slug=document_slug).one()
         section = db.session.get(Section, section_id)
-        body = section.current_version.body
+        body = db.session.get(SectionVersion, section.current_version_id).body
         assert find in body
         amendment = amendments.propose_amendment(db.session.get(User, author_id), document.id, kind="modify",
                                                  section_id=section_id, heading=None,

@@ -56,3 +56,108 @@ def test_newcomer_registers_reads_and_proposes_an_amendment(page, live_server):
     row.get_by_role("link").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("A-001")
     expect(page.get_by_role("insertion").filter(has_text="in three languages")).to_be_visible()
+
+
+def test_second_participant_supports_and_comments_on_a_passage(new_page, live_server):
+    """Journey 2: support someone's amendment, then comment on a passage chosen with the keyboard."""
+    people, sections = make_world(live_server, slug="two", sections=[("Purpose", PURPOSE), ("Means", MEANS)],
+                                  people={"admin": "admin", "ann": "participant", "bob": "participant"})
+    _, code = propose(live_server, people["ann"][0], "two", sections[0], find="in the open",
+                      replace="in the open, in three languages")
+    page = new_page()
+    log_in(page, people["bob"][1])
+    page.goto("/d/two/amendments/")
+    code_link(page, code).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(code)
+    expect(page.get_by_text("0 supporters")).to_be_visible()
+    page.get_by_role("button", name="Support this amendment").click()
+    expect(page.get_by_text("1 supporter", exact=False).first).to_be_visible()
+    expect(page.get_by_role("button", name="Withdraw my support")).to_be_visible()
+
+    # A passage of the section, chosen without a mouse or JavaScript: typed into its labelled field.
+    page.goto("/d/two/")
+    page.get_by_role("link", name="0 comments on §1").click()
+    passage = page.get_by_label("Passage you are commenting on (optional)")
+    passage.focus()
+    page.keyboard.type("keep the value they create")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Which territories? Name the regions.")
+    expect(page.get_by_label("Your comment")).to_have_value("Which territories? Name the regions.")
+    page.get_by_role("button", name="Post the comment").click()
+    comments = page.get_by_role("region", name=re.compile(r"Comments \(1\)"))
+    expect(comments).to_contain_text("keep the value they create")
+    expect(comments).to_contain_text("Which territories? Name the regions.")
+    expect(comments).to_contain_text("Bob Two")
+
+
+def test_moderator_decides_with_a_modification_and_publishes_a_release(new_page, live_server):
+    """Journey 3: filter what needs a decision, accept with a modification, see the collision conflict, release."""
+    from manifesto.amendments import services as amendments
+
+    from e2e_helpers import Who, call
+
+    people, sections = make_world(live_server, slug="three", sections=[("Purpose", PURPOSE), ("Means", MEANS)],
+                                  people={"admin": "admin", "mod": "moderator", "ann": "participant",
+                                          "bob": "participant", "cy": "participant"}, min_supporters=1)
+    ann_id, ann_code = propose(live_server, people["ann"][0], "three", sections[0], find="in the open",
+                               replace="in the open, in three languages")
+    bob_id, bob_code = propose(live_server, people["bob"][0], "three", sections[0], find="in the open",
+                               replace="openly")
+    _, lone_code = propose(live_server, people["cy"][0], "three", sections[1], find="patience", replace="time")
+    document_id = _document_id(live_server, "three")
+    call(live_server, amendments.support_amendment, Who(people["bob"][0]), document_id, ann_id)
+    call(live_server, amendments.support_amendment, Who(people["cy"][0]), document_id, bob_id)
+
+    page = new_page()
+    log_in(page, people["mod"][1])
+    page.goto("/d/three/amendments/")
+    page.get_by_label("Needs a decision").check()
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("status")).to_contain_text("2 amendments")
+    expect(code_link(page, ann_code)).to_be_visible()
+    expect(code_link(page, bob_code)).to_be_visible()
+    # Without a supporter, the third does not need a decision yet.
+    expect(page.get_by_role("main").get_by_role("link", name=re.compile(rf"^{lone_code}\b"))).to_have_count(0)
+    screenshot(page, "amendments-needing-a-decision-1280")
+
+    code_link(page, ann_code).click()
+    page.get_by_label("Accept with modifications (edit the final text below)").check()
+    page.get_by_label("Public reason").fill("Adopted; the committee prefers “in our three languages”.")
+    page.get_by_text("Final text, for “accept with modifications”").click()
+    final = page.get_by_label("Final text (for accept with modifications)")
+    expect(final).to_have_value(re.compile("in three languages"))
+    final.fill(final.input_value().replace("in three languages", "in our three languages"))
+    page.get_by_role("button", name="Record the decision").click()
+    expect(page.get_by_role("status")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Accepted with modifications")
+
+    page.goto("/d/three/")
+    expect(page.get_by_role("region", name="§1 Purpose")).to_contain_text("in the open, in our three languages")
+
+    page.goto("/d/three/amendments/")
+    page.get_by_role("link", name="1 conflicted").click()
+    expect(page.get_by_role("status")).to_contain_text("1 amendment")
+    code_link(page, bob_code).click()
+    expect(page.locator("main")).to_contain_text("onflict")
+
+    page.get_by_role("link", name="Publish a release").click()
+    page.get_by_label("Name").fill("Draft 2 — after the first decisions")
+    page.get_by_label("Description (Markdown, optional)").fill("The text after the committee's first decisions.")
+    page.get_by_role("button", name="Publish the release").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Draft 2 — after the first decisions")
+    expect(page.locator("main")).to_contain_text("in the open, in our three languages")
+    screenshot(page, "release-1280")
+
+
+def code_link(page, code: str):
+    """The first link to an amendment whose name starts with its code (A-001), wherever the row puts it."""
+    return page.get_by_role("main").get_by_role("link", name=re.compile(rf"^{code}\b")).first
+
+
+def _document_id(live_server, slug: str) -> int:
+    """The id of a document, by slug."""
+    from manifesto.documents.models import Document
+    from manifesto.extensions import db
+
+    with live_server.context():
+        return db.session.query(Document).filter_by(slug=slug).one().id
