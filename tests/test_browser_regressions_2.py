@@ -101,3 +101,73 @@ def test_section_history_numbers_match_versions_for_a_moderator(client, document
     # A <summary> is a list item too: without explicit numbers a browser counts 7, 6, 5, 4.
     assert [item["value"] for item in items] == ["4", "3", "2", "1"]
     assert [re.search(r"Version (\d+)", item["text"]).group(1) for item in items] == ["4", "3", "2", "1"]
+
+
+# ---------------------------------------------- 2. every revision has its history row
+
+def revision_numbers(client, amendment) -> list[int]:
+    """The revision numbers the amendment's history lists, as a reader sees them."""
+    page = client.get(f"/d/doc/amendments/{amendment.id}").get_data(as_text=True)
+    items = list_items(page, "history")
+    numbers = [int(re.search(r"Revision (\d+)", item["text"]).group(1)) for item in items]
+    assert [int(item["value"]) for item in items] == numbers  # the announced numbers are the same
+    return numbers
+
+
+def test_a_conflict_is_a_revision_of_its_own(client, propose, users, open_document):
+    first = propose(users["participant"], old="cooperatives and energy", new="cooperatives and solar energy")
+    second = propose(users["admin"], old="cooperatives and energy", new="cooperatives and wind energy")
+    decide(first, users["moderator"])
+    second = fresh(second)
+    assert second.conflicted and second.revision == 2
+    assert revision_numbers(client, second) == [2, 1]  # not "Revision 2" missing, nor 3 then 1
+    note = services.revisions(second)[0].note
+    assert note == "conflicts with version 2, after A-001 was accepted"
+    assert services.revisions(second)[0].author is None  # nobody chose it
+    # Resolving it goes on from there, with no gap.
+    current = documents.current_sections(open_document)[0].version
+    services.edit_amendment(users["admin"], open_document.id, second.id, heading=None,
+                            body=current.body.replace("solar energy", "solar and wind energy"),
+                            reason="Both.", revision=second.revision)
+    assert revision_numbers(client, second) == [3, 2, 1]
+
+
+def test_conflicts_after_retirement_and_direct_edits_keep_consecutive_revisions(client, propose, users,
+                                                                               open_document):
+    a = propose(users["participant"], n=1, old="cooperatives and energy", new="cooperatives and solar energy")
+    b = propose(users["participant"], n=2)
+    entries = documents.current_sections(open_document)
+    first = entries[0].version
+    documents.edit_section(users["admin"], open_document.id, entries[0].section.id, heading=first.heading,
+                           body=first.body.replace("cooperatives and energy", "cooperatives and tidal energy"),
+                           reason="Tidal.", base_version=first.number)
+    documents.retire_section(users["admin"], open_document.id, entries[1].section.id, reason="Not needed.")
+    assert fresh(a).conflicted and fresh(b).conflicted
+    assert revision_numbers(client, a) == [2, 1]
+    assert revision_numbers(client, b) == [2, 1]
+    assert services.revisions(fresh(b))[0].note == "the section was retired"
+
+
+# ---------------------------------- 5. an automatic conflict follows from a decision
+
+def test_the_audit_trail_says_a_conflict_followed_from_a_decision(client, propose, users, login):
+    from manifesto.audit.services import events_for
+
+    first = propose(users["participant"], old="cooperatives and energy", new="cooperatives and solar energy")
+    second = propose(users["admin"], old="cooperatives and energy", new="cooperatives and wind energy")
+    decide(first, users["moderator"])
+    conflicted = [e for e in events_for("amendments", second.id) if e.action == "amendment.conflicted"]
+    assert len(conflicted) == 1
+    event = conflicted[0]
+    assert event.actor_id is None  # not credited to the moderator who accepted A-001
+    assert event.data["after"] == {"amendment_id": first.id, "code": "A-001", "decision": "accepted"}
+    moderator = users["moderator"].name
+    login(users["participant"])
+    page = client.get(f"/d/doc/amendments/{second.id}").get_data(as_text=True)
+    trail = page[page.index("Audit trail"):]
+    assert "System: conflicted — A-002 now conflicts with the text, after A-001 was accepted" in trail
+    assert f"{moderator}: conflicted" not in trail
+    log = client.get("/d/doc/log").get_data(as_text=True)
+    line = next(li for li in log.split("<li>") if "amendment conflicted" in li)
+    assert "<strong>System</strong>" in line and moderator not in line
+    assert "now conflicts with the text, after A-001 was accepted" in " ".join(line.split())

@@ -16,6 +16,7 @@ from ..models import Amendment, Kind, Status
 from .permissions import is_member
 from .core import check_revision, lock_for_change, touch
 from .collisions import update_collisions
+from .following import decision_in_progress
 
 
 DECISIONS = {
@@ -70,7 +71,8 @@ def decide_amendment(actor, document_id: int, amendment_id: int, *, decision: st
     amendment.decided_at = utcnow()
     db.session.flush()
     if accepting:
-        _apply(amendment, document, section, actor, status, reason, kind, final_heading, final_body)
+        with decision_in_progress(amendment, status):  # what the new text does to others names this decision
+            _apply(amendment, document, section, actor, status, reason, kind, final_heading, final_body)
     touch(amendment, actor, status.label.lower())
     record_event(actor, f"amendment.{status.value}", amendment, document_id=document.id,
                  from_state=before, to_state=amendment.status, reason=reason,

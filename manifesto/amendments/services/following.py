@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from sqlalchemy import select
 
 from ...audit.services import record_event
@@ -10,10 +12,37 @@ from ...documents.models import Document, Section, SectionVersion
 from ...documents.signals import section_retired, version_written
 from ...extensions import db
 from ...locking import lock_rows, require_held
-from ...services import utcnow
 from ...text.merge import carry_over, rebase
 from ..models import Amendment, Kind, Status
 from .core import describe, touch
+
+# While a decision carries an amendment into the text, the session remembers
+# which one: what follows from it (other amendments now conflicting) names it.
+_CAUSE = "amendments.decision_in_progress"
+
+
+@contextmanager
+def decision_in_progress(amendment: Amendment, status: Status):
+    """Mark the text changes made inside the block as the result of accepting ``amendment``."""
+    db.session.info[_CAUSE] = {"after": {"amendment_id": amendment.id, "code": amendment.code,
+                                         "decision": status.value}}
+    try:
+        yield
+    finally:
+        db.session.info.pop(_CAUSE, None)
+
+
+def followed_from() -> dict:
+    """The decision the running change follows from, as audit data (empty for a direct edit)."""
+    return dict(db.session.info.get(_CAUSE) or {})
+
+
+def _with_cause(note: str, cause: dict) -> str:
+    """A revision note that says which decision it followed from."""
+    after = cause.get("after")
+    if not after:
+        return note
+    return f"{note}, after {after['code']} was {Status(after['decision']).label.lower()}"
 from .collisions import update_collisions
 
 
@@ -37,11 +66,12 @@ def rebase_one(amendment: Amendment, document: Document, new: SectionVersion, ac
             "heading": {"base": base.heading, "proposal": amendment.proposed_heading, "new": new.heading}
             if heading_conflict else None,
         }
-        amendment.revision += 1
-        amendment.updated_at = utcnow()
-        record_event(actor, "amendment.conflicted", amendment, document_id=document.id,
+        # Nobody chose this: it follows from the change, so the system records it, naming the cause.
+        cause = followed_from()
+        touch(amendment, None, _with_cause(f"conflicts with version {new.number}", cause))
+        record_event(None, "amendment.conflicted", amendment, document_id=document.id,
                      reason=f"Version {new.number} of the section changed the same passage.",
-                     data={"version": new.number})
+                     data={"version": new.number, **cause})
         return False
     if amendment.kind == Kind.MODIFY:
         amendment.proposed_body = merged_body
@@ -53,10 +83,11 @@ def rebase_one(amendment: Amendment, document: Document, new: SectionVersion, ac
             describe(amendment, document, new, entry=entry)
             amendment.conflicted = True
             amendment.conflict = {"version": new.number, "regions": [], "heading": None, "absorbed": True}
-            touch(amendment, actor, f"nothing left to change after version {new.number}")
-            record_event(actor, "amendment.conflicted", amendment, document_id=document.id,
+            cause = followed_from()
+            touch(amendment, None, _with_cause(f"nothing left to change after version {new.number}", cause))
+            record_event(None, "amendment.conflicted", amendment, document_id=document.id,
                          reason=f"Version {new.number} of the section already says what the amendment asked for.",
-                         data={"version": new.number, "absorbed": True})
+                         data={"version": new.number, "absorbed": True, **cause})
             return False
     amendment.base_version_id = new.id
     amendment.conflicted, amendment.conflict = False, None
@@ -98,12 +129,13 @@ def _follow_new_version(section: Section, *, document: Document, version: Sectio
 def _follow_retirement(section: Section, *, document: Document, actor, **_kw) -> None:
     """When a section leaves the text, its open amendments cannot be accepted as they are."""
     amendments = _lock_undecided(section)
+    cause = followed_from()
     for amendment in amendments:
         amendment.conflicted = True
         amendment.conflict = {"retired": True, "regions": [], "heading": None}
-        amendment.revision += 1
-        record_event(actor, "amendment.conflicted", amendment, document_id=document.id,
-                     reason="The section was retired.")
+        touch(amendment, None, _with_cause("the section was retired", cause))
+        record_event(None, "amendment.conflicted", amendment, document_id=document.id,
+                     reason="The section was retired.", data={"retired": True, **cause})
     if amendments:
         db.session.flush()
         update_collisions(section.id)
