@@ -18,16 +18,257 @@ STATIC = Path(__file__).resolve().parents[1] / "manifesto" / "static"
 def test_every_page_names_an_icon_that_exists(client, document):
     page = client.get("/d/doc/").get_data(as_text=True)
     href = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
-    icon = client.get(href)
-    assert icon.status_code == 200
-    assert icon.mimetype == "image/svg+xml"
-    assert b"<svg" in icon.data
+    with client.get(href) as icon:
+        assert icon.status_code == 200
+        assert icon.mimetype == "image/svg+xml"
+        assert b"<svg" in icon.data
 
 
 def test_favicon_ico_is_not_a_404(client):
     response = client.get("/favicon.ico")
     assert response.status_code in (200, 301, 302, 308)
     if response.status_code != 200:
-        followed = client.get(response.headers["Location"])
-        assert followed.status_code == 200
-        assert followed.mimetype == "image/svg+xml"
+        with client.get(response.headers["Location"]) as followed:
+            assert followed.status_code == 200
+            assert followed.mimetype == "image/svg+xml"
+
+
+# --- 3. Side-by-side tables keep their column headings on a phone ---------------------------------------
+
+class _Tables(HTMLParser):
+    """Every table of class diff-side: its column headings and, per row, the data-label of each cell."""
+
+    def __init__(self) -> None:
+        """Start with no table."""
+        super().__init__(convert_charrefs=True)
+        self.tables: list[dict] = []
+        self._in_th = False
+
+    def handle_starttag(self, tag, attrs):
+        """Collect headings and cells of diff-side tables."""
+        attributes = dict(attrs)
+        if tag == "table" and "diff-side" in (attributes.get("class") or "").split():
+            self.tables.append({"headings": [], "rows": []})
+        elif not self.tables:
+            return
+        elif tag == "th":
+            self._in_th = True
+            self.tables[-1]["headings"].append("")
+        elif tag == "tr":
+            self.tables[-1]["rows"].append([])
+        elif tag == "td":
+            self.tables[-1]["rows"][-1].append(attributes.get("data-label"))
+
+    def handle_endtag(self, tag):
+        """Close a heading."""
+        if tag == "th":
+            self._in_th = False
+
+    def handle_data(self, data):
+        """Heading text."""
+        if self._in_th:
+            self.tables[-1]["headings"][-1] += data
+
+
+def diff_side_tables(page: str) -> list[dict]:
+    """The side-by-side tables of a page, with rows of data cells only."""
+    parser = _Tables()
+    parser.feed(page)
+    for table in parser.tables:
+        table["headings"] = [" ".join(h.split()) for h in table["headings"]]
+        table["rows"] = [row for row in table["rows"] if row]
+    return parser.tables
+
+
+def assert_every_cell_is_labelled_by_its_heading(tables: list[dict]) -> None:
+    """Each data cell's data-label is its column's heading, so the stacked phone layout names it."""
+    assert tables
+    for table in tables:
+        assert table["rows"]
+        for row in table["rows"]:
+            assert row == table["headings"]
+
+
+def test_render_side_by_side_labels_every_cell():
+    from manifesto.text.diff import word_diff
+    from manifesto.text.diff_html import DiffLabels, render_side_by_side
+
+    html = render_side_by_side(word_diff("One a.\n\nTwo b.\n\nThree.", "One a.\n\nNew para.\n\nTwo B.\n\nThree."))
+    tables = diff_side_tables(html)
+    assert tables[0]["headings"] == ["Before", "After"]
+    assert len(tables[0]["rows"]) >= 3
+    assert_every_cell_is_labelled_by_its_heading(tables)
+    french = render_side_by_side(word_diff("un", "deux"), labels=DiffLabels(before="Avant", after="Après"))
+    assert_every_cell_is_labelled_by_its_heading(diff_side_tables(french))
+
+
+@pytest.fixture
+def open_document(make_document, users):
+    """A document in the amendment phase, edited by the admin."""
+    return make_document(phase="amendments", editor=users["admin"])
+
+
+def _propose(document, author, old, new, heading=None):
+    """Propose a change to the first section by replacing words of its current text."""
+    from manifesto.amendments import services
+    from manifesto.documents import services as documents
+
+    entry = documents.current_sections(document)[0]
+    return services.propose_amendment(author, document.id, kind="modify", section_id=entry.section.id,
+                                      heading=heading, body=entry.version.body.replace(old, new, 1),
+                                      reason="Because it is better.", submit=True)
+
+
+def test_amendment_side_by_side_view_labels_every_cell(client, open_document, users):
+    amendment = _propose(open_document, users["participant"], "cooperatives", "worker cooperatives")
+    page = client.get(f"/d/doc/amendments/{amendment.id}?view=side").get_data(as_text=True)
+    tables = diff_side_tables(page)
+    assert [table["headings"] for table in tables] == [["Before", "After"]]
+    assert_every_cell_is_labelled_by_its_heading(tables)
+
+
+def test_conflict_view_labels_original_theirs_and_current(client, open_document, users):
+    from manifesto.amendments import services
+    from manifesto.amendments.models import Amendment
+    from manifesto.extensions import db
+
+    first = _propose(open_document, users["participant"], "cooperatives and energy", "cooperatives and solar energy",
+                     heading="Solar")
+    second = _propose(open_document, users["admin"], "cooperatives and energy", "cooperatives and wind energy",
+                      heading="Wind")
+    services.decide_amendment(users["moderator"], open_document.id, first.id, decision="accept",
+                              reason="Agreed.", revision=db.session.get(Amendment, first.id).revision)
+    second = db.session.get(Amendment, second.id)
+    assert second.conflicted
+    page = client.get(f"/d/doc/amendments/{second.id}").get_data(as_text=True)
+    tables = diff_side_tables(page)
+    assert_every_cell_is_labelled_by_its_heading(tables)
+    labels = {label for table in tables for row in table["rows"] for label in row}
+    version = second.conflict["version"]
+    assert {"Text both changed", "This amendment makes it", f"Version {version} made it"} <= labels
+    if second.conflict.get("heading"):
+        assert {"Version written on", "This amendment", f"Current version {version}"} <= labels
+
+
+def test_phone_layout_shows_the_data_labels():
+    css = (STATIC / "style.css").read_text()
+    phone = css[css.index("@media (max-width: 40rem)"):]
+    assert re.search(r"\.diff-side td::before\s*\{[^}]*content:\s*attr\(data-label\)", phone)
+
+
+# --- 4. A deletion and an insertion never run together -------------------------------------------------
+
+class _Reader(HTMLParser):
+    """The visible text of a diff as the old version (insertions dropped) and as the new (deletions dropped).
+
+    Screen-reader labels and line numbers are left out; the separator between a deletion and an insertion
+    counts only in what is shown (read aloud, copied), as it belongs to neither text.
+    """
+
+    def __init__(self) -> None:
+        """Start empty."""
+        super().__init__(convert_charrefs=True)
+        self.old: list[str] = []
+        self.new: list[str] = []
+        self.all: list[str] = []
+        self.inside: list[str] = []
+        self.hidden: list[bool] = []
+        self.separators: list[bool] = []
+
+    def handle_starttag(self, tag, attrs):
+        """Track ins/del and hidden labels."""
+        attributes = dict(attrs)
+        if tag in ("ins", "del"):
+            self.inside.append(tag)
+        elif tag == "span":
+            # Screen-reader labels and line numbers are not the text.
+            self.hidden.append(attributes.get("class") in ("visually-hidden", "ln"))
+            self.separators.append(attributes.get("class") == "diff-sep")
+
+    def handle_endtag(self, tag):
+        """Pop what was opened."""
+        if tag in ("ins", "del"):
+            self.inside.pop()
+        elif tag == "span":
+            self.hidden.pop()
+            self.separators.pop()
+
+    def handle_data(self, data):
+        """Visible text on the side(s) it belongs to."""
+        if any(self.hidden):
+            return
+        self.all.append(data)
+        if any(self.separators):  # the space between a deletion and an insertion belongs to neither text
+            return
+        if "ins" not in self.inside:
+            self.old.append(data)
+        if "del" not in self.inside:
+            self.new.append(data)
+
+
+def read(html: str) -> tuple[str, str, str]:
+    """(old text, new text, everything shown), whitespace collapsed."""
+    reader = _Reader()
+    reader.feed(html)
+    return tuple(" ".join("".join(part).split()) for part in (reader.old, reader.new, reader.all))
+
+
+CASES = [
+    ("platforms", "bravely renewed"),
+    ("the platforms are here.", "the bravely renewed are here."),
+    ("Energy belongs to the people.", "Power belongs to everyone."),
+    ("one two three", "uno two tres"),
+]
+
+
+def _renderers():
+    """Every renderer that puts deletions and insertions in one flow."""
+    from manifesto.text.diff import word_diff
+    from manifesto.text.diff_html import render_inline
+    from manifesto.text.numbered_diff import numbered_diff, visible_diff
+
+    return {
+        "inline": lambda old, new: render_inline(word_diff(old, new)),
+        "numbered": lambda old, new: numbered_diff(old, new).html,
+        "visible": visible_diff,
+    }
+
+
+@pytest.mark.parametrize("renderer", ["inline", "numbered", "visible"])
+@pytest.mark.parametrize(("old", "new"), CASES)
+def test_a_deleted_and_an_inserted_word_are_kept_apart(renderer, old, new):
+    html = _renderers()[renderer](old, new)
+    assert not re.search(r"</del><ins|</ins><del", html)
+    old_text, new_text, shown = read(html)
+    assert old_text == old and new_text == new
+    if (old, new) == ("platforms", "bravely renewed"):
+        # Read aloud or copied, the two changes stay apart.
+        assert shown == "platforms bravely renewed"
+
+
+def test_the_separator_is_outside_both_changes():
+    from manifesto.text.diff import word_diff
+    from manifesto.text.diff_html import render_inline
+
+    html = render_inline(word_diff("platforms", "bravely renewed"))
+    between = re.search(r"</del>(.*?)<ins", html).group(1)
+    assert re.sub(r"<[^>]+>", "", between) == " "  # a plain space, in neither <del> nor <ins>
+
+
+def test_a_change_of_formatting_alone_keeps_the_old_and_new_forms_apart():
+    from manifesto.text.numbered_diff import visible_diff
+
+    html = visible_diff("Keep the word here.", "Keep the **word** here.")
+    old_text, new_text, shown = read(html)
+    assert old_text == new_text == "Keep the word here."
+    assert "word word" in shown
+
+
+def test_no_separator_where_the_text_already_has_a_space():
+    from manifesto.text.diff import word_diff
+    from manifesto.text.diff_html import render_inline
+
+    html = render_inline(word_diff("a b c", "a c"))  # a deletion alone
+    assert "diff-sep" not in html
+    html = render_inline(word_diff("alpha beta", "alpha gamma"))
+    assert html.count("diff-sep") == 1

@@ -1,8 +1,13 @@
 """Diffs as HTML: inline and side by side (``numbered_diff`` puts them on numbered lines).
 
 Changes are ``<ins>``/``<del>`` with a visually hidden label for screen
-readers ("inserted: "), never colour alone. Every piece of text is escaped
-here; the output is safe to store and to mark safe in templates.
+readers ("inserted: "), never colour alone. A deletion and an insertion
+that would touch ("platformsbravely") are kept apart by a plain space
+outside both (in ``<span class="diff-sep">``, so tools reading a diff
+back can drop it), so copied text and screen readers do not run them
+together.
+Every piece of text is escaped here; the output is safe to store and to
+mark safe in templates.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 
 from .diff import _NEWLINE_SPLIT_RE, DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT, DiffOp, is_paragraph_break
 
-__all__ = ["DiffLabels", "render_inline", "render_side_by_side"]
+__all__ = ["DiffLabels", "change_separator", "render_inline", "render_side_by_side"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,24 @@ _DEFAULT_LABELS = DiffLabels()
 _PARAGRAPH_MARK = "\u00b6"  # ¶
 _LINE_MARK = "\u21b5"  # ↵
 _TEXT, _LINE, _PARAGRAPH = range(3)
+# Put between a deletion and an insertion that would otherwise touch; part of neither text.
+_CHANGE_SEPARATOR = '<span class="diff-sep"> </span>'
+
+
+def change_separator(previous: tuple[int, str] | None, op: int, text: str) -> str:
+    """A plain space when ``text`` (of ``op``) directly follows the opposite change with no whitespace between.
+
+    ``previous`` is the op and plain text of what comes right before, or
+    None at the start of a line or paragraph.
+    """
+    if previous is None or not text:
+        return ""
+    previous_op, previous_text = previous
+    if {previous_op, op} != {DIFF_DELETE, DIFF_INSERT} or not previous_text:
+        return ""
+    if previous_text[-1].isspace() or text[0].isspace():
+        return ""
+    return _CHANGE_SEPARATOR
 
 
 def _esc(text: str) -> str:
@@ -81,15 +104,19 @@ class _Flow:
         self.labels = labels
         self.paragraphs: list[str] = []
         self.current: list[str] = []
+        self.previous: tuple[int, str] | None = None  # op and text of the last piece in this paragraph
 
     def add(self, op: int, kind: int, text: str) -> None:
         """Append one piece of an op, starting a new paragraph at paragraph breaks."""
         if kind == _TEXT:
             escaped = _esc(text)
+            separator = change_separator(self.previous, op, text)
             self.current.append(
-                escaped if op == DIFF_EQUAL else _changed(op, "", escaped, self.labels)
+                separator + (escaped if op == DIFF_EQUAL else _changed(op, "", escaped, self.labels))
             )
+            self.previous = (op, text)
             return
+        self.previous = None  # a break mark stands between whatever comes before and after
         if op != DIFF_EQUAL:
             self.current.append(_break_marker(op, kind, self.labels))
         elif kind == _LINE:
@@ -102,6 +129,7 @@ class _Flow:
         if self.current:
             self.paragraphs.append("".join(self.current))
         self.current = []
+        self.previous = None
 
     def html(self) -> str:
         """Return the paragraphs as ``<p>`` elements."""
@@ -139,7 +167,8 @@ def render_side_by_side(ops: Sequence[DiffOp], *, labels: DiffLabels | None = No
         left, right = before.html(), after.html()
         if left or right:
             rows.append(
-                f'<tr><td class="diff-before">{left}</td><td class="diff-after">{right}</td></tr>'
+                f'<tr><td class="diff-before" data-label="{_esc(labels.before)}">{left}</td>'
+                f'<td class="diff-after" data-label="{_esc(labels.after)}">{right}</td></tr>'
             )
         before, after, old_open, new_open = _Flow(labels), _Flow(labels), False, False
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .diff import DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT, word_diff
-from .diff_html import _LINE_GAP, DiffLabels, _break_marker, _changed, _PARAGRAPH, _LINE
+from .diff_html import _LINE_GAP, DiffLabels, _break_marker, _changed, _PARAGRAPH, _LINE, change_separator
 from .lines import DEFAULT_LINE_LENGTH, Layout, format_line_range, wrap
 from .render import render_marked
 from .visible import Block, visible_blocks
@@ -155,17 +155,26 @@ def numbered_diff(
         return NumberedDiff(f'<div class="{css}">{"".join(paragraphs)}</div>', None, None)
     starts = [start for start, _, _ in lines]
     pieces: list[list[str]] = [[] for _ in lines]
+    # The op and visible text of each line's last piece, to keep a deletion and an insertion apart.
+    last: list[tuple[int, str] | None] = [None] * len(lines)
     changed = [False] * len(lines)
     old_at = new_at = 0
 
     def line_of(position: int) -> int:
+        """The index of the numbered line holding old flat ``position``."""
         return max(bisect_right(starts, position) - 1, 0)
+
+    def emit(index: int, op: int, plain: str, html: str) -> None:
+        """Append a rendered piece to a line, spaced from an opposite change it would touch."""
+        pieces[index].append(change_separator(last[index], op, plain) + html)
+        if plain:
+            last[index] = (op, plain)
 
     for op, text in _ops(before.text, after.text):
         length = len(text)
         if op == DIFF_INSERT:
             index = line_of(old_at)
-            pieces[index].append(after.render(new_at, new_at + length, op, labels))
+            emit(index, op, after.text[new_at:new_at + length], after.render(new_at, new_at + length, op, labels))
             changed[index] = True
             new_at += length
             continue
@@ -175,11 +184,12 @@ def numbered_diff(
             boundary = starts[index + 1] if index + 1 < len(starts) else len(before.text)
             piece_end = min(end, boundary) if boundary > old_at else end
             if op == DIFF_DELETE:
-                pieces[index].append(before.render(old_at, piece_end, op, labels))
+                emit(index, op, before.text[old_at:piece_end], before.render(old_at, piece_end, op, labels))
                 changed[index] = True
             else:
-                html, differs = _equal(before, after, old_at, piece_end, new_at, labels)
-                pieces[index].append(html)
+                segments, differs = _equal(before, after, old_at, piece_end, new_at, labels)
+                for segment in segments:
+                    emit(index, *segment)
                 changed[index] = changed[index] or differs
                 new_at += piece_end - old_at
             old_at = piece_end
@@ -229,9 +239,12 @@ def _ops(old: str, new: str) -> Sequence[tuple[int, str]]:
 
 
 def _equal(before: _Flat, after: _Flat, old_start: int, old_end: int, new_start: int,
-           labels: DiffLabels) -> tuple[str, bool]:
-    """Render kept text; where its formatting changed, show the old form deleted and the new inserted."""
-    out: list[str] = []
+           labels: DiffLabels) -> tuple[list[tuple[int, str, str]], bool]:
+    """Render kept text as (op, visible text, html) segments, and whether its formatting changed.
+
+    Where the formatting changed, the old form shows deleted and the new inserted.
+    """
+    out: list[tuple[int, str, str]] = []
     differs = False
     run_start = old_start
     run_differs: bool | None = None
@@ -242,10 +255,11 @@ def _equal(before: _Flat, after: _Flat, old_start: int, old_end: int, new_start:
         if run_is_different:
             new_from = new_start + (run_start - old_start)
             new_to = new_start + (until - old_start)
-            out.append(before.render(run_start, until, DIFF_DELETE, labels))
-            out.append(after.render(new_from, new_to, DIFF_INSERT, labels))
+            out.append((DIFF_DELETE, before.text[run_start:until], before.render(run_start, until, DIFF_DELETE, labels)))
+            out.append((DIFF_INSERT, after.text[new_from:new_to], after.render(new_from, new_to, DIFF_INSERT, labels)))
         else:
-            out.append(before.render(run_start, until, DIFF_EQUAL, labels))
+            kept = before.render(run_start, until, DIFF_EQUAL, labels)
+            out.append((DIFF_EQUAL, before.text[run_start:until], kept))
 
     for position in range(old_start, old_end):
         new_position = new_start + (position - old_start)
@@ -265,7 +279,7 @@ def _equal(before: _Flat, after: _Flat, old_start: int, old_end: int, new_start:
             run_differs = different
         differs = differs or different
     flush(old_end, bool(run_differs))
-    return "".join(out), differs
+    return out, differs
 
 
 @dataclass(frozen=True)

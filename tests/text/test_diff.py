@@ -175,7 +175,8 @@ class _DiffReader(HTMLParser):
             if attributes.get("class") == "diff-para":
                 self.cells[-1][-1].marker = tag
         elif tag == "span":
-            hidden = attributes.get("class") == "visually-hidden" or "aria-hidden" in attributes
+            # A separator between a deletion and an insertion belongs to neither text.
+            hidden = attributes.get("class") in ("visually-hidden", "diff-sep") or "aria-hidden" in attributes
             self.spans.append(hidden)
             self.hidden += hidden
         elif tag == "br":
@@ -432,7 +433,8 @@ def test_render_side_by_side_structure() -> None:
     assert '<th scope="col">Before</th><th scope="col">After</th>' in html
     assert html.count("<tr>") == 3  # header + two paragraph rows
     left, right = re.findall(
-        r'<td class="diff-before">(.*?)</td><td class="diff-after">(.*?)</td>', html
+        r'<td class="diff-before" data-label="Before">(.*?)</td><td class="diff-after" data-label="After">(.*?)</td>',
+        html,
     )[0]
     assert "<del>" in left and "<ins>" not in left
     assert "<ins>" in right and "<del>" not in right
@@ -449,6 +451,7 @@ def test_labels_are_overridable() -> None:
     side = render_side_by_side(ops, labels=labels)
     assert "inséré : " in inline and "supprimé : saut de paragraphe" in inline
     assert '<th scope="col">Avant</th>' in side and "Modifications &lt;proposées&gt;" in side
+    assert 'data-label="Avant"' in side and 'data-label="Après"' in side
 
 
 def test_deleted_paragraph_break_is_visible() -> None:
@@ -470,7 +473,7 @@ def test_inserted_line_break_is_visible() -> None:
 def test_inserted_paragraph_gets_own_row() -> None:
     """A whole inserted paragraph gets its own row; the next paragraph stays aligned."""
     html = render_side_by_side(word_diff("A a.\n\nB b.", "A a.\n\nX x.\n\nB b."))
-    rows = re.findall(r'<td class="diff-before">(.*?)</td><td class="diff-after">(.*?)</td>', html)
+    rows = re.findall(r'<td class="diff-before"[^>]*>(.*?)</td><td class="diff-after"[^>]*>(.*?)</td>', html)
     assert rows[0] == ("<p>A a.</p>", "<p>A a.</p>")
     assert rows[1][0] == "" and "X" in rows[1][1]
     assert rows[2] == ("<p>B b.</p>", "<p>B b.</p>")
