@@ -116,11 +116,18 @@ def browser(live_server):
 
 
 class Watcher:
-    """What went wrong in the browser: console errors (CSP violations too), page errors, 5xx answers."""
+    """What went wrong in the browser: console errors (CSP violations too), page errors, 5xx answers.
+
+    A page answered with a 4xx status (a form sent back with its errors, the
+    "send again" page) is part of a journey; Chromium still logs it as a
+    console error, which is the one console error let through. A subresource
+    (style sheet, script, icon) failing with any status is a problem.
+    """
 
     def __init__(self):
         """Start with nothing seen."""
         self.problems: list[str] = []
+        self.client_error_pages: set[str] = set()
 
     def attach(self, page) -> None:
         """Listen to one page."""
@@ -130,11 +137,17 @@ class Watcher:
 
     def _console(self, message) -> None:
         """Keep console errors."""
-        if message.type == "error":
-            self.problems.append(f"console error on {message.location.get('url')}: {message.text}")
+        if message.type != "error":
+            return
+        url = message.location.get("url")
+        if message.text.startswith("Failed to load resource") and url in self.client_error_pages:
+            return
+        self.problems.append(f"console error on {url}: {message.text}")
 
     def _response(self, response) -> None:
-        """Keep server errors."""
+        """Keep server errors; remember pages answered with a client error."""
+        if 400 <= response.status < 500 and response.request.resource_type == "document":
+            self.client_error_pages.add(response.url)
         if response.status >= 500:
             self.problems.append(f"HTTP {response.status} for {response.request.method} {response.url}")
 
@@ -150,9 +163,8 @@ def new_page(browser, live_server):
                                       accept_downloads=True, java_script_enabled=java_script)
         context.set_default_timeout(10_000)
         contexts.append(context)
-        page = context.new_page()
-        watcher.attach(page)
-        return page
+        context.on("page", watcher.attach)  # every tab, popups included
+        return context.new_page()
 
     yield factory
     for context in contexts:

@@ -161,3 +161,100 @@ def _document_id(live_server, slug: str) -> int:
 
     with live_server.context():
         return db.session.query(Document).filter_by(slug=slug).one().id
+
+
+def _conflicted_world(live_server, slug: str) -> tuple[dict, list[int], str]:
+    """Two colliding amendments; a moderator accepts Ann's with a change, so Bob's becomes conflicted. Return Bob's code."""
+    from manifesto.amendments import services as amendments
+    from manifesto.amendments.models import Amendment
+    from manifesto.extensions import db
+
+    from e2e_helpers import Who, call
+
+    people, sections = make_world(live_server, slug=slug, sections=[("Purpose", PURPOSE), ("Means", MEANS)],
+                                  people={"admin": "admin", "mod": "moderator", "ann": "participant",
+                                          "bob": "participant"})
+    ann_id, _ = propose(live_server, people["ann"][0], slug, sections[0], find="in the open",
+                        replace="in the open, in three languages")
+    _, bob_code = propose(live_server, people["bob"][0], slug, sections[0], find="in the open", replace="openly")
+    with live_server.context():
+        revision = db.session.get(Amendment, ann_id).revision
+    call(live_server, amendments.decide_amendment, Who(people["mod"][0]), _document_id(live_server, slug), ann_id,
+         decision="accept", reason="Adopted.", revision=revision)
+    return people, sections, bob_code
+
+
+def test_author_hears_of_the_conflict_and_resolves_it(new_page, live_server):
+    """Journey 5: the notification leads the author to the conflict, which an edit resolves."""
+    people, _, bob_code = _conflicted_world(live_server, "five")
+    page = new_page()
+    log_in(page, people["bob"][1])
+    page.get_by_role("link", name=re.compile("^Notifications")).click()
+    notification = page.get_by_role("link", name=re.compile(f"{bob_code}.*conflict|conflict.*{bob_code}"))
+    expect(notification).to_be_visible()
+    notification.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(bob_code)
+    expect(page.get_by_role("heading", name="Conflict with the current text")).to_be_visible()
+    screenshot(page, "conflicted-amendment-1280")
+    page.get_by_role("link", name="Resolve the conflict").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Resolve the conflict of {bob_code}")
+    # The three texts are labelled: what both changed, what the amendment makes it, what the new version made it.
+    for heading in ("Text both changed", "This amendment makes it", "Version 2 made it"):
+        expect(page.get_by_role("columnheader", name=heading).first).to_be_visible()
+    text = page.get_by_label("Text (Markdown)")
+    text.fill(PURPOSE.replace("in the open", "openly, in three languages"))
+    page.get_by_label("Reason").fill("Rebased on version 2: openly, and in three languages.")
+    page.get_by_role("button", name=re.compile("^(Submit|Save)")).first.click()
+    expect(page.get_by_role("status")).to_contain_text(f"{bob_code} is saved")
+    expect(page.get_by_role("heading", name="Conflict with the current text")).to_have_count(0)
+    expect(page.get_by_role("insertion").filter(has_text="openly")).to_be_visible()
+
+
+def test_reader_downloads_the_pdf_and_the_docx(page, live_server):
+    """Journey 4: a reader, logged out, downloads the PDF and the Word file from the document's page."""
+    make_world(live_server, slug="four", sections=[("Purpose", PURPOSE), ("Means", MEANS)],
+               people={"admin": "admin"})
+    page.goto("/d/four/")
+    downloads = page.get_by_role("region", name="Download the text")
+    for name, suffix, magic in (("PDF", ".pdf", b"%PDF"), ("Word (DOCX)", ".docx", b"PK")):
+        with page.expect_download() as info:
+            downloads.get_by_role("link", name=name, exact=True).click()
+        download = info.value
+        assert download.failure() is None
+        assert download.suggested_filename.startswith("four"), download.suggested_filename
+        assert download.suggested_filename.endswith(suffix), download.suggested_filename
+        with open(download.path(), "rb") as file:
+            assert file.read(len(magic)) == magic
+
+
+def test_expired_session_keeps_what_was_typed(page, live_server):
+    """Journey 6: the session ends while someone writes; after logging in again nothing typed is lost."""
+    people, _ = make_world(live_server, slug="six", sections=[("Purpose", PURPOSE)],
+                           people={"admin": "admin", "ann": "participant"})
+    log_in(page, people["ann"][1])
+    page.goto("/d/six/")
+    page.get_by_role("link", name="Propose an amendment to §1").click()
+    typed = PURPOSE.replace("in the open", "in the open, with every delegate")
+    page.get_by_label("Text (Markdown)").fill(typed)
+    page.get_by_label("Reason").fill("Nobody is left out.")
+    page.context.clear_cookies()  # the session expires while she writes
+    page.get_by_role("button", name="Submit").click()
+    main = page.get_by_role("main")
+    expect(main).to_contain_text("again")
+    screenshot(page, "send-again-1280")
+    # Everything she typed is still on the page, in fields she can send again.
+    expect(page.get_by_role("textbox").filter(has_text="with every delegate")).to_have_count(1)
+    expect(page.get_by_role("textbox").filter(has_text="Nobody is left out.")).to_have_count(1)
+    # She logs in again in a new tab, comes back and sends: the amendment is submitted as she wrote it.
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="Log in in a new tab").click()
+    login_tab = opened.value
+    login_tab.get_by_label("Email address").fill(people["ann"][1])
+    login_tab.get_by_label("Password").fill(PASSWORD)
+    login_tab.get_by_role("button", name="Log in").click()
+    expect(login_tab.get_by_role("button", name="Log out")).to_be_visible()
+    login_tab.close()
+    page.get_by_role("button", name="Send again").click()
+    expect(page.get_by_role("status")).to_contain_text("A-001 is submitted")
+    expect(page.get_by_role("insertion").filter(has_text="with every delegate")).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text("Nobody is left out.")
