@@ -13,6 +13,114 @@ import pytest
 STATIC = Path(__file__).resolve().parents[1] / "manifesto" / "static"
 
 
+# --- 1. A focus ring that shows on every background -------------------------------------------------------
+
+CSS = (STATIC / "style.css").read_text()
+
+
+def css_rules(css: str) -> list[tuple[list[str], dict[str, str]]]:
+    """Every rule of a stylesheet (inside @media too) as (selectors, declarations)."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    rules = []
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        declarations = {}
+        for declaration in body.split(";"):
+            if ":" in declaration:
+                name, value = declaration.split(":", 1)
+                declarations[name.strip()] = value.strip()
+        rules.append(([" ".join(sel.split()) for sel in selectors.split(",")], declarations))
+    return rules
+
+
+RULES = css_rules(CSS)
+VARIABLES = {name: value for selectors, declarations in RULES if selectors == [":root"]
+             for name, value in declarations.items() if name.startswith("--")}
+
+
+def colour(value: str) -> str:
+    """The first colour in a declaration value, variables resolved, as #rrggbb."""
+    value = re.sub(r"var\((--[\w-]+)\)", lambda m: VARIABLES[m.group(1)], value)
+    found = re.search(r"#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b", value)
+    if found is None and re.search(r"\bwhite\b", value):
+        return "#ffffff"
+    assert found, value
+    digits = found.group(1)
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    return "#" + digits.lower()
+
+
+def luminance(hex_colour: str) -> float:
+    """WCAG relative luminance of a #rrggbb colour."""
+    channels = []
+    for i in (1, 3, 5):
+        c = int(hex_colour[i:i + 2], 16) / 255
+        channels.append(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+    r, g, b = channels
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two colours, from 1 to 21."""
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def background(selector: str) -> str:
+    """The background colour the stylesheet gives ``selector`` (its first rule that sets one)."""
+    for selectors, declarations in RULES:
+        if selector in selectors:
+            for name in ("background", "background-color"):
+                if name in declarations:
+                    return colour(declarations[name])
+    raise AssertionError(f"no background for {selector}")
+
+
+def test_contrast_function_matches_known_values():
+    assert round(contrast("#000000", "#ffffff"), 1) == 21.0
+    assert round(contrast("#ffbf47", "#ffffff"), 1) == 1.6  # the old ring: the bug
+    assert round(contrast("#767676", "#ffffff"), 1) == 4.5
+
+
+def focus_rings() -> list[tuple[str, str | None]]:
+    """(outline colour, inner ring colour or None) of every :focus-visible rule."""
+    rings = []
+    for selectors, declarations in RULES:
+        if any(":focus-visible" in selector for selector in selectors) and "outline" in declarations:
+            inner = colour(declarations["box-shadow"]) if "box-shadow" in declarations else None
+            rings.append((colour(declarations["outline"]), inner))
+    return rings
+
+
+# Where a focused element sits: the ring is drawn on these.
+SURFACES = ["body", ".site-header", ".notice", ".flash", ".flash-error", ".flash-success", ".passage-hint"]
+# What a focused element may be filled with: the ring (or its inner part) touches these.
+FILLS = ["button", ".actions button", ".skip-link"]
+
+
+def test_the_focus_ring_contrasts_3_to_1_with_every_background():
+    rings = focus_rings()
+    assert rings, "no :focus-visible rule with an outline"
+    assert not re.search(r"(?<![-\w]):focus\s*[,{]", re.sub(r"/\*.*?\*/", "", CSS, flags=re.S)), \
+        "a plain :focus rule would draw a second ring for mouse users too"
+    for outline, inner in rings:
+        for surface in SURFACES:  # the ring as drawn on the page, the header, a notice
+            assert contrast(outline, background(surface)) >= 3, (outline, surface)
+        for fill in FILLS:  # the ring's edge next to the focused element itself, dark or light
+            best = max(contrast(ring, background(fill)) for ring in (outline, inner) if ring)
+            assert best >= 3, (outline, inner, fill)
+        if inner is not None:
+            assert contrast(outline, inner) >= 3, "the two rings must stay two rings"
+
+
+def test_the_focus_ring_is_thick_enough_and_set_apart():
+    for selectors, declarations in RULES:
+        if any(":focus-visible" in selector for selector in selectors) and "outline" in declarations:
+            width = re.search(r"(\d+(?:\.\d+)?)px", declarations["outline"])
+            assert width and float(width.group(1)) >= 2
+            assert "solid" in declarations["outline"]
+
+
 # --- 2. The icon -------------------------------------------------------------------------------------------
 
 def test_every_page_names_an_icon_that_exists(client, document):
