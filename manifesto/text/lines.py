@@ -61,7 +61,7 @@ _ITEM_RE = re.compile(rf"(\r\n|\r|\n)|(?:[^\s]|[{_NO_BREAK_SPACES}])+")
 
 @dataclass(frozen=True)
 class Line:
-    """One numbered line: ``source[start:end]``, without surrounding whitespace."""
+    """One numbered line: ``source[start:end]`` holds what it shows (empty only where the source could not be located)."""
 
     number: int
     start: int
@@ -142,7 +142,7 @@ class Layout:
         previous_end = 0
         for index, (raw_start, raw_end) in enumerate(data["lines"]):
             start, end = int(raw_start), int(raw_end)
-            if not previous_end <= start < end <= len(source):
+            if not previous_end <= start <= end <= len(source):
                 raise ValueError(f"stored line {index} ({start}:{end}) does not fit the text")
             lines.append(Line(first_number + index, start, end))
             previous_end = end
@@ -197,9 +197,10 @@ def layout(source: str, width: int = DEFAULT_LINE_LENGTH, first_number: int = 1)
     for block in visible_blocks(source):
         for index, (start, end) in enumerate(wrap(block.text, width)):
             source_start, source_end = block.source_span(start, end)
-            # Keep spans ordered and disjoint even where the mapping had to guess.
-            source_start = min(max(source_start, previous_end), max(len(source) - 1, 0))
-            source_end = min(max(source_end, source_start + 1), len(source))
+            # Keep spans ordered and disjoint even where the mapping had to guess
+            # (a span may then be empty, at the end of what could be located).
+            source_start = min(max(source_start, previous_end), len(source))
+            source_end = min(max(source_end, source_start), len(source))
             previous_end = source_end
             lines.append(Line(first_number + len(lines), source_start, source_end))
             views.append(LineView(block.kind, block.depth, index == 0, block.text[start:end],

@@ -20,6 +20,7 @@ A thematic break (``---``) has no text and therefore no block.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from markdown_it.token import Token
@@ -32,6 +33,7 @@ __all__ = ["Block", "Mark", "visible_blocks"]
 _BULLETS = ("\u2022", "\u25e6", "\u25aa")
 _INLINE_MARKS = {"strong_open": "strong", "em_open": "em", "s_open": "del"}
 _CELL_SEPARATOR = " | "
+_SPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True)
@@ -105,13 +107,19 @@ class _Builder:
             return list(range(found, found + len(text)))
         offsets = []
         for char in text:
-            at = self.source.find(char, self.cursor, self.limit)
+            # A space may stand for a newline (code spans and soft breaks join lines).
+            at = self._find_space(self.cursor) if char.isspace() else self.source.find(char, self.cursor, self.limit)
             if at < 0:  # decoded entity or other rewrite: stay where we are
                 offsets.append(min(self.cursor, max(len(self.source) - 1, 0)))
                 continue
             offsets.append(at)
             self.cursor = at + 1
         return offsets
+
+    def _find_space(self, start: int) -> int:
+        """The next whitespace character of the source from ``start`` (in the block), or -1."""
+        match = _SPACE.search(self.source, start, self.limit)
+        return match.start() if match else -1
 
     def _skip_link_destination(self) -> None:
         """Step over ``](destination "title")`` or ``][label]`` after a link's text."""

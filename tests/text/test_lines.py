@@ -179,7 +179,7 @@ def test_json_round_trip() -> None:
 
 @pytest.mark.parametrize(
     "lines",
-    [[[0, 30]], [[3, 2]], [[0, 4], [2, 6]], [[5, 5]]],
+    [[[0, 30]], [[3, 2]], [[0, 4], [2, 6]], [[14, 14]]],
 )
 def test_from_json_rejects_layouts_of_another_text(lines: list[list[int]]) -> None:
     """Offsets that do not fit the text are refused rather than misnumbered."""

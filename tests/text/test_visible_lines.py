@@ -129,7 +129,7 @@ def test_joining_the_lines_of_a_block_gives_its_visible_text(source, width):
             assert BREAKABLE.sub(" ", " ".join(lines)) == BREAKABLE.sub(" ", block.text).strip(" ")
     previous_end = 0
     for line in result.lines:
-        assert previous_end <= line.start < line.end <= len(source)
+        assert previous_end <= line.start <= line.end <= len(source)
         previous_end = line.end
 
 
