@@ -171,3 +171,36 @@ def test_the_audit_trail_says_a_conflict_followed_from_a_decision(client, propos
     line = next(li for li in log.split("<li>") if "amendment conflicted" in li)
     assert "<strong>System</strong>" in line and moderator not in line
     assert "now conflicts with the text, after A-001 was accepted" in " ".join(line.split())
+
+
+# ------------------------- 3. a moderator's queue leaves out what she may not decide
+
+def test_a_moderators_default_queue_leaves_out_her_own_amendments(client, propose, users, login):
+    moderator = users["moderator"]
+    theirs = propose(users["participant"], n=1)
+    mine = propose(moderator, n=2)
+    login(moderator)
+    page = client.get("/d/doc/amendments/").get_data(as_text=True)
+    assert f"<strong>{theirs.code}</strong>" in page
+    assert f"<strong>{mine.code}</strong>" not in page  # she may not decide it
+    assert "1 amendment needing a decision." in page
+    assert "1 need a decision" in page  # the count in the header agrees with the list
+    assert "Not listed: your own amendments waiting for a decision (1); another moderator decides them." in " ".join(page.split())
+    # Ticking the filter by hand gives the same answer, and her own are one link away.
+    ticked = client.get("/d/doc/amendments/?status=open&needs_decision=1").get_data(as_text=True)
+    assert f"<strong>{mine.code}</strong>" not in ticked and f"<strong>{theirs.code}</strong>" in ticked
+    own = client.get(f"/d/doc/amendments/?status=open&author={moderator.id}").get_data(as_text=True)
+    assert f"<strong>{mine.code}</strong>" in own
+    with pytest.raises(Exception, match="your own amendment"):
+        decide(mine, moderator)
+
+
+def test_others_still_see_every_amendment_that_needs_a_decision(client, propose, users, login):
+    theirs = propose(users["participant"], n=1)
+    mine = propose(users["moderator"], n=2)
+    for viewer in (None, users["participant"], users["admin"]):
+        if viewer is not None:
+            login(viewer)
+        page = client.get("/d/doc/amendments/?status=open&needs_decision=1").get_data(as_text=True)
+        assert f"<strong>{theirs.code}</strong>" in page and f"<strong>{mine.code}</strong>" in page, viewer
+        assert "Not listed" not in page

@@ -71,7 +71,7 @@ def index(slug: str):
     page = services.list_amendments(document, flt, current_user)
     return render_template("amendments/list.html", document=document, page=page, flt=flt,
                            outline=documents.outline(document),
-                           counts=services.status_counts(document, document.min_supporters),
+                           counts=services.status_counts(document, document.min_supporters, current_user),
                            **page_figures(document, current_user, "amendments",
                                           amendment_ids=[a.id for a in page.pagination.items]),
                            drafts=services.my_drafts(document, current_user), statuses=list(Status))

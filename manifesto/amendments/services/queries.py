@@ -54,6 +54,7 @@ class AmendmentPage:
     pagination: Any
     collisions: dict[int, list[str]] = field(default_factory=dict)
     supported: set[int] = field(default_factory=set)
+    excluded_own: bool = False  # the viewer's own amendments were left out: someone else decides them
 
 
 def _filtered(document: Document, flt: ListFilter):
@@ -80,8 +81,15 @@ def _filtered(document: Document, flt: ListFilter):
 
 
 def list_amendments(document: Document, flt: ListFilter, user=None) -> AmendmentPage:
-    """Return one page of a document's amendments, filtered and sorted, in four queries."""
+    """Return one page of a document's amendments, filtered and sorted, in four queries.
+
+    A moderator's "needs a decision" leaves out her own amendments: another
+    moderator decides them (``excluded_own`` tells the page to say so).
+    """
     stmt = _filtered(document, flt).options(joinedload(Amendment.author))
+    decides_elsewhere = flt.needs_decision and _is_moderator(user)
+    if decides_elsewhere:
+        stmt = stmt.where(Amendment.author_id != user.id)
     columns = SORTS.get(flt.sort, SORTS["code"])
     if flt.sort == "section":
         stmt = stmt.outerjoin(Section, Section.id == Amendment.section_id)
@@ -89,7 +97,7 @@ def list_amendments(document: Document, flt: ListFilter, user=None) -> Amendment
     stmt = stmt.order_by(*order, Amendment.id)
     pagination = db.paginate(stmt, page=flt.page, per_page=flt.per_page, error_out=False, count=True)
     ids = [a.id for a in pagination.items]
-    page = AmendmentPage(pagination)
+    page = AmendmentPage(pagination, excluded_own=decides_elsewhere)
     if ids:
         page.collisions = collisions_for(ids)
         if is_member(user):
@@ -108,19 +116,31 @@ def open_counts_by_section(document: Document) -> dict[int, int]:
     return {section_id: count for section_id, count in rows}
 
 
-def status_counts(document: Document, min_supporters: int) -> dict[str, int]:
-    """How many amendments are in each state, plus the moderators' queues (one query)."""
+def _is_moderator(user) -> bool:
+    """Whether ``user`` is a signed-in moderator, who decides amendments."""
+    return is_member(user) and bool(user.is_moderator)
+
+
+def status_counts(document: Document, min_supporters: int, user=None) -> dict[str, int]:
+    """How many amendments are in each state, plus the moderators' queues (one query).
+
+    For a moderator, "needs_decision" counts only what she may decide;
+    "own_needs_decision" counts her own amendments that wait for another moderator.
+    """
     open_ = Amendment.status == Status.SUBMITTED.value
+    waiting = and_(open_, Amendment.conflicted.is_(False), Amendment.support_count >= min_supporters)
+    own_id = user.id if _is_moderator(user) else -1
     row = db.session.execute(
         select(
             func.count().filter(open_),
-            func.count().filter(and_(open_, Amendment.conflicted.is_(False),
-                                     Amendment.support_count >= min_supporters)),
+            func.count().filter(and_(waiting, Amendment.author_id != own_id)),
             func.count().filter(and_(open_, Amendment.conflicted.is_(True))),
             func.count().filter(Amendment.status.in_([s.value for s in DECIDED])),
             func.count(),
+            func.count().filter(and_(waiting, Amendment.author_id == own_id)),
         ).where(Amendment.document_id == document.id, Amendment.status != Status.DRAFT.value)).one()
-    return {"open": row[0], "needs_decision": row[1], "conflicted": row[2], "decided": row[3], "all": row[4]}
+    return {"open": row[0], "needs_decision": row[1], "conflicted": row[2], "decided": row[3], "all": row[4],
+            "own_needs_decision": row[5]}
 
 
 def my_drafts(document: Document, user) -> list[Amendment]:
