@@ -18,7 +18,8 @@ import pytest
 from manifesto import create_app
 from manifesto.extensions import db
 
-from e2e_helpers import AXE
+from e2e_helpers import AXE, Watcher
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 # Playwright must never fetch a browser of its own: it drives the system's Chromium.
@@ -113,43 +114,6 @@ def browser(live_server):
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-class Watcher:
-    """What went wrong in the browser: console errors (CSP violations too), page errors, 5xx answers.
-
-    A page answered with a 4xx status (a form sent back with its errors, the
-    "send again" page) is part of a journey; Chromium still logs it as a
-    console error, which is the one console error let through. A subresource
-    (style sheet, script, icon) failing with any status is a problem.
-    """
-
-    def __init__(self):
-        """Start with nothing seen."""
-        self.problems: list[str] = []
-        self.client_error_pages: set[str] = set()
-
-    def attach(self, page) -> None:
-        """Listen to one page."""
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("response", self._response)
-
-    def _console(self, message) -> None:
-        """Keep console errors."""
-        if message.type != "error":
-            return
-        url = message.location.get("url")
-        if message.text.startswith("Failed to load resource") and url in self.client_error_pages:
-            return
-        self.problems.append(f"console error on {url}: {message.text}")
-
-    def _response(self, response) -> None:
-        """Keep server errors; remember pages answered with a client error."""
-        if 400 <= response.status < 500 and response.request.resource_type == "document":
-            self.client_error_pages.add(response.url)
-        if response.status >= 500:
-            self.problems.append(f"HTTP {response.status} for {response.request.method} {response.url}")
 
 
 @pytest.fixture

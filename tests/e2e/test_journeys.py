@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import expect
-
-from e2e_helpers import PASSWORD, log_in, make_world, propose, screenshot
+from e2e_helpers import PASSWORD, expect, log_in, make_world, propose, screenshot
 
 PURPOSE = ("We write this manifesto together, in the open.\n\n"
            "Cooperatives and mutuals keep the value they create in the territories that create it.")

@@ -11,9 +11,8 @@ then) and fails for real on any other problem.
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
-from e2e_helpers import axe_violations, describe, log_in, screenshot
+from e2e_helpers import Watcher, axe_violations, describe, expect, log_in, screenshot
 
 DEMO_PASSWORD = "manifesto-demo"
 ROLES = {"visitor": None, "participant": "amina@example.org", "moderator": "moderator@example.org"}
@@ -105,8 +104,6 @@ def demo(live_server):
 @pytest.fixture(scope="module")
 def role_pages(browser, live_server, demo):
     """One logged-in tab per role for the module, reused from page to page (one context each)."""
-    from conftest import Watcher
-
     pages, contexts = {}, []
     for role, email in ROLES.items():
         context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
