@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
+from types import CodeType
 
-from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from psycopg import errors as pg_errors
 from sqlalchemy import exc, text
@@ -23,6 +26,16 @@ _SECRET_FIELDS = {"csrf_token", "password", "confirm", "current_password", "new_
 # Fields the user never typed: sent again as they were, but not shown.
 _TECHNICAL_FIELDS = {"action", "kind", "section_id", "base_version_id", "base_version", "revision",
                      "structure_version", "next", "to_number", "direction", "active", "after", "decision"}
+# How the real templates draw long text fields, by (form class, field): rows and CSS class. Others get rows
+# by the length of the text, as a plain textarea.
+_TEXTAREAS = {
+    ("ProposalForm", "body"): (18, "editor"),
+    ("SectionForm", "body"): (18, "editor"),
+    ("DecisionForm", "final_body"): (14, "editor"),
+}
+# Fields that take a choice: sent again hidden, their choice shown as text when the form names it (a view may
+# set the choices, then only the value is known).
+_CHOICE_TYPES = {"SelectField", "RadioField", "SelectMultipleField"}
 # Seconds a client should wait before trying again, by why the database failed.
 RETRY_AFTER = {"busy": 5, "timeout": 15, "unreachable": 30}
 # PostgreSQL SQLSTATEs that mean "too many at once" (serialization failure,
@@ -65,15 +78,113 @@ def resend_form() -> dict:
     hidden, and secrets (passwords, the CSRF token) are never echoed: the
     form asks for the passwords again instead. Used by every page that hands
     a form back: a stale CSRF token, a database that could not take it.
+    When the form class of the address is known (see :func:`_posted_form`),
+    its fields keep their own labels, help and widgets, in its order.
     """
     names = list(dict.fromkeys(request.form.keys()))
     sent = [(name, value) for name, value in request.form.items(multi=True) if name not in _SECRET_FIELDS]
+    form = _posted_form(names)
+    fields: list[dict] = []
+    hidden = [(name, value) for name, value in sent if name in _TECHNICAL_FIELDS]
+    passwords = [(name, name.replace("_", " ").capitalize())
+                 for name in names if name in _SECRET_FIELDS and name != "csrf_token"]
+    if form is None:
+        fields = [{"field": None, "name": name, "value": value} for name, value in sent
+                  if name not in _TECHNICAL_FIELDS]
+    else:
+        by_name = {field.name: field for field in form}
+        passwords = [(name, str(by_name[name].label.text) if name in by_name else label) for name, label in passwords]
+        hidden = []
+        shown: set[str] = set()
+        for field in form:
+            if field.name not in names or field.name in _SECRET_FIELDS:
+                continue
+            shown.add(field.name)
+            values = [value for name, value in sent if name == field.name]
+            if field.type in _CHOICE_TYPES:
+                choices = _choice_labels(field.choices)
+                hidden.extend((field.name, value) for value in values)
+                if values and all(value in choices for value in values):  # a choice people read, not an id
+                    fields.append({"choice": field, "shown": ", ".join(choices[value] for value in values)})
+            elif field.type == "HiddenField" or (field.name in _TECHNICAL_FIELDS and field.type != "TextAreaField"):
+                hidden.extend((field.name, value) for value in values)
+            else:
+                rows, css = _textarea_look(form, field.name, values[0] if values else "")
+                fields.append({"field": field, "rows": rows if field.type == "TextAreaField" else None,
+                               "class": css if field.type == "TextAreaField" else None})
+        for name, value in sent:  # anything the form does not know: as before
+            if name not in shown:
+                if name in _TECHNICAL_FIELDS:
+                    hidden.append((name, value))
+                else:
+                    fields.append({"field": None, "name": name, "value": value})
     return {
         "action": request.full_path.rstrip("?"),
-        "fields": [(name, value) for name, value in sent if name not in _TECHNICAL_FIELDS],
-        "hidden": [(name, value) for name, value in sent if name in _TECHNICAL_FIELDS],
-        "passwords": [name for name in names if name in _SECRET_FIELDS and name != "csrf_token"],
+        "fields": fields,
+        "hidden": hidden,
+        "passwords": passwords,
     }
+
+
+def _choice_labels(choices) -> dict[str, str]:
+    """A choice field's labels by value (empty when its view sets the choices)."""
+    if not choices or callable(choices) or isinstance(choices, dict):
+        return {}
+    labels = {}
+    for choice in choices:
+        value, label = tuple(choice)[:2] if not isinstance(choice, str) else (choice, choice)
+        labels[str(value)] = str(label)
+    return labels
+
+
+def _textarea_look(form: FlaskForm, name: str, value: str) -> tuple[int, str | None]:
+    """Rows and CSS class the real template gives a text area (by form class, parents included)."""
+    for cls in type(form).__mro__:
+        if (cls.__name__, name) in _TEXTAREAS:
+            return _TEXTAREAS[(cls.__name__, name)]
+    return (8 if len(value) > 200 else 3), None
+
+
+def _code_names(code: CodeType) -> set[str]:
+    """The global names a function's code (and the functions defined inside it) refers to."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):
+            names |= _code_names(constant)
+    return names
+
+
+def _posted_form(sent: list[str]) -> FlaskForm | None:
+    """The form of the view the request was sent to, filled with what was sent, or None when unknown.
+
+    Every view that takes a form builds it by name (``form = ProposalForm()``),
+    so the view function's code names its form class: of those, the one that
+    knows most of the sent fields. No registry to keep in step with the views.
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None:
+        return None
+    view = inspect.unwrap(view)
+    code = getattr(view, "__code__", None)
+    if code is None:
+        return None
+    candidates = []
+    for name in sorted(_code_names(code)):
+        obj = getattr(view, "__globals__", {}).get(name)
+        # type(), not isinstance(): a proxy such as current_user would load the user to answer isinstance.
+        if issubclass(type(obj), type) and issubclass(obj, FlaskForm):
+            candidates.append(obj)
+    best, best_score = None, 0
+    for form_class in candidates:
+        try:
+            form = form_class(formdata=request.form, meta={"csrf": False})
+        except Exception:  # a form that needs arguments of its view: fall back to plain text boxes
+            log.debug("Cannot rebuild %s for the send-again page", form_class.__name__, exc_info=True)
+            continue
+        score = sum(1 for field in form if field.name in sent and field.name not in _SECRET_FIELDS)
+        if score > best_score:
+            best, best_score = form, score
+    return best
 
 
 def handle_csrf_error(error: CSRFError):

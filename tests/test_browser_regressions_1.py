@@ -380,3 +380,194 @@ def test_no_separator_where_the_text_already_has_a_space():
     assert "diff-sep" not in html
     html = render_inline(word_diff("alpha beta", "alpha gamma"))
     assert html.count("diff-sep") == 1
+
+
+# --- 6. The "send again" page looks like the form it replaces -------------------------------------------
+
+class _Fields(HTMLParser):
+    """The visible fields of a page's POST forms: name -> (tag, type, class, label text)."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        super().__init__(convert_charrefs=True)
+        self.labels: dict[str, str] = {}
+        self.fields: dict[str, dict] = {}
+        self.values: dict[str, str] = {}
+        self._label_for: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        """Record labels, inputs and text areas."""
+        attributes = dict(attrs)
+        if tag == "label" and attributes.get("for"):
+            self._label_for = attributes["for"]
+            self.labels[self._label_for] = ""
+        elif tag in ("input", "textarea", "select") and attributes.get("type") not in ("hidden", "submit"):
+            name = attributes.get("name")
+            if name and name not in self.fields:
+                self.fields[name] = {"tag": tag, "type": attributes.get("type"), "class": attributes.get("class"),
+                                     "id": attributes.get("id")}
+                if tag == "input":
+                    self.values[name] = attributes.get("value") or ""
+                if tag == "textarea":
+                    self._textarea = name
+                    self.values[name] = ""
+
+    def handle_endtag(self, tag):
+        """Close labels and text areas."""
+        if tag == "label":
+            self._label_for = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        """Label text and text area content."""
+        if self._label_for:
+            self.labels[self._label_for] += data
+        if self._textarea:
+            self.values[self._textarea] += data
+
+    def described(self) -> dict[str, dict]:
+        """Every field with its label's text."""
+        return {name: {**field, "label": " ".join(self.labels.get(field["id"], "").split())}
+                for name, field in self.fields.items()}
+
+
+def page_fields(page: str) -> tuple[dict[str, dict], dict[str, str]]:
+    """(fields with their labels, values) of a page."""
+    parser = _Fields()
+    parser.feed(page)
+    return parser.described(), parser.values
+
+
+@pytest.fixture
+def csrf_app(make_app):
+    """An app that checks CSRF tokens, as in production."""
+    return make_app(WTF_CSRF_ENABLED=True)
+
+
+def _logged_in(app, user):
+    """A client of ``app`` logged in as ``user`` with a real token."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post("/login", data={"email": user.email, "password": "correct-horse-battery",
+                                       "csrf_token": token}).status_code == 302
+    return client
+
+
+def _assert_same_form(real_page: str, resend_page: str, typed: dict[str, str]) -> None:
+    """The send-again page shows the typed fields with the real form's labels and widgets, and the text kept."""
+    real, _ = page_fields(real_page)
+    again, values = page_fields(resend_page)
+    for name, value in typed.items():
+        assert name in again, f"{name} is not shown again"
+        for key in ("tag", "type", "class", "label"):
+            assert again[name][key] == real[name][key], (name, key, again[name][key], real[name][key])
+        shown = values[name]
+        shown = shown.removeprefix("\r\n") if shown.startswith("\r\n") else shown.removeprefix("\n")
+        assert shown == value  # a browser drops one newline right after <textarea>
+
+
+def test_an_expired_session_on_the_amendment_form_gives_back_the_same_form(csrf_app, make_document, users):
+    from manifesto.amendments.models import Amendment
+    from manifesto.documents import services as documents
+    from manifesto.extensions import db
+
+    document = make_document(phase="amendments", editor=users["admin"])
+    entry = documents.current_sections(document)[0]
+    with csrf_app.app_context():
+        client = _logged_in(csrf_app, users["participant"])
+        real = client.get(f"/d/doc/amendments/new?section={entry.section.id}").get_data(as_text=True)
+        typed = {"heading": "A bolder heading", "body": entry.version.body + "\n\nMy twenty-minute addition.",
+                 "reason": "Long reason."}
+        form = {"kind": "modify", "section_id": str(entry.section.id), **typed,
+                "base_version_id": str(entry.version.id), "action": "submit", "csrf_token": "expired"}
+        response = client.post("/d/doc/amendments/new", data=form)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400 and "Please send this again" in page
+        _assert_same_form(real, page, typed)
+        fields, _ = page_fields(page)
+        assert fields["body"]["label"] == "Text (Markdown)" and "Body" not in {f["label"] for f in fields.values()}
+        assert fields["heading"]["tag"] == "input" and fields["body"]["class"] == "editor"
+        assert "Edit the text as you want it to read" in page  # the field's help, as on the real form
+        # Choices and ids the user never typed travel hidden, and the page still sends.
+        assert f'<input type="hidden" name="section_id" value="{entry.section.id}">' in page
+        assert '<input type="hidden" name="action" value="submit">' in page
+        fresh = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        assert client.post("/d/doc/amendments/new", data={**form, "csrf_token": fresh}).status_code == 302
+        assert db.session.scalar(db.select(Amendment.proposed_body)) == typed["body"]
+        assert db.session.scalar(db.select(Amendment.proposed_heading)) == "A bolder heading"
+
+
+def test_an_expired_session_on_the_section_editor_gives_back_the_same_form(csrf_app, document, users):
+    from manifesto.documents import services as documents
+
+    entry = documents.current_sections(document)[0]
+    url = f"/d/doc/sections/{entry.section.id}/edit"
+    with csrf_app.app_context():
+        client = _logged_in(csrf_app, users["moderator"])
+        real = client.get(url).get_data(as_text=True)
+        typed = {"heading": "Energy & <democracy>", "body": "New text, with *emphasis*.\n\nA second paragraph.",
+                 "reason": "Clearer."}
+        response = client.post(url, data={**typed, "base_version": "1", "csrf_token": "stale"})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400
+        _assert_same_form(real, page, typed)
+        fields, _ = page_fields(page)
+        assert fields["heading"]["tag"] == "input" and fields["heading"]["type"] == "text"
+        assert fields["body"]["tag"] == "textarea" and fields["body"]["label"] == "Text (Markdown)"
+        assert fields["reason"]["label"] == "Reason for the change"
+        assert '<input type="hidden" name="base_version" value="1">' in page
+        assert "Energy &amp; &lt;democracy&gt;" in page and "<democracy>" not in page
+
+
+def test_the_send_again_page_never_echoes_a_password_and_names_it_as_the_form_does(csrf_app, users):
+    with csrf_app.app_context():
+        client = _logged_in(csrf_app, users["participant"])
+        response = client.post("/login?next=/d/doc/", data={"email": "someone@example.org",
+                                                           "password": "hunter2-secret", "csrf_token": "old"})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert "hunter2-secret" not in page and "someone@example.org" in page
+        real = csrf_app.test_client().get("/login").get_data(as_text=True)
+        _assert_same_form(real, page, {"email": "someone@example.org"})
+        fields, values = page_fields(page)
+        real_fields, _ = page_fields(real)
+        assert fields["password"]["type"] == "password" and values.get("password", "") == ""
+        assert fields["password"]["label"] == real_fields["password"]["label"] + " (not kept here: type it again)"
+
+
+def test_fields_the_form_does_not_know_still_come_back_in_text_boxes(csrf_app, users):
+    with csrf_app.app_context():
+        client = _logged_in(csrf_app, users["participant"])
+        # A field the form class does not have: it still comes back, in a plain text box.
+        response = client.post("/d/doc/amendments/new", data={"unknown_note": "Kept anyway.", "csrf_token": "x"})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400
+        fields, values = page_fields(page)
+        assert fields["unknown_note"]["tag"] == "textarea" and values["unknown_note"].strip() == "Kept anyway."
+
+
+def test_a_moderators_decision_comes_back_with_its_choice_named(csrf_app, make_document, users):
+    from manifesto.amendments import services
+    from manifesto.documents import services as documents
+
+    document = make_document(phase="amendments", editor=users["admin"])
+    entry = documents.current_sections(document)[0]
+    amendment = services.propose_amendment(users["participant"], document.id, kind="modify",
+                                           section_id=entry.section.id, heading=None,
+                                           body=entry.version.body + " More.", reason="Why.", submit=True)
+    url = f"/d/doc/amendments/{amendment.id}"
+    with csrf_app.app_context():
+        client = _logged_in(csrf_app, users["moderator"])
+        real = client.get(url).get_data(as_text=True)
+        typed = {"reason": "Agreed, shorter.", "final_heading": "Shorter", "final_body": "The final text."}
+        page = client.post(f"{url}/decide", data={"decision": "accept_modified", **typed, "merged_into": "",
+                                                   "revision": str(amendment.revision), "csrf_token": "x"}
+                           ).get_data(as_text=True)
+        _assert_same_form(real, page, typed)
+        assert '<input type="hidden" name="decision" value="accept_modified">' in page
+        assert "Decision:</span> Accept with modifications" in page
+        fields, _ = page_fields(page)
+        assert fields["final_body"]["class"] == "editor"
