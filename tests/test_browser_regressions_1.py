@@ -571,3 +571,32 @@ def test_a_moderators_decision_comes_back_with_its_choice_named(csrf_app, make_d
         assert "Decision:</span> Accept with modifications" in page
         fields, _ = page_fields(page)
         assert fields["final_body"]["class"] == "editor"
+
+
+# --- 5. Numbered lines that wrap on a phone --------------------------------------------------------------
+
+def _declarations(selector: str) -> dict[str, str]:
+    """Every declaration the stylesheet gives ``selector`` exactly, later rules winning."""
+    merged: dict[str, str] = {}
+    for selectors, declarations in RULES:
+        if selector in selectors:
+            merged.update(declarations)
+    return merged
+
+
+@pytest.mark.parametrize("area", [".numbered-text", ".diff-numbered"])
+def test_a_line_number_keeps_its_own_column_when_the_line_wraps(area):
+    line, number, text = (_declarations(f"{area} {part}") for part in (".line", ".ln", ".lt"))
+    assert line.get("display") == "flex"
+    grow, shrink, basis = number["flex"].split()
+    assert (grow, shrink) == ("0", "0") and re.fullmatch(r"\d+(\.\d+)?(em|rem|ch|px)", basis), number["flex"]
+    assert text["flex"].split()[0] == "1" and text.get("min-width") == "0"  # the text wraps, the number does not
+    # The cue: a wrapped line's continuation rows sit further in than its first row (a hanging indent).
+    indent = re.fullmatch(r"-(\.?\d+(?:\.\d+)?)em", text["text-indent"])
+    assert indent and text["margin-left"] == f"{indent.group(1)}em"
+
+
+def test_numbered_lines_put_the_number_and_the_text_in_their_own_boxes(client, document):
+    page = client.get("/d/doc/?lines=1").get_data(as_text=True)
+    rows = re.findall(r'<div class="line [^"]*"><span class="ln">(\d+)</span> <span class="lt">', page)
+    assert len(rows) >= 6 and [int(n) for n in rows] == list(range(1, len(rows) + 1))
