@@ -40,7 +40,13 @@ PAGES = {
     "notifications": ("/notifications/", ("participant", "moderator")),
     "search": ("/d/{doc}/search?q=cooperatives", ROLES),
     "activity": ("/d/{doc}/activity", ROLES),
+    "amendment-side-by-side": ("/d/{doc}/amendments/{amendment}?view=side", ROLES),
+    "section-compare-side-by-side": ("/d/{doc}/sections/{section}/compare?view=side", ROLES),
+    "log": ("/d/{doc}/log", ROLES),
+    "moderation": ("/d/{doc}/moderation", ("moderator",)),
+    "not-found": ("/d/{doc}/sections/99999", ROLES),
 }
+STATUS = {"not-found": 404}
 
 # axe rule ids found and reported, by (page, role); role None means every role.
 KNOWN_AXE: dict[tuple[str, str | None], set[str]] = {}
@@ -126,7 +132,8 @@ def _open(role_pages, demo, name: str, role: str, width: int = 1280):
     watcher.problems.clear()
     page.set_viewport_size({"width": width, "height": 900})
     response = page.goto(PAGES[name][0].format(**demo))
-    assert response is not None and response.status == 200, (name, role, response and response.status)
+    expected = STATUS.get(name, 200)
+    assert response is not None and response.status == expected, (name, role, response and response.status)
     assert not watcher.problems, "\n".join(watcher.problems)
     expect(page.get_by_role("main")).to_be_visible()
     return page
