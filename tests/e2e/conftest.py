@@ -18,7 +18,7 @@ import pytest
 from manifesto import create_app
 from manifesto.extensions import db
 
-from e2e_helpers import AXE, Watcher
+from e2e_helpers import AXE, DEMO_PASSWORD, Watcher
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
@@ -140,3 +140,32 @@ def new_page(browser, live_server):
 def page(new_page):
     """A watched page at desktop width, logged out."""
     return new_page()
+
+
+@pytest.fixture(scope="session")
+def demo(live_server):
+    """Load the demo manifesto into the live server; return the values the page paths need."""
+    from sqlalchemy import select
+
+    from manifesto.amendments.models import Amendment
+    from manifesto.documents.services import outline
+    from manifesto.extensions import db
+    from manifesto.releases.services import list_releases
+    from manifesto.seed.demo import seed_demo
+
+    with live_server.context():
+        document = seed_demo(DEMO_PASSWORD)
+        amendments = db.session.scalars(select(Amendment).where(Amendment.document_id == document.id,
+                                                                Amendment.number.is_not(None))
+                                        .order_by(Amendment.id)).all()
+        conflicted = next(a for a in amendments if a.conflicted)
+        with_comments = next(a for a in amendments if a.status == "submitted" and not a.conflicted)
+        releases = list_releases(document)
+        return {
+            "doc": document.slug,
+            "section": outline(document)[1].section_id,
+            "amendment": with_comments.id,
+            "conflicted": conflicted.id,
+            "release": releases[0].slug,
+            "first_release": releases[-1].slug,
+        }

@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PASSWORD = "correct-horse-battery"
+DEMO_PASSWORD = "manifesto-demo"  # seed_demo's people
 
 try:  # without Playwright the test modules still import; the live_server fixture then skips (or fails in CI)
     from playwright.sync_api import expect

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import Watcher, axe_violations, describe, expect, log_in, screenshot
+from e2e_helpers import DEMO_PASSWORD, Watcher, axe_violations, describe, expect, log_in, screenshot
 
-DEMO_PASSWORD = "manifesto-demo"
 ROLES = {"visitor": None, "participant": "amina@example.org", "moderator": "moderator@example.org"}
 
 
@@ -76,35 +75,6 @@ def _width_params():
         marks = [pytest.mark.xfail(strict=True, raises=KnownProblem, reason=KNOWN_OVERFLOW[name])
                  ] if name in KNOWN_OVERFLOW else []
         yield pytest.param(name, role, marks=marks, id=name)
-
-
-@pytest.fixture(scope="module")
-def demo(live_server):
-    """Load the demo manifesto into the live server; return the values the page paths need."""
-    from sqlalchemy import select
-
-    from manifesto.amendments.models import Amendment
-    from manifesto.documents.services import outline
-    from manifesto.extensions import db
-    from manifesto.releases.services import list_releases
-    from manifesto.seed.demo import seed_demo
-
-    with live_server.context():
-        document = seed_demo(DEMO_PASSWORD)
-        amendments = db.session.scalars(select(Amendment).where(Amendment.document_id == document.id,
-                                                                Amendment.number.is_not(None))
-                                        .order_by(Amendment.id)).all()
-        conflicted = next(a for a in amendments if a.conflicted)
-        with_comments = next(a for a in amendments if a.status == "submitted" and not a.conflicted)
-        releases = list_releases(document)
-        return {
-            "doc": document.slug,
-            "section": outline(document)[1].section_id,
-            "amendment": with_comments.id,
-            "conflicted": conflicted.id,
-            "release": releases[0].slug,
-            "first_release": releases[-1].slug,
-        }
 
 
 @pytest.fixture(scope="module")
