@@ -204,3 +204,88 @@ def test_others_still_see_every_amendment_that_needs_a_decision(client, propose,
         page = client.get("/d/doc/amendments/?status=open&needs_decision=1").get_data(as_text=True)
         assert f"<strong>{theirs.code}</strong>" in page and f"<strong>{mine.code}</strong>" in page, viewer
         assert "Not listed" not in page
+
+
+# -------------------------------- 4. each row says what the amendment changes, and where
+
+def test_list_rows_show_the_section_title_and_what_changes(client, propose, users, open_document, login):
+    entries = documents.current_sections(open_document)
+    section = entries[0].section
+    documents.edit_section(users["admin"], open_document.id, section.id, heading="Energy and ownership",
+                           body=entries[0].version.body, reason="A clearer heading.",
+                           base_version=entries[0].version.number)
+    a = propose(users["participant"], n=1, old="cooperatives and energy", new="cooperatives and **solar** energy")
+    b = propose(users["participant"], n=2, old="about democracy at work", new="about work")
+    stored = fresh(a)
+    assert stored.excerpt == "adds “solar”"  # stored with the text, Markdown markers gone
+    assert fresh(b).excerpt == "removes “democracy at”"
+    page = " ".join(client.get("/d/doc/amendments/").get_data(as_text=True).split())
+    assert f"<strong>{a.code}</strong> §1, line" in page
+    assert "In “Energy and ownership”: adds “solar”" in page
+    assert "In “Section 2”: removes “democracy at”" in page
+    # A replacement reads as one, and a long passage is cut.
+    c = propose(users["admin"], n=3, old="about cooperatives and energy",
+                new="about platforms bravely renewed by the members of every cooperative in the region")
+    assert fresh(c).excerpt.startswith("replaces “cooperatives and energy” with “platforms bravely renewed by the")
+    assert fresh(c).excerpt.endswith("…”")
+
+
+def test_a_hidden_amendments_words_stay_out_of_the_list(client, propose, users, open_document):
+    a = propose(users["participant"], n=1, old="energy", new="secret energy")
+    services.hide_amendment(users["moderator"], open_document.id, a.id, reason="Personal data.")
+    page = client.get("/d/doc/amendments/").get_data(as_text=True)
+    assert f"<strong>{a.code}</strong>" in page and "secret" not in page
+
+
+def test_excerpts_and_titles_cost_no_query_per_row(app, make_document, users, make_user, queries):
+    """The list's query count is the same for 3 and for 30 amendments, and no diff is computed."""
+    counts = []
+    for slug, n in (("few", 3), ("many", 30)):
+        document = make_document(n_sections=3, slug=slug, phase="amendments", editor=users["admin"])
+        entries = documents.current_sections(document)
+        for i in range(n):
+            entry = entries[i % 3]
+            author = make_user()
+            services.propose_amendment(author, document.id, kind="modify", section_id=entry.section.id,
+                                       heading=None, body=entry.version.body.replace("energy", f"energy {i}", 1),
+                                       reason="More.", submit=True)
+        client = app.test_client()
+        client.post("/login", data={"email": users["moderator"].email, "password": "correct-horse-battery"})
+        with queries() as counted:
+            page = client.get(f"/d/{slug}/amendments/?status=all&sort=section").get_data(as_text=True)
+        assert page.count("In “Section ") == n
+        counts.append(counted.count)
+    assert counts[0] == counts[1], counts
+
+
+def test_migration_0009_fills_the_excerpt_of_existing_amendments(tmp_path, instance_path):
+    """Down to 0008 and up again: every amendment gets back the excerpt its services stored."""
+    import os
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from manifesto import create_app
+    from manifesto.seed.demo import seed_demo
+
+    from harness import _config
+
+    if os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("runs on a SQLite file of its own; the PostgreSQL run checks the same migrations in conftest")
+    app = create_app(_config(f"sqlite:///{tmp_path / 'excerpt.sqlite'}"))
+    with app.app_context():
+        try:
+            upgrade()
+            seed_demo(password="demo-password-1")
+            db.session.commit()
+            query = text("SELECT id, excerpt FROM amendments ORDER BY id")
+            written = dict(db.session.execute(query).all())
+            db.session.commit()
+            assert written and all(written.values())
+            downgrade(revision="0008_export_jobs")
+            upgrade()
+            assert dict(db.session.execute(query).all()) == written
+            db.session.commit()
+        finally:
+            db.session.remove()
+            db.engine.dispose()

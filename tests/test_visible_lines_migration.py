@@ -26,8 +26,10 @@ from conftest import _config
 def _stored(session) -> tuple[dict, dict]:
     """Every version's layout and line count, and every amendment's lines, title and numbered diff."""
     versions = {v.id: (v.layout_json, v.line_count) for v in session.scalars(select(SectionVersion))}
+    # Named columns, not the whole model: columns added by later migrations are gone after a downgrade.
     amendments = {a.id: (a.first_line, a.last_line, a.title, a.diff_inline_html)
-                  for a in session.scalars(select(Amendment))}
+                  for a in session.execute(select(Amendment.id, Amendment.first_line, Amendment.last_line,
+                                                  Amendment.title, Amendment.diff_inline_html))}
     return versions, amendments
 
 

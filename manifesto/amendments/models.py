@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from ..extensions import db
 from ..services import utcnow
@@ -89,6 +89,8 @@ class Amendment(db.Model):
     proposed_body: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     title: Mapped[str] = mapped_column(String(200), default="")
+    # What it changes in a few plain words ("replaces “x” with “y”"), for the rows of the lists.
+    excerpt: Mapped[str | None] = mapped_column(String(200))
     first_line: Mapped[int | None] = mapped_column(Integer)
     last_line: Mapped[int | None] = mapped_column(Integer)
     diff_inline_html: Mapped[str | None] = mapped_column(Text)
@@ -122,6 +124,8 @@ class Amendment(db.Model):
     base_version = relationship("SectionVersion", foreign_keys=[base_version_id], lazy="raise")
     result_version = relationship("SectionVersion", foreign_keys=[result_version_id], lazy="raise")
     merged_into: Mapped[Amendment | None] = relationship(remote_side=[id], lazy="raise")
+    # The current heading of its section, loaded by the lists in their own query (None elsewhere).
+    section_heading: Mapped[str | None] = query_expression()
 
     def __repr__(self) -> str:
         return f"<Amendment {self.code} {self.kind} {self.status}>"

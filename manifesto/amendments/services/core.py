@@ -13,6 +13,7 @@ from ...services import ConflictError, NotFound, ValidationError, to_int, utcnow
 from ...text.diff import changed_ranges, word_diff
 from ...text.diff_html import render_inline, render_side_by_side
 from ...text.numbered_diff import amended_lines
+from ..excerpt import change_excerpt
 from ..models import DECIDED, Amendment, AmendmentRevision, Kind, Status
 from .permissions import can_view
 
@@ -118,7 +119,7 @@ def check_window(document: Document) -> None:
 
 def describe(amendment: Amendment, document: Document, base: SectionVersion | None,
               after_label: str | None = None, entry: documents.SectionEntry | None = None) -> None:
-    """Compute and store the diffs, changed spans, line numbers and title of an amendment.
+    """Compute and store the diffs, changed spans, line numbers, title and excerpt of an amendment.
 
     Runs whenever the text or its base changes, never on a page view.
     ``entry`` (the section's number and first line) saves two queries per
@@ -132,6 +133,8 @@ def describe(amendment: Amendment, document: Document, base: SectionVersion | No
         ops = [(1, amendment.proposed_body)]
         amendment.diff_inline_html, amendment.diff_side_html = render_inline(ops), render_side_by_side(ops)
         amendment.title = f"New section {after_label or 'at the start'}"
+        amendment.excerpt = change_excerpt(kind.value, None, amendment.proposed_body,
+                                           proposed_heading=amendment.proposed_heading)
         return
     if entry is None:
         section = db.session.get(Section, amendment.section_id)
@@ -152,6 +155,8 @@ def describe(amendment: Amendment, document: Document, base: SectionVersion | No
         # Line numbers are those of the visible text, as the numbered diff shows them.
         lines = amended_lines(base.body, base.layout, amendment.proposed_body, amendment.hunks, offset=offset)
         amendment.title = f"{label}, {lines.line_range}" if lines.line_range else f"{label}, heading"
+    amendment.excerpt = change_excerpt(kind.value, base.body, amendment.proposed_body,
+                                       base.heading, amendment.proposed_heading)
     amendment.first_line, amendment.last_line = lines.first_line, lines.last_line
     amendment.diff_inline_html = lines.diff_html
     amendment.diff_side_html = render_side_by_side(ops)

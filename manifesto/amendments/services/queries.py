@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload, with_expression
 
-from ...documents.models import Document, Section
+from ...documents.models import Document, Section, SectionVersion
 from ...extensions import db
 from ..models import DECIDED, Amendment, AmendmentRevision, Kind, Status, Support
 from .permissions import is_member
@@ -80,13 +80,21 @@ def _filtered(document: Document, flt: ListFilter):
     return stmt
 
 
+def _current_heading():
+    """The current heading of an amendment's section, as a column of the list's own query."""
+    section, version = aliased(Section), aliased(SectionVersion)
+    return (select(version.heading).join(section, section.current_version_id == version.id)
+            .where(section.id == Amendment.section_id).correlate(Amendment).scalar_subquery())
+
+
 def list_amendments(document: Document, flt: ListFilter, user=None) -> AmendmentPage:
     """Return one page of a document's amendments, filtered and sorted, in four queries.
 
     A moderator's "needs a decision" leaves out her own amendments: another
     moderator decides them (``excluded_own`` tells the page to say so).
     """
-    stmt = _filtered(document, flt).options(joinedload(Amendment.author))
+    stmt = _filtered(document, flt).options(joinedload(Amendment.author),
+                                            with_expression(Amendment.section_heading, _current_heading()))
     decides_elsewhere = flt.needs_decision and _is_moderator(user)
     if decides_elsewhere:
         stmt = stmt.where(Amendment.author_id != user.id)
