@@ -4,27 +4,34 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from e2e_helpers import PASSWORD, expect, log_in, make_world, propose, screenshot
 
 PURPOSE = ("We write this manifesto together, in the open.\n\n"
            "Cooperatives and mutuals keep the value they create in the territories that create it.")
 MEANS = "By many hands, with patience and with care for every voice."
+# Journeys 1 and 2 run twice: as most people browse, and with JavaScript off (every page must work without it).
+SCRIPTING = pytest.mark.parametrize("java_script", [True, False], ids=["js", "no-js"])
 
 
-def test_newcomer_registers_reads_and_proposes_an_amendment(page, live_server):
+@SCRIPTING
+def test_newcomer_registers_reads_and_proposes_an_amendment(new_page, live_server, java_script):
     """Journey 1: register, read with line numbers, propose, preview the diff, submit, find it in the list."""
-    make_world(live_server, slug="one", sections=[("Purpose", PURPOSE), ("Means", MEANS)],
+    slug = "one" if java_script else "one-nojs"
+    make_world(live_server, slug=slug, sections=[("Purpose", PURPOSE), ("Means", MEANS)],
                people={"admin": "admin"})
+    page = new_page(java_script=java_script)
     page.goto("/register")
-    page.get_by_label("Email address").fill("newcomer@example.org")
+    page.get_by_label("Email address").fill(f"newcomer-{slug}@example.org")
     page.get_by_label("Display name").fill("Nadia Newcomer")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
-    page.goto("/d/one/")
-    expect(page.get_by_role("heading", name="The one manifesto", level=1)).to_be_visible()
+    page.goto(f"/d/{slug}/")
+    expect(page.get_by_role("heading", name=f"The {slug} manifesto", level=1)).to_be_visible()
     page.get_by_role("link", name="Show line numbers").click()
     expect(page).to_have_url(re.compile(r"lines=1"))
     purpose = page.get_by_role("region", name="§1 Purpose")
@@ -44,7 +51,8 @@ def test_newcomer_registers_reads_and_proposes_an_amendment(page, live_server):
     expect(preview.get_by_role("insertion").filter(has_text="in three languages")).to_be_visible()
     # The preview keeps what was typed.
     expect(page.get_by_label("Reason")).to_have_value("The forum works in English, French and Spanish.")
-    screenshot(page, "amendment-preview-1280")
+    if java_script:
+        screenshot(page, "amendment-preview-1280")
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_role("status")).to_contain_text("A-001 is submitted")
 
@@ -56,15 +64,17 @@ def test_newcomer_registers_reads_and_proposes_an_amendment(page, live_server):
     expect(page.get_by_role("insertion").filter(has_text="in three languages")).to_be_visible()
 
 
-def test_second_participant_supports_and_comments_on_a_passage(new_page, live_server):
+@SCRIPTING
+def test_second_participant_supports_and_comments_on_a_passage(new_page, live_server, java_script):
     """Journey 2: support someone's amendment, then comment on a passage chosen with the keyboard."""
-    people, sections = make_world(live_server, slug="two", sections=[("Purpose", PURPOSE), ("Means", MEANS)],
+    slug = "two" if java_script else "two-nojs"
+    people, sections = make_world(live_server, slug=slug, sections=[("Purpose", PURPOSE), ("Means", MEANS)],
                                   people={"admin": "admin", "ann": "participant", "bob": "participant"})
-    _, code = propose(live_server, people["ann"][0], "two", sections[0], find="in the open",
+    _, code = propose(live_server, people["ann"][0], slug, sections[0], find="in the open",
                       replace="in the open, in three languages")
-    page = new_page()
+    page = new_page(java_script=java_script)
     log_in(page, people["bob"][1])
-    page.goto("/d/two/amendments/")
+    page.goto(f"/d/{slug}/amendments/")
     code_link(page, code).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(code)
     expect(page.get_by_text("0 supporters")).to_be_visible()
@@ -73,7 +83,7 @@ def test_second_participant_supports_and_comments_on_a_passage(new_page, live_se
     expect(page.get_by_role("button", name="Withdraw my support")).to_be_visible()
 
     # A passage of the section, chosen without a mouse or JavaScript: typed into its labelled field.
-    page.goto("/d/two/")
+    page.goto(f"/d/{slug}/")
     page.get_by_role("link", name="0 comments on §1").click()
     passage = page.get_by_label("Passage you are commenting on (optional)")
     passage.focus()
@@ -85,7 +95,7 @@ def test_second_participant_supports_and_comments_on_a_passage(new_page, live_se
     comments = page.get_by_role("region", name=re.compile(r"Comments \(1\)"))
     expect(comments).to_contain_text("keep the value they create")
     expect(comments).to_contain_text("Which territories? Name the regions.")
-    expect(comments).to_contain_text("Bob Two")
+    expect(comments).to_contain_text(f"Bob {slug.capitalize()}")
 
 
 def test_moderator_decides_with_a_modification_and_publishes_a_release(new_page, live_server):
