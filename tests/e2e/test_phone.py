@@ -1,4 +1,4 @@
-"""On a phone in Chromium: stacked diff tables keep their headings, wrapped numbered lines hang clear of the number."""
+"""On a phone in Chromium: stacked diff tables keep their headings, wrapped numbered lines show they go on."""
 
 from __future__ import annotations
 
@@ -48,6 +48,12 @@ WRAPPED_LINES = """() => {
     const stray = rects.filter(r => r.left < edge - 0.5);
     if (stray.length) report.bad.push(number.textContent.trim() + ': text starts at ' + Math.round(stray[0].left)
                                       + ' px, under its number (ends at ' + Math.round(edge) + ' px)');
+    // The cue that a line goes on: its continuation rows sit further in than its first row.
+    const firstTop = Math.min(...rects.map(r => r.top));
+    const firstLeft = Math.min(...rects.filter(r => Math.abs(r.top - firstTop) < 2).map(r => r.left));
+    const flush = rects.filter(r => r.top > firstTop + 2 && r.left <= firstLeft + 0.5);
+    if (flush.length) report.bad.push(number.textContent.trim() + ': a continuation row starts at '
+                                      + Math.round(flush[0].left) + ' px, flush with the first row: no cue');
   }
   return report;
 }"""
@@ -73,7 +79,7 @@ def test_stacked_tables_keep_their_headings(phone, demo, path):
 @pytest.mark.parametrize("path", ["/d/{doc}/?lines=1", "/d/{doc}/amendments/{amendment}"],
                          ids=["read", "amendment-diff"])
 def test_wrapped_numbered_lines_hang_clear_of_their_number(new_page, demo, path):
-    """At 390 px numbered lines wrap; each continuation starts in the text column, never under the number."""
+    """At 390 px numbered lines wrap; each continuation row starts in the text column, indented past the first row."""
     page = new_page(width=390, height=844)
     page.goto(path.format(**demo))
     report = page.evaluate(WRAPPED_LINES)
