@@ -245,14 +245,19 @@ def test_expired_session_keeps_what_was_typed(page, live_server):
     typed = PURPOSE.replace("in the open", "in the open, with every delegate")
     page.get_by_label("Text (Markdown)").fill(typed)
     page.get_by_label("Reason").fill("Nobody is left out.")
+    editor_font = page.get_by_label("Text (Markdown)").evaluate("e => getComputedStyle(e).fontFamily")
     page.context.clear_cookies()  # the session expires while she writes
     page.get_by_role("button", name="Submit").click()
     main = page.get_by_role("main")
     expect(main).to_contain_text("again")
     screenshot(page, "send-again-1280")
-    # Everything she typed is still on the page, in fields she can send again.
-    expect(page.get_by_role("textbox").filter(has_text="with every delegate")).to_have_count(1)
-    expect(page.get_by_role("textbox").filter(has_text="Nobody is left out.")).to_have_count(1)
+    # Everything she typed is still on the page, in the same form she was writing in: the same labels,
+    # a one-line heading, the editor's font.
+    expect(page.get_by_label("Text (Markdown)")).to_have_value(typed)
+    expect(page.get_by_label("Reason")).to_have_value("Nobody is left out.")
+    expect(page.get_by_label("Heading")).to_have_value("Purpose")
+    assert page.get_by_label("Heading").evaluate("e => e.tagName") == "INPUT"
+    assert page.get_by_label("Text (Markdown)").evaluate("e => getComputedStyle(e).fontFamily") == editor_font
     # She logs in again in a new tab, comes back and sends: the amendment is submitted as she wrote it.
     with page.context.expect_page() as opened:
         page.get_by_role("link", name="Log in in a new tab").click()
