@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import contextvars
 import os
-import re
-from contextlib import contextmanager
 
 import pytest
 from flask import has_app_context
 from hypothesis import settings
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 
 from manifesto import create_app
 from manifesto.extensions import db
 
-PASSWORD = "correct-horse-battery"
+# Shared with test modules, which import them from harness: a module named
+# conftest is ambiguous once a subfolder (tests/e2e) has its own conftest.py.
+from harness import PASSWORD, _config, count_queries, live_markup  # noqa: E402,F401
+
 
 # CI must judge the code, not the luck of the draw: property tests run the
 # same examples every time there, and explore new ones on developers' machines.
@@ -60,20 +61,6 @@ class FreshClient(FlaskClient):
         if has_app_context():
             db.session.commit()  # ends the test's read transaction and expires what it holds
         return response
-
-
-def _config(database_url: str, **extra) -> dict:
-    """Test settings: cheap password hashing, CSRF off unless a test turns it on."""
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "DATABASE_URL": database_url,
-        "WTF_CSRF_ENABLED": False,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "SERVER_NAME": "localhost",
-    }
-    config.update(extra)
-    return config
 
 
 def _reset_schema(url: str) -> None:
@@ -229,59 +216,7 @@ def document(make_document):
     return make_document()
 
 
-@contextmanager
-def count_queries():
-    """Count the SQL statements run inside the block: ``with count_queries() as q: ...; q.count``."""
-
-    class Counter:
-        count = 0
-        statements: list[str] = []
-
-    counter = Counter()
-    counter.statements = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if not re.match(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)", statement, re.I):
-            counter.count += 1
-            counter.statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield counter
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-
-
 @pytest.fixture
 def queries():
     """The query counter as a fixture."""
     return count_queries
-
-
-LIVE_TAGS = {"script", "img", "svg", "iframe", "math", "style", "object", "embed", "link", "meta", "base", "form"}
-
-
-def live_markup(page: str, allowed_forms: bool = True) -> list[str]:
-    """Find markup in a page that could run or load something an attacker wrote.
-
-    Parses the HTML rather than grepping it: escaped text (``&lt;script&gt;``)
-    and attribute values are harmless, live tags and ``on*`` attributes are not.
-    """
-    from html.parser import HTMLParser
-
-    found: list[str] = []
-
-    class Finder(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            if tag in LIVE_TAGS and not (allowed_forms and tag in {"form", "link", "meta"}):
-                found.append(f"<{tag}>")
-            for name, value in attrs:
-                if name.startswith("on"):
-                    found.append(f"<{tag} {name}>")
-                if name in {"href", "src", "action", "formaction"} and value and \
-                        re.sub(r"[\s\x00-\x1f]", "", value).lower().startswith(("javascript:", "data:", "vbscript:")):
-                    found.append(f"<{tag} {name}={value}>")
-
-    Finder().feed(page)
-    return found

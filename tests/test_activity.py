@@ -18,7 +18,7 @@ from manifesto.search.models import Visit
 from manifesto.services import DatabaseUnavailable, utcnow, writes
 from manifesto.text.render import render_markdown
 
-from conftest import live_markup
+from harness import live_markup
 
 
 @writes

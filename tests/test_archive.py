@@ -17,7 +17,7 @@ from manifesto.exports.archive import (EXCLUDED_TABLES, PRIVATE_COLUMNS, Archive
                                        column_kind, import_archive, write_archive, write_archive_to)
 from manifesto.extensions import db
 
-from conftest import PASSWORD, count_queries
+from harness import PASSWORD, count_queries
 
 NON_ASCII = "Économie « solidaire » — café, niño, 日本語, emoji 🌍, no-break\u00a0space, \u2028line separator"
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import PASSWORD
+from harness import PASSWORD
 from sqlalchemy import func, select, update
 
 from manifesto.amendments import services as amendments

@@ -12,7 +12,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from conftest import live_markup
+from harness import live_markup
 from manifesto.accounts import services as accounts
 from manifesto.amendments import services as amendments
 from manifesto.amendments.models import Amendment

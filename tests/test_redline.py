@@ -14,7 +14,7 @@ from manifesto.extensions import db
 from manifesto.releases import services as releases
 from manifesto.releases.redline import compare_texts, heading_diff, summary
 
-from conftest import live_markup
+from harness import live_markup
 
 
 def accept(moderator, document, author, *, kind="modify", section_id=None, heading=None, body=None):

@@ -20,7 +20,7 @@ from manifesto.releases import services
 from manifesto.releases.models import Release, ReleaseSection
 from manifesto.services import NotFound, PermissionDenied, ValidationError, as_utc
 
-from conftest import PASSWORD, live_markup
+from harness import PASSWORD, live_markup
 
 DRAFT_2 = "Draft 2 — for the regional consultations"
 

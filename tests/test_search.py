@@ -26,7 +26,7 @@ from manifesto.search.schema import TSVECTOR_SQL, VECTOR_COLUMN, VECTOR_SQL
 from manifesto.services import utcnow, writes
 from manifesto.text.render import render_markdown
 
-from conftest import live_markup
+from harness import live_markup
 
 
 def _skip_unless(engine: str):

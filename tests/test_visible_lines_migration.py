@@ -20,7 +20,7 @@ from manifesto.extensions import db
 from manifesto.seed.demo import seed_demo
 from manifesto.seed.scale import seed_scale
 
-from conftest import _config
+from harness import _config
 
 
 def _stored(session) -> tuple[dict, dict]:
@@ -101,5 +101,5 @@ def test_cited_lines_show_the_words_the_amendment_changes(migrated_app):
         row = re.search(rf'<div class="line [^"]*changed"><span class="ln">{amendment.first_line}</span> '
                         rf'<span class="lt">(.*?)</span></div>', amendment.diff_inline_html)
         assert row, f"{amendment.code}: no changed row numbered {amendment.first_line}"
-        old_text = html.unescape(re.sub(r"<ins>.*?</ins>|<[^>]+>|deleted: ", "", row.group(1)))
+        old_text = html.unescape(re.sub(r'<span class="diff-sep">.*?</span>|<ins>.*?</ins>|<[^>]+>|deleted: ', "", row.group(1)))
         assert old_text.split() == numbered[amendment.first_line].text.split(), amendment.code
