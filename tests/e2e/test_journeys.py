@@ -82,13 +82,20 @@ def test_second_participant_supports_and_comments_on_a_passage(new_page, live_se
     expect(page.get_by_text("1 supporter", exact=False).first).to_be_visible()
     expect(page.get_by_role("button", name="Withdraw my support")).to_be_visible()
 
-    # A passage of the section, chosen without a mouse or JavaScript: typed into its labelled field.
     page.goto(f"/d/{slug}/")
     page.get_by_role("link", name="0 comments on §1").click()
     passage = page.get_by_label("Passage you are commenting on (optional)")
-    passage.focus()
-    page.keyboard.type("keep the value they create")
-    page.keyboard.press("Tab")
+    if java_script:
+        # With JavaScript: she selects the words with the mouse and takes the button that appears.
+        _drag_select(page, "keep the value they create")
+        page.get_by_role("button", name=re.compile("^Comment on the selected words")).click()
+        expect(passage).to_have_value("keep the value they create")
+        page.get_by_label("Your comment").focus()
+    else:
+        # Without: the keyboard path, the words typed into the passage's labelled field.
+        passage.focus()
+        page.keyboard.type("keep the value they create")
+        page.keyboard.press("Tab")
     page.keyboard.type("Which territories? Name the regions.")
     expect(page.get_by_label("Your comment")).to_have_value("Which territories? Name the regions.")
     page.get_by_role("button", name="Post the comment").click()
@@ -155,6 +162,31 @@ def test_moderator_decides_with_a_modification_and_publishes_a_release(new_page,
     expect(page.get_by_role("heading", level=1)).to_contain_text("Draft 2 — after the first decisions")
     expect(page.locator("main")).to_contain_text("in the open, in our three languages")
     screenshot(page, "release-1280")
+
+
+def _drag_select(page, words: str) -> None:
+    """Select words of the main text with the mouse, from the first letter to the last, as a person does."""
+    box = page.evaluate("""(words) => {
+        const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+        let node;
+        while ((node = walker.nextNode())) {
+            const at = node.data.indexOf(words);
+            if (at < 0 || node.parentElement.closest('form, textarea')) continue;
+            node.parentElement.scrollIntoView({block: 'center'});
+            const range = document.createRange();
+            range.setStart(node, at); range.setEnd(node, at + words.length);
+            const rects = [...range.getClientRects()];
+            const first = rects[0], last = rects[rects.length - 1];
+            return {x1: first.left + 1, y1: first.top + first.height / 2, x2: last.right - 1,
+                    y2: last.top + last.height / 2};
+        }
+        return null;
+    }""", words)
+    assert box, f"“{words}” is not in the page's text"
+    page.mouse.move(box["x1"], box["y1"])
+    page.mouse.down()
+    page.mouse.move(box["x2"], box["y2"], steps=5)
+    page.mouse.up()
 
 
 def code_link(page, code: str):
