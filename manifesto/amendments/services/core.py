@@ -156,7 +156,7 @@ def describe(amendment: Amendment, document: Document, base: SectionVersion | No
         lines = amended_lines(base.body, base.layout, amendment.proposed_body, amendment.hunks, offset=offset)
         amendment.title = f"{label}, {lines.line_range}" if lines.line_range else f"{label}, heading"
     amendment.excerpt = change_excerpt(kind.value, base.body, amendment.proposed_body,
-                                       base.heading, amendment.proposed_heading)
+                                       base.heading, amendment.proposed_heading, ops=ops)
     amendment.first_line, amendment.last_line = lines.first_line, lines.last_line
     amendment.diff_inline_html = lines.diff_html
     amendment.diff_side_html = render_side_by_side(ops)
