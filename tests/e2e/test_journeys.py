@@ -84,7 +84,10 @@ def test_second_participant_supports_and_comments_on_a_passage(new_page, live_se
 
     page.goto(f"/d/{slug}/")
     page.get_by_role("link", name="0 comments on §1").click()
+    expect(page).to_have_url(re.compile(r"/sections/\d+"))
     passage = page.get_by_label("Passage you are commenting on (optional)")
+    expect(passage).to_be_visible()
+    page.wait_for_load_state("load")  # passage.js is deferred: it must be listening before she selects
     if java_script:
         # With JavaScript: she selects the words with the mouse and takes the button that appears.
         _drag_select(page, "keep the value they create")
@@ -172,7 +175,7 @@ def _drag_select(page, words: str) -> None:
         while ((node = walker.nextNode())) {
             const at = node.data.indexOf(words);
             if (at < 0 || node.parentElement.closest('form, textarea')) continue;
-            node.parentElement.scrollIntoView({block: 'center'});
+            node.parentElement.scrollIntoView({block: 'center', behavior: 'instant'});
             const range = document.createRange();
             range.setStart(node, at); range.setEnd(node, at + words.length);
             const rects = [...range.getClientRects()];
