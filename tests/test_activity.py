@@ -126,6 +126,19 @@ def test_a_published_release_is_listed_with_its_link(client, doc, sections, user
     assert "Draft 2 — for the consultations" in " ".join(items(page(client, "?what=text")))
 
 
+def test_an_automatic_conflict_says_what_it_followed_from(client, doc, sections, make_user, users):
+    """Nobody chose the conflict: it is told as following from the accepted amendment, credited to nobody."""
+    first = propose(make_user(name="Amina"), doc, sections[0], " Solar roofs.")
+    second = propose(make_user(name="Lucas"), doc, sections[0], " Wind farms.")
+    amendments.decide_amendment(users["moderator"], doc.id, first.id, decision="accept", reason="Yes.",
+                                revision=first.revision)
+    assert db.session.get(Amendment, second.id).conflicted
+    listed = items(page(client))
+    line = next(item for item in listed if "now conflicts with the text" in item)
+    assert f"{second.code}" in line and f"now conflicts with the text, after {first.code} was accepted." in line
+    assert users["moderator"].name not in line
+
+
 def test_what_is_new_since_my_last_visit_is_marked_in_words(client, login, doc, sections, make_user, users):
     reader = make_user()
     login(reader)

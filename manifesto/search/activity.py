@@ -248,6 +248,19 @@ def _amendment_label(row) -> str:
     return f"{code} ({row.title})" if row.title else code
 
 
+def _followed_from(data: dict) -> str:
+    """What an automatic event followed from: ", after A-012 was accepted" (as on the amendment page)."""
+    cause = data.get("after")
+    if cause:
+        decision = "accepted with modifications" if cause.get("decision") == "accepted_modified" else "accepted"
+        return f", after {cause.get('code')} was {decision}"
+    if data.get("retired"):
+        return ", after its section was retired"
+    if data.get("version"):
+        return f", after version {data['version']} of its section"
+    return ""
+
+
 def _item(document: Document, event: AuditEvent, since: int | None, comments: dict, amendments: dict,
           sections: dict, numbers: dict) -> Item:
     """One event in words, with its link, and its reason when it may be shown."""
@@ -256,6 +269,8 @@ def _item(document: Document, event: AuditEvent, since: int | None, comments: di
     version = (event.to_state or "").removeprefix("v") or data.get("version", "")
     values = {"version": version or "?", "direction": data.get("direction", "")}
     before, after = before.format(**values), after.format(**values)
+    if event.action == "amendment.conflicted":
+        after = ("has nothing left to change" if data.get("absorbed") else after) + _followed_from(data)
     item = Item(event=event, new=since is not None and event.id > since,
                 actor="" if not before else event.actor.name if event.actor is not None else "The system",
                 before=before, label="",
