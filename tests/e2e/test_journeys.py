@@ -40,8 +40,6 @@ def test_newcomer_registers_reads_and_proposes_an_amendment(new_page, live_serve
     expect(page.get_by_role("link", name="Hide line numbers")).to_be_visible()
 
     page.get_by_role("link", name="Propose an amendment to §1").click()
-    page.get_by_role("button", name="Start from its current text").click() if page.get_by_role(
-        "button", name="Start from its current text").count() else None
     text = page.get_by_label("Text (Markdown)")
     expect(text).to_have_value(re.compile("in the open"))
     text.fill(PURPOSE.replace("in the open", "in the open, in three languages"))
