@@ -53,8 +53,6 @@ def test_a_wrong_password_is_tied_to_its_field(page, author):
     expect(page.get_by_label("Email address")).to_have_value(author)
 
 
-@pytest.mark.xfail(strict=True, reason="macros.html form_errors: the error summary takes no focus after a failed "
-                                       "submit (needs tabindex=-1 plus autofocus or a small script)")
 def test_focus_moves_to_the_error_summary(page, author):
     """After a failed submit, focus is on the error summary, so a screen reader reads it first."""
     _submit_without_a_reason(page, author)
