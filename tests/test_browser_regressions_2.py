@@ -106,8 +106,11 @@ def test_section_history_numbers_match_versions_for_a_moderator(client, document
 
 def _announced_numbers(fragment: str) -> list[str]:
     """The list numbers Chromium shows and announces (its accessibility tree's list markers) for ``fragment``."""
+    import json
     import os
     import shutil
+    import subprocess
+    import sys
 
     if os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("browser checks run once, in the SQLite run")
@@ -118,16 +121,28 @@ def _announced_numbers(fragment: str) -> list[str]:
             pytest.fail("MANIFESTO_REQUIRE_BROWSER=1 but Chromium is not installed")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"])
-        try:
-            page = browser.new_page()
-            page.set_content(f'<!doctype html><html lang="en"><body>{fragment}</body></html>')
-            nodes = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")["nodes"]
-        finally:
-            browser.close()
+    # In a process of its own: the browser tests (tests/e2e) keep a Playwright session open for the
+    # whole run, and a second sync session in the same process refuses to start inside its event loop.
+    script = """
+import json, sys
+from playwright.sync_api import sync_playwright
+chromium, fragment = sys.argv[1], sys.stdin.read()
+with sync_playwright() as playwright:
+    browser = playwright.chromium.launch(executable_path=chromium, args=[
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"])
+    try:
+        page = browser.new_page()
+        page.set_content('<!doctype html><html lang="en"><body>' + fragment + '</body></html>')
+        nodes = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")["nodes"]
+    finally:
+        browser.close()
+print(json.dumps(nodes))
+"""
+    assert sync_api is not None
+    done = subprocess.run([sys.executable, "-c", script, chromium], input=fragment, capture_output=True,
+                          text=True, timeout=120, check=True)
+    nodes = json.loads(done.stdout)
     return [node["name"]["value"].strip(". ") for node in nodes
             if node.get("role", {}).get("value") == "ListMarker"]
 
