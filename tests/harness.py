@@ -56,6 +56,8 @@ def count_queries():
 
 
 LIVE_TAGS = {"script", "img", "svg", "iframe", "math", "style", "object", "embed", "link", "meta", "base", "form"}
+# The page's own scripts: external, from our static folder, loaded after the page (never user text).
+OUR_SCRIPTS = {"/static/passage.js", "/static/enhance.js"}
 
 
 def live_markup(page: str, allowed_forms: bool = True) -> list[str]:
@@ -70,6 +72,9 @@ def live_markup(page: str, allowed_forms: bool = True) -> list[str]:
 
     class Finder(HTMLParser):
         def handle_starttag(self, tag, attrs):
+            if tag == "script" and dict(attrs) == {"src": dict(attrs).get("src"), "defer": None} \
+                    and dict(attrs).get("src") in OUR_SCRIPTS:
+                return
             if tag in LIVE_TAGS and not (allowed_forms and tag in {"form", "link", "meta"}):
                 found.append(f"<{tag}>")
             for name, value in attrs:

@@ -1,0 +1,122 @@
+// Progressive enhancements of the amendment pages. Every page works without this file:
+// - the proposal form's preview follows the text while you type (the same server preview
+//   the "Preview changes" button asks for, after a pause in typing);
+// - supporting or withdrawing support updates the page without a reload.
+// On any error the page falls back to the normal form submission.
+(function () {
+  "use strict";
+
+  var PREVIEW_DELAY = 700; // milliseconds of quiet typing before asking for a preview
+
+  function parse(html) {
+    return new DOMParser().parseFromString(html, "text/html");
+  }
+
+  function announce(container, message) {
+    var status = container.querySelector(".live-status");
+    if (status) {
+      status.textContent = message;
+    }
+  }
+
+  // ---------------------------------------------------------------- live preview
+  function livePreview(form) {
+    var body = form.querySelector("textarea[name=body]");
+    var heading = form.querySelector("input[name=heading]");
+    var actions = form.querySelector(".actions");
+    if (!body || !actions) {
+      return;
+    }
+    var timer = null;
+    var pending = null;
+
+    function refresh() {
+      var data = new FormData(form);
+      data.set("action", "preview");
+      if (pending) {
+        pending.abort();
+      }
+      pending = new AbortController();
+      fetch(form.getAttribute("action") || window.location.href, {
+        method: "POST", body: data, credentials: "same-origin", signal: pending.signal,
+        headers: {"X-Requested-With": "fetch"}
+      }).then(function (response) {
+        return response.ok ? response.text() : null;
+      }).then(function (html) {
+        if (!html) {
+          return;
+        }
+        var fresh = parse(html).getElementById("preview");
+        if (!fresh) {
+          return;
+        }
+        var current = document.getElementById("preview");
+        if (current) {
+          current.replaceWith(fresh);
+        } else {
+          actions.parentNode.insertBefore(fresh, actions);
+        }
+        announce(form, "Preview updated.");
+      }).catch(function () { /* aborted or offline: the button still works */ });
+    }
+
+    function schedule() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(refresh, PREVIEW_DELAY);
+    }
+
+    body.addEventListener("input", schedule);
+    if (heading) {
+      heading.addEventListener("input", schedule);
+    }
+  }
+
+  // ------------------------------------------------------------- support in place
+  function liveSupport(box) {
+    box.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!(form instanceof HTMLFormElement)) {
+        return;
+      }
+      event.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      if (button) {
+        button.disabled = true;
+      }
+      var landed = null; // the page the server sent us to, once it has taken the change
+      // getAttribute: the form has a field named "action", which form.action would return instead.
+      fetch(form.getAttribute("action"), {method: "POST", body: new FormData(form), credentials: "same-origin"})
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error("status " + response.status);
+          }
+          landed = response.url;
+          return response.text();
+        })
+        .then(function (html) {
+          var fresh = parse(html).querySelector("[data-live-support]");
+          if (!fresh) {
+            throw new Error("no support section");
+          }
+          box.replaceWith(fresh);
+          liveSupport(fresh);
+          var next = fresh.querySelector("button[type=submit]");
+          if (next) {
+            next.focus();
+          }
+          var count = fresh.querySelector("p");
+          announce(fresh, "Saved. " + (count ? count.textContent.trim() : ""));
+        })
+        .catch(function () {
+          if (landed) {
+            window.location.assign(landed); // the change is made: show the page that says so
+          } else {
+            HTMLFormElement.prototype.submit.call(form); // not sent or refused: the ordinary way shows what happened
+          }
+        });
+    });
+  }
+
+  document.querySelectorAll("form[data-live-preview]").forEach(livePreview);
+  document.querySelectorAll("[data-live-support]").forEach(liveSupport);
+})();
