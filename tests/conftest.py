@@ -21,7 +21,7 @@ from manifesto.extensions import db
 
 # Shared with test modules, which import them from harness: a module named
 # conftest is ambiguous once a subfolder (tests/e2e) has its own conftest.py.
-from harness import PASSWORD, _config, count_queries, live_markup  # noqa: E402,F401
+from harness import PASSWORD, _config, count_queries, empty_tables, live_markup  # noqa: E402,F401
 
 
 # CI must judge the code, not the luck of the draw: property tests run the
@@ -91,19 +91,6 @@ def _schema(database_url, instance_path):
     return database_url
 
 
-def _empty_tables() -> None:
-    """Delete every row, so the next test starts clean."""
-    tables = db.metadata.sorted_tables
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        db.session.execute(text("UPDATE sections SET current_version_id = NULL"))
-        for table in reversed(tables):
-            db.session.execute(table.delete())
-    db.session.commit()
-
-
 @pytest.fixture
 def make_app(_schema):
     """Build an app on the test database with extra settings; tables are emptied afterwards."""
@@ -123,7 +110,7 @@ def make_app(_schema):
     if apps:
         cleaner = create_app(_config(_schema))
         with cleaner.app_context():
-            _empty_tables()
+            empty_tables()
             db.session.remove()
             db.engine.dispose()
 

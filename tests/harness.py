@@ -7,14 +7,46 @@ name the wrong one.
 
 from __future__ import annotations
 
+import os
 import re
 from contextlib import contextmanager
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, text
 
 from manifesto.extensions import db
 
 PASSWORD = "correct-horse-battery"
+
+
+def empty_tables() -> None:
+    """Delete every row (and, on PostgreSQL, reset the id sequences), as in a freshly made database."""
+    db.session.commit()
+    tables = db.metadata.sorted_tables
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        db.session.execute(text("UPDATE sections SET current_version_id = NULL"))
+        for table in reversed(tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+def skip_without(reason: str) -> None:
+    """Skip, saying what to install; in CI (``MANIFESTO_REQUIRE_PDF``, set by .ci/run) fail instead."""
+    if os.environ.get("MANIFESTO_REQUIRE_PDF"):
+        pytest.fail(f"CI must run the PDF tests: {reason}")
+    pytest.skip(reason)
+
+
+def require_pdf() -> None:
+    """Skip (or, in CI, fail) where WeasyPrint cannot run, saying what to install."""
+    from manifesto.exports.pdf import pdf_unavailable_reason
+
+    reason = pdf_unavailable_reason()
+    if reason is not None:
+        skip_without(reason)
 
 
 def _config(database_url: str, **extra) -> dict:

@@ -6,7 +6,7 @@ import gzip
 import json
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from manifesto.accounts.models import User
@@ -17,26 +17,12 @@ from manifesto.exports.archive import (EXCLUDED_TABLES, PRIVATE_COLUMNS, Archive
                                        column_kind, import_archive, write_archive, write_archive_to)
 from manifesto.extensions import db
 
-from harness import PASSWORD, count_queries
+from harness import PASSWORD, count_queries, empty_tables
 
 NON_ASCII = "Économie « solidaire » — café, niño, 日本語, emoji 🌍, no-break\u00a0space, \u2028line separator"
 
 
 # ------------------------------------------------------------------ helpers
-
-def _empty_database() -> None:
-    """Delete every row (and, on PostgreSQL, reset the id sequences), as a freshly made database."""
-    tables = db.metadata.sorted_tables
-    db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{table.name}"' for table in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        db.session.execute(text("UPDATE sections SET current_version_id = NULL"))
-        for table in reversed(tables):
-            db.session.execute(table.delete())
-    db.session.commit()
-
 
 def _row_counts() -> dict[str, int]:
     """Rows in every table of the metadata."""
@@ -209,7 +195,7 @@ def test_round_trip_is_byte_identical_and_the_instance_keeps_working(rich):
     merged = db.session.scalar(select(Amendment).where(Amendment.status == Status.MERGED.value))
     assert merged.merged_into_id > merged.id  # a reference to a row inserted after it
     old_email = db.session.scalar(select(User.email).order_by(User.id))
-    _empty_database()
+    empty_tables()
 
     summary = import_archive(first)
     assert write_archive() == first
@@ -247,7 +233,7 @@ def test_round_trip_is_byte_identical_and_the_instance_keeps_working(rich):
 def test_round_trip_with_emails_restores_the_addresses(rich):
     users = {user.id: user.email for user in db.session.scalars(select(User))}
     first = write_archive(include_emails=True)
-    _empty_database()
+    empty_tables()
     summary = import_archive(first)
     assert summary.includes_emails
     assert write_archive(include_emails=True) == first
@@ -256,7 +242,7 @@ def test_round_trip_with_emails_restores_the_addresses(rich):
 
 def test_a_gzipped_archive_imports_too(rich):
     first = write_archive()
-    _empty_database()
+    empty_tables()
     import_archive(gzip.compress(first))
     assert write_archive() == first
 
@@ -265,7 +251,7 @@ def test_an_archive_from_before_a_new_column_takes_its_default(rich):
     """Adding a column with a default does not make older archives unreadable."""
     first = write_archive()
     older = _edit(first, lambda a: [row.pop("credit_in_exports") for row in a["tables"]["users"]])
-    _empty_database()
+    empty_tables()
     import_archive(older)
     assert db.session.scalars(select(User.credit_in_exports)).all() == [False] * len(_tables(first)["users"])
 
@@ -282,7 +268,7 @@ def test_refuses_what_is_not_json(app):
 
 def test_refuses_a_truncated_archive(rich):
     data = write_archive()
-    _empty_database()
+    empty_tables()
     for cut in (len(data) // 3, len(data) // 2, len(data) - 5, 40):
         assert "truncated" in _refused(data[:cut]), cut
     assert "truncated" in _refused(gzip.compress(data)[:200])
@@ -304,7 +290,7 @@ def test_an_archive_cut_anywhere_inside_a_row_is_called_truncated(rich):
 
 def test_refuses_another_format_and_a_newer_schema(rich):
     data = write_archive()
-    _empty_database()
+    empty_tables()
     assert "its format is \"something-else\"" in _refused(_edit(data, lambda a: a.update(format="something-else")))
     message = _refused(_edit(data, lambda a: a.update(schema_version=archive.SCHEMA_VERSION + 1)))
     assert "newer version of Manifesto" in message and "Upgrade" in message
@@ -313,7 +299,7 @@ def test_refuses_another_format_and_a_newer_schema(rich):
 
 def test_refuses_missing_and_unknown_tables_and_fields(rich):
     data = write_archive()
-    _empty_database()
+    empty_tables()
     assert 'the table "supports" is missing' in _refused(_edit(data, lambda a: a["tables"].pop("supports")))
     assert 'table "visits"' in _refused(_edit(data, lambda a: a["tables"].update(visits=[])))
     assert 'table "ballots"' in _refused(_edit(data, lambda a: a["tables"].update(ballots=[])))
@@ -341,7 +327,7 @@ def test_refuses_missing_and_unknown_tables_and_fields(rich):
 
 def test_refuses_values_of_the_wrong_kind_listing_each(rich):
     data = write_archive()
-    _empty_database()
+    empty_tables()
 
     def spoil(a):
         """Five values of the wrong kind."""
@@ -362,7 +348,7 @@ def test_refuses_values_of_the_wrong_kind_listing_each(rich):
 
 def test_refuses_references_that_do_not_resolve(rich):
     data = write_archive()
-    _empty_database()
+    empty_tables()
 
     def orphan(a):
         """Name an author the archive does not hold."""
@@ -392,7 +378,7 @@ def test_refuses_a_database_with_one_left_over_row(rich):
     from manifesto.documents.models import Document
 
     data = write_archive()
-    _empty_database()
+    empty_tables()
     db.session.add(Document(slug="left", title="Left over"))
     db.session.commit()
     assert "already holds 1 document:" in _refused_keeping(data)
@@ -410,7 +396,7 @@ def _refused_keeping(data: bytes) -> str:
 def test_a_failure_in_the_last_table_leaves_the_database_empty(rich, monkeypatch):
     """One transaction: the database's own refusal, after most rows went in, rolls all of them back."""
     data = write_archive()
-    _empty_database()
+    empty_tables()
     order = [table for table in db.metadata.sorted_tables if table.name in _tables(data)]
     last = next(table for table in reversed(order)
                 if table.foreign_keys and _tables(data)[table.name])
@@ -452,7 +438,7 @@ def test_refuses_a_database_without_the_schema(app, monkeypatch):
 def test_command_imports_a_file_and_says_what_it_did(rich, runner, tmp_path):
     path = tmp_path / "archive.json"
     path.write_bytes(write_archive())
-    _empty_database()
+    empty_tables()
     result = runner.invoke(args=["import-archive", str(path)])
     assert result.exit_code == 0, result.output
     assert "Imported 1 document and 5 users" in result.output
@@ -462,7 +448,7 @@ def test_command_imports_a_file_and_says_what_it_did(rich, runner, tmp_path):
 
 def test_command_reads_standard_input(rich, runner):
     data = write_archive()
-    _empty_database()
+    empty_tables()
     result = runner.invoke(args=["import-archive", "-"], input=data)
     assert result.exit_code == 0, result.output
     assert write_archive() == data
@@ -477,7 +463,7 @@ def test_command_refuses_with_a_message_and_no_traceback(rich, runner, tmp_path)
     assert "Error: The database already holds 1 document" in result.output
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
 
-    _empty_database()
+    empty_tables()
     path.write_bytes(data[: len(data) // 2])
     result = runner.invoke(args=["import-archive", str(path)])
     assert result.exit_code == 1 and "Error: This archive is truncated" in result.output
@@ -489,7 +475,7 @@ def test_two_imports_at_once_one_wins_and_the_other_is_told_why(rich, app):
     import threading
 
     data = write_archive()
-    _empty_database()
+    empty_tables()
     db.session.remove()
     outcomes: list[str] = []
     ready = threading.Barrier(2)

@@ -8,6 +8,7 @@ import zipfile
 import pytest
 
 from manifesto.releases import services as releases
+from harness import require_pdf
 from tests.export_helpers import make_rich_document
 
 
@@ -17,17 +18,10 @@ def rich(make_document, users):
     return make_rich_document(make_document, users)
 
 
-def _pdf_reason():
-    """Why PDF export cannot run here, or None."""
-    from manifesto.exports.pdf import pdf_unavailable_reason
-
-    return pdf_unavailable_reason()
-
-
 @pytest.mark.parametrize("fmt", ["md", "html", "txt", "docx", "json", "pdf"])
 def test_export_writes_a_file_for_every_format(runner, rich, tmp_path, fmt):
-    if fmt == "pdf" and _pdf_reason():
-        pytest.skip(_pdf_reason())
+    if fmt == "pdf":
+        require_pdf()
     target = tmp_path / f"out.{fmt}"
     result = runner.invoke(args=["export", "doc", "--format", fmt, "--line-numbers", "--annex", "--credits",
                                  "-o", str(target)])

@@ -27,24 +27,17 @@ from manifesto.extensions import db
 from manifesto.notifications import queue
 from manifesto.services import utcnow
 
+from harness import require_pdf
+
 pypdf = pytest.importorskip("pypdf")
 
 JOB_URL = re.compile(r"/d/doc/exports/jobs/(\d+)$")
 
 
-def skip_without(reason: str) -> None:
-    """Skip, saying what to install; in CI (``MANIFESTO_REQUIRE_PDF``, set by .ci/run) fail instead."""
-    if os.environ.get("MANIFESTO_REQUIRE_PDF"):
-        pytest.fail(f"CI must run the PDF tests: {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(autouse=True)
 def _needs_weasyprint():
     """Skip, saying what to install, where WeasyPrint cannot run."""
-    reason = pdf.pdf_unavailable_reason()
-    if reason is not None:
-        skip_without(reason)
+    require_pdf()
 
 
 @pytest.fixture(autouse=True)
@@ -345,6 +338,7 @@ from flask_migrate import upgrade
 from manifesto import create_app
 from manifesto.accounts.services import register_user
 from manifesto.documents import services
+
 app = create_app({"TESTING": True, "SECRET_KEY": "x", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "DATABASE_URL": sys.argv[1], "WTF_CSRF_ENABLED": False,
                   "SERVER_NAME": "localhost", "EXPORT_DIR": sys.argv[2]})
 with app.app_context():

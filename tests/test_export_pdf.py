@@ -8,7 +8,6 @@ test command passes on any machine and CI (which installs them) runs them all.
 from __future__ import annotations
 
 import io
-import os
 import re
 import shutil
 import subprocess
@@ -23,22 +22,15 @@ from manifesto.exports import pdf
 from manifesto.exports.build import build_export
 from manifesto.exports.model import AnnexEntry, ExportDocument, ExportOptions, ExportSection, RedlineSection
 
+from harness import require_pdf, skip_without
+
 pypdf = pytest.importorskip("pypdf")
-
-
-def skip_without(reason: str) -> None:
-    """Skip, saying what to install; in CI (``MANIFESTO_REQUIRE_PDF``, set by .ci/run) fail instead."""
-    if os.environ.get("MANIFESTO_REQUIRE_PDF"):
-        pytest.fail(f"CI must run the PDF tests: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
 def _needs_weasyprint():
     """Skip, saying what to install, where WeasyPrint cannot run."""
-    reason = pdf.pdf_unavailable_reason()
-    if reason is not None:
-        skip_without(reason)
+    require_pdf()
 
 
 def pdftotext(data: bytes, tmp_path, layout: bool = True) -> str:
