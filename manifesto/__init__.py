@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from flask import Flask, abort, request, session
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc
@@ -51,9 +52,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_database(app, db)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
+    from . import i18n
+
+    i18n.init_app(app)
     login_manager.init_app(app, add_context_processor=False)
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message = lazy_gettext("Please log in to continue.")
     login_manager.login_message_category = "info"
 
     from .accounts.services import load_user
@@ -165,10 +169,9 @@ def _register_errors(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     """Filters and globals the templates share."""
     from .accounts.forms import LogoutForm
-    from .templating import format_datetime, line_range
+    from .templating import line_range
     from .web import nav_user
 
-    app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.globals["line_range"] = line_range
     app.jinja_env.globals["logout_form"] = LogoutForm
     app.jinja_env.globals["nav_user"] = nav_user

@@ -1,20 +1,16 @@
-"""Small helpers the templates use. No Markdown work happens here."""
+"""Small helpers the templates use. No Markdown work happens here.
+
+Dates, times and numbers are formatted by ``manifesto.i18n`` (the ``datetime``
+and ``date`` filters, Flask-Babel's ``numberformat``).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from flask_babel import gettext as _
 
-from .services import as_utc
 from .text.lines import format_line_range
 
 
-def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M UTC") -> str:
-    """Show a stored time in UTC, the one clock every delegate shares."""
-    if value is None:
-        return ""
-    return as_utc(value).strftime(fmt)
-
-
 def line_range(first: int, last: int) -> str:
-    """Say "line 4" or "lines 4–6"."""
-    return format_line_range(first, last)
+    """Say "line 4" or "lines 4–6", in the reader's language."""
+    return format_line_range(first, last, one=_("line {first}"), many=_("lines {first}\u2013{last}"))

@@ -4,7 +4,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from flask_babel import lazy_gettext as _l
+
 from ..forms import choices
+from ..i18n import LANGUAGES, timezone_names
 from .models import Role
 from .services import LIMITS, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -44,6 +47,21 @@ class CreditForm(FlaskForm):
     """Choose whether exported texts name you among the contributors."""
 
     credit = BooleanField("Name me among the contributors in exported texts")
+
+
+class PreferencesForm(FlaskForm):
+    """Interface language and time zone."""
+
+    locale = SelectField(_l("Language"), validate_choice=False,
+                         description=_l("The language of pages and of the mail we send you. "
+                                        "The text of the manifesto stays in the language it is written in."))
+    timezone = SelectField(_l("Time zone"), validate_choice=False,
+                           description=_l("Times are shown in this zone, and say which zone they are in."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.locale.choices = choices([("", _l("Same as my browser")), *LANGUAGES.items()])
+        self.timezone.choices = choices((zone, zone.replace("_", " ")) for zone in timezone_names())
 
 
 class RoleForm(FlaskForm):

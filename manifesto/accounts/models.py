@@ -47,6 +47,10 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The person agreed to be named among the contributors in exported texts (off until they choose it).
     credit_in_exports: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Interface language ("en", "fr", "es"); None follows the browser. Mail goes out in it.
+    locale: Mapped[str | None] = mapped_column(String(8))
+    # IANA time zone for showing times ("Europe/Zurich"); None shows UTC.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     # Changing it (password change) ends every other session of the user.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

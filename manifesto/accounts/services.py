@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -86,8 +87,12 @@ def register_user(
     country: str | None = None,
     role: Role = Role.PARTICIPANT,
     actor: User | None = None,
+    locale: str | None = None,
 ) -> User:
     """Create an account; a role other than participant needs an admin (or the CLI, with no actor).
+
+    ``locale`` is the interface language the person registered in; their
+    mail is written in it, and they can change it under "Your account".
 
     The password is checked and hashed before the write transaction starts:
     hashing is slow on purpose, and SQLite's write lock must not wait for it.
@@ -100,12 +105,15 @@ def register_user(
     role = Role(role)
     if actor is not None and role != Role.PARTICIPANT and not actor.is_admin:
         raise PermissionDenied("Only an admin can give a role.")
-    return _create_account(email, name, hash_password(password), organisation, country, role, actor)
+    from ..i18n import supported
+
+    return _create_account(email, name, hash_password(password), organisation, country, role, actor,
+                           supported(locale))
 
 
 @writes
 def _create_account(email: str, name: str, password_hash: str, organisation: str | None, country: str | None,
-                    role: Role, actor: User | None) -> User:
+                    role: Role, actor: User | None, locale: str | None = None) -> User:
     """Write a checked account and its audit event (``register_user`` validates and hashes first).
 
     :raises ValidationError: when the email address is taken, even by someone registering at this moment.
@@ -114,7 +122,7 @@ def _create_account(email: str, name: str, password_hash: str, organisation: str
     if get_user_by_email(email) is not None:
         raise taken
     user = User(email=email, name=name, password_hash=password_hash,
-                organisation=organisation, country=country, role=role.value)
+                organisation=organisation, country=country, role=role.value, locale=locale)
     try:
         with db.session.begin_nested():  # the unique index settles a race the check above cannot see
             db.session.add(user)
@@ -222,6 +230,37 @@ def set_export_credit(user: User, credit: bool) -> User:
     account.credit_in_exports = credit
     before, after = ("not named", "named") if credit else ("named", "not named")
     record_event(account, "user.credit_changed", account, from_state=before, to_state=after)
+    return account
+
+
+@writes
+def set_preferences(user: User, locale: str | None, timezone: str | None) -> User:
+    """Keep the user's interface language ("" or None: follow the browser) and time zone (None: UTC).
+
+    :raises PermissionDenied: for anonymous users.
+    :raises ValidationError: for a language or zone we do not know, naming its field.
+    """
+    from ..i18n import supported, valid_timezone
+
+    if user is None or not user.is_authenticated:
+        raise PermissionDenied(_("Log in to keep your preferences."))
+    locale = (locale or "").strip() or None
+    timezone = (timezone or "").strip() or None
+    if locale is not None and supported(locale) != locale:
+        raise ValidationError(_("Choose one of the languages offered."), "locale")
+    if timezone is not None and timezone != "UTC" and valid_timezone(timezone) is None:
+        raise ValidationError(_("Choose a time zone from the list."), "timezone")
+    if timezone == "UTC":
+        timezone = None
+    account = lock_row(User, user.id)
+    if account is None:
+        raise NotFound(_("No such user."))
+    before = {"locale": account.locale, "timezone": account.timezone}
+    after = {"locale": locale, "timezone": timezone}
+    if before == after:
+        return account
+    account.locale, account.timezone = locale, timezone
+    record_event(account, "user.preferences_changed", account, data={"before": before, "after": after})
     return account
 
 

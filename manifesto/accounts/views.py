@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, current_language, supported
 from ..services import ServiceError
 from ..web import flash_error, form_error, page_arg, safe_next
 from . import services
 from .models import Role
-from .forms import ActiveForm, CreditForm, LoginForm, LogoutForm, PasswordForm, RegisterForm, RoleForm
+from .forms import (ActiveForm, CreditForm, LoginForm, LogoutForm, PasswordForm, PreferencesForm, RegisterForm,
+                    RoleForm)
 
 bp = Blueprint("accounts", __name__)
 
@@ -23,7 +27,8 @@ def register():
     if form.validate_on_submit():
         try:
             user = services.register_user(form.email.data, form.name.data, form.password.data,
-                                          form.organisation.data, form.country.data)
+                                          form.organisation.data, form.country.data,
+                                          locale=current_language())
         except ServiceError as error:
             form_error(form, error)
         else:
@@ -75,8 +80,13 @@ def password():
             login_user(user)  # the session token changed; keep this session
             flash("Your password is changed. Other devices are logged out.", "success")
             return redirect(url_for("main.index"))
-    return render_template("accounts/password.html", form=form,
+    return render_template("accounts/password.html", form=form, preferences_form=_preferences_form(),
                            credit_form=CreditForm(credit=current_user.credit_in_exports)), 400 if form.errors else 200
+
+
+def _preferences_form() -> PreferencesForm:
+    """The preferences form filled with what the profile holds."""
+    return PreferencesForm(formdata=None, locale=current_user.locale or "", timezone=current_user.timezone or "UTC")
 
 
 @bp.post("/account/credit")
@@ -95,6 +105,51 @@ def credit():
         flash("Exported texts will name you among the contributors." if user.credit_in_exports
               else "Exported texts will not name you.", "success")
     return redirect(url_for("accounts.password") + "#credit")
+
+
+@bp.post("/account/preferences")
+@login_required
+def preferences():
+    """Keep the interface language and time zone."""
+    form = PreferencesForm()
+    if form.validate_on_submit():
+        try:
+            services.set_preferences(current_user, form.locale.data, form.timezone.data)
+        except ServiceError as error:
+            form_error(form, error)
+        else:
+            refresh()  # this response already speaks the new language
+            flash(_("Your preferences are saved."), "success")
+            return redirect(url_for("accounts.password") + "#preferences")
+    return render_template("accounts/password.html", form=PasswordForm(formdata=None), preferences_form=form,
+                           credit_form=CreditForm(credit=current_user.credit_in_exports)), 400
+
+
+@bp.route("/language", methods=["GET", "POST"])
+def language():
+    """The language switcher on every page.
+
+    Visitors send it as a GET form: it only sets the ``manifesto_lang`` cookie
+    (their own preference, nothing on the server), so an anonymous reader needs
+    no session for it. Logged-in people send it as a POST with CSRF, and it is
+    kept in their profile.
+    """
+    source = request.form if request.method == "POST" else request.args
+    code = supported(source.get("lang"))
+    target = safe_next(source.get("next"), url_for("main.index"))
+    if code is None or code != (source.get("lang") or "").strip().lower():
+        flash(_("Choose one of the languages offered."), "error")
+        return redirect(target)
+    if request.method == "POST" and current_user.is_authenticated:
+        try:
+            services.set_preferences(current_user, code, current_user.timezone)
+        except ServiceError as error:
+            flash_error(error)
+            return redirect(target)
+    response = redirect(target)
+    response.set_cookie(LANGUAGE_COOKIE, code, max_age=LANGUAGE_COOKIE_AGE, samesite="Lax", httponly=True,
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
 
 
 @bp.get("/admin/users")
