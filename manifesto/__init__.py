@@ -108,6 +108,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .cli import register_cli
 
     register_cli(app)
+    from .catalogue import translations_cli
+
+    app.cli.add_command(translations_cli)
     return app
 
 

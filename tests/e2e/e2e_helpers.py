@@ -153,3 +153,48 @@ class Who:
     def __init__(self, user_id: int):
         """Remember the id."""
         self.user_id = user_id
+
+
+ROLES = {"visitor": None, "participant": "amina@example.org", "moderator": "moderator@example.org"}
+
+# Pages by name: (path template, who sees it). Paths are filled from the demo's ids.
+PAGES = {
+    "read-with-line-numbers": ("/d/{doc}/?lines=1", ROLES),
+    "section": ("/d/{doc}/sections/{section}", ROLES),
+    "amendment-list": ("/d/{doc}/amendments/", ROLES),
+    "amendment": ("/d/{doc}/amendments/{amendment}", ROLES),
+    "conflicted-amendment": ("/d/{doc}/amendments/{conflicted}", ROLES),
+    "new-amendment": ("/d/{doc}/amendments/new?section={section}", ("participant", "moderator")),
+    "releases": ("/d/{doc}/releases", ROLES),
+    "release": ("/d/{doc}/releases/{release}", ROLES),
+    "compare": ("/d/{doc}/compare?from={first_release}&to=live", ROLES),
+    "export": ("/d/{doc}/export", ROLES),
+    "login": ("/login", ("visitor",)),
+    "register": ("/register", ("visitor",)),
+    "account": ("/account/password", ("participant", "moderator")),
+    "notifications": ("/notifications/", ("participant", "moderator")),
+    "search": ("/d/{doc}/search?q=cooperatives", ROLES),
+    "activity": ("/d/{doc}/activity", ROLES),
+    "amendment-side-by-side": ("/d/{doc}/amendments/{amendment}?view=side", ROLES),
+    "section-compare-side-by-side": ("/d/{doc}/sections/{section}/compare?view=side", ROLES),
+    "log": ("/d/{doc}/log", ROLES),
+    "moderation": ("/d/{doc}/moderation", ("moderator",)),
+    "not-found": ("/d/{doc}/sections/99999", ROLES),
+}
+STATUS = {"not-found": 404}
+
+# Measures what sticks out of a phone-wide page (side-by-side diffs may scroll inside themselves).
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  const culprits = [];
+  for (const element of document.querySelectorAll('body *')) {
+    if (element.closest('table.diff-side')) continue;  // side-by-side diffs may scroll inside themselves
+    const box = element.getBoundingClientRect();
+    if (box.width > 0 && box.right > width + 1) {
+      const label = element.tagName.toLowerCase() + (element.id ? '#' + element.id : '')
+        + (element.className && typeof element.className === 'string' ? '.' + element.className.trim().replace(/\\s+/g, '.') : '');
+      culprits.push(label + ' (right edge ' + Math.round(box.right) + ' px)');
+    }
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, clientWidth: width, culprits: culprits.slice(0, 8)};
+}"""

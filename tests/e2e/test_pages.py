@@ -12,40 +12,13 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import DEMO_PASSWORD, Watcher, axe_violations, describe, expect, log_in, screenshot
-
-ROLES = {"visitor": None, "participant": "amina@example.org", "moderator": "moderator@example.org"}
+from e2e_helpers import (DEMO_PASSWORD, OVERFLOWING, PAGES, ROLES, STATUS, Watcher, axe_violations, describe, expect,
+                         log_in, screenshot)
 
 
 class KnownProblem(AssertionError):
     """A problem already reported, waiting for a template or CSS fix."""
 
-
-# Pages by name: (path template, who sees it). Paths are filled from the demo's ids.
-PAGES = {
-    "read-with-line-numbers": ("/d/{doc}/?lines=1", ROLES),
-    "section": ("/d/{doc}/sections/{section}", ROLES),
-    "amendment-list": ("/d/{doc}/amendments/", ROLES),
-    "amendment": ("/d/{doc}/amendments/{amendment}", ROLES),
-    "conflicted-amendment": ("/d/{doc}/amendments/{conflicted}", ROLES),
-    "new-amendment": ("/d/{doc}/amendments/new?section={section}", ("participant", "moderator")),
-    "releases": ("/d/{doc}/releases", ROLES),
-    "release": ("/d/{doc}/releases/{release}", ROLES),
-    "compare": ("/d/{doc}/compare?from={first_release}&to=live", ROLES),
-    "export": ("/d/{doc}/export", ROLES),
-    "login": ("/login", ("visitor",)),
-    "register": ("/register", ("visitor",)),
-    "account": ("/account/password", ("participant", "moderator")),
-    "notifications": ("/notifications/", ("participant", "moderator")),
-    "search": ("/d/{doc}/search?q=cooperatives", ROLES),
-    "activity": ("/d/{doc}/activity", ROLES),
-    "amendment-side-by-side": ("/d/{doc}/amendments/{amendment}?view=side", ROLES),
-    "section-compare-side-by-side": ("/d/{doc}/sections/{section}/compare?view=side", ROLES),
-    "log": ("/d/{doc}/log", ROLES),
-    "moderation": ("/d/{doc}/moderation", ("moderator",)),
-    "not-found": ("/d/{doc}/sections/99999", ROLES),
-}
-STATUS = {"not-found": 404}
 
 # axe rule ids found and reported, by (page, role); role None means every role.
 KNOWN_AXE: dict[tuple[str, str | None], set[str]] = {}
@@ -77,7 +50,7 @@ def role_pages(browser, live_server, demo):
     """One logged-in tab per role for the module, reused from page to page (one context each)."""
     pages, contexts = {}, []
     for role, email in ROLES.items():
-        context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+        context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-US")
         context.set_default_timeout(15_000)
         contexts.append(context)
         watcher = Watcher()
@@ -125,20 +98,6 @@ def test_axe_catches_a_violation(role_pages, demo):
     page.reload()
 
 
-OVERFLOWING = """() => {
-  const width = document.documentElement.clientWidth;
-  const culprits = [];
-  for (const element of document.querySelectorAll('body *')) {
-    if (element.closest('table.diff-side')) continue;  // side-by-side diffs may scroll inside themselves
-    const box = element.getBoundingClientRect();
-    if (box.width > 0 && box.right > width + 1) {
-      const label = element.tagName.toLowerCase() + (element.id ? '#' + element.id : '')
-        + (element.className && typeof element.className === 'string' ? '.' + element.className.trim().replace(/\\s+/g, '.') : '');
-      culprits.push(label + ' (right edge ' + Math.round(box.right) + ' px)');
-    }
-  }
-  return {scrollWidth: document.documentElement.scrollWidth, clientWidth: width, culprits: culprits.slice(0, 8)};
-}"""
 
 
 @pytest.mark.parametrize(("name", "role"), list(_width_params()))

@@ -38,7 +38,7 @@ PAGES = ["/d/{doc}/", "/d/{doc}/sections/{section}", "/d/{doc}/amendments/", "/d
 @pytest.fixture(scope="module")
 def phone(browser, live_server, demo):
     """One logged-in participant's tab at 360 px for the module, watched."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 360, "height": 780})
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 360, "height": 780}, locale="en-US")
     watcher = Watcher()
     context.on("page", watcher.attach)
     page = context.new_page()
