@@ -12,8 +12,8 @@ The interface speaks English, French and Spanish (catalogues in
 
 Outside a request (the CLI, the job queue), the locale is what the caller
 forces with ``flask_babel.force_locale``: mail in the recipient's language,
-an export in the language of its document. The CLI follows ``LC_ALL`` /
-``LC_MESSAGES`` / ``LANG`` when they name one of our languages.
+an export in the language of its document. A CLI command follows ``LANGUAGE``,
+``LC_ALL``, ``LC_MESSAGES`` or ``LANG`` (the first set) when it names one of our languages.
 
 Times are stored in UTC and shown in the user's time zone (``users.timezone``);
 visitors see UTC. Every displayed time says which zone it is in.
@@ -31,6 +31,7 @@ import os
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import click
 from babel import Locale
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_skeleton
@@ -74,7 +75,9 @@ def _profile_user():
 def select_locale() -> str:
     """The language of this request (see the module docstring for the order)."""
     if not has_request_context():
-        return cli_locale()
+        # A command typed in a terminal speaks the terminal's language; other
+        # work outside a request (jobs, tests) says what it wants with force_locale.
+        return cli_locale() if click.get_current_context(silent=True) is not None else DEFAULT_LANGUAGE
     user = _profile_user()
     if user is not None and supported(user.locale):
         return supported(user.locale)
@@ -86,7 +89,7 @@ def select_locale() -> str:
 
 def cli_locale() -> str:
     """The language of a command run in a terminal: the POSIX locale variables, else English."""
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(name)
         if value:
             return supported(value.split(":")[0].split(".")[0]) or DEFAULT_LANGUAGE

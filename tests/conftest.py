@@ -24,6 +24,10 @@ from manifesto.extensions import db
 from harness import PASSWORD, _config, count_queries, empty_tables, live_markup  # noqa: E402,F401
 
 
+# The suite asserts English wherever it does not ask for another language; a
+# terminal set to French must not turn the CLI tests' output French.
+os.environ["LANGUAGE"] = "en"
+
 # CI must judge the code, not the luck of the draw: property tests run the
 # same examples every time there, and explore new ones on developers' machines.
 settings.register_profile("ci", derandomize=True, database=None)

@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timezone
 
 import pytest
+import pytz
 from flask_babel import force_locale
 
 from manifesto import i18n
@@ -99,7 +100,7 @@ def test_times_follow_the_language_and_the_zone(app, language, zone, expected):
         from flask_babel import refresh
 
         refresh()
-        g._flask_babel.babel_tzinfo = __import__("pytz").timezone(zone)
+        g._flask_babel.babel_tzinfo = pytz.timezone(zone)
         with force_locale(language):
             assert i18n.format_datetime(MOMENT) == expected
 
