@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import ngettext
 from sqlalchemy import select, update
 
 from ..accounts.models import User
@@ -29,7 +30,7 @@ from ..extensions import db
 from ..locking import lock_row
 from ..services import DatabaseUnavailable, as_utc, utcnow, writes
 from .fanout import site_path
-from .mail import MailNotSent, absolute, compose, send_message, send_notifications
+from .mail import MailNotSent, absolute, compose, send_message, send_notifications, speaking_to
 from .models import Digest, Notification
 from .tokens import DIGEST
 
@@ -106,10 +107,13 @@ def deliver_digest(digest_id: int) -> bool:
     items = list(db.session.scalars(select(Notification).where(Notification.digest_id == digest_id)
                                     .order_by(Notification.id).limit(DIGEST_ITEMS_SHOWN)))
     total = digest.items
-    message = compose(user, f"Manifesto: your digest, {total} update{'' if total == 1 else 's'}", "digest", DIGEST,
-                      items=[(item, absolute(item.link), as_utc(item.created_at)) for item in items],
-                      total=total, more=max(0, total - len(items)),
-                      centre_url=absolute(site_path("notifications.index")))
+    with speaking_to(user):  # the recipient's language, and times in their zone
+        subject = ngettext("Manifesto: your digest, %(num)s update", "Manifesto: your digest, %(num)s updates",
+                           total)  # Flask-Babel puts the number in as %(num)s, formatted
+        message = compose(user, subject, "digest", DIGEST,
+                          items=[(item, absolute(item.link), as_utc(item.created_at)) for item in items],
+                          total=total, more=max(0, total - len(items)),
+                          centre_url=absolute(site_path("notifications.index")))
     send_message(message)
     _mark_sent(digest_id)
     return True

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import and_, insert, null, or_, select
 
 from ..accounts.models import User
@@ -27,6 +29,7 @@ from ..audit.services import event_recorded
 from ..discussion.models import Comment
 from ..documents.models import Document, Section, SectionVersion
 from ..extensions import db
+from ..i18n import DEFAULT_LANGUAGE, supported
 from ..services import after_commit, in_write_transaction, utcnow
 from .kinds import default_delivery
 from .models import Delivery, Follow, Notification, NotificationSetting
@@ -34,7 +37,8 @@ from .services import add_follow
 
 SUMMARY_LIMIT = 500
 EMAIL_STATE = {Delivery.IMMEDIATE: "queued", Delivery.DIGEST: "digest", Delivery.APP: "none"}
-# Who hears as a follower: "amendment" or "section" followers; an author hears as None.
+# The words of a notification, by (kind, via): via is "amendment" or "section" for followers, None
+# for an author. Called inside ``force_locale`` of the reader's language.
 Summary = Callable[[str, str | None], str]
 
 
@@ -66,28 +70,35 @@ def _slug(document_id: int) -> str:
     return db.session.get(Document, document_id).slug
 
 
-def _heading(section_id: int | None) -> str:
-    """The current heading of a section, quoted."""
+def _heading(section_id: int | None) -> str | None:
+    """The current heading of a section (document text: never translated), None when there is none."""
     section = db.session.get(Section, section_id) if section_id else None
     version = db.session.get(SectionVersion, section.current_version_id) if section is not None else None
-    return f"“{version.heading}”" if version is not None else "a section"
+    return version.heading if version is not None else None
+
+
+def _quoted(heading: str | None) -> str:
+    """A section's heading quoted the reader's way, or "a section" when it has none."""
+    return _("“%(heading)s”", heading=heading) if heading is not None else _("a section")
 
 
 def _who(actor) -> str:
     """The actor's name, as the summary starts."""
-    return actor.name if actor is not None else "Someone"
+    return actor.name if actor is not None else _("Someone")
 
 
 def _label(amendment: Amendment) -> str:
-    """An amendment as people cite it: its code (or "draft") and what it changes."""
-    code = amendment.code if amendment.number else "draft"
-    return f"{code} ({amendment.title})" if amendment.title else code
+    """An amendment as people cite it: its code (or "draft") and what it changes, in the reader's language."""
+    code = amendment.code if amendment.number else _("draft")
+    # display_title renders the title from its data in the reader's language; older code only has the stored one.
+    title = getattr(amendment, "display_title", None) or amendment.title
+    return f"{code} ({title})" if title else code
 
 
 def _with_reason(text: str, reason: str | None) -> str:
-    """Add a decision's or a moderator's public reason to a summary."""
+    """Add a decision's or a moderator's public reason (the person's own words) to a summary."""
     reason = " ".join((reason or "").split())
-    return f"{text} Reason: {reason}" if reason else text
+    return _("%(text)s Reason: %(reason)s", text=text, reason=reason) if reason else text
 
 
 def _amendment_link(amendment: Amendment, anchor: str | None = None) -> str:
@@ -96,38 +107,62 @@ def _amendment_link(amendment: Amendment, anchor: str | None = None) -> str:
 
 
 # --- Rules, one per action ----------------------------------------------------------------------
+# Each rule returns a Plan whose ``summary`` writes the words in the current locale: the fan-out
+# calls it once per language of the people who hear, inside ``force_locale``.
 
-DECIDED = {
-    "amendment.accepted": "{who} accepted {what}.",
-    "amendment.accepted_modified": "{who} accepted {what} with modifications.",
-    "amendment.rejected": "{who} rejected {what}.",
-    "amendment.obsolete": "{who} marked {what} obsolete.",
-    "amendment.merged": "{who} marked {what} as merged into {into}.",
-}
+DECIDED = ("amendment.accepted", "amendment.accepted_modified", "amendment.rejected", "amendment.obsolete",
+           "amendment.merged")
+
+
+def _decision_words(action: str, who: str, label: str, into: str | None, yours: bool) -> str:
+    """One decision as a sentence: "X accepted your amendment A-001." (``yours``) or "X accepted A-001."."""
+    if action == "amendment.accepted":
+        if yours:
+            return _("%(who)s accepted your amendment %(label)s.", who=who, label=label)
+        return _("%(who)s accepted %(label)s.", who=who, label=label)
+    if action == "amendment.accepted_modified":
+        if yours:
+            return _("%(who)s accepted your amendment %(label)s with modifications.", who=who, label=label)
+        return _("%(who)s accepted %(label)s with modifications.", who=who, label=label)
+    if action == "amendment.rejected":
+        if yours:
+            return _("%(who)s rejected your amendment %(label)s.", who=who, label=label)
+        return _("%(who)s rejected %(label)s.", who=who, label=label)
+    if action == "amendment.obsolete":
+        if yours:
+            return _("%(who)s marked your amendment %(label)s obsolete.", who=who, label=label)
+        return _("%(who)s marked %(label)s obsolete.", who=who, label=label)
+    if into is None:
+        if yours:
+            return _("%(who)s marked your amendment %(label)s as merged into another amendment.", who=who,
+                     label=label)
+        return _("%(who)s marked %(label)s as merged into another amendment.", who=who, label=label)
+    if yours:
+        return _("%(who)s marked your amendment %(label)s as merged into %(into)s.", who=who, label=label, into=into)
+    return _("%(who)s marked %(label)s as merged into %(into)s.", who=who, label=label, into=into)
 
 
 def _decided(event, amendment: Amendment, actor) -> Plan:
     """A decision: the author, the amendment's followers, and (when the text changed) the section's."""
-    into = db.session.get(Amendment, amendment.merged_into_id).code if amendment.merged_into_id else "another"
-    template = DECIDED[event.action]
-    label = _label(amendment)
+    into = db.session.get(Amendment, amendment.merged_into_id).code if amendment.merged_into_id else None
     accepted = event.action in ("amendment.accepted", "amendment.accepted_modified")
     changes_section = accepted and amendment.kind in (Kind.MODIFY, Kind.DELETE)
-    heading = _heading(amendment.section_id) if changes_section else ""
+    heading = _heading(amendment.section_id) if changes_section else None
 
     def summary(kind: str, via: str | None) -> str:
 
         """The words one person reads, by the reason they hear (``via`` None: directly)."""
+        words = _decision_words(event.action, _who(actor), _label(amendment), into, yours=via is None)
         if via is None:
-            text = template.format(who=_who(actor), what=f"your amendment {label}", into=into)
+            text = words
         elif via == "amendment":
-            text = "An amendment you follow: " + template.format(who=_who(actor), what=label, into=into)
+            text = _("An amendment you follow: %(text)s", text=words)
         elif amendment.kind == Kind.DELETE:
-            text = f"{heading}, a section you follow, leaves the text: " + template.format(
-                who=_who(actor), what=label, into=into)
+            text = _("%(heading)s, a section you follow, leaves the text: %(text)s", heading=_quoted(heading),
+                     text=words)
         else:
-            text = f"{heading}, a section you follow, has a new version: " + template.format(
-                who=_who(actor), what=label, into=into)
+            text = _("%(heading)s, a section you follow, has a new version: %(text)s", heading=_quoted(heading),
+                     text=words)
         return _with_reason(text, event.reason)
 
     plan = Plan(amendment.document_id, _amendment_link(amendment, "history"), summary)
@@ -146,26 +181,47 @@ def _rebased(event, amendment: Amendment, actor) -> Plan:
     def summary(kind: str, via: str | None) -> str:
 
         """The words one person reads, by the reason they hear (``via`` None: directly)."""
-        return (f"Your amendment {_label(amendment)} now applies to version {version} of {heading}: "
-                f"{_who(actor)} changed the section and your change was carried over.")
+        return _("Your amendment %(label)s now applies to version %(version)s of %(heading)s: "
+                 "%(who)s changed the section and your change was carried over.",
+                 label=_label(amendment), version=version, heading=_quoted(heading), who=_who(actor))
 
     plan = Plan(amendment.document_id, _amendment_link(amendment, "changes"), summary)
     plan.tell(amendment.author_id, "rebase")
     return plan
 
 
+def _conflict_reason(event) -> str:
+    """Why an amendment conflicts, in the reader's language (from the event's data; older events: its reason)."""
+    data = event.data or {}
+    if data.get("retired"):
+        return _("The section was retired.")
+    if data.get("version") and data.get("absorbed"):
+        return _("Version %(version)s of the section already says what the amendment asked for.",
+                 version=data["version"])
+    if data.get("version"):
+        return _("Version %(version)s of the section changed the same passage.", version=data["version"])
+    return " ".join((event.reason or "").split())
+
+
 def _conflicted(event, amendment: Amendment, actor) -> Plan:
     """The text moved under an amendment and it no longer applies: its author and followers hear."""
     heading = _heading(amendment.section_id)
-    reason = " ".join((event.reason or "").split())
 
     def summary(kind: str, via: str | None) -> str:
 
         """The words one person reads, by the reason they hear (``via`` None: directly)."""
+        reason, label, where = _conflict_reason(event), _label(amendment), _quoted(heading)
         if via is None:
-            return (f"Your amendment {_label(amendment)} conflicts with a change to {heading}. {reason} "
-                    "Resolve the conflict before it can be accepted.").replace("  ", " ")
-        return f"An amendment you follow, {_label(amendment)}, conflicts with a change to {heading}. {reason}".strip()
+            if reason:
+                return _("Your amendment %(label)s conflicts with a change to %(heading)s. %(reason)s "
+                         "Resolve the conflict before it can be accepted.", label=label, heading=where, reason=reason)
+            return _("Your amendment %(label)s conflicts with a change to %(heading)s. "
+                     "Resolve the conflict before it can be accepted.", label=label, heading=where)
+        if reason:
+            return _("An amendment you follow, %(label)s, conflicts with a change to %(heading)s. %(reason)s",
+                     label=label, heading=where, reason=reason)
+        return _("An amendment you follow, %(label)s, conflicts with a change to %(heading)s.",
+                 label=label, heading=where)
 
     plan = Plan(amendment.document_id, _amendment_link(amendment, "changes"), summary)
     plan.tell(amendment.author_id, "conflict")
@@ -176,38 +232,42 @@ def _conflicted(event, amendment: Amendment, actor) -> Plan:
 
 def _supported(event, amendment: Amendment, actor) -> Plan:
     """Someone co-signs an amendment: its author hears."""
-    count = (event.data or {}).get("supporters", amendment.support_count)
+    count = (event.data or {}).get("supporters", amendment.support_count) or 0
 
     def summary(kind: str, via: str | None) -> str:
 
         """The words one person reads, by the reason they hear (``via`` None: directly)."""
-        people = "1 supporter" if count == 1 else f"{count} supporters"
-        return f"{_who(actor)} supports your amendment {_label(amendment)} ({people} now)."
+        return ngettext("%(who)s supports your amendment %(label)s (%(num)s supporter now).",
+                        "%(who)s supports your amendment %(label)s (%(num)s supporters now).",
+                        count, who=_who(actor), label=_label(amendment))
 
     plan = Plan(amendment.document_id, _amendment_link(amendment, "support"), summary)
     plan.tell(amendment.author_id, "support")
     return plan
 
 
-FOLLOWED_CHANGES = {
-    "amendment.edited": "{who} edited {what}.",
-    "amendment.conflict_resolved": "{who} resolved the conflict of {what}.",
-    "amendment.withdrawn": "{who} withdrew {what}.",
-}
+FOLLOWED_CHANGES = ("amendment.edited", "amendment.conflict_resolved", "amendment.withdrawn")
+
+
+def _change_words(action: str, who: str, label: str) -> str:
+    """An amendment's change as a sentence: "X edited A-001."."""
+    if action == "amendment.edited":
+        return _("%(who)s edited %(label)s.", who=who, label=label)
+    if action == "amendment.conflict_resolved":
+        return _("%(who)s resolved the conflict of %(label)s.", who=who, label=label)
+    return _("%(who)s withdrew %(label)s.", who=who, label=label)
 
 
 def _changed(event, amendment: Amendment, actor) -> Plan | None:
     """An amendment's text or state changed: its followers hear (drafts have none)."""
     if amendment.status == Status.DRAFT:
         return None
-    template = FOLLOWED_CHANGES[event.action]
 
     def summary(kind: str, via: str | None) -> str:
 
-        """The words one person reads, by the reason they hear (``via`` None: directly)."""
-        what = f"your amendment {_label(amendment)}" if via is None else _label(amendment)
-        text = template.format(who=_who(actor), what=what)
-        return text if via is None else "An amendment you follow: " + text
+        """The words one person reads: only followers hear of these changes."""
+        return _("An amendment you follow: %(text)s",
+                 text=_change_words(event.action, _who(actor), _label(amendment)))
 
     plan = Plan(amendment.document_id, _amendment_link(amendment, "changes"), summary)
     plan.follows.append(("amendment", amendment.id))
@@ -224,7 +284,8 @@ def _submitted(event, amendment: Amendment, actor) -> Plan | None:
     def summary(kind: str, via: str | None) -> str:
 
         """The words one person reads, by the reason they hear (``via`` None: directly)."""
-        return f"{_who(actor)} proposed {_label(amendment)} on {heading}, a section you follow."
+        return _("%(who)s proposed %(label)s on %(heading)s, a section you follow.",
+                 who=_who(actor), label=_label(amendment), heading=_quoted(heading))
 
     plan = Plan(amendment.document_id, _amendment_link(amendment), summary)
     plan.follows.append(("section", amendment.section_id))
@@ -239,32 +300,40 @@ def _moderated_amendment(event, amendment: Amendment, actor) -> Plan:
 
         """The words one person reads, by the reason they hear (``via`` None: directly)."""
         if hidden:
-            return _with_reason(f"{_who(actor)} hid your amendment {_label(amendment)}.", event.reason)
-        return f"{_who(actor)} restored your amendment {_label(amendment)}."
+            return _with_reason(_("%(who)s hid your amendment %(label)s.", who=_who(actor), label=_label(amendment)),
+                                event.reason)
+        return _("%(who)s restored your amendment %(label)s.", who=_who(actor), label=_label(amendment))
 
     plan = Plan(amendment.document_id, _amendment_link(amendment), summary)
     plan.tell(amendment.author_id, "moderation")
     return plan
 
 
-SECTION_CHANGES = {
-    "section.edited": "{who} wrote version {version} of {heading}, a section you follow.",
-    "section.reverted": "{who} restored an earlier text of {heading}, a section you follow (version {version}).",
-    "section.retired": "{who} took {heading}, a section you follow, out of the text.",
-    "section.restored": "{who} brought {heading}, a section you follow, back into the text.",
-}
+SECTION_CHANGES = ("section.edited", "section.reverted", "section.retired", "section.restored")
+
+
+def _section_words(action: str, who: str, heading: str, version: int) -> str:
+    """A section's change as a sentence, for its followers."""
+    if action == "section.edited":
+        return _("%(who)s wrote version %(version)s of %(heading)s, a section you follow.",
+                 who=who, version=version, heading=heading)
+    if action == "section.reverted":
+        return _("%(who)s restored an earlier text of %(heading)s, a section you follow (version %(version)s).",
+                 who=who, version=version, heading=heading)
+    if action == "section.retired":
+        return _("%(who)s took %(heading)s, a section you follow, out of the text.", who=who, heading=heading)
+    return _("%(who)s brought %(heading)s, a section you follow, back into the text.", who=who, heading=heading)
 
 
 def _section_changed(event, section: Section, actor) -> Plan:
     """A section's text or place in the document changed: its followers hear."""
-    template = SECTION_CHANGES[event.action]
     heading = _heading(section.id)
+    version = section.version_count
 
     def summary(kind: str, via: str | None) -> str:
 
         """The words one person reads, by the reason they hear (``via`` None: directly)."""
-        return _with_reason(template.format(who=_who(actor), heading=heading, version=section.version_count),
-                            event.reason)
+        return _with_reason(_section_words(event.action, _who(actor), _quoted(heading), version), event.reason)
 
     plan = Plan(section.document_id, site_path("documents.section", "history", slug=_slug(section.document_id),
                                                    section_id=section.id), summary)
@@ -272,31 +341,38 @@ def _section_changed(event, section: Section, actor) -> Plan:
     return plan
 
 
-def _comment_place(comment: Comment) -> tuple[str, str, Amendment | None]:
-    """Where a comment is: (link, words, amendment or None)."""
+def _comment_place(comment: Comment) -> tuple[str, Amendment | None, str | None]:
+    """Where a comment is: (link, amendment or None, the section's heading for a comment on a section)."""
     slug = _slug(comment.document_id)
     if comment.amendment_id:
         amendment = db.session.get(Amendment, comment.amendment_id)
         link = site_path("amendments.show", comment.anchor, slug=slug, amendment_id=amendment.id)
-        return link, _label(amendment), amendment
+        return link, amendment, None
     link = site_path("documents.section", comment.anchor, slug=slug, section_id=comment.section_id)
-    return link, _heading(comment.section_id), None
+    return link, None, _heading(comment.section_id)
+
+
+def _where(amendment: Amendment | None, heading: str | None) -> str:
+    """A comment's place in words, in the reader's language: the amendment, else the section's heading."""
+    return _label(amendment) if amendment is not None else _quoted(heading)
 
 
 def _commented(event, comment: Comment, actor) -> Plan:
     """A new comment: the author of the comment replied to, the amendment's author, and the followers."""
-    link, where, amendment = _comment_place(comment)
+    link, amendment, heading = _comment_place(comment)
     parent = db.session.get(Comment, comment.parent_id) if comment.parent_id else None
 
     def summary(kind: str, via: str | None) -> str:
 
         """The words one person reads, by the reason they hear (``via`` None: directly)."""
+        who, where = _who(actor), _where(amendment, heading)
         if kind == "reply":
-            return f"{_who(actor)} replied to your comment on {where}."
+            return _("%(who)s replied to your comment on %(where)s.", who=who, where=where)
         if kind == "comment":
-            return f"{_who(actor)} commented on your amendment {where}."
-        noun = "an amendment" if via == "amendment" else "a section"
-        return f"{_who(actor)} commented on {where}, {noun} you follow."
+            return _("%(who)s commented on your amendment %(where)s.", who=who, where=where)
+        if via == "amendment":
+            return _("%(who)s commented on %(where)s, an amendment you follow.", who=who, where=where)
+        return _("%(who)s commented on %(where)s, a section you follow.", who=who, where=where)
 
     plan = Plan(comment.document_id, link, summary)
     if parent is not None:
@@ -311,15 +387,16 @@ def _commented(event, comment: Comment, actor) -> Plan:
 
 def _moderated_comment(event, comment: Comment, actor) -> Plan:
     """A moderator hides or restores a comment: its author hears."""
-    link, where, _ = _comment_place(comment)
+    link, amendment, heading = _comment_place(comment)
     hidden = event.action == "comment.hidden"
 
     def summary(kind: str, via: str | None) -> str:
 
         """The words one person reads, by the reason they hear (``via`` None: directly)."""
+        who, where = _who(actor), _where(amendment, heading)
         if hidden:
-            return _with_reason(f"{_who(actor)} hid your comment on {where}.", event.reason)
-        return f"{_who(actor)} restored your comment on {where}."
+            return _with_reason(_("%(who)s hid your comment on %(where)s.", who=who, where=where), event.reason)
+        return _("%(who)s restored your comment on %(where)s.", who=who, where=where)
 
     plan = Plan(comment.document_id, link, summary)
     plan.tell(comment.author_id, "moderation")
@@ -347,12 +424,12 @@ OBJECTS = {"amendment": Amendment, "section": Section, "comment": Comment}
 # --- Delivery ------------------------------------------------------------------------------------
 
 
-def _recipients(plan: Plan, actor_id: int | None) -> list[tuple[int, str | None, str | None, str | None]]:
-    """One query: (user, followed target, chosen kind, chosen delivery) rows for everyone who hears."""
+def _recipients(plan: Plan, actor_id: int | None) -> list[tuple[int, str | None, str | None, str | None, str | None]]:
+    """One query: (user, followed target, chosen kind, chosen delivery, language) rows for everyone who hears."""
     direct_ids = list(plan.direct)
     kinds = set(plan.direct.values())
     query = select(User.id, Follow.target if plan.follows else null(), NotificationSetting.kind,
-                   NotificationSetting.delivery).select_from(User)
+                   NotificationSetting.delivery, User.locale).select_from(User)
     reach = [User.id.in_(direct_ids)] if direct_ids else []
     if plan.follows:
         kinds.add("following")
@@ -372,8 +449,9 @@ def deliver(plan: Plan, event, actor) -> int:
     if not plan.direct and not plan.follows:
         return 0
     people: dict[int, dict] = {}
-    for user_id, via, kind, delivery in _recipients(plan, actor.id if actor is not None else None):
-        person = people.setdefault(user_id, {"via": set(), "chosen": {}})
+    for user_id, via, kind, delivery, locale in _recipients(plan, actor.id if actor is not None else None):
+        person = people.setdefault(user_id, {"via": set(), "chosen": {},
+                                             "language": supported(locale) or DEFAULT_LANGUAGE})
         if via:
             person["via"].add(via)
         if kind:
@@ -382,7 +460,9 @@ def deliver(plan: Plan, event, actor) -> int:
         return 0
     now = utcnow()
     rows = []
-    summaries: dict[tuple[str, str | None], str] = {}  # the same words for everyone who hears for one reason
+    # The same words for everyone who hears for one reason and reads one language: a summary is
+    # stored as text, so it is written in its reader's language (their profile's, else English).
+    summaries: dict[tuple[str, str | None, str], str] = {}
     for user_id, person in sorted(people.items()):
         kind = plan.direct.get(user_id, "following")
         via = None if user_id in plan.direct else ("amendment" if "amendment" in person["via"] else "section")
@@ -390,12 +470,14 @@ def deliver(plan: Plan, event, actor) -> int:
             delivery = Delivery(person["chosen"].get(kind) or default_delivery(kind))
         except ValueError:
             delivery = default_delivery(kind)
-        summary = summaries.get((kind, via))
+        language = person["language"]
+        summary = summaries.get((kind, via, language))
         if summary is None:
-            summary = " ".join(plan.summary(kind, via).split())
+            with force_locale(language):
+                summary = " ".join(str(plan.summary(kind, via)).split())
             if len(summary) > SUMMARY_LIMIT:
                 summary = summary[:SUMMARY_LIMIT - 1] + "…"
-            summaries[kind, via] = summary
+            summaries[kind, via, language] = summary
         rows.append({"user_id": user_id, "document_id": plan.document_id, "kind": kind,
                      "actor_id": actor.id if actor is not None else None, "event_id": event.id,
                      "object_type": event.object_type, "object_id": event.object_id, "summary": summary,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField
 from wtforms.validators import InputRequired
@@ -27,7 +28,7 @@ class SettingsForm(FlaskForm):
 for _kind in KINDS.values():
     setattr(SettingsForm, _kind.name, RadioField(
         _kind.label, choices=choices((d.value, DELIVERY_LABELS[d]) for d in Delivery),
-        validators=[InputRequired(message="Choose one of the three ways.")]))
+        validators=[InputRequired(message=_l("Choose one of the three ways."))]))
 
 
 class FollowForm(FlaskForm):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
+
 from .models import Delivery
 
 
@@ -12,27 +14,27 @@ class Kind:
     """One kind of notification, as the settings page names it."""
 
     name: str
-    label: str
+    label: object  # a lazy string: it speaks the reader's language when shown
     default: Delivery
 
 
 # In the order of the settings page. Decisions, conflicts and moderation of
 # one's own contributions go out at once; the rest waits for the daily digest.
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
-    Kind("decision", "A decision on your amendment (accepted, rejected, obsolete, merged)", Delivery.IMMEDIATE),
-    Kind("conflict", "Your amendment conflicts with a new version of its section", Delivery.IMMEDIATE),
-    Kind("rebase", "Your amendment was carried over onto a new version of its section", Delivery.DIGEST),
-    Kind("support", "Someone supports your amendment", Delivery.DIGEST),
-    Kind("comment", "A comment on your amendment", Delivery.DIGEST),
-    Kind("reply", "A reply to your comment", Delivery.DIGEST),
-    Kind("moderation", "A moderator hides or restores your comment or amendment", Delivery.IMMEDIATE),
-    Kind("following", "Changes to sections and amendments you follow", Delivery.DIGEST),
+    Kind("decision", _l("A decision on your amendment (accepted, rejected, obsolete, merged)"), Delivery.IMMEDIATE),
+    Kind("conflict", _l("Your amendment conflicts with a new version of its section"), Delivery.IMMEDIATE),
+    Kind("rebase", _l("Your amendment was carried over onto a new version of its section"), Delivery.DIGEST),
+    Kind("support", _l("Someone supports your amendment"), Delivery.DIGEST),
+    Kind("comment", _l("A comment on your amendment"), Delivery.DIGEST),
+    Kind("reply", _l("A reply to your comment"), Delivery.DIGEST),
+    Kind("moderation", _l("A moderator hides or restores your comment or amendment"), Delivery.IMMEDIATE),
+    Kind("following", _l("Changes to sections and amendments you follow"), Delivery.DIGEST),
 )}
 
 DELIVERY_LABELS = {
-    Delivery.IMMEDIATE: "Email me at once",
-    Delivery.DIGEST: "In the daily digest email",
-    Delivery.APP: "Only here, no email",
+    Delivery.IMMEDIATE: _l("Email me at once"),
+    Delivery.DIGEST: _l("In the daily digest email"),
+    Delivery.APP: _l("Only here, no email"),
 }
 
 

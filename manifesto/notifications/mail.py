@@ -18,15 +18,22 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr, formatdate, make_msgid
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import current_app, g, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from pytz import timezone as pytz_timezone
 from sqlalchemy import select, update
 
 from ..accounts.models import User
 from ..extensions import db
+from ..i18n import DEFAULT_LANGUAGE, supported, valid_timezone
 from ..services import writes
 from .fanout import site_path
 from .kinds import KINDS
@@ -62,6 +69,31 @@ def unsubscribe_url(user_id: int, scope: str) -> str:
     return absolute(site_path("notifications.unsubscribe", token=unsubscribe_token(user_id, scope)))
 
 
+@contextmanager
+def speaking_to(user: User) -> Iterator[None]:
+    """Write to ``user`` in their language and time zone (their profile's; else English and UTC).
+
+    Mail is written outside the recipient's request (by a worker, a command, or
+    someone else's request), so the page's own choices do not apply. The
+    language is forced with Flask-Babel's ``force_locale``; the time zone by
+    the same means Flask-Babel caches a request's (``get_timezone`` reads the
+    context's ``babel_tzinfo``), so the ``datetime`` filter shows the
+    recipient's local time and says which zone.
+    """
+    language = supported(getattr(user, "locale", None)) or DEFAULT_LANGUAGE
+    zone = pytz_timezone(valid_timezone(getattr(user, "timezone", None)) or "UTC")
+    with force_locale(language):
+        state = getattr(g, "_flask_babel", None)  # Flask-Babel's per-context cache (force_locale made it)
+        if state is None:
+            state = g._flask_babel = SimpleNamespace()
+        before = getattr(state, "babel_tzinfo", None)
+        state.babel_tzinfo = zone
+        try:
+            yield
+        finally:
+            state.babel_tzinfo = before
+
+
 def _one_line(text: str, limit: int | None = None) -> str:
     """Text fit for a header: one line, no control characters, at most ``limit`` characters."""
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in text or "").split())
@@ -73,13 +105,15 @@ def _one_line(text: str, limit: int | None = None) -> str:
 def compose(user: User, subject: str, template: str, scope: str, **context) -> EmailMessage:
     """Write one email to ``user`` from ``notifications/email/<template>.txt`` and ``.html``.
 
-    The HTML part goes through Jinja's autoescape, like every page.
+    The HTML part goes through Jinja's autoescape, like every page. Call it
+    inside :func:`speaking_to` for ``user`` (the subject is written by the
+    caller, in the same language).
     """
     unsubscribe = unsubscribe_url(user.id, scope)
     context.update(user=user, site_url=site_url(), unsubscribe_url=unsubscribe,
                    settings_url=absolute(site_path("notifications.settings")))
     message = EmailMessage()
-    message["Subject"] = _one_line(subject, SUBJECT_LIMIT)
+    message["Subject"] = _one_line(str(subject), SUBJECT_LIMIT)
     message["From"] = current_app.config.get("MAIL_SENDER") or DEFAULT_SENDER
     message["To"] = formataddr((_one_line(user.name), user.email))
     message["Date"] = formatdate(usegmt=True)
@@ -95,9 +129,11 @@ def compose(user: User, subject: str, template: str, scope: str, **context) -> E
 def compose_notification(notification: Notification, user: User) -> EmailMessage:
     """The immediate email for one notification."""
     kind = KINDS.get(notification.kind)
-    return compose(user, f"Manifesto: {notification.summary}", "notification", notification.kind,
-                   notification=notification, link=absolute(notification.link),
-                   kind_label=kind.label if kind else notification.kind)
+    with speaking_to(user):
+        # The summary was written in the recipient's language when the notification was made.
+        return compose(user, _("Manifesto: %(summary)s", summary=notification.summary), "notification",
+                       notification.kind, notification=notification, link=absolute(notification.link),
+                       kind_label=str(kind.label) if kind else notification.kind)
 
 
 def send_message(message: EmailMessage) -> None:

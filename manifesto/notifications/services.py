@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -43,11 +44,6 @@ class FollowState:
     target_id: int
     following: bool
 
-    @property
-    def noun(self) -> str:
-        """What is followed, in words."""
-        return "section" if self.target == "section" else "amendment"
-
 
 @dataclass(frozen=True)
 class Followed:
@@ -75,16 +71,16 @@ def _followable(actor, target: str, target_id) -> tuple[Document, int]:
     :raises NotFound: for a target that does not exist or that the actor may not see.
     """
     if target not in FOLLOW_TARGETS:
-        raise ValidationError("Only sections and amendments can be followed.", "target")
+        raise ValidationError(_("Only sections and amendments can be followed."), "target")
     target_id = to_int(target_id, "target_id", minimum=1)
     if target == "section":
         document_id = db.session.scalar(select(Section.document_id).where(Section.id == target_id))
         if document_id is None:
-            raise NotFound("This section does not exist.")
+            raise NotFound(_("This section does not exist."))
     else:
         amendment = db.session.get(Amendment, target_id)
         if amendment is None or not amendments.can_view(actor, amendment) or amendment.status == Status.DRAFT:
-            raise NotFound("There is no such amendment.")
+            raise NotFound(_("There is no such amendment."))
         document_id = amendment.document_id
     return db.session.get(Document, document_id), target_id
 
@@ -100,7 +96,7 @@ def follow(actor, target: str, target_id) -> Followed:
     :raises NotFound: for a target that does not exist or that the actor may not see.
     """
     if not _member(actor):
-        raise PermissionDenied("Log in to follow sections and amendments.")
+        raise PermissionDenied(_("Log in to follow sections and amendments."))
     document, target_id = _followable(actor, target, target_id)
     existing = db.session.scalar(select(Follow).where(Follow.user_id == actor.id, Follow.target == target,
                                                       Follow.target_id == target_id))
@@ -125,7 +121,7 @@ def unfollow(actor, target: str, target_id) -> Followed:
     :raises NotFound: for a target that does not exist or that the actor may not see.
     """
     if not _member(actor):
-        raise PermissionDenied("Log in to follow sections and amendments.")
+        raise PermissionDenied(_("Log in to follow sections and amendments."))
     document, target_id = _followable(actor, target, target_id)
     row = db.session.scalar(select(Follow).where(Follow.user_id == actor.id, Follow.target == target,
                                                  Follow.target_id == target_id))
@@ -168,10 +164,10 @@ def _own_notification(actor, notification_id) -> Notification:
     :raises NotFound: for someone else's notification, which must not be seen to exist.
     """
     if not _member(actor):
-        raise PermissionDenied("Log in to see your notifications.")
+        raise PermissionDenied(_("Log in to see your notifications."))
     notification = db.session.get(Notification, to_int(notification_id, minimum=1))
     if notification is None or notification.user_id != actor.id:
-        raise NotFound("There is no such notification.")
+        raise NotFound(_("There is no such notification."))
     return notification
 
 
@@ -199,7 +195,7 @@ def mark_all_read(actor, up_to=None) -> int:
     :raises PermissionDenied: for anonymous users.
     """
     if not _member(actor):
-        raise PermissionDenied("Log in to see your notifications.")
+        raise PermissionDenied(_("Log in to see your notifications."))
     condition = [Notification.user_id == actor.id, Notification.read_at.is_(None)]
     if up_to not in (None, ""):
         condition.append(Notification.id <= to_int(up_to, "up_to"))
@@ -259,15 +255,15 @@ def save_settings(actor, choices: dict[str, str]) -> dict[str, Delivery]:
     :raises ValidationError: for an unknown kind or delivery.
     """
     if not _member(actor):
-        raise PermissionDenied("Log in to choose how you are notified.")
+        raise PermissionDenied(_("Log in to choose how you are notified."))
     wanted = {}
     for kind, value in choices.items():
         if kind not in KINDS:
-            raise ValidationError("This form is damaged or out of date. Reload the page and try again.")
+            raise ValidationError(_("This form is damaged or out of date. Reload the page and try again."))
         try:
             wanted[kind] = Delivery(value)
         except ValueError:
-            raise ValidationError("Choose one of the three ways for each kind of notification.", kind) from None
+            raise ValidationError(_("Choose one of the three ways for each kind of notification."), kind) from None
     user = lock_row(User, actor.id)  # two saves at once must not both insert the same setting
     changed = _store_settings(user, wanted)
     if changed:
@@ -286,13 +282,10 @@ class Unsubscribe:
     kinds: tuple[str, ...]
 
     @property
-    def description(self) -> str:
-        """What the link stops, in words."""
-        if self.scope == EVERYTHING:
-            return "every email from Manifesto"
-        if self.scope == DIGEST:
-            return "the daily digest email"
-        return f"emails about: {KINDS[self.scope].label.lower()}"
+    def kind_label(self) -> str:
+        """The kind a one-kind link stops, as the settings page names it in the reader's language ("" for the others)."""
+        kind = KINDS.get(self.scope)
+        return str(kind.label) if kind is not None else ""
 
 
 def _scope_kinds(user: User, scope: str) -> tuple[str, ...]:
@@ -312,7 +305,7 @@ def read_unsubscribe(token: str) -> Unsubscribe:
     user_id, scope = read_unsubscribe_token(token)
     user = db.session.get(User, user_id)
     if user is None or (scope not in KINDS and scope not in (DIGEST, EVERYTHING)):
-        raise NotFound("This unsubscribe link is not valid.")
+        raise NotFound(_("This unsubscribe link is not valid."))
     return Unsubscribe(user.id, user.email, scope, _scope_kinds(user, scope))
 
 
@@ -326,10 +319,10 @@ def unsubscribe(token: str, everything: bool = False) -> Unsubscribe:
     """
     user_id, scope = read_unsubscribe_token(token)
     if scope not in KINDS and scope not in (DIGEST, EVERYTHING):
-        raise NotFound("This unsubscribe link is not valid.")
+        raise NotFound(_("This unsubscribe link is not valid."))
     user = lock_row(User, user_id)
     if user is None:
-        raise NotFound("This unsubscribe link is not valid.")
+        raise NotFound(_("This unsubscribe link is not valid."))
     scope = EVERYTHING if everything else scope
     kinds = _scope_kinds(user, scope)
     changed = _store_settings(user, {kind: Delivery.APP for kind in kinds})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadData, URLSafeSerializer
 
 from ..services import MAX_ID, NotFound
@@ -34,6 +35,6 @@ def read_unsubscribe_token(token: str) -> tuple[int, str]:
     user_id = data.get("u") if isinstance(data, dict) else None
     scope = data.get("s") if isinstance(data, dict) else None
     if not (isinstance(user_id, int) and 0 < user_id <= MAX_ID and isinstance(scope, str)):
-        raise NotFound("This unsubscribe link is not valid. Copy the whole link from the email, "
-                       "or log in and change your notification settings.")
+        raise NotFound(_("This unsubscribe link is not valid. Copy the whole link from the email, "
+                         "or log in and change your notification settings."))
     return user_id, scope

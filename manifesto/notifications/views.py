@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..database import discard_session, is_database_failure
@@ -102,7 +103,7 @@ def mark_all_read():
     except ServiceError as error:
         flash_error(error)
     else:
-        flash("All your notifications are marked read." if count else "Nothing was unread.", "success")
+        flash(_("All your notifications are marked read.") if count else _("Nothing was unread."), "success")
     return redirect(url_for("notifications.index"))
 
 
@@ -121,7 +122,7 @@ def settings():
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash("Your notification settings are saved.", "success")
+            flash(_("Your notification settings are saved."), "success")
             return redirect(url_for("notifications.settings"))
     else:
         status = 400
@@ -155,9 +156,12 @@ def follow():
     except ServiceError as error:
         flash_error(error)
         return redirect(url_for("notifications.index"))
-    noun = "section" if followed.target == "section" else "amendment"
-    flash(f"You follow this {noun}: you will hear about its changes." if followed.following
-          else f"You no longer follow this {noun}.", "success")
+    if followed.target == "section":
+        flash(_("You follow this section: you will hear about its changes.") if followed.following
+              else _("You no longer follow this section."), "success")
+    else:
+        flash(_("You follow this amendment: you will hear about its changes.") if followed.following
+              else _("You no longer follow this amendment."), "success")
     if followed.target == "section":
         return redirect(url_for("documents.section", slug=followed.slug, section_id=followed.target_id))
     return redirect(url_for("amendments.show", slug=followed.slug, amendment_id=followed.target_id))
