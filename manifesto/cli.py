@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask_babel import format_number
+from flask_babel import gettext as _
 
 from .services import ServiceError
 
@@ -24,12 +26,13 @@ def register_cli(app: Flask) -> None:
         from .accounts.services import register_user
 
         if not password:
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+            password = click.prompt(_("Password"), hide_input=True,
+                                    confirmation_prompt=_("Repeat for confirmation"))
         try:
             user = register_user(email, name, password, organisation, country, role=role)
         except ServiceError as error:
             raise click.ClickException(error.message) from error
-        click.echo(f"Created {user.email} ({user.role}).")
+        click.echo(_("Created %(email)s (%(role)s).", email=user.email, role=user.role_label))
 
     @app.cli.command("set-password")
     @click.argument("email")
@@ -40,12 +43,13 @@ def register_cli(app: Flask) -> None:
         from .accounts.services import reset_password
 
         if not password:
-            password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+            password = click.prompt(_("New password"), hide_input=True,
+                                    confirmation_prompt=_("Repeat for confirmation"))
         try:
             user = reset_password(email, password, email_address=new_email)
         except ServiceError as error:
             raise click.ClickException(error.message) from error
-        click.echo(f"New password set for {user.email}; their other sessions have ended.")
+        click.echo(_("New password set for %(email)s; their other sessions have ended.", email=user.email))
 
     @app.cli.command("seed-demo")
     @click.option("--password", default=None, help="Password of every demo account (default: manifesto-demo).")
@@ -54,8 +58,8 @@ def register_cli(app: Flask) -> None:
         from .seed.demo import DEFAULT_PASSWORD, seed_demo
 
         document = seed_demo(password or DEFAULT_PASSWORD)
-        click.echo(f"Demo document ready: /d/{document.slug}/ (accounts: admin@example.org, "
-                   "moderator@example.org, amina@, lucas@, sofia@example.org)")
+        click.echo(_("Demo document ready: %(path)s (accounts: %(accounts)s)", path="/d/" + document.slug + "/",
+                     accounts="admin@example.org, moderator@example.org, amina@, lucas@, sofia@example.org"))
 
     @app.cli.command("seed-scale")
     @click.option("--sections", default=300, show_default=True, help="Number of sections.")
@@ -86,8 +90,9 @@ def register_cli(app: Flask) -> None:
         from .search.indexing import reindex
 
         counts = reindex()
-        click.echo(f"Search index rebuilt: {counts['section']} sections, {counts['amendment']} amendments, "
-                   f"{counts['comment']} comments.")
+        click.echo(_("Search index rebuilt: %(sections)s sections, %(amendments)s amendments, %(comments)s comments.",
+                     sections=format_number(counts["section"]), amendments=format_number(counts["amendment"]),
+                     comments=format_number(counts["comment"])))
 
     @app.cli.command("send-digests")
     def send_digests_command():
@@ -100,8 +105,10 @@ def register_cli(app: Flask) -> None:
         from .notifications.digests import send_digests
 
         run = send_digests()
-        click.echo(f"Digests sent: {run.sent}; failed and queued for retry: {run.failed}; "
-                   f"taken over after an earlier failure: {run.resent}; late emails sent: {run.mail_resent}.")
+        click.echo(_("Digests sent: %(sent)s; failed and queued for retry: %(failed)s; "
+                     "taken over after an earlier failure: %(resent)s; late emails sent: %(late)s.",
+                     sent=format_number(run.sent), failed=format_number(run.failed),
+                     resent=format_number(run.resent), late=format_number(run.mail_resent)))
         if run.failed:
             raise SystemExit(1)
 

@@ -7,6 +7,7 @@ import logging
 from types import CodeType
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from psycopg import errors as pg_errors
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 # Fields never echoed back on the "send again" page.
 _SECRET_FIELDS = {"csrf_token", "password", "confirm", "current_password", "new_password"}
+# What the "send again" page calls a password field when the form class is unknown (lazy: the reader's language).
+_SECRET_LABELS = {"password": _l("Password"), "confirm": _l("Repeat the password"),
+                  "current_password": _l("Current password"), "new_password": _l("New password")}
 # Fields the user never typed: sent again as they were, but not shown.
 _TECHNICAL_FIELDS = {"action", "kind", "section_id", "base_version_id", "base_version", "revision",
                      "structure_version", "next", "to_number", "direction", "active", "after", "decision"}
@@ -86,7 +90,7 @@ def resend_form() -> dict:
     form = _posted_form(names)
     fields: list[dict] = []
     hidden = [(name, value) for name, value in sent if name in _TECHNICAL_FIELDS]
-    passwords = [(name, name.replace("_", " ").capitalize())
+    passwords = [(name, str(_SECRET_LABELS.get(name, name)))
                  for name in names if name in _SECRET_FIELDS and name != "csrf_token"]
     if form is None:
         fields = [{"field": None, "name": name, "value": value} for name, value in sent
@@ -243,4 +247,6 @@ def handle_http_error(error: HTTPException):
     g.error_page = True
     code = error.code or 500
     template = f"errors/{code}.html" if code in (400, 403, 404, 405, 409, 413) else "errors/generic.html"
-    return render_template(template, error=error, description=error.description), code
+    # Werkzeug's own descriptions are English only: the page then says its own, translated text.
+    description = error.description if error.description != type(error).description else None
+    return render_template(template, error=error, description=description), code

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import ParamSpec, TypeVar
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from . import locking
@@ -121,8 +122,8 @@ def to_int(value, field: str | None = None, *, minimum: int = 0) -> int:
     except (TypeError, ValueError):
         number = None
     if number is None or not minimum <= number <= MAX_ID:
-        raise ValidationError("This form is damaged or out of date. Reload the page and try again; "
-                              "copy your text first.", field)
+        raise ValidationError(_("This form is damaged or out of date. Reload the page and try again; "
+                                "copy your text first."), field)
     return number
 
 

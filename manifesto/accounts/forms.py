@@ -1,10 +1,13 @@
-"""Account forms. Length limits mirror the services' limits."""
+"""Account forms. Length limits mirror the services' limits.
 
+Labels, help and messages are lazy (``_l``): the classes are built once, at
+import, and each reader sees them in their own language.
+"""
+
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
-
-from flask_babel import lazy_gettext as _l
 
 from ..forms import choices
 from ..i18n import LANGUAGES, timezone_names
@@ -15,38 +18,44 @@ from .services import LIMITS, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 class RegisterForm(FlaskForm):
     """Create an account."""
 
-    email = EmailField("Email address", validators=[DataRequired(), Length(max=LIMITS["email"])])
-    name = StringField("Display name", validators=[DataRequired(), Length(max=LIMITS["name"])],
-                       description="Shown next to your amendments and support.")
-    organisation = StringField("Organisation (optional)", validators=[Optional(), Length(max=LIMITS["organisation"])])
-    country = StringField("Country (optional)", validators=[Optional(), Length(max=LIMITS["country"])])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
-                             description=f"At least {MIN_PASSWORD_LENGTH} characters.")
-    confirm = PasswordField("Repeat the password", validators=[DataRequired(), EqualTo("password", "The two passwords differ.")])
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=LIMITS["email"])])
+    name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=LIMITS["name"])],
+                       description=_l("Shown next to your amendments and support."))
+    organisation = StringField(_l("Organisation (optional)"),
+                               validators=[Optional(), Length(max=LIMITS["organisation"])])
+    country = StringField(_l("Country (optional)"), validators=[Optional(), Length(max=LIMITS["country"])])
+    password = PasswordField(_l("Password"),
+                             validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+                             description=_l("At least %(num)s characters.", num=MIN_PASSWORD_LENGTH))
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))])
 
 
 class LoginForm(FlaskForm):
     """Log in."""
 
-    email = EmailField("Email address", validators=[DataRequired(), Length(max=LIMITS["email"])])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
-    remember = BooleanField("Keep me logged in on this device")
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=LIMITS["email"])])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    remember = BooleanField(_l("Keep me logged in on this device"))
     next = HiddenField()
 
 
 class PasswordForm(FlaskForm):
     """Change one's password."""
 
-    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
-                                 description=f"At least {MIN_PASSWORD_LENGTH} characters.")
-    confirm = PasswordField("Repeat the new password", validators=[DataRequired(), EqualTo("new_password", "The two passwords differ.")])
+    current_password = PasswordField(_l("Current password"),
+                                     validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    new_password = PasswordField(_l("New password"),
+                                 validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+                                 description=_l("At least %(num)s characters.", num=MIN_PASSWORD_LENGTH))
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), EqualTo("new_password", _l("The two passwords differ."))])
 
 
 class CreditForm(FlaskForm):
     """Choose whether exported texts name you among the contributors."""
 
-    credit = BooleanField("Name me among the contributors in exported texts")
+    credit = BooleanField(_l("Name me among the contributors in exported texts"))
 
 
 class PreferencesForm(FlaskForm):
@@ -67,7 +76,12 @@ class PreferencesForm(FlaskForm):
 class RoleForm(FlaskForm):
     """An admin gives a user a role."""
 
-    role = SelectField("Role", choices=choices((r.value, r.label) for r in Role))
+    role = SelectField(_l("Role"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Built per request: the labels are in the reader's language.
+        self.role.choices = choices((r.value, r.label) for r in Role)
 
 
 class ActiveForm(FlaskForm):

@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, String, false
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,8 +24,22 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        """Human name of the role."""
-        return self.value.capitalize()
+        """Human name of the role, in the reader's language."""
+        return str(ROLE_LABELS[self.value])
+
+
+# Lazy, so that each reader gets their own language when the label is shown.
+ROLE_LABELS = {
+    Role.PARTICIPANT.value: _l("Participant"),
+    Role.MODERATOR.value: _l("Moderator"),
+    Role.ADMIN.value: _l("Admin"),
+}
+
+
+def role_label(value: str | None) -> str:
+    """Human name of a stored role value, in the reader's language (the value itself when unknown)."""
+    label = ROLE_LABELS.get(value or "")
+    return str(label) if label is not None else (value or "")
 
 
 def new_session_token() -> str:
@@ -76,6 +91,11 @@ class User(UserMixin, db.Model):
     def is_moderator(self) -> bool:
         """Whether the user may decide on amendments and edit sections (admins may too)."""
         return self.role in (Role.MODERATOR, Role.ADMIN)
+
+    @property
+    def role_label(self) -> str:
+        """The user's role as the reader calls it ("Moderator", "Modérateur")."""
+        return role_label(self.role)
 
     @property
     def display(self) -> str:

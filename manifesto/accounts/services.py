@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import format_number
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -27,11 +28,12 @@ def normalise_email(email: str) -> str:
     """
     email = (email or "").strip()
     if len(email) > LIMITS["email"]:
-        raise ValidationError("That email address is too long.", "email")
+        raise ValidationError(_("That email address is too long."), "email")
     try:
         checked = validate_email(email, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValidationError(f"That is not a valid email address: {exc}", "email") from exc
+        # The library explains in English only; the reader gets one sentence in their language.
+        raise ValidationError(_("That is not a valid email address (like name@example.org)."), "email") from exc
     return checked.normalized.lower()
 
 
@@ -41,9 +43,9 @@ def check_password_strength(password: str, field: str = "password") -> None:
     :raises ValidationError: naming ``field``.
     """
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"Use at least {MIN_PASSWORD_LENGTH} characters.", field)
+        raise ValidationError(_("Use at least %(num)s characters.", num=MIN_PASSWORD_LENGTH), field)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationError(f"Use at most {MAX_PASSWORD_LENGTH} characters.", field)
+        raise ValidationError(_("Use at most %(num)s characters.", num=MAX_PASSWORD_LENGTH), field)
 
 
 def hash_password(password: str) -> str:
@@ -55,11 +57,11 @@ def _clean_profile(name: str, organisation: str | None, country: str | None) -> 
     """Validate and trim the profile fields."""
     name = (name or "").strip()
     if not name:
-        raise ValidationError("Give the name others will see.", "name")
+        raise ValidationError(_("Give the name others will see."), "name")
     values = {"name": name, "organisation": (organisation or "").strip() or None, "country": (country or "").strip() or None}
     for field, value in values.items():
         if value and len(value) > LIMITS[field]:
-            raise ValidationError(f"Use at most {LIMITS[field]} characters.", field)
+            raise ValidationError(_("Use at most %(num)s characters.", num=LIMITS[field]), field)
     return values["name"], values["organisation"], values["country"]
 
 
@@ -75,7 +77,7 @@ def get_user_or_404(user_id: int) -> User:
     """
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -104,7 +106,7 @@ def register_user(
     check_password_strength(password)
     role = Role(role)
     if actor is not None and role != Role.PARTICIPANT and not actor.is_admin:
-        raise PermissionDenied("Only an admin can give a role.")
+        raise PermissionDenied(_("Only an admin can give a role."))
     from ..i18n import supported
 
     return _create_account(email, name, hash_password(password), organisation, country, role, actor,
@@ -118,7 +120,7 @@ def _create_account(email: str, name: str, password_hash: str, organisation: str
 
     :raises ValidationError: when the email address is taken, even by someone registering at this moment.
     """
-    taken = ValidationError("An account with this email address already exists.", "email")
+    taken = ValidationError(_("An account with this email address already exists."), "email")
     if get_user_by_email(email) is not None:
         raise taken
     user = User(email=email, name=name, password_hash=password_hash,
@@ -140,9 +142,9 @@ def authenticate(email: str, password: str) -> User:
     """
     user = get_user_by_email(email or "")
     if user is None or not check_password_hash(user.password_hash, password or ""):
-        raise ValidationError("The email address or the password is wrong.", "password")
+        raise ValidationError(_("The email address or the password is wrong."), "password")
     if not user.active:
-        raise ValidationError("This account has been deactivated. Ask an admin to reactivate it.", "email")
+        raise ValidationError(_("This account has been deactivated. Ask an admin to reactivate it."), "email")
     return user
 
 
@@ -156,7 +158,7 @@ def change_password(user: User, current: str, new: str) -> User:
     """
     known_hash = db.session.scalar(select(User.password_hash).where(User.id == user.id))
     if known_hash is None or not check_password_hash(known_hash, current or ""):
-        raise ValidationError("That is not your current password.", "current_password")
+        raise ValidationError(_("That is not your current password."), "current_password")
     check_password_strength(new, "new_password")
     return _store_password(user.id, known_hash, hash_password(new))
 
@@ -169,10 +171,10 @@ def _store_password(user_id: int, checked_hash: str, new_hash: str) -> User:
     """
     user = lock_row(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     if user.password_hash != checked_hash:
-        raise ConflictError("Your password was changed meanwhile, perhaps in another window. "
-                            "Log in again with the new one.", "current_password")
+        raise ConflictError(_("Your password was changed meanwhile, perhaps in another window. "
+                              "Log in again with the new one."), "current_password")
     user.password_hash = new_hash
     user.session_token = new_session_token()
     record_event(user, "user.password_changed", user)
@@ -191,7 +193,7 @@ def reset_password(email: str, new: str, *, email_address: str | None = None) ->
     """
     user = get_user_by_email(email)
     if user is None:
-        raise NotFound("No account has that email address.")
+        raise NotFound(_("No account has that email address."))
     check_password_strength(new)
     new_email = normalise_email(email_address) if email_address else None
     return _reset_password(user.id, hash_password(new), new_email)
@@ -202,10 +204,10 @@ def _reset_password(user_id: int, new_hash: str, new_email: str | None) -> User:
     """Store the new hash (and address), rotate the session token, and record who was reset."""
     user = lock_row(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     if new_email and new_email != user.email:
         if db.session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)) is not None:
-            raise ValidationError("Another account already uses that email address.", "email")
+            raise ValidationError(_("Another account already uses that email address."), "email")
         user.email = new_email
     user.password_hash = new_hash
     user.session_token = new_session_token()
@@ -220,10 +222,10 @@ def set_export_credit(user: User, credit: bool) -> User:
     :raises PermissionDenied: for anonymous users.
     """
     if user is None or not user.is_authenticated:
-        raise PermissionDenied("Log in to choose how you are credited.")
+        raise PermissionDenied(_("Log in to choose how you are credited."))
     account = lock_row(User, user.id)
     if account is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     credit = bool(credit)
     if account.credit_in_exports == credit:
         return account
@@ -267,7 +269,7 @@ def set_preferences(user: User, locale: str | None, timezone: str | None) -> Use
 def _require_admin(actor: User) -> None:
     """Refuse anyone but an active admin."""
     if actor is None or not actor.is_authenticated or not actor.is_admin:
-        raise PermissionDenied("Only an admin can manage accounts.")
+        raise PermissionDenied(_("Only an admin can manage accounts."))
 
 
 def _lock_account_and_admins(actor: User, user_id: int) -> tuple[User, list[User]]:
@@ -283,10 +285,10 @@ def _lock_account_and_admins(actor: User, user_id: int) -> tuple[User, list[User
     ids = db.session.scalars(select(User.id).where(User.role == Role.ADMIN.value, User.active.is_(True))).all()
     rows = {u.id: u for u in lock_rows(User, [*ids, user_id])}
     if user_id not in rows:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     admins = [u for u in rows.values() if u.role == Role.ADMIN and u.active]
     if actor.id not in {a.id for a in admins}:
-        raise PermissionDenied("Only an admin can manage accounts.")
+        raise PermissionDenied(_("Only an admin can manage accounts."))
     return rows[user_id], admins
 
 
@@ -301,12 +303,12 @@ def set_role(actor: User, user_id: int, role: str) -> User:
     try:
         role = Role(role)
     except ValueError as exc:
-        raise ValidationError("Choose one of the listed roles.", "role") from exc
+        raise ValidationError(_("Choose one of the listed roles."), "role") from exc
     user, admins = _lock_account_and_admins(actor, user_id)
     if user.role == role:
         return user
     if user.role == Role.ADMIN and len(admins) <= 1:
-        raise ValidationError("This is the last admin; make someone else admin first.", "role")
+        raise ValidationError(_("This is the last admin; make someone else admin first."), "role")
     before = user.role
     user.role = role.value
     record_event(actor, "user.role_changed", user, from_state=before, to_state=role.value)
@@ -327,12 +329,12 @@ def set_active(actor: User, user_id: int, active: bool, reason: str | None = Non
     if reason is not None:
         reason = reason.replace("\r\n", "\n").strip()
         if not reason:
-            raise ValidationError("Give the reason for the suspension.", "reason")
+            raise ValidationError(_("Give the reason for the suspension."), "reason")
         if len(reason) > 2_000 or "\x00" in reason:
-            raise ValidationError("Keep the reason under 2,000 characters of plain text.", "reason")
-    user, _ = _lock_account_and_admins(actor, user_id)
+            raise ValidationError(_("Keep the reason under %(num)s characters of plain text.", num=format_number(2000)), "reason")
+    user, _admins = _lock_account_and_admins(actor, user_id)
     if user.id == actor.id and not active:
-        raise ValidationError("You cannot deactivate your own account.", "active")
+        raise ValidationError(_("You cannot deactivate your own account."), "active")
     if user.active == active:
         return user
     user.active = active
@@ -355,7 +357,7 @@ def list_users(page: int, per_page: int = 50, query: str | None = None):
 
 def load_user(identity: str) -> User | None:
     """Flask-Login loader: the active user whose id and session token match."""
-    user_id, _, token = (identity or "").partition(":")
+    user_id, _sep, token = (identity or "").partition(":")
     if not user_id.isdigit():
         return None
     if not 0 < int(user_id) <= 2**31 - 1:

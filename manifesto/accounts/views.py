@@ -33,7 +33,7 @@ def register():
             form_error(form, error)
         else:
             login_user(user)
-            flash("Welcome! Your account is ready.", "success")
+            flash(_("Welcome! Your account is ready."), "success")
             return redirect(url_for("main.index"))
     return render_template("accounts/register.html", form=form), 200 if not form.errors else 400
 
@@ -51,7 +51,8 @@ def login():
             form_error(form, error)
         else:
             login_user(user, remember=form.remember.data)
-            flash(f"Logged in as {user.name}.", "success")
+            refresh()  # the message speaks the language of the profile, as the next page will
+            flash(_("Logged in as %(name)s.", name=user.name), "success")
             return redirect(safe_next(form.next.data, url_for("main.index")))
     status = 400 if form.errors else 200
     return render_template("accounts/login.html", form=form), status
@@ -61,8 +62,9 @@ def login():
 def logout():
     """Log out (POST only, with CSRF)."""
     LogoutForm()  # CSRF is checked globally; the form only documents it
+    message = _("You are logged out.")  # in the language of the profile, before it is gone
     logout_user()
-    flash("You are logged out.", "info")
+    flash(message, "info")
     return redirect(url_for("main.index"))
 
 
@@ -78,7 +80,7 @@ def password():
             form_error(form, error)
         else:
             login_user(user)  # the session token changed; keep this session
-            flash("Your password is changed. Other devices are logged out.", "success")
+            flash(_("Your password is changed. Other devices are logged out."), "success")
             return redirect(url_for("main.index"))
     return render_template("accounts/password.html", form=form, preferences_form=_preferences_form(),
                            credit_form=CreditForm(credit=current_user.credit_in_exports)), 400 if form.errors else 200
@@ -95,15 +97,15 @@ def credit():
     """Choose whether exported texts name you among the contributors."""
     form = CreditForm()
     if not form.validate_on_submit():
-        flash("Your choice could not be read; try again.", "error")
+        flash(_("Your choice could not be read; try again."), "error")
         return redirect(url_for("accounts.password") + "#credit")
     try:
         user = services.set_export_credit(current_user, form.credit.data)
     except ServiceError as error:
         flash_error(error)
     else:
-        flash("Exported texts will name you among the contributors." if user.credit_in_exports
-              else "Exported texts will not name you.", "success")
+        flash(_("Exported texts will name you among the contributors.") if user.credit_in_exports
+              else _("Exported texts will not name you."), "success")
     return redirect(url_for("accounts.password") + "#credit")
 
 
@@ -157,7 +159,7 @@ def language():
 def users():
     """The list of accounts, for admins."""
     if not current_user.is_admin:
-        abort(403, description="Only admins can manage accounts.")
+        abort(403, description=_("Only admins can manage accounts."))
     query = (request.args.get("q") or "")[:200]
     pagination = services.list_users(page_arg(), query=query)
     return render_template("accounts/users.html", pagination=pagination, query=query,
@@ -174,7 +176,7 @@ def change_role(user_id: int):
     except ServiceError as error:
         flash_error(error)
     else:
-        flash(f"{user.name} is now {user.role}.", "success")
+        flash(_("%(name)s now has the role %(role)s.", name=user.name, role=user.role_label), "success")
     return redirect(url_for("accounts.users"))
 
 
@@ -188,5 +190,6 @@ def change_active(user_id: int):
     except ServiceError as error:
         flash_error(error)
     else:
-        flash(f"{user.name} is now {'active' if user.active else 'deactivated'}.", "success")
+        flash(_("%(name)s is active again.", name=user.name) if user.active
+              else _("%(name)s is now deactivated.", name=user.name), "success")
     return redirect(url_for("accounts.users"))

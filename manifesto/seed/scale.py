@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..accounts import services as accounts
@@ -482,9 +483,9 @@ def _decide(document: Document, plans: list[Plan], moderators: list[int], prose:
     for done, plan in enumerate(jobs, start=1):
         fresh = db.session.scalar(select(Amendment).where(Amendment.id == plan.amendment_id))
         try:
-            if fresh.status != Status.SUBMITTED.value:
-                raise ValidationError(f"{fresh.code} is {fresh.status} already.")
-            if plan.target == "withdrawn":
+            if fresh.status != Status.SUBMITTED.value:  # decided meanwhile (merged into another): refused
+                refused[plan.target] += 1
+            elif plan.target == "withdrawn":
                 amendments.withdraw_amendment(_user(plan.author_id), document.id, fresh.id, revision=fresh.revision,
                                               reason="Withdrawn after talks with the drafting committee.")
             else:
@@ -550,10 +551,10 @@ def seed_scale(sections: int = 300, chars: int = 450_000, participants: int = 80
     :raises ValidationError: when a document with ``slug`` exists already.
     """
     if sections < 1 or participants < 2 or versions < 1:
-        raise ValidationError("Use at least one section, two participants and one version.")
+        raise ValidationError(_("Use at least one section, two participants and one version."))
     if db.session.scalar(select(Document.id).where(Document.slug == slug)) is not None:
-        raise ValidationError(f"A document with the slug “{slug}” exists already; choose another --slug "
-                              "or start from an empty database.", "slug")
+        raise ValidationError(_("A document with the address “%(slug)s” exists already; choose another --slug "
+                                "or start from an empty database.", slug=slug), "slug")
     rng = random.Random(seed)
     prose = Prose(rng)
     progress = Progress(echo)
@@ -622,7 +623,7 @@ def seed_scale(sections: int = 300, chars: int = 450_000, participants: int = 80
     # Some sections draw many more amendments than others, as in a real convention.
     weights = [rng.random() ** 2 + 0.05 for _ in section_ids]
     plans = []
-    for _ in range(n_amendments):
+    for _plan in range(n_amendments):
         roll = rng.random()
         kind = "delete" if roll < 0.03 else "insert" if roll < 0.06 else "modify"
         plans.append(Plan(kind=kind, section_id=rng.choices(section_ids, weights)[0], author_id=rng.choice(people),

@@ -3,6 +3,8 @@
 //   the "Preview changes" button asks for, after a pause in typing);
 // - supporting or withdrawing support updates the page without a reload.
 // On any error the page falls back to the normal form submission.
+// Words it says come from the page, in the reader's language: the .live-status element's
+// data-preview-updated and data-saved attributes (English when a template does not set them).
 (function () {
   "use strict";
 
@@ -10,6 +12,12 @@
 
   function parse(html) {
     return new DOMParser().parseFromString(html, "text/html");
+  }
+
+  // The status line of a form or box, and the sentence it keeps for ``key`` (a data-* attribute).
+  function said(container, key, fallback) {
+    var status = container.querySelector(".live-status");
+    return (status && status.dataset[key]) || fallback;
   }
 
   function announce(container, message) {
@@ -56,7 +64,7 @@
         } else {
           actions.parentNode.insertBefore(fresh, actions);
         }
-        announce(form, "Preview updated.");
+        announce(form, said(form, "previewUpdated", "Preview updated."));
       }).catch(function () { /* aborted or offline: the button still works */ });
     }
 
@@ -105,7 +113,7 @@
             next.focus();
           }
           var count = fresh.querySelector("p");
-          announce(fresh, "Saved. " + (count ? count.textContent.trim() : ""));
+          announce(fresh, said(fresh, "saved", "Saved.") + " " + (count ? count.textContent.trim() : ""));
         })
         .catch(function () {
           if (landed) {

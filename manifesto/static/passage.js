@@ -4,7 +4,9 @@
  * from the text; with it, selecting words in the section's text offers a
  * button that fills the field, plus the words just before and after the
  * selection (so the server can tell repeated words apart). The server checks
- * everything again: this only saves typing.
+ * everything again: this only saves typing. The button's words come from the
+ * page, in the reader's language: the hint's data-button, data-quote-open and
+ * data-quote-close attributes.
  */
 (function () {
   "use strict";
@@ -65,7 +67,7 @@
   var label = document.createElement("span");
   hint.appendChild(button);
   hint.appendChild(label);
-  button.textContent = "Comment on the selected words";
+  button.textContent = hint.dataset.button || "Comment on the selected words";
 
   function update() {
     var found = selected();
@@ -76,7 +78,8 @@
     }
     current = found;
     var shown = current.quote.length > 80 ? current.quote.slice(0, 77) + "…" : current.quote;
-    label.textContent = " “" + shown + "”";
+    // Quotation marks of the reader's language (data-quote-open="«&nbsp;" in French), else English ones.
+    label.textContent = " " + (hint.dataset.quoteOpen || "“") + shown + (hint.dataset.quoteClose || "”");
     hint.hidden = false;
   }
 
