@@ -9,8 +9,20 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
+from flask_babel import gettext as _, lazy_gettext as _l
+
 from ..extensions import db
 from ..services import utcnow
+from .wording import parse_note, parse_title, render_excerpt, render_note, render_title
+
+# Names shown to people, translated when shown (lazy: read at import by the forms).
+KIND_LABELS = {"modify": _l("Change a section"), "delete": _l("Delete a section"),
+               "insert": _l("Insert a new section")}
+STATUS_LABELS = {
+    "draft": _l("Draft"), "submitted": _l("Open"), "withdrawn": _l("Withdrawn"), "accepted": _l("Accepted"),
+    "accepted_modified": _l("Accepted with modifications"), "rejected": _l("Rejected"),
+    "obsolete": _l("Obsolete"), "merged": _l("Merged"),
+}
 
 
 class Kind(StrEnum):
@@ -22,8 +34,8 @@ class Kind(StrEnum):
 
     @property
     def label(self) -> str:
-        """Human name of the kind."""
-        return {"modify": "Change a section", "delete": "Delete a section", "insert": "Insert a new section"}[self.value]
+        """Human name of the kind, in the reader's language."""
+        return str(KIND_LABELS[self.value])
 
 
 class Status(StrEnum):
@@ -40,12 +52,8 @@ class Status(StrEnum):
 
     @property
     def label(self) -> str:
-        """Human name of the status."""
-        return {
-            "draft": "Draft", "submitted": "Open", "withdrawn": "Withdrawn", "accepted": "Accepted",
-            "accepted_modified": "Accepted with modifications", "rejected": "Rejected",
-            "obsolete": "Obsolete", "merged": "Merged",
-        }[self.value]
+        """Human name of the status, in the reader's language."""
+        return str(STATUS_LABELS[self.value])
 
     @property
     def is_open(self) -> bool:
@@ -88,9 +96,12 @@ class Amendment(db.Model):
     proposed_heading: Mapped[str | None] = mapped_column(String(300))
     proposed_body: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
+    # Title and excerpt in English (search, archives); ``summary`` keeps them as data, and
+    # ``display_title``/``display_excerpt`` put that into the reader's language.
     title: Mapped[str] = mapped_column(String(200), default="")
     # What it changes in a few plain words ("replaces “x” with “y”"), for the rows of the lists.
     excerpt: Mapped[str | None] = mapped_column(String(200))
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"title": {...}, "excerpt": {...}}, see wording
     first_line: Mapped[int | None] = mapped_column(Integer)
     last_line: Mapped[int | None] = mapped_column(Integer)
     diff_inline_html: Mapped[str | None] = mapped_column(Text)
@@ -133,7 +144,19 @@ class Amendment(db.Model):
     @property
     def code(self) -> str:
         """Short stable code, e.g. A-014 (drafts have none yet)."""
-        return f"A-{self.number:03d}" if self.number else "Draft"
+        return f"A-{self.number:03d}" if self.number else _("Draft")
+
+    @property
+    def display_title(self) -> str:
+        """The title in the reader's language ("§3, lignes 12–14"); the stored English one when it has no data."""
+        data = (self.summary or {}).get("title") or parse_title(self.title)
+        return render_title(data) if data else (self.title or "")
+
+    @property
+    def display_excerpt(self) -> str | None:
+        """What it changes, in the reader's language; the stored English words for rows written before."""
+        data = (self.summary or {}).get("excerpt")
+        return render_excerpt(data) if data else self.excerpt
 
     @property
     def status_enum(self) -> Status:
@@ -173,12 +196,19 @@ class AmendmentRevision(db.Model):
     proposed_heading: Mapped[str | None] = mapped_column(String(300))
     proposed_body: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
-    note: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(String(200))  # in English; ``note_data`` says it in any language
+    note_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     author = relationship("User", lazy="raise")
     base_version = relationship("SectionVersion", lazy="raise")
+
+    @property
+    def display_note(self) -> str:
+        """How this revision came about, in the reader's language ("rebasée sur la version 3")."""
+        data = self.note_data or parse_note(self.note)
+        return render_note(data) if data else (self.note or "")
 
 
 class Support(db.Model):

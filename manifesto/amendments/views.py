@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..audit.services import events_for
@@ -11,13 +12,26 @@ from ..documents.contributions import page_figures, provides
 from ..forms import choices
 from ..services import ConflictError, NotFound, ServiceError
 from ..text.diff import word_diff
-from ..text.diff_html import render_inline, render_side_by_side
+from ..text.diff_html import render_inline, render_side_by_side, relabel
 from ..web import flash_error, form_error, int_arg, page_arg
 from . import services
 from .forms import DecisionForm, ProposalForm, WithdrawForm
 from .models import Kind, Status
+from .wording import diff_labels, event_action_label, status_label
 
 bp = Blueprint("amendments", __name__, url_prefix="/d/<slug>/amendments")
+
+
+@bp.app_template_filter("diff_labels")
+def _diff_labels_filter(html: str | None) -> str:
+    """A stored diff (labelled in English for screen readers) with its labels in the reader's language."""
+    return relabel(html or "", diff_labels())
+
+
+@bp.app_context_processor
+def _amendment_words() -> dict:
+    """Names the amendment templates show: a status value's label, an audit action's words."""
+    return {"amendment_status_label": status_label, "amendment_event_label": event_action_label}
 
 
 @provides("amendments")
@@ -79,7 +93,7 @@ def index(slug: str):
 
 def _proposal_choices(form: ProposalForm, outline) -> None:
     """Fill the section select (live sections, in order)."""
-    form.section_id.choices = choices([(0, "— choose —")] + [
+    form.section_id.choices = choices([(0, _("— choose —"))] + [
         (e.section_id, f"§{e.number} {e.heading}") for e in outline])
 
 
@@ -92,7 +106,8 @@ def _preview(kind: str, base_body: str | None, body: str | None):
         ops = [(1, body)]
     else:
         ops = word_diff(base_body or "", body)
-    return render_inline(ops), render_side_by_side(ops)
+    labels = diff_labels()
+    return render_inline(ops, labels=labels), render_side_by_side(ops, labels=labels)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -134,8 +149,8 @@ def new(slug: str):
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash(f"{amendment.code} is submitted." if amendment.status == Status.SUBMITTED
-                  else "Your draft is saved. Only you can see it.", "success")
+            flash(_("%(code)s is submitted.", code=amendment.code) if amendment.status == Status.SUBMITTED
+                  else _("Your draft is saved. Only you can see it."), "success")
             return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment.id))
     elif form.errors:
         status = 400
@@ -146,9 +161,10 @@ def new(slug: str):
 def _window_message(document) -> str:
     """Why proposing is closed right now."""
     if document.phase != "amendments":
-        return (f"Amendments are closed in the current phase (“{document.phase_enum.label}”). "
-                "You can still read and prepare your text; it is kept on this page.")
-    return "The deadline for amendments has passed. Your text is kept on this page."
+        return _("Amendments are closed in the current phase (“%(phase)s”). "
+                 "You can still read and prepare your text; it is kept on this page.",
+                 phase=document.phase_enum.label)
+    return _("The deadline for amendments has passed. Your text is kept on this page.")
 
 
 
@@ -190,13 +206,13 @@ def edit(slug: str, amendment_id: int):
     document = _document(slug)
     amendment = _amendment(document, amendment_id)
     if not services.can_edit(current_user, amendment):
-        abort(403, description="Only the author can edit this amendment while it is undecided.")
+        abort(403, description=_("Only the author can edit this amendment while it is undecided."))
     section_entry = None
     if amendment.section_id and amendment.kind != Kind.INSERT:
         section = documents.get_section_or_404(document, amendment.section_id)
         section_entry = documents.section_entry(document, section)
     form = ProposalForm()
-    form.section_id.choices = choices([(amendment.section_id or 0, amendment.title)])
+    form.section_id.choices = choices([(amendment.section_id or 0, amendment.display_title)])
     if request.method == "GET":
         form.kind.data = amendment.kind
         form.section_id.data = amendment.section_id or 0
@@ -222,7 +238,8 @@ def edit(slug: str, amendment_id: int):
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash(f"{amendment.code if amendment.number else 'Your draft'} is saved.", "success")
+            flash(_("%(code)s is saved.", code=amendment.code) if amendment.number
+                  else _("Your draft is saved."), "success")
             return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment.id))
     elif form.errors:
         status = 400
@@ -246,7 +263,7 @@ def withdraw(slug: str, amendment_id: int):
     except ServiceError as error:
         flash_error(error)
     else:
-        flash("The amendment is withdrawn.", "success")
+        flash(_("The amendment is withdrawn."), "success")
     return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id))
 
 
@@ -259,10 +276,10 @@ def support(slug: str, amendment_id: int):
     try:
         if request.form.get("action") == "withdraw":
             services.withdraw_support(current_user, document.id, amendment.id)
-            flash("Your support is withdrawn.", "success")
+            flash(_("Your support is withdrawn."), "success")
         else:
             services.support_amendment(current_user, document.id, amendment.id)
-            flash("You support this amendment.", "success")
+            flash(_("You support this amendment."), "success")
     except ServiceError as error:
         flash_error(error)
     return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id) + "#support")
@@ -276,7 +293,7 @@ def decide(slug: str, amendment_id: int):
     amendment = _amendment(document, amendment_id)
     form = DecisionForm()
     if not current_user.is_moderator:
-        abort(403, description="Only moderators decide on amendments.")
+        abort(403, description=_("Only moderators decide on amendments."))
     if not form.validate():
         return _render_show(document, amendment, decision_form=form, status=400)
     try:
@@ -291,7 +308,7 @@ def decide(slug: str, amendment_id: int):
     except ServiceError as error:
         form_error(form, error)
         return _render_show(document, _amendment(document, amendment_id), decision_form=form, status=error.status)
-    flash("The decision is recorded.", "success")
+    flash(_("The decision is recorded."), "success")
     return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id))
 
 
@@ -302,7 +319,7 @@ def revision(slug: str, amendment_id: int, number: int):
     amendment = _amendment(document, amendment_id)
     found = next((r for r in services.revisions(amendment) if r.number == number), None)
     if found is None:
-        abort(404, description="There is no such revision.")
+        abort(404, description=_("There is no such revision."))
     base_body = found.base_version.body if found.base_version is not None else None
-    inline, _ = _preview(amendment.kind, base_body, found.proposed_body)
+    inline = _preview(amendment.kind, base_body, found.proposed_body)[0]
     return render_template("amendments/revision.html", document=document, a=amendment, r=found, diff=inline)

@@ -13,12 +13,13 @@ mark safe in templates.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .diff import _NEWLINE_SPLIT_RE, DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT, DiffOp, is_paragraph_break
 
-__all__ = ["DiffLabels", "change_separator", "render_inline", "render_side_by_side"]
+__all__ = ["DiffLabels", "change_separator", "relabel", "render_inline", "render_side_by_side"]
 
 
 @dataclass(frozen=True)
@@ -203,3 +204,30 @@ def render_side_by_side(ops: Sequence[DiffOp], *, labels: DiffLabels | None = No
 
 # Marks lines left out around the changes; the numbers on either side say which.
 _LINE_GAP = '<div class="line-gap" aria-hidden="true">\u22ef</div>'
+
+
+def relabel(rendered: str, labels: DiffLabels, *, was: DiffLabels = _DEFAULT_LABELS) -> str:
+    """A diff rendered (and stored) with the labels ``was`` (English), with ``labels`` instead.
+
+    Stored diffs are rendered once, in English; a page shows them in its
+    reader's language by swapping the screen-reader labels and the column
+    headings. Only the markup this module writes is touched: every piece of
+    text inside is escaped, so it can never look like a label's element.
+    """
+    if not rendered or labels == was:
+        return rendered
+    hidden = '<span class="visually-hidden">{}</span>'
+    swaps = []
+    for old_prefix, new_prefix in ((was.inserted, labels.inserted), (was.deleted, labels.deleted)):
+        for old_suffix, new_suffix in (("", ""), (was.paragraph_break, labels.paragraph_break),
+                                       (was.line_break, labels.line_break)):
+            swaps.append((hidden.format(_esc(old_prefix + old_suffix)), hidden.format(_esc(new_prefix + new_suffix))))
+    for old, new in ((was.before, labels.before), (was.after, labels.after)):
+        swaps.append((f'data-label="{_esc(old)}"', f'data-label="{_esc(new)}"'))
+        swaps.append((f'<th scope="col">{_esc(old)}</th>', f'<th scope="col">{_esc(new)}</th>'))
+    swaps.append((f'<caption class="visually-hidden">{_esc(was.caption)}</caption>',
+                  f'<caption class="visually-hidden">{_esc(labels.caption)}</caption>'))
+    # One pass, so a translated label is never swapped again.
+    table = dict(swaps)
+    pattern = re.compile("|".join(re.escape(old) for old in sorted(table, key=len, reverse=True)))
+    return pattern.sub(lambda match: table[match.group(0)], rendered)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -13,8 +16,9 @@ from ...services import ConflictError, NotFound, ValidationError, to_int, utcnow
 from ...text.diff import changed_ranges, word_diff
 from ...text.diff_html import render_inline, render_side_by_side
 from ...text.numbered_diff import amended_lines
-from ..excerpt import change_excerpt
+from ..excerpt import change_summary
 from ..models import DECIDED, Amendment, AmendmentRevision, Kind, Status
+from ..wording import ENGLISH, render_excerpt, render_note, render_title, title_data
 from .permissions import can_view
 
 
@@ -30,7 +34,7 @@ def get_amendment_or_404(document: Document, amendment_id: int, user=None) -> Am
                  joinedload(Amendment.result_version))
         .where(Amendment.id == amendment_id, Amendment.document_id == document.id))
     if amendment is None or not can_view(user, amendment):
-        raise NotFound("There is no such amendment.")
+        raise NotFound(_("There is no such amendment."))
     return amendment
 
 
@@ -53,22 +57,39 @@ def lock_for_change(document_id: int, amendment_id: int, *,
             section = documents.lock_section(document, section_id)
     amendment = lock_row(Amendment, amendment_id)
     if amendment is None or amendment.document_id != document_id:
-        raise NotFound("There is no such amendment.")
+        raise NotFound(_("There is no such amendment."))
     return document, section, amendment
 
 
 def check_revision(amendment: Amendment, revision: int | None, what: str) -> None:
     """Refuse to act on an amendment that changed since the form was shown.
 
+    ``what`` the person was doing: "editing", "withdrawing" or "deciding".
+
     :raises ConflictError:
     """
     if revision is not None and to_int(revision) != amendment.revision:
         if amendment.status in DECIDED:
-            message = (f"{amendment.code} was decided ({Status(amendment.status).label.lower()}) while you "
-                       f"were {what}. Nothing was changed; your text is kept below.")
+            message = {
+                "editing": _("%(code)s was decided (%(status)s) while you were editing it. Nothing was changed; "
+                             "your text is kept below."),
+                "withdrawing": _("%(code)s was decided (%(status)s) while you were withdrawing it. Nothing was "
+                                 "changed; your text is kept below."),
+                "deciding": _("%(code)s was decided (%(status)s) while you were deciding. Nothing was changed; "
+                              "your text is kept below."),
+            }[what]
         else:
-            message = (f"{amendment.code} changed while you were {what} (it is now at revision "
-                       f"{amendment.revision}). Nothing was changed; review it and try again — your text is kept below.")
+            message = {
+                "editing": _("%(code)s changed while you were editing it (it is now at revision %(revision)s). "
+                             "Nothing was changed; review it and try again — your text is kept below."),
+                "withdrawing": _("%(code)s changed while you were withdrawing it (it is now at revision "
+                                 "%(revision)s). Nothing was changed; review it and try again — your text is kept "
+                                 "below."),
+                "deciding": _("%(code)s changed while you were deciding (it is now at revision %(revision)s). "
+                              "Nothing was changed; review it and try again — your text is kept below."),
+            }[what]
+        message = message % {"code": amendment.code, "status": Status(amendment.status).label.lower(),
+                             "revision": amendment.revision}
         raise ConflictError(message, current=amendment)
 
 
@@ -77,7 +98,7 @@ def clean_kind(kind: str) -> Kind:
     try:
         return Kind(kind)
     except ValueError as exc:
-        raise ValidationError("Choose what the amendment does.", "kind") from exc
+        raise ValidationError(_("Choose what the amendment does."), "kind") from exc
 
 
 def clean_proposal(kind: Kind, base: SectionVersion | None, heading: str | None, body: str | None):
@@ -96,7 +117,7 @@ def clean_proposal(kind: Kind, base: SectionVersion | None, heading: str | None,
         if heading == base.heading:
             heading = None
     if body == base.body and heading is None:
-        raise ValidationError("The proposal is the same as the current text: change something first.", "body")
+        raise ValidationError(_("The proposal is the same as the current text: change something first."), "body")
     return heading, body
 
 
@@ -112,14 +133,18 @@ def check_window(document: Document) -> None:
     """
     if not document.amendments_open():
         if document.phase != "amendments":
-            raise ValidationError("Amendments cannot be proposed in the current phase of the document "
-                                  "(“%s”). Your text is kept below." % document.phase_enum.label)
-        raise ValidationError("The deadline for amendments has passed. Your text is kept below.")
+            raise ValidationError(_("Amendments cannot be proposed in the current phase of the document "
+                                    "(“%(phase)s”). Your text is kept below.", phase=document.phase_enum.label))
+        raise ValidationError(_("The deadline for amendments has passed. Your text is kept below."))
 
 
 def describe(amendment: Amendment, document: Document, base: SectionVersion | None,
-              after_label: str | None = None, entry: documents.SectionEntry | None = None) -> None:
+              after_number: int | None = None, entry: documents.SectionEntry | None = None) -> None:
     """Compute and store the diffs, changed spans, line numbers, title and excerpt of an amendment.
+
+    The title and excerpt are stored as data (``summary``, shown in the
+    reader's language) and in English (``title``, ``excerpt``); an insert
+    names the number of the section it follows (``after_number``).
 
     Runs whenever the text or its base changes, never on a page view.
     ``entry`` (the section's number and first line) saves two queries per
@@ -132,20 +157,20 @@ def describe(amendment: Amendment, document: Document, base: SectionVersion | No
     if kind is Kind.INSERT:
         ops = [(1, amendment.proposed_body)]
         amendment.diff_inline_html, amendment.diff_side_html = render_inline(ops), render_side_by_side(ops)
-        amendment.title = f"New section {after_label or 'at the start'}"
-        amendment.excerpt = change_excerpt(kind.value, None, amendment.proposed_body,
-                                           proposed_heading=amendment.proposed_heading)
+        _store_summary(amendment, title_data("insert", after=after_number),
+                       change_summary(kind.value, None, amendment.proposed_body,
+                                      proposed_heading=amendment.proposed_heading))
         return
     if entry is None:
         section = db.session.get(Section, amendment.section_id)
         section.current_version = db.session.get(SectionVersion, section.current_version_id)
         entry = documents.section_entry(document, section)
     offset = entry.first_line - 1 if not entry.section.retired else 0
-    label = f"§{entry.number}" if entry.number else "Retired section"
+    number = entry.number or None  # None: a retired section
     if kind is Kind.DELETE:
         ops = [(-1, base.body)]
         amendment.hunks = [[0, len(base.body)]]
-        amendment.title = f"{label}: delete the section"
+        title = title_data("delete", section=number)
         lines = amended_lines(base.body, base.layout, None, amendment.hunks, offset=offset)
     else:
         ops = word_diff(base.body, amendment.proposed_body)
@@ -154,23 +179,32 @@ def describe(amendment: Amendment, document: Document, base: SectionVersion | No
             amendment.heading_diff_html = render_inline(word_diff(base.heading, amendment.proposed_heading))
         # Line numbers are those of the visible text, as the numbered diff shows them.
         lines = amended_lines(base.body, base.layout, amendment.proposed_body, amendment.hunks, offset=offset)
-        amendment.title = f"{label}, {lines.line_range}" if lines.line_range else f"{label}, heading"
-    amendment.excerpt = change_excerpt(kind.value, base.body, amendment.proposed_body,
-                                       base.heading, amendment.proposed_heading, ops=ops)
+        title = title_data("modify", section=number, first=lines.first_line if lines.line_range else None,
+                           last=lines.last_line)
+    _store_summary(amendment, title, change_summary(kind.value, base.body, amendment.proposed_body,
+                                                    base.heading, amendment.proposed_heading, ops=ops))
     amendment.first_line, amendment.last_line = lines.first_line, lines.last_line
     amendment.diff_inline_html = lines.diff_html
     amendment.diff_side_html = render_side_by_side(ops)
 
 
-def record_revision(amendment: Amendment, actor, note: str) -> None:
-    """Keep the amendment's current text as a numbered revision."""
+def _store_summary(amendment: Amendment, title: dict[str, Any], excerpt: dict[str, Any]) -> None:
+    """Keep the title and excerpt as data, and their English words for search and archives."""
+    amendment.summary = {"title": title, "excerpt": excerpt}
+    amendment.title = render_title(title, ENGLISH)
+    amendment.excerpt = render_excerpt(excerpt, ENGLISH)
+
+
+def record_revision(amendment: Amendment, actor, note: dict[str, Any]) -> None:
+    """Keep the amendment's current text as a numbered revision; ``note`` is ``wording.note_data(...)``."""
     db.session.add(AmendmentRevision(
         amendment_id=amendment.id, number=amendment.revision, base_version_id=amendment.base_version_id,
         proposed_heading=amendment.proposed_heading, proposed_body=amendment.proposed_body,
-        reason=amendment.reason, note=note, author_id=actor.id if actor else None))
+        reason=amendment.reason, note=render_note(note, ENGLISH)[:200], note_data=note,
+        author_id=actor.id if actor else None))
 
 
-def touch(amendment: Amendment, actor, note: str) -> None:
+def touch(amendment: Amendment, actor, note: dict[str, Any]) -> None:
     """Bump the revision after a change and keep it in the history."""
     amendment.revision += 1
     amendment.updated_at = utcnow()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import format_number, gettext as _, ngettext
 from sqlalchemy import select
 
 from ...accounts.models import User
@@ -17,6 +18,7 @@ from .permissions import is_member
 from .core import check_revision, lock_for_change, touch
 from .collisions import update_collisions
 from .following import decision_in_progress
+from ..wording import note_data
 
 
 DECISIONS = {
@@ -43,19 +45,20 @@ def decide_amendment(actor, document_id: int, amendment_id: int, *, decision: st
     :raises ConflictError: when the amendment changed or was decided since ``revision``.
     """
     if not (is_member(actor) and actor.is_moderator):
-        raise PermissionDenied("Only moderators decide on amendments.")
+        raise PermissionDenied(_("Only moderators decide on amendments."))
     status = DECISIONS.get(decision)
     if status is None:
-        raise ValidationError("Choose a decision.", "decision")
+        raise ValidationError(_("Choose a decision."), "decision")
     # Every check below reads the locked rows, never a copy loaded before the lock.
     document, section, amendment = lock_for_change(document_id, amendment_id)
     if amendment.status == Status.DRAFT:
-        raise NotFound("There is no such amendment.")
+        raise NotFound(_("There is no such amendment."))
     check_revision(amendment, revision, "deciding")
     if amendment.status != Status.SUBMITTED:
-        raise ConflictError(f"{amendment.code} is {Status(amendment.status).label.lower()} already.", current=amendment)
+        raise ConflictError(_("%(code)s is %(status)s already.", code=amendment.code,
+                              status=Status(amendment.status).label.lower()), current=amendment)
     if actor.id == amendment.author_id:
-        raise PermissionDenied("You cannot decide on your own amendment.")
+        raise PermissionDenied(_("You cannot decide on your own amendment."))
     reason = documents.clean_reason(reason)
     kind = Kind(amendment.kind)
     accepting = status in (Status.ACCEPTED, Status.ACCEPTED_MODIFIED)
@@ -73,7 +76,7 @@ def decide_amendment(actor, document_id: int, amendment_id: int, *, decision: st
     if accepting:
         with decision_in_progress(amendment, status):  # what the new text does to others names this decision
             _apply(amendment, document, section, actor, status, reason, kind, final_heading, final_body)
-    touch(amendment, actor, status.label.lower())
+    touch(amendment, actor, note_data("decided", status=status.value))
     record_event(actor, f"amendment.{status.value}", amendment, document_id=document.id,
                  from_state=before, to_state=amendment.status, reason=reason,
                  data={"merged_into": merged_into} if status is Status.MERGED else None)
@@ -87,16 +90,21 @@ def _check_acceptable(amendment: Amendment, document: Document, section: Section
     :raises ValidationError: explaining what must happen first.
     """
     if amendment.conflicted:
-        raise ValidationError(f"{amendment.code} conflicts with a newer version of its section. The author "
-                              "or a moderator must resolve the conflict before it can be accepted.")
+        raise ValidationError(_("%(code)s conflicts with a newer version of its section. The author "
+                                "or a moderator must resolve the conflict before it can be accepted.",
+                                code=amendment.code))
     if amendment.support_count < document.min_supporters:
-        raise ValidationError(f"{amendment.code} has {amendment.support_count} of the "
-                              f"{document.min_supporters} supporters it needs before a decision to accept.")
+        # flask_babel's ngettext fills %(num)s itself, unformatted: the figures have their own names.
+        raise ValidationError(ngettext(
+            "%(code)s has %(count)s of the %(needed)s supporter it needs before a decision to accept.",
+            "%(code)s has %(count)s of the %(needed)s supporters it needs before a decision to accept.",
+            document.min_supporters, code=amendment.code, count=format_number(amendment.support_count),
+            needed=format_number(document.min_supporters)))
     if amendment.kind != Kind.INSERT and (section is None or section.retired):
-        raise ValidationError("The section has been retired; mark the amendment obsolete instead.")
+        raise ValidationError(_("The section has been retired; mark the amendment obsolete instead."))
     if amendment.kind == Kind.MODIFY and amendment.base_version_id != section.current_version_id:
-        raise ValidationError(f"{amendment.code} was written on an older version of its section and has not "
-                              "been rebased; it cannot be accepted blind.")
+        raise ValidationError(_("%(code)s was written on an older version of its section and has not "
+                                "been rebased; it cannot be accepted blind.", code=amendment.code))
 
 
 def _merge_target(document: Document, amendment: Amendment, code: str | None) -> Amendment:
@@ -106,11 +114,11 @@ def _merge_target(document: Document, amendment: Amendment, code: str | None) ->
     """
     digits = "".join(ch for ch in (code or "") if ch.isdigit())
     if not digits or len(digits) > 9:
-        raise ValidationError("Name the amendment it is merged into, e.g. A-007.", "merged_into")
+        raise ValidationError(_("Name the amendment it is merged into, e.g. A-007."), "merged_into")
     target = db.session.scalar(select(Amendment).where(Amendment.document_id == document.id,
                                                        Amendment.number == int(digits)))
     if target is None or target.id == amendment.id:
-        raise ValidationError("Name another amendment of this document.", "merged_into")
+        raise ValidationError(_("Name another amendment of this document."), "merged_into")
     return target
 
 
@@ -140,8 +148,8 @@ def _apply(amendment, document, section, actor, status, reason, kind, final_head
         heading = documents.clean_heading(final_heading or heading)
         body = documents.clean_body(final_body)
         if heading == current.heading and body == current.body:
-            raise ValidationError("The modified text is the same as the current text; reject the amendment "
-                                  "instead.", "final_body")
+            raise ValidationError(_("The modified text is the same as the current text; reject the amendment "
+                                    "instead."), "final_body")
         _store_modification(amendment, heading, body)
     version = documents.write_version(section, document, heading=heading, body=body, reason=version_reason,
                                       author=author, approver=actor, kind="amendment")

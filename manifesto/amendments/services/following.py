@@ -14,6 +14,7 @@ from ...extensions import db
 from ...locking import lock_rows, require_held
 from ...text.merge import carry_over, rebase
 from ..models import Amendment, Kind, Status
+from ..wording import note_data
 from .core import describe, touch
 
 # While a decision carries an amendment into the text, the session remembers
@@ -37,12 +38,10 @@ def followed_from() -> dict:
     return dict(db.session.info.get(_CAUSE) or {})
 
 
-def _with_cause(note: str, cause: dict) -> str:
+def _with_cause(code: str, cause: dict, **params) -> dict:
     """A revision note that says which decision it followed from."""
     after = cause.get("after")
-    if not after:
-        return note
-    return f"{note}, after {after['code']} was {Status(after['decision']).label.lower()}"
+    return note_data(code, after={"code": after["code"], "decision": after["decision"]} if after else None, **params)
 from .collisions import update_collisions
 
 
@@ -68,7 +67,7 @@ def rebase_one(amendment: Amendment, document: Document, new: SectionVersion, ac
         }
         # Nobody chose this: it follows from the change, so the system records it, naming the cause.
         cause = followed_from()
-        touch(amendment, None, _with_cause(f"conflicts with version {new.number}", cause))
+        touch(amendment, None, _with_cause("conflicted", cause, version=new.number))
         record_event(None, "amendment.conflicted", amendment, document_id=document.id,
                      reason=f"Version {new.number} of the section changed the same passage.",
                      data={"version": new.number, **cause})
@@ -84,7 +83,7 @@ def rebase_one(amendment: Amendment, document: Document, new: SectionVersion, ac
             amendment.conflicted = True
             amendment.conflict = {"version": new.number, "regions": [], "heading": None, "absorbed": True}
             cause = followed_from()
-            touch(amendment, None, _with_cause(f"nothing left to change after version {new.number}", cause))
+            touch(amendment, None, _with_cause("absorbed", cause, version=new.number))
             record_event(None, "amendment.conflicted", amendment, document_id=document.id,
                          reason=f"Version {new.number} of the section already says what the amendment asked for.",
                          data={"version": new.number, "absorbed": True, **cause})
@@ -92,7 +91,7 @@ def rebase_one(amendment: Amendment, document: Document, new: SectionVersion, ac
     amendment.base_version_id = new.id
     amendment.conflicted, amendment.conflict = False, None
     describe(amendment, document, new, entry=entry)
-    touch(amendment, actor, f"rebased onto version {new.number}")
+    touch(amendment, actor, note_data("rebased", version=new.number))
     record_event(actor, "amendment.rebased", amendment, document_id=document.id, data={"version": new.number})
     return True
 
@@ -133,7 +132,7 @@ def _follow_retirement(section: Section, *, document: Document, actor, **_kw) ->
     for amendment in amendments:
         amendment.conflicted = True
         amendment.conflict = {"retired": True, "regions": [], "heading": None}
-        touch(amendment, None, _with_cause("the section was retired", cause))
+        touch(amendment, None, _with_cause("retired", cause))
         record_event(None, "amendment.conflicted", amendment, document_id=document.id,
                      reason="The section was retired.", data={"retired": True, **cause})
     if amendments:

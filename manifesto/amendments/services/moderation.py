@@ -10,6 +10,8 @@ collision.
 
 from __future__ import annotations
 
+from flask_babel import format_number, gettext as _
+
 from ...audit.services import record_event
 from ...services import NotFound, PermissionDenied, ValidationError, utcnow, writes
 from ..models import Amendment, Status
@@ -29,8 +31,7 @@ def can_see_hidden(user, amendment: Amendment) -> bool:
     return not amendment.is_hidden or (is_member(user) and (user.id == amendment.author_id or user.is_moderator))
 
 
-def clean_reason(reason: str | None, *, required: bool = True,
-                 message: str = "Give the reason, shown to everyone in place of the hidden text.") -> str | None:
+def clean_reason(reason: str | None, *, required: bool = True, message: str | None = None) -> str | None:
     """Validate a reason given with a report or a moderator's action (shown in public).
 
     :raises ValidationError: naming the ``reason`` field; ``message`` when a required reason is missing.
@@ -38,13 +39,14 @@ def clean_reason(reason: str | None, *, required: bool = True,
     reason = (reason or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not reason:
         if required:
-            raise ValidationError(message, "reason")
+            raise ValidationError(message or _("Give the reason, shown to everyone in place of the hidden text."),
+                                  "reason")
         return None
     if len(reason) > REASON_LIMIT:
-        raise ValidationError(f"The reason is {len(reason):,} characters long; the limit is {REASON_LIMIT:,}.",
-                              "reason")
+        raise ValidationError(_("The reason is %(length)s characters long; the limit is %(limit)s.",
+                                length=format_number(len(reason)), limit=format_number(REASON_LIMIT)), "reason")
     if "\x00" in reason:
-        raise ValidationError("The reason contains a character that cannot be stored.", "reason")
+        raise ValidationError(_("The reason contains a character that cannot be stored."), "reason")
     return reason
 
 
@@ -55,10 +57,10 @@ def _lock(actor, document_id: int, amendment_id: int) -> Amendment:
     :raises NotFound: also for drafts, which only their author sees.
     """
     if not can_moderate(actor):
-        raise PermissionDenied("Only moderators can hide or restore amendments.")
-    _, _, amendment = lock_for_change(document_id, amendment_id, alone=True)
+        raise PermissionDenied(_("Only moderators can hide or restore amendments."))
+    amendment = lock_for_change(document_id, amendment_id, alone=True)[2]
     if amendment.status == Status.DRAFT:
-        raise NotFound("There is no such amendment.")
+        raise NotFound(_("There is no such amendment."))
     return amendment
 
 
@@ -72,7 +74,7 @@ def hide_amendment(actor, document_id: int, amendment_id: int, *, reason: str) -
     amendment = _lock(actor, document_id, amendment_id)
     reason = clean_reason(reason)
     if amendment.is_hidden:
-        raise ValidationError(f"{amendment.code} is hidden already.")
+        raise ValidationError(_("%(code)s is hidden already.", code=amendment.code))
     amendment.hidden_at, amendment.hidden_by_id, amendment.hidden_reason = utcnow(), actor.id, reason
     record_event(actor, "amendment.hidden", amendment, document_id=document_id, reason=reason)
     return amendment
@@ -88,7 +90,7 @@ def restore_amendment(actor, document_id: int, amendment_id: int, *, reason: str
     amendment = _lock(actor, document_id, amendment_id)
     reason = clean_reason(reason, required=False)
     if not amendment.is_hidden:
-        raise ValidationError(f"{amendment.code} is not hidden.")
+        raise ValidationError(_("%(code)s is not hidden.", code=amendment.code))
     amendment.hidden_at = amendment.hidden_by_id = amendment.hidden_reason = None
     record_event(actor, "amendment.restored", amendment, document_id=document_id, reason=reason)
     return amendment

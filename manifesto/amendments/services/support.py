@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
@@ -20,18 +21,18 @@ def support_amendment(actor, document_id: int, amendment_id: int) -> Amendment:
     :raises PermissionDenied: for the author, anonymous users, or closed amendments.
     :raises ValidationError: when the actor supports it already.
     """
-    _, _, amendment = lock_for_change(document_id, amendment_id, alone=True)
+    amendment = lock_for_change(document_id, amendment_id, alone=True)[2]
     if amendment.status == Status.DRAFT:
-        raise NotFound("There is no such amendment.")
+        raise NotFound(_("There is no such amendment."))
     if is_member(actor) and actor.id == amendment.author_id:
-        raise PermissionDenied("You cannot support your own amendment.")
+        raise PermissionDenied(_("You cannot support your own amendment."))
     if not can_support(actor, amendment):
-        raise PermissionDenied("Only open amendments can be supported, by someone other than their author.")
+        raise PermissionDenied(_("Only open amendments can be supported, by someone other than their author."))
     try:
         with db.session.begin_nested():
             db.session.add(Support(amendment_id=amendment.id, user_id=actor.id))
     except IntegrityError as exc:
-        raise ValidationError("You already support this amendment.") from exc
+        raise ValidationError(_("You already support this amendment.")) from exc
     amendment.support_count += 1
     record_event(actor, "amendment.supported", amendment, document_id=document_id,
                  data={"supporters": amendment.support_count})
@@ -44,15 +45,15 @@ def withdraw_support(actor, document_id: int, amendment_id: int) -> Amendment:
 
     :raises ValidationError: when the actor did not support it.
     """
-    _, _, amendment = lock_for_change(document_id, amendment_id, alone=True)
+    amendment = lock_for_change(document_id, amendment_id, alone=True)[2]
     if not is_member(actor):
-        raise NotFound("There is no such amendment.")
+        raise NotFound(_("There is no such amendment."))
     if amendment.status != Status.SUBMITTED:
-        raise ValidationError("Support can only be withdrawn while the amendment is open.")
+        raise ValidationError(_("Support can only be withdrawn while the amendment is open."))
     removed = db.session.execute(delete(Support).where(Support.amendment_id == amendment.id,
                                                        Support.user_id == actor.id)).rowcount
     if not removed:
-        raise ValidationError("You do not support this amendment.")
+        raise ValidationError(_("You do not support this amendment."))
     amendment.support_count -= 1
     record_event(actor, "amendment.support_withdrawn", amendment, document_id=document_id,
                  data={"supporters": amendment.support_count})
