@@ -130,12 +130,13 @@ def test_contents_give_the_page_each_section_starts_on(manifesto_doc, tmp_path):
 def test_release_name_and_date_on_the_title_page(tmp_path):
     doc = ExportDocument(slug="doc", title="Manifeste pour un avenir durable", introduction_html="",
                          language="fr", release_name="Draft 2 — for the regional consultations",
-                         date=datetime(2026, 11, 30, 12, tzinfo=timezone.utc), is_final=True, sections=[])
+                         date=datetime(2026, 11, 30, 12, tzinfo=timezone.utc), is_final=True, sections=[],
+                         options=ExportOptions(language="en"))  # a French text, its headings asked in English
     text = pdftotext(pdf.render_pdf(doc), tmp_path)
     title_page = text.split("\f")[0]
     assert "Manifeste pour un avenir durable" in title_page
     assert "Draft 2 — for the regional consultations" in title_page
-    assert "30 November 2026" in title_page
+    assert "30 November 2026, 12:00 UTC" in title_page
     assert "Final text" in title_page
 
 
@@ -307,7 +308,9 @@ def test_nothing_is_fetched_from_the_network_or_the_disk(monkeypatch):
 
 def test_what_to_install_when_pango_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "weasyprint", None)  # import weasyprint now raises ImportError
-    reason = pdf.pdf_unavailable_reason.__wrapped__()
+    assert pdf._weasyprint_missing.__wrapped__() is True  # the cached check, run afresh
+    monkeypatch.setattr(pdf, "_weasyprint_missing", lambda: True)
+    reason = pdf.pdf_unavailable_reason()
     assert "Pango" in reason and "apt install" in reason and "libpango-1.0-0" in reason
     monkeypatch.setattr(pdf, "pdf_unavailable_reason", lambda: reason)
     with pytest.raises(pdf.PdfUnavailable, match="libharfbuzz0b"):

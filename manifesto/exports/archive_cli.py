@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask_babel import gettext as _
 
 from ..services import DatabaseUnavailable, ServiceError
 
@@ -28,8 +29,8 @@ def register(app: Flask) -> None:
         try:
             summary = import_archive(data)
         except ServiceError as error:
-            raise click.ClickException(error.message) from error
+            raise click.ClickException(str(error.message)) from error
         except DatabaseUnavailable as error:
-            raise click.ClickException(f"The database is unavailable ({error.reason}); nothing was imported. "
-                                       "Try again when it answers.") from error
+            raise click.ClickException(_("The database is unavailable (%(reason)s); nothing was imported. "
+                                         "Try again when it answers.", reason=error.reason)) from error
         click.echo(summary.describe())

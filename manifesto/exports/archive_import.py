@@ -37,10 +37,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
+from babel.lists import format_list
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import JSON, Integer, Table, bindparam, func, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
+from ..i18n import current_language
 from ..search.indexing import reindex
 from ..services import writes
 from .archive import (EMAIL_COLUMNS, EXCLUDED_TABLES, FORMAT, PRIVATE_COLUMNS, SCHEMA_VERSION, ArchiveError,
@@ -91,14 +95,16 @@ class ArchiveSummary:
         """A few lines for the command line."""
         rows = sum(self.counts.values())
         tables = ", ".join(f"{name} {count}" for name, count in sorted(self.counts.items()) if count)
-        lines = [f"Imported {_plural(self.documents, 'document')} and {_plural(self.users, 'user')}: "
-                 f"{rows} rows in {len(self.counts)} tables ({tables}).",
-                 "Search index rebuilt: " + ", ".join(f"{count} {kind}s" for kind, count in self.indexed.items())
-                 + "."]
-        lines.append("Nobody can log in with an old password: passwords never leave the database.")
+        documents = ngettext("%(num)s document", "%(num)s documents", self.documents)
+        users = ngettext("%(num)s user", "%(num)s users", self.users)
+        lines = [_("Imported %(documents)s and %(users)s: %(rows)s rows in %(tables)s tables (%(list)s).",
+                   documents=documents, users=users, rows=rows, tables=len(self.counts), list=tables),
+                 _("Search index rebuilt: %(counts)s.",
+                   counts=", ".join(f"{kind} {count}" for kind, count in self.indexed.items()))]
+        lines.append(_("Nobody can log in with an old password: passwords never leave the database."))
         if not self.includes_emails:
-            lines.append("The archive held no email addresses: every account has a placeholder address "
-                         "(user-<id>@archive.invalid) that receives no mail.")
+            lines.append(_("The archive held no email addresses: every account has a placeholder address "
+                           "(user-<id>@archive.invalid) that receives no mail."))
         return "\n".join(lines)
 
 
@@ -121,15 +127,11 @@ class _Problems:
         if not self.total:
             return
         if self.total == 1:
-            raise ArchiveError(f"This archive cannot be imported: {self.items[0]}")
-        more = f"\n- and {self.total - len(self.items)} more" if self.total > len(self.items) else ""
-        raise ArchiveError(f"This archive cannot be imported ({self.total} problems):\n- "
-                           + "\n- ".join(self.items) + more)
-
-
-def _plural(count: int, noun: str) -> str:
-    """``1 document``, ``3 documents``."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+            raise ArchiveError(_("This archive cannot be imported: %(problem)s", problem=self.items[0]))
+        listed = "\n- ".join(self.items)
+        if self.total > len(self.items):
+            listed += "\n- " + _("and %(num)s more", num=self.total - len(self.items))
+        raise ArchiveError(_("This archive cannot be imported (%(num)s problems):", num=self.total) + "\n- " + listed)
 
 
 # ------------------------------------------------------------------ reading
@@ -142,21 +144,21 @@ def _decode(data: bytes | str) -> str:
         try:
             data = gzip.decompress(data)
         except (EOFError, OSError, zlib.error) as error:
-            raise ArchiveError("This archive is compressed with gzip, but the compressed file is damaged or "
-                               "truncated: copy it again from its source.") from error
+            raise ArchiveError(_("This archive is compressed with gzip, but the compressed file is damaged or "
+                                 "truncated: copy it again from its source.")) from error
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         if error.reason == "unexpected end of data":
             raise ArchiveError(_truncated(error.start)) from error
-        raise ArchiveError(f"This file is not a Manifesto archive: it is not UTF-8 text "
-                           f"(byte {error.start} cannot be read).") from error
+        raise ArchiveError(_("This file is not a Manifesto archive: it is not UTF-8 text "
+                             "(byte %(byte)s cannot be read).", byte=error.start)) from error
 
 
 def _truncated(position: int) -> str:
     """The refusal for a file that stops in the middle."""
-    return (f"This archive is truncated: it stops in the middle (after {position} characters). "
-            "Nothing was imported; copy the complete file again from its source.")
+    return _("This archive is truncated: it stops in the middle (after %(num)s characters). "
+             "Nothing was imported; copy the complete file again from its source.", num=position)
 
 
 def _cut_short(rest: str, message: str) -> bool:
@@ -171,17 +173,18 @@ def _cut_short(rest: str, message: str) -> bool:
 def _parse(text_: str) -> Any:
     """The archive's JSON value."""
     if not text_.strip():
-        raise ArchiveError("This file is empty: it is not a Manifesto archive.")
+        raise ArchiveError(_("This file is empty: it is not a Manifesto archive."))
     try:
         return json.loads(text_)
     except json.JSONDecodeError as error:
         end = len(text_.rstrip())
         if _cut_short(text_[error.pos:end], error.msg):
             raise ArchiveError(_truncated(end)) from error
-        raise ArchiveError(f"This file is not a Manifesto archive: it is not valid JSON (line {error.lineno}, "
-                           f"column {error.colno}: {error.msg}).") from error
+        raise ArchiveError(_("This file is not a Manifesto archive: it is not valid JSON (line %(line)s, "
+                             "column %(column)s: %(error)s).", line=error.lineno, column=error.colno,
+                             error=error.msg)) from error
     except RecursionError as error:
-        raise ArchiveError("This file is not a Manifesto archive: its JSON is nested too deeply.") from error
+        raise ArchiveError(_("This file is not a Manifesto archive: its JSON is nested too deeply.")) from error
 
 
 def read_archive(data: bytes | str) -> ArchivePlan:
@@ -193,29 +196,34 @@ def read_archive(data: bytes | str) -> ArchivePlan:
     """
     archive = _parse(_decode(data))
     if not isinstance(archive, dict) or "format" not in archive:
-        raise ArchiveError(f'This file is not a Manifesto archive: it is JSON, but has no "format": "{FORMAT}".')
+        raise ArchiveError(_('This file is not a Manifesto archive: it is JSON, but has no "format": "%(format)s".',
+                             format=FORMAT))
     if archive["format"] != FORMAT:
-        raise ArchiveError(f'This file is not a Manifesto archive: its format is {json.dumps(archive["format"])}, '
-                           f'not "{FORMAT}".')
+        raise ArchiveError(_('This file is not a Manifesto archive: its format is %(found)s, not "%(format)s".',
+                             found=json.dumps(archive["format"]), format=FORMAT))
     version = archive.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ArchiveError('This archive is damaged: its "schema_version" is missing or not a positive number.')
+        raise ArchiveError(_('This archive is damaged: its "schema_version" is missing or not a positive number.'))
     if version > SCHEMA_VERSION:
-        raise ArchiveError(f"This archive was written by a newer version of Manifesto (archive schema {version}; "
-                           f"this version reads up to {SCHEMA_VERSION}). Upgrade Manifesto, then import it.")
+        raise ArchiveError(_("This archive was written by a newer version of Manifesto (archive schema %(found)s; "
+                             "this version reads up to %(supported)s). Upgrade Manifesto, then import it.",
+                             found=version, supported=SCHEMA_VERSION))
     includes_emails = archive.get("includes_emails", False)
     tables = archive.get("tables")
     if not isinstance(includes_emails, bool) or not isinstance(tables, dict):
-        raise ArchiveError('This archive is damaged: "includes_emails" must be true or false, and "tables" '
-                           "an object of tables.")
+        raise ArchiveError(_('This archive is damaged: "includes_emails" must be true or false, and "tables" '
+                             "an object of tables."))
 
     problems = _Problems()
     known = {table.name: table for table in archived_tables()}
     for name in sorted(set(tables) - set(known)):
-        why = "it is never archived" if name in EXCLUDED_TABLES else "this version of Manifesto has no such table"
-        problems.add(f'it holds a table "{name}" that cannot be imported ({why}).')
+        if name in EXCLUDED_TABLES:
+            problems.add(_('it holds a table "%(name)s" that cannot be imported (it is never archived).', name=name))
+        else:
+            problems.add(_('it holds a table "%(name)s" that cannot be imported (this version of Manifesto has no '
+                           "such table).", name=name))
     for name in sorted(set(known) - set(tables)):
-        problems.add(f'the table "{name}" is missing.')
+        problems.add(_('the table "%(name)s" is missing.', name=name))
     plan = ArchivePlan(includes_emails, {})
     for name, table in known.items():
         if name in tables:
@@ -235,7 +243,7 @@ def _read_table(table: Table, rows: Any, includes_emails: bool, problems: _Probl
     """Check one table's rows and convert their values in place; returns the rows."""
     name = table.name
     if not isinstance(rows, list):
-        problems.add(f'the table "{name}" is not a list of rows.')
+        problems.add(_('the table "%(name)s" is not a list of rows.', name=name))
         return []
     columns = {column.name: column for column in archived_columns(table, includes_emails)}
     readers = {column_name: _reader(column) for column_name, column in columns.items()}
@@ -244,33 +252,34 @@ def _read_table(table: Table, rows: Any, includes_emails: bool, problems: _Probl
     absent = {column_name for column_name in columns if column_name not in present}
     for column_name in sorted(absent):
         if not _fillable(columns[column_name]):
-            problems.add(f'the table "{name}" has no field "{column_name}", which every row needs.')
+            problems.add(_('the table "%(name)s" has no field "%(field)s", which every row needs.', name=name,
+                           field=column_name))
     expected = set(columns) - absent
     fillers = _private_fillers(table, includes_emails)
     primary = [column.name for column in table.primary_key.columns]
     seen: set[tuple] = set()
     for index, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
-            problems.add(f'{name}, row {index}: a row must be an object of fields.')
+            problems.add(_("%(table)s, row %(row)s: a row must be an object of fields.", table=name, row=index))
             continue
         where = _where(name, index, row, primary)
         for key in sorted(row.keys() - columns.keys()):
-            problems.add(f'{where}: unknown field "{key}".')
+            problems.add(_('%(where)s: unknown field "%(field)s".', where=where, field=key))
         for key in sorted(expected - row.keys()):
-            problems.add(f'{where}: the field "{key}" is missing.')
+            problems.add(_('%(where)s: the field "%(field)s" is missing.', where=where, field=key))
         for key in sorted(expected & row.keys()):
             value = row[key]
             if value is None:
                 if not columns[key].nullable:
-                    problems.add(f'{where}: the field "{key}" must not be null.')
+                    problems.add(_('%(where)s: the field "%(field)s" must not be null.', where=where, field=key))
                 continue
             try:
                 row[key] = readers[key](value)
             except (TypeError, ValueError) as error:
-                problems.add(f'{where}: the field "{key}" {error}.')
+                problems.add(_('%(where)s: the field "%(field)s" %(error)s.', where=where, field=key, error=error))
         identity = tuple(row.get(key) for key in primary)
         if identity in seen:
-            problems.add(f"{where}: the same id appears twice.")
+            problems.add(_("%(where)s: the same id appears twice.", where=where))
         seen.add(identity)
         for key, fill in fillers.items():
             row[key] = fill(row)
@@ -379,7 +388,8 @@ def _check_references(plan: ArchivePlan, problems: _Problems) -> None:
             target = foreign_key.column
             column_name = foreign_key.parent.name
             if target.table.name not in plan.rows:
-                problems.add(f'{name}.{column_name} refers to "{target.table.name}", which archives do not hold.')
+                problems.add(_('%(column)s refers to "%(table)s", which archives do not hold.',
+                               column=f"{name}.{column_name}", table=target.table.name))
                 continue
             key = (target.table.name, target.name)
             if key not in keys:
@@ -389,8 +399,9 @@ def _check_references(plan: ArchivePlan, problems: _Problems) -> None:
             for index, row in enumerate(rows, start=1):
                 value = row.get(column_name)
                 if value is not None and value not in known:
-                    problems.add(f"{_where(name, index, row, primary)}: {column_name} {value!r} refers to a row "
-                                 f"of {target.table.name} that the archive does not hold.")
+                    problems.add(_("%(where)s: %(field)s %(value)s refers to a row of %(table)s that the archive "
+                                   "does not hold.", where=_where(name, index, row, primary), field=column_name,
+                                   value=repr(value), table=target.table.name))
 
 
 # ------------------------------------------------------------------ writing
@@ -411,8 +422,8 @@ def import_archive(data: bytes | str) -> ArchiveSummary:
     except DBAPIError as error:
         if error.connection_invalidated:
             raise
-        raise ArchiveError("The database refused the archive, so nothing was imported: "
-                           + _database_message(error)) from error
+        raise ArchiveError(_("The database refused the archive, so nothing was imported: %(error)s",
+                             error=_database_message(error))) from error
     log.info("archive imported: %s rows in %s tables", sum(summary.counts.values()), len(summary.counts))
     return summary
 
@@ -423,13 +434,14 @@ def _check_schema() -> None:
     existing = set(inspector.get_table_names())
     for table in db.metadata.sorted_tables:
         if table.name not in existing:
-            raise ArchiveError(f'The database has no table "{table.name}": create the schema with '
-                               "`flask --app manifesto db upgrade` first, then import.")
+            raise ArchiveError(_('The database has no table "%(name)s": create the schema with '
+                                 "`flask --app manifesto db upgrade` first, then import.", name=table.name))
         columns = {column["name"] for column in inspector.get_columns(table.name)}
         missing = [column.name for column in table.columns if column.name not in columns]
         if missing:
-            raise ArchiveError(f'The database\'s table "{table.name}" lacks {", ".join(missing)}: bring the schema '
-                               "up to date with `flask --app manifesto db upgrade` first, then import.")
+            raise ArchiveError(_('The database\'s table "%(name)s" lacks %(columns)s: bring the schema up to date '
+                                 "with `flask --app manifesto db upgrade` first, then import.", name=table.name,
+                                 columns=", ".join(missing)))
 
 
 def _database_message(error: DBAPIError) -> str:
@@ -448,13 +460,19 @@ def _refuse_non_empty(connection) -> None:
     held = {table.name: count for table, count in zip(tables, counts, strict=True) if count}
     if not held:
         return
-    parts = [_plural(held.pop(name), noun) for name, noun in (("documents", "document"), ("users", "user"))
-             if name in held]
+    parts = []
+    if "documents" in held:
+        count = held.pop("documents")
+        parts.append(ngettext("%(num)s document", "%(num)s documents", count))
+    if "users" in held:
+        count = held.pop("users")
+        parts.append(ngettext("%(num)s user", "%(num)s users", count))
     if not parts:
-        parts = [f"{count} rows in {name}" for name, count in sorted(held.items())]
-    raise ArchiveError(f"The database already holds {' and '.join(parts)}: import only into an empty database "
-                       "(a new one, with its schema made by `flask --app manifesto db upgrade`). "
-                       "Nothing was imported.")
+        parts = [ngettext("%(num)s row in %(table)s", "%(num)s rows in %(table)s", count, table=name)
+                 for name, count in sorted(held.items())]
+    raise ArchiveError(_("The database already holds %(what)s: import only into an empty database "
+                         "(a new one, with its schema made by `flask --app manifesto db upgrade`). "
+                         "Nothing was imported.", what=format_list(parts, locale=current_language())))
 
 
 def _insert_statement(table: Table):

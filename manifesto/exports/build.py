@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select, union
 from sqlalchemy.orm import aliased
 
@@ -29,9 +31,14 @@ from ..documents.models import Document, Phase, Section, SectionVersion
 from ..extensions import db
 from ..services import NotFound, as_utc
 from ..text.lines import format_line_range
-from .model import AnnexEntry, ExportDocument, ExportOptions, ExportSection, RedlineSection
+from .model import AnnexEntry, ExportDocument, ExportOptions, ExportSection, RedlineSection, export_language
 
-__all__ = ["annex_entries", "build_export", "contributors", "resolve_release", "text_entries"]
+__all__ = ["annex_entries", "build_export", "contributors", "labels_language", "resolve_release", "text_entries"]
+
+
+def labels_language(document: Document, options: ExportOptions) -> str:
+    """The one language of an export's headings and labels: the one asked for, else the document's own."""
+    return export_language(options.language) or export_language(document.language) or "en"
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,7 @@ def resolve_release(document: Document, name_or_slug: str | None):
         for release in releases.list_releases(document):
             if release.name == wanted or release.name.casefold() == wanted.casefold():
                 return release
-    raise NotFound(f"There is no release “{wanted}” of this document.")
+    raise NotFound(_("There is no release “%(name)s” of this document.", name=wanted))
 
 
 def text_entries(document: Document, release=None) -> list[_Entry]:
@@ -122,6 +129,24 @@ def _status_then(amendment: Amendment, release) -> tuple[str, str]:
     return Status(amendment.status).label, amendment.decision_reason or ""
 
 
+def _new_section(heading: str | None, title: str | None, *, at_start: bool, after) -> str:
+    """Where an inserted section goes, in words (current locale): "New section “Water” after §3 Energy"."""
+    if at_start:
+        if heading:
+            return _("New section “%(heading)s” at the start", heading=heading)
+        return _("New section at the start")
+    if after:
+        if heading:
+            return _("New section “%(heading)s” after §%(number)s %(after)s", heading=heading, number=after[0],
+                     after=after[1])
+        return _("New section after §%(number)s %(after)s", number=after[0], after=after[1])
+    if title:
+        if heading:
+            return _("New section “%(heading)s” (%(title)s)", heading=heading, title=title)
+        return _("New section (%(title)s)", title=title)
+    return _("New section “%(heading)s”", heading=heading) if heading else _("New section")
+
+
 def annex_entries(document: Document, entries: list[_Entry], release=None) -> list[AnnexEntry]:
     """Every public amendment of the document as the annex lists it (one query)."""
     numbers = {entry.section_id: (entry.number, entry.version.heading) for entry in entries}
@@ -130,21 +155,19 @@ def annex_entries(document: Document, entries: list[_Entry], release=None) -> li
         kind = Kind(amendment.kind)
         placed = numbers.get(amendment.section_id) if amendment.section_id else None
         if kind is Kind.INSERT:
-            new = f"New section “{amendment.proposed_heading}”" if amendment.proposed_heading else "New section"
-            if amendment.section_id is None:
-                section = f"{new} at the start"
-            elif placed:
-                section = f"{new} after §{placed[0]} {placed[1]}"
-            else:
-                section = f"{new} ({amendment.title})" if amendment.title else new
+            section = _new_section(amendment.proposed_heading, amendment.title,
+                                   at_start=amendment.section_id is None, after=placed)
         elif placed:
             section = f"§{placed[0]} {placed[1]}"
+        elif base_heading:
+            section = _("%(heading)s (not in this text)", heading=base_heading)
         else:
-            section = f"{base_heading or 'A section'} (not in this text)"
+            section = _("A section (not in this text)")
         lines = ""
         if amendment.first_line is not None and amendment.last_line is not None \
                 and amendment.last_line >= amendment.first_line:
-            lines = format_line_range(amendment.first_line, amendment.last_line)
+            lines = format_line_range(amendment.first_line, amendment.last_line, one=_("line {first}"),
+                                      many=_("lines {first}–{last}"))
         status, reason = _status_then(amendment, release)
         result.append(AnnexEntry(code=amendment.code, section=section, lines=lines,
                                  author=_person(name, organisation), status=status,
@@ -230,13 +253,15 @@ def build_export(document: Document, release=None, options: ExportOptions = Expo
     if release is not None:
         title = getattr(release, "document_title", None) or title
     extra: dict[str, Any] = {}
-    if options.annex:
-        extra["annex"] = annex_entries(document, entries, release)
+    # The annex and redline hold words (statuses, places, kinds of change): in the export's one language.
+    with force_locale(labels_language(document, options)):
+        if options.annex:
+            extra["annex"] = annex_entries(document, entries, release)
+        if against is not None:
+            extra["redline"] = _redline(document, against, release)
+            extra["redline_base"] = against.name
     if options.contributors:
         extra["contributors"] = contributors(document, release)
-    if against is not None:
-        extra["redline"] = _redline(document, against, release)
-        extra["redline_base"] = against.name
     introduction, introduction_html = document.introduction or "", document.introduction_html or ""
     if release is not None:  # the introduction as it stood when the release was published
         introduction, introduction_html = release.introduction or "", release.introduction_html or ""

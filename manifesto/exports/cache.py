@@ -47,7 +47,7 @@ __all__ = ["FORMAT_VERSION", "CacheKey", "cache_key", "cached_path", "export_dir
            "store"]
 
 # Bump when a format's renderer changes what it writes, so older files are not served again.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 # Seconds after which a temporary file nobody renamed is taken as left by a killed process.
 ABANDONED_AFTER = 3600
 

@@ -1,7 +1,11 @@
 """The ``export`` command: any text, in any format, to a file, with a progress bar on long exports.
 
 ``flask --app manifesto export SLUG --format pdf|docx|md|html|txt|json
-[--release NAME] [--line-numbers] [--annex] [--credits] [--against NAME] -o FILE``
+[--release NAME] [--line-numbers] [--annex] [--credits] [--against NAME] [--language en|fr|es] -o FILE``
+
+The file's fixed texts (contents, labels, dates) are in the document's own
+language unless ``--language`` names another; the command's own messages
+follow the terminal's locale (``LANG``).
 
 The command writes the file itself (it does not go through the cache or
 the background queue: whoever runs it waits for it, with a progress bar
@@ -19,9 +23,11 @@ import tempfile
 
 import click
 from flask import Flask
+from flask_babel import format_number
+from flask_babel import gettext as _
 
 from ..services import NotFound
-from .model import FORMATS, ExportOptions
+from .model import EXPORT_LANGUAGES, FORMATS, ExportOptions
 
 
 def _write(path: str, data: bytes) -> None:
@@ -55,10 +61,13 @@ def register(app: Flask) -> None:
     @click.option("--annex", is_flag=True, help="Add an annex listing every amendment.")
     @click.option("--credits", is_flag=True, help="Add the contributors who agreed to be named.")
     @click.option("--against", default=None, metavar="NAME", help="Add the changes since this earlier release.")
+    @click.option("--language", "language", type=click.Choice(EXPORT_LANGUAGES), default=None,
+                  help="Language of headings and labels (default: the document's own language).")
     @click.option("--with-emails", is_flag=True, help="json only: include email addresses in the archive.")
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, allow_dash=True),
                   help="The file to write ('-' for standard output).")
-    def export_command(slug, fmt, release_name, line_numbers, annex, credits, against, with_emails, output):
+    def export_command(slug, fmt, release_name, line_numbers, annex, credits, against, language, with_emails,
+                       output):
         """Export a document's live text or a release as PDF, DOCX, Markdown, HTML, plain text, or the JSON archive."""
         from ..documents.services import get_document_or_404
         from .build import build_export, resolve_release
@@ -72,14 +81,15 @@ def register(app: Flask) -> None:
                 data = write_archive(include_emails=with_emails)
             else:
                 options = ExportOptions(line_numbers=line_numbers, annex=annex, contributors=credits,
-                                        redline_against=resolve_release(document, against).slug if against else None)
+                                        redline_against=resolve_release(document, against).slug if against else None,
+                                        language=language)
                 doc = build_export(document, release, options)
                 data = _render(fmt, doc)
         except NotFound as error:
-            raise click.ClickException(error.message) from error
+            raise click.ClickException(str(error.message)) from error
         _write(output, data)
         if output != "-":
-            click.echo(f"Wrote {output} ({len(data):,} bytes).", err=True)
+            click.echo(_("Wrote %(file)s (%(size)s bytes).", file=output, size=format_number(len(data))), err=True)
 
 
 def _render(fmt: str, doc) -> bytes:
@@ -88,6 +98,7 @@ def _render(fmt: str, doc) -> bytes:
 
     if fmt not in ("pdf", "docx"):
         return formats.render(fmt, doc)
+    label = _("Writing the %(format)s", format=fmt.upper())  # in the terminal's language, not the file's
     if fmt == "pdf":
         from .pdf import pdf_unavailable_reason, render_pdf
 
@@ -97,7 +108,6 @@ def _render(fmt: str, doc) -> bytes:
         render = render_pdf
     else:
         from .docx import render
-    label = f"Writing the {fmt.upper()}"
     with click.progressbar(length=1000, label=label, file=sys.stderr) as bar:
         state = {"shown": 0}
 

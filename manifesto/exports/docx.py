@@ -42,8 +42,11 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
+from flask_babel import gettext as _
+
 from ..documents.models import NumberedLine
-from .formats import change_label, clean, edition_label, html_segments, plain_paragraphs, squash
+from .formats import (change_label, clean, edition_label, html_segments, in_language, plain_paragraphs, squash,
+                      unchanged_label)
 from .model import ExportDocument
 
 __all__ = ["render"]
@@ -189,12 +192,12 @@ class _Writer:
         return self.new_paragraph(style, text)
 
     def labelled(self, label: str, value: str) -> None:
-        """A "Label: value" paragraph, the label in Strong; a multi-paragraph value continues below."""
+        """A "Label: value" paragraph (``label`` ends with its colon), the label in Strong; more paragraphs follow."""
         paragraphs = plain_paragraphs(value)
         if not paragraphs:
             return
         paragraph = self.new_paragraph()
-        self.run(paragraph, f"{label}: ", "Strong")
+        self.run(paragraph, f"{label} ", "Strong")
         self.run(paragraph, paragraphs[0])
         for more in paragraphs[1:]:
             self.paragraph(more)
@@ -222,8 +225,8 @@ class _Writer:
 
     def contents(self) -> None:
         """A table of contents field whose shown result already lists the sections."""
-        self.paragraph("Contents", "TOC Heading")
-        entries = [f"§{section.number} {section.heading}" for section in self.doc.sections] or ["(no sections)"]
+        self.paragraph(_("Contents"), "TOC Heading")
+        entries = [f"§{section.number} {section.heading}" for section in self.doc.sections] or [_("(no sections)")]
         for index, entry in enumerate(entries):
             paragraph = self.new_paragraph("TOC 1")
             if index == 0:
@@ -289,7 +292,7 @@ class _Writer:
         self.paragraph(doc.title, "Title")
         self.paragraph(edition_label(doc), "Subtitle")
         if doc.is_final:
-            self.paragraph("Final text", "Subtitle")
+            self.paragraph(_("Final text"), "Subtitle")
         if doc.introduction_html:
             self.html(doc.introduction_html)
         self.contents()
@@ -297,7 +300,8 @@ class _Writer:
             self.paragraph(f"§{section.number} {section.heading}", "Heading 1")
             if doc.options.line_numbers:
                 if section.lines:
-                    self.paragraph(f"Lines {section.lines[0].number}–{section.lines[-1].number}", "Caption")
+                    self.paragraph(_("Lines %(first)s–%(last)s", first=section.lines[0].number,
+                                     last=section.lines[-1].number), "Caption")
                 self.numbered(section.lines)
             else:
                 self.html(section.body_html)
@@ -317,8 +321,11 @@ class _Writer:
     def redline(self) -> None:
         """The changes since the earlier release: each changed section's word diff and adopted amendments."""
         doc = self.doc
-        self.paragraph(f"Changes since {doc.redline_base or 'the earlier release'}", "Heading 1")
-        self.paragraph("Inserted words are underlined, deleted words struck through.")
+        if doc.redline_base:
+            self.paragraph(_("Changes since %(release)s", release=doc.redline_base), "Heading 1")
+        else:
+            self.paragraph(_("Changes since the earlier release"), "Heading 1")
+        self.paragraph(_("Inserted words are underlined, deleted words struck through."))
         unchanged = 0
         for change in doc.redline:
             if change.change == "unchanged":
@@ -333,30 +340,30 @@ class _Writer:
                 for mark, text in segments:
                     self.run(paragraph, text, {"ins": "Inserted Text", "del": "Deleted Text"}.get(mark))
             if change.amendments:
-                self.labelled("Amendments adopted", ", ".join(change.amendments))
+                self.labelled(_("Amendments adopted:"), ", ".join(change.amendments))
         if unchanged:
-            self.paragraph(f"Unchanged: {unchanged} section{'' if unchanged == 1 else 's'}.")
+            self.paragraph(unchanged_label(unchanged, doc.labels_language))
 
     def annex(self) -> None:
         """The annex: every public amendment with its section, lines, author, status and reason."""
-        self.paragraph("Annex: amendments", "Heading 1")
+        self.paragraph(_("Annex: amendments"), "Heading 1")
         if not self.doc.annex:
-            self.paragraph("No amendments were submitted.")
+            self.paragraph(_("No amendments were submitted."))
         for entry in self.doc.annex:
             self.paragraph(f"{entry.code}: {entry.kind}" if entry.kind else entry.code, "Heading 2")
-            self.labelled("Section", entry.section)
-            self.labelled("Lines", entry.lines)
-            self.labelled("Author", entry.author)
-            self.labelled("Status", entry.status)
-            self.labelled("Reason", entry.reason)
+            self.labelled(_("Section:"), entry.section)
+            self.labelled(_("Lines:"), entry.lines)
+            self.labelled(_("Author:"), entry.author)
+            self.labelled(_("Status:"), entry.status)
+            self.labelled(_("Reason:"), entry.reason)
 
     def contributors(self) -> None:
         """The people who agreed to be named."""
-        self.paragraph("Contributors", "Heading 1")
+        self.paragraph(_("Contributors"), "Heading 1")
         if not self.doc.contributors:
-            self.paragraph("Nobody has asked to be named yet.")
+            self.paragraph(_("Nobody has asked to be named yet."))
             return
-        self.paragraph("These people took part and agreed to be named:")
+        self.paragraph(_("These people took part and agreed to be named:"))
         for person in self.doc.contributors:
             self.paragraph(person, "List Bullet")
 
@@ -658,6 +665,7 @@ class _HtmlToDocx(HTMLParser):
 
 def render(doc: ExportDocument, progress: Progress | None = None) -> bytes:
     """The .docx file of ``doc``; ``progress(stage, done, total)`` is called as sections are written."""
-    writer = _Writer(doc)
-    writer.write(progress)
-    return writer.save()
+    with in_language(doc):
+        writer = _Writer(doc)
+        writer.write(progress)
+        return writer.save()

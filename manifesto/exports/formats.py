@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timezone
 from html.parser import HTMLParser
+
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_time as babel_format_time
+from babel.numbers import format_decimal
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
 
 from .model import FORMATS, ExportDocument, ExportOptions
 
 __all__ = ["TEXT_FORMATS", "change_label", "clean", "date_label", "download_name", "edition_label", "escape",
-           "html_segments", "html_to_text", "plain_paragraphs", "render", "squash"]
+           "html_segments", "html_to_text", "in_language", "number", "plain_paragraphs", "render", "squash",
+           "unchanged_label"]
 
 # Formats rendered from an ExportDocument (json is the archive of everything).
 TEXT_FORMATS = ("pdf", "docx", "md", "html", "txt")
@@ -26,13 +35,20 @@ TEXT_FORMATS = ("pdf", "docx", "md", "html", "txt")
 # controls, which HTML forbids and no reader shows: stripped from every format.
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
 
-_CHANGES = {
-    "added": "Added", "removed": "Removed", "retitled": "Retitled", "moved": "Moved",
-    "changed": "Changed", "unchanged": "Unchanged",
-}
+
+def _change_name(change: str) -> str:
+    """A redline entry's kind of change in words, in the current locale."""
+    names = {"added": _("Added"), "removed": _("Removed"), "retitled": _("Retitled"), "moved": _("Moved"),
+             "changed": _("Changed"), "unchanged": _("Unchanged")}
+    return names.get(change, change.capitalize())
+
+
+@contextmanager
+def in_language(doc: ExportDocument) -> Iterator[str]:
+    """Write the fixed texts of ``doc``'s file in its one language (``doc.labels_language``)."""
+    with force_locale(doc.labels_language):
+        yield doc.labels_language
 
 
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
@@ -48,28 +64,57 @@ def clean(text: str | None) -> str:
     return _INVALID.sub("", text or "")
 
 
+def _utc(doc: ExportDocument):
+    """The text's date in UTC (exports are one file for everyone, so they name no reader's zone)."""
+    value = doc.date
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def day_label(doc: ExportDocument) -> str:
+    """The text's day (UTC) in the export's language: "30 November 2026", "30 novembre 2026"."""
+    language = doc.labels_language
+    pattern = "d MMMM y" if language == "en" else "long"
+    return babel_format_date(_utc(doc).date(), pattern, locale=language)
+
+
 def date_label(doc: ExportDocument) -> str:
-    """The text's date as people write it: "30 November 2026"."""
-    return f"{doc.date.day} {_MONTHS[doc.date.month - 1]} {doc.date.year}"
+    """The text's date and time, saying UTC: "30 November 2026, 14:05 UTC", "30 novembre 2026 à 14:05 UTC"."""
+    moment = _utc(doc)
+    clock = babel_format_time(moment, "HH:mm", tzinfo=timezone.utc, locale=doc.labels_language)
+    with force_locale(doc.labels_language):
+        return _("%(date)s, %(time)s UTC", date=day_label(doc), time=clock)
+
+
+def number(value: int, language: str) -> str:
+    """A count as people of ``language`` write it: 1,234 / 1 234 / 1234."""
+    return format_decimal(value, locale=language)
 
 
 def edition_label(doc: ExportDocument) -> str:
-    """What this text is and when: "Draft 2 · 30 November 2026" or "Live text as of 30 November 2026"."""
-    if doc.release_name:
-        return f"{doc.release_name} · {date_label(doc)}"
-    return f"Live text as of {date_label(doc)}"
+    """What this text is and when: "Draft 2 · 30 November 2026, …" or "Live text as of 30 November 2026, …"."""
+    with force_locale(doc.labels_language):
+        if doc.release_name:
+            return _("%(release)s · %(date)s", release=doc.release_name, date=date_label(doc))
+        return _("Live text as of %(date)s", date=date_label(doc))
+
+
+def unchanged_label(count: int, language: str) -> str:
+    """"Unchanged: 3 sections." in the export's language."""
+    with force_locale(language):
+        return ngettext("Unchanged: %(num)s section.", "Unchanged: %(num)s sections.", count)
 
 
 def change_label(change) -> str:
-    """A redline entry's change in words, with the old number or heading when they matter."""
-    label = ", ".join(change.labels) if getattr(change, "labels", None) else \
-        _CHANGES.get(change.change, change.change.capitalize())
+    """A redline entry's change in words (current locale), with the old number or heading when they matter."""
+    label = ", ".join(change.labels) if getattr(change, "labels", None) else _change_name(change.change)
     notes = []
     if change.old_number is not None and change.number is not None and change.old_number != change.number:
-        notes.append(f"was §{change.old_number}")
+        notes.append(_("was §%(number)s", number=change.old_number))
     if change.old_heading and change.old_heading != change.heading:
-        notes.append(f"was “{change.old_heading}”")
-    return f"{label} ({'; '.join(notes)})" if notes else label
+        notes.append(_("was “%(heading)s”", heading=change.old_heading))
+    if not notes:
+        return label
+    return _("%(change)s (%(notes)s)", change=label, notes="; ".join(notes))
 
 
 def download_name(slug: str, release_slug: str | None, options: ExportOptions, fmt: str) -> str:
@@ -207,8 +252,10 @@ def _renderers() -> dict[str, Callable[[ExportDocument], bytes]]:
 
 
 def render(fmt: str, doc: ExportDocument) -> bytes:
-    """Render ``doc`` in ``fmt`` (one of TEXT_FORMATS).
+    """Render ``doc`` in ``fmt`` (one of TEXT_FORMATS), its fixed texts in ``doc.labels_language``.
 
     :raises KeyError: for json or an unknown format.
     """
-    return _renderers()[fmt](doc)
+    renderer = _renderers()[fmt]
+    with in_language(doc):
+        return renderer(doc)

@@ -12,11 +12,12 @@ loads anything.
 
 from __future__ import annotations
 
+from flask_babel import gettext, ngettext
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..text.lines import format_line_range
 from ..text.render import render_plain
-from .formats import change_label, clean, edition_label
+from .formats import change_label, clean, edition_label, in_language, number
 from .model import ExportDocument
 
 __all__ = ["render"]
@@ -29,22 +30,30 @@ def _env() -> Environment:
     global _environment
     if _environment is None:
         environment = Environment(loader=PackageLoader("manifesto", "templates"),
-                                  autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-        environment.globals.update(change_label=change_label, line_range=format_line_range, plain=render_plain)
+                                  autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+                                  extensions=["jinja2.ext.i18n"])
+        # The app's translations, in whatever locale the caller forced (the export's language).
+        environment.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+        environment.policies["ext.i18n.trimmed"] = True
+        environment.globals.update(change_label=change_label, line_range=format_line_range, plain=render_plain,
+                                   number=number)
         _environment = environment
     return _environment
 
 
 def render(doc: ExportDocument) -> bytes:
-    """The HTML file of ``doc`` (UTF-8)."""
-    appendices = []
-    if doc.redline:
-        appendices.append(("redline", f"Changes since {doc.redline_base or 'the earlier release'}"))
-    if doc.options.annex:
-        appendices.append(("annex", "Annex: amendments"))
-    if doc.options.contributors:
-        appendices.append(("contributors", "Contributors"))
-    page = _env().get_template("exports/standalone.html").render(
-        doc=doc, edition=edition_label(doc), numbers=doc.options.line_numbers, appendices=appendices,
-        unchanged=sum(1 for change in doc.redline if change.change == "unchanged"))
+    """The HTML file of ``doc`` (UTF-8), its fixed texts in ``doc.labels_language`` (the page's ``lang``)."""
+    with in_language(doc) as language:
+        appendices = []
+        if doc.redline:
+            since = (gettext("Changes since %(release)s", release=doc.redline_base) if doc.redline_base
+                     else gettext("Changes since the earlier release"))
+            appendices.append(("redline", since))
+        if doc.options.annex:
+            appendices.append(("annex", gettext("Annex: amendments")))
+        if doc.options.contributors:
+            appendices.append(("contributors", gettext("Contributors")))
+        page = _env().get_template("exports/standalone.html").render(
+            doc=doc, edition=edition_label(doc), numbers=doc.options.line_numbers, appendices=appendices,
+            unchanged=sum(1 for change in doc.redline if change.change == "unchanged"), language=language)
     return clean(page).encode("utf-8")

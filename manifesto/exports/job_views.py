@@ -8,6 +8,7 @@ back; the document's list of exports finds it again.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from ..documents import services as documents
 from ..services import NotFound
@@ -68,7 +69,7 @@ def download(slug: str, job_id: int):
             return jobs.send_export(path, name, job.fmt)
         except FileNotFoundError:  # replaced by a newer file this instant
             pass
-    flash("This file is not available: the export is not finished, failed, or was replaced by a newer one.",
+    flash(_("This file is not available: the export is not finished, failed, or was replaced by a newer one."),
           "error")
     return redirect(url_for("export_jobs.show", slug=slug, job_id=job_id))
 

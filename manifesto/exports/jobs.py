@@ -26,7 +26,11 @@ from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
+from babel import Locale
+from babel.lists import format_list
 from flask import Response, current_app, redirect, render_template, send_file, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select, update
 
@@ -42,6 +46,9 @@ from . import cache
 from .build import build_export
 from .formats import download_name as file_name_of
 from .model import FORMATS, ExportOptions
+from . import models as texts
+from .formats import in_language
+from .model import export_language
 from .models import ACTIVE, ExportJob, JobStatus
 from .pdf import PdfUnavailable, pdf_unavailable_reason, render_pdf
 
@@ -142,16 +149,30 @@ def download_name(document: Document, release, fmt: str, options: ExportOptions)
     return file_name_of(document.slug, release.slug if release is not None else None, options, fmt)
 
 
+def language_name(code: str) -> str:
+    """A language's name in the reader's language: "French", "français", "francés"."""
+    from ..i18n import current_language
+
+    return Locale.parse(code).get_display_name(current_language()) or code
+
+
 def describe_options(options: ExportOptions) -> str:
-    """The options in words: "with line numbers and the annex of amendments" ("" for the text alone)."""
-    parts = [label for wanted, label in ((options.line_numbers, "line numbers"),
-                                         (options.annex, "the annex of amendments"),
-                                         (options.contributors, "the contributors"),
-                                         (options.redline_against, f"the changes since {options.redline_against}"))
-             if wanted]
-    if not parts:
-        return ""
-    return "with " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
+    """The options in words, in the reader's language: "line numbers and the annex of amendments" ("": none)."""
+    from ..i18n import current_language
+
+    parts = []
+    if options.line_numbers:
+        parts.append(_("line numbers"))
+    if options.annex:
+        parts.append(_("the annex of amendments"))
+    if options.contributors:
+        parts.append(_("the contributors"))
+    if options.redline_against:
+        parts.append(_("the changes since %(release)s", release=options.redline_against))
+    language = export_language(options.language)
+    if language:
+        parts.append(_("headings and labels in %(language)s", language=language_name(language)))
+    return format_list(parts, locale=current_language()) if parts else ""
 
 
 def releases_of(jobs: list[ExportJob]) -> dict[int, Release]:
@@ -185,13 +206,13 @@ def request_export_job(actor, document_id: int, release_id: int | None, fmt: str
     :raises NotFound: for an unknown document, release or format.
     """
     if fmt not in FORMATS:
-        raise NotFound("There is no such export format.")
+        raise NotFound(_("There is no such export format."))
     document = lock_document(document_id)  # serialises two readers asking for the same file at once
     release = None
     if release_id is not None:
         release = db.session.get(Release, release_id)
         if release is None or release.document_id != document.id:
-            raise NotFound("There is no such release of this document.")
+            raise NotFound(_("There is no such release of this document."))
     for job in db.session.scalars(
             select(ExportJob)
             .where(ExportJob.document_id == document.id, ExportJob.status.in_(ACTIVE),
@@ -201,11 +222,11 @@ def request_export_job(actor, document_id: int, release_id: int | None, fmt: str
             .order_by(ExportJob.id)).all():
         if not _stale_before(job):
             return job
-        _end(job, JobStatus.FAILED, "The export stopped before it was finished (its worker was interrupted). "
-                                    "A new one has been started.")
+        _end(job, JobStatus.FAILED, texts.english(texts.STOPPED))
     job = ExportJob(document_id=document.id, release_id=release_id, fmt=fmt, options_key=key.options_key,
                     options_json=json.dumps(asdict(options), sort_keys=True), fingerprint=key.fingerprint,
-                    status=JobStatus.QUEUED.value, stage="Waiting for its turn", progress_done=0, progress_total=0,
+                    status=JobStatus.QUEUED.value, stage=texts.english(texts.WAITING), progress_done=0,
+                    progress_total=0,
                     message="", requested_by_id=actor.id if actor is not None else None)
     db.session.add(job)
     db.session.flush()
@@ -227,7 +248,7 @@ def _end(job: ExportJob, status: JobStatus, message: str = "", file_name: str | 
         return False
     now = utcnow()
     values = {"status": status.value, "message": message, "finished_at": now, "updated_at": now,
-              "stage": "Ready" if status == JobStatus.DONE else "Failed"}
+              "stage": texts.english(texts.READY if status == JobStatus.DONE else texts.FAILED)}
     if status == JobStatus.DONE:
         values.update(file_name=file_name, progress_done=ExportJob.progress_total)
     changed = db.session.execute(
@@ -247,7 +268,7 @@ def start_export_job(job_id: int) -> bool:
     now = utcnow()
     changed = db.session.execute(
         update(ExportJob).where(ExportJob.id == job_id, ExportJob.status == JobStatus.QUEUED.value)
-        .values(status=JobStatus.RUNNING.value, started_at=now, updated_at=now, stage="Reading the text")
+        .values(status=JobStatus.RUNNING.value, started_at=now, updated_at=now, stage=texts.english(texts.READING))
         .execution_options(synchronize_session=False)).rowcount
     return bool(changed)
 
@@ -316,19 +337,30 @@ class _Reporter:
 
 
 def _failure_message(error: BaseException) -> str:
-    """What a reader is told when an export fails."""
-    if isinstance(error, PdfUnavailable):
-        return str(error)
-    if isinstance(error, ServiceError):
-        return error.message
-    if isinstance(error, MemoryError):
-        return "The server ran out of memory while building this file. Please tell an administrator."
-    return ("Building this file failed because of an error on the server. It has been logged; "
-            "please try again later or tell an administrator.")
+    """What a reader is told when an export fails, in English as the job row stores it (shown translated)."""
+    with force_locale("en"):
+        if isinstance(error, PdfUnavailable):
+            return str(error)
+        if isinstance(error, ServiceError):
+            return str(error.message)
+        if isinstance(error, MemoryError):
+            return str(texts.OUT_OF_MEMORY)
+        return str(texts.SERVER_ERROR)
 
 
 def run_export_job(job_id: int) -> None:
-    """Build, render and store the file of one queued job, recording its progress and how it ended."""
+    """Build, render and store the file of one queued job, recording its progress and how it ended.
+
+    It runs with an app context and no request (the queue's worker, or a
+    thread): the job row's texts are English, the file's fixed texts are in
+    the export's language (:func:`~manifesto.exports.formats.in_language`).
+    """
+    with force_locale("en"):
+        _run_export_job(job_id)
+
+
+def _run_export_job(job_id: int) -> None:
+    """:func:`run_export_job`, its messages in English."""
     if not start_export_job(job_id):
         return
     try:
@@ -336,15 +368,16 @@ def run_export_job(job_id: int) -> None:
         document = db.session.get(Document, job.document_id)
         release = job_release(job)
         if document is None or (job.release_id is not None and release is None):
-            raise NotFound("The document or release of this export no longer exists.")
+            raise NotFound(_("The document or release of this export no longer exists."))
         options, fmt = job.options, job.fmt
         if fmt != "pdf":
-            raise NotFound("Only PDF files are built in the background.")
+            raise NotFound(_("Only PDF files are built in the background."))
         # The key is read before the text, so a text that changes meanwhile lands under the older key.
         key = cache.cache_key(document, release, fmt, options)
         export = build_export(document, release, options)
         db.session.commit()  # end the read transaction: a long render must not hold a snapshot open
-        data = render_pdf(export, _Reporter(job_id))
+        with in_language(export):
+            data = render_pdf(export, _Reporter(job_id))
         path = cache.store(key, data)
         finish_export_job(job_id, str(path.relative_to(cache.export_dir())))
     except JobCancelled:

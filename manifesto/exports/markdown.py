@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 
-from .formats import change_label, clean, edition_label, html_segments, plain_paragraphs, squash
+from .formats import (change_label, clean, edition_label, html_segments, in_language, plain_paragraphs, squash,
+                      unchanged_label)
 from .model import ExportDocument
 
 __all__ = ["close_fences", "escape_markdown", "escape_raw_html", "render"]
@@ -101,9 +103,9 @@ def escape_raw_html(body: str) -> str:
 
 
 def _field(label: str, value: str) -> list[str]:
-    """One ``- **Label:** value`` item; a multi-paragraph value continues indented."""
+    """One ``- **Label:** value`` item (``label`` ends with its colon); a multi-paragraph value continues indented."""
     paragraphs = [escape_markdown(part) for part in plain_paragraphs(value)] or [""]
-    out = [f"- **{label}:** {paragraphs[0]}".rstrip()]
+    out = [f"- **{label}** {paragraphs[0]}".rstrip()]
     for paragraph in paragraphs[1:]:
         out += ["", f"  {paragraph}"]
     return out
@@ -122,10 +124,16 @@ def _diff_markdown(diff_html: str) -> list[str]:
 
 
 def render(doc: ExportDocument) -> bytes:
-    """The Markdown file of ``doc`` (UTF-8)."""
+    """The Markdown file of ``doc`` (UTF-8), its fixed texts in ``doc.labels_language``."""
+    with in_language(doc):
+        return _render(doc)
+
+
+def _render(doc: ExportDocument) -> bytes:
+    """:func:`render`, inside the export's locale."""
     out = [f"# {escape_markdown(doc.title)}", "", f"*{escape_markdown(edition_label(doc))}*"]
     if doc.is_final:
-        out += ["", "**Final text**"]
+        out += ["", f"**{escape_markdown(_('Final text'))}**"]
     if doc.introduction.strip():
         out += ["", close_fences(escape_raw_html(clean(doc.introduction).strip("\n")))]
     for section in doc.sections:
@@ -134,7 +142,9 @@ def render(doc: ExportDocument) -> bytes:
         if body:
             out += ["", close_fences(escape_raw_html(body))]
     if doc.redline:
-        out += ["", f"## Changes since {escape_markdown(doc.redline_base or 'the earlier release')}"]
+        since = (_("Changes since %(release)s", release=doc.redline_base) if doc.redline_base
+                 else _("Changes since the earlier release"))
+        out += ["", f"## {escape_markdown(since)}"]
         for change in doc.redline:
             if change.change == "unchanged":
                 continue
@@ -144,31 +154,32 @@ def render(doc: ExportDocument) -> bytes:
                 for paragraph in _diff_markdown(change.diff_html):
                     out += ["", paragraph]
             if change.amendments:
-                out += ["", "Amendments adopted: " + ", ".join(escape_markdown(code) for code in change.amendments)]
+                codes = ", ".join(escape_markdown(code) for code in change.amendments)
+                out += ["", _("Amendments adopted: %(codes)s", codes=codes)]
         unchanged = sum(1 for change in doc.redline if change.change == "unchanged")
         if unchanged:
-            out += ["", f"Unchanged: {unchanged} section{'' if unchanged == 1 else 's'}."]
+            out += ["", unchanged_label(unchanged, doc.labels_language)]
     if doc.options.annex:
-        out += ["", "## Annex: amendments"]
+        out += ["", f"## {escape_markdown(_('Annex: amendments'))}"]
         if not doc.annex:
-            out += ["", "No amendments were submitted."]
+            out += ["", escape_markdown(_("No amendments were submitted."))]
         for entry in doc.annex:
             heading = f"### {escape_markdown(entry.code)}"
             if entry.kind:
                 heading += f": {escape_markdown(entry.kind)}"
             out += ["", heading, ""]
-            out += _field("Section", entry.section)
+            out += _field(_("Section:"), entry.section)
             if entry.lines:
-                out += _field("Lines", entry.lines)
-            out += _field("Author", entry.author)
-            out += _field("Status", entry.status)
+                out += _field(_("Lines:"), entry.lines)
+            out += _field(_("Author:"), entry.author)
+            out += _field(_("Status:"), entry.status)
             if entry.reason:
-                out += _field("Reason", entry.reason)
+                out += _field(_("Reason:"), entry.reason)
     if doc.options.contributors:
-        out += ["", "## Contributors", ""]
+        out += ["", f"## {escape_markdown(_('Contributors'))}", ""]
         if doc.contributors:
-            out += ["These people took part and agreed to be named:", ""]
+            out += [escape_markdown(_("These people took part and agreed to be named:")), ""]
             out += [f"- {escape_markdown(person)}" for person in doc.contributors]
         else:
-            out += ["Nobody has asked to be named yet."]
+            out += [escape_markdown(_("Nobody has asked to be named yet."))]
     return ("\n".join(out).rstrip("\n") + "\n").encode("utf-8")

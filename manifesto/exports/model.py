@@ -12,9 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
+
 from ..documents.models import NumberedLine
 
 __all__ = [
+    "EXPORT_LANGUAGES",
+    "export_language",
     "AnnexEntry",
     "ExportDocument",
     "ExportOptions",
@@ -34,6 +38,16 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
+# The languages an export's headings and labels can be written in (the interface's).
+EXPORT_LANGUAGES = ("en", "fr", "es")
+
+
+def export_language(code: str | None) -> str | None:
+    """``code`` when it names a language exports are written in ("fr-CH" gives "fr"), else None."""
+    base = str(code or "").replace("_", "-").split("-")[0].strip().lower()
+    return base if base in EXPORT_LANGUAGES else None
+
+
 @dataclass(frozen=True)
 class ExportOptions:
     """What the reader asked for besides the text itself."""
@@ -42,6 +56,8 @@ class ExportOptions:
     annex: bool = False  # an annex listing every amendment
     contributors: bool = False  # the people who agreed to be credited
     redline_against: str | None = None  # name of an earlier release to compare with
+    # The language of the fixed texts (contents, labels, dates): en, fr, es; None for the document's own.
+    language: str | None = None
 
     def cache_key(self) -> str:
         """A short stable string naming these options, for cached files."""
@@ -50,6 +66,7 @@ class ExportOptions:
             "annex" if self.annex else "",
             "credits" if self.contributors else "",
             f"vs-{self.redline_against}" if self.redline_against else "",
+            f"lang-{self.language}" if self.language else "",
         ]
         return "-".join(part for part in parts if part) or "plain"
 
@@ -76,7 +93,7 @@ class AnnexEntry:
     section: str  # "§3 Title" or "new section after §3"
     lines: str  # "lines 12–14" or ""
     author: str
-    status: str  # human label: Accepted, Rejected...
+    status: str  # human label, in the export's language: Accepted, Rejected...
     title: str
     reason: str  # the moderators' public reason ("" when undecided)
     kind: str = ""  # what it does, in words: "Change a section", "Delete a section", "Insert a new section"
@@ -118,6 +135,11 @@ class ExportDocument:
     line_length: int = 80  # characters per numbered line, as laid out
 
     @property
+    def labels_language(self) -> str:
+        """The language the file's fixed texts are written in: the one asked for, else the text's own."""
+        return export_language(self.options.language) or export_language(self.language) or "en"
+
+    @property
     def label(self) -> str:
-        """What this text is: the release's name, or "Live text"."""
-        return self.release_name or "Live text"
+        """What this text is: the release's name, or "Live text" (in the current locale)."""
+        return self.release_name or _("Live text")

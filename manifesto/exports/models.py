@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,12 +28,52 @@ class JobStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        """Human name of the status."""
-        return {"queued": "Waiting for its turn", "running": "Being built", "done": "Ready",
-                "failed": "Failed"}[self.value]
+        """Human name of the status (current locale)."""
+        return {"queued": _("Waiting for its turn"), "running": _("Being built"), "done": _("Ready"),
+                "failed": _("Failed")}[self.value]
 
 
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+
+# What a job row stores about its stage and failure is English (it is written by a worker that has no
+# reader); these are shown in the reader's language. A stored text that is none of them is shown as it is.
+WAITING = _l("Waiting for its turn")
+READING = _l("Reading the text")
+PREPARING = _l("Preparing the text")
+WRITING = _l("Writing the PDF")
+DONE = _l("Done")
+READY = _l("Ready")
+FAILED = _l("Failed")
+STOPPED = _l("The export stopped before it was finished (its worker was interrupted). A new one has been started.")
+OUT_OF_MEMORY = _l("The server ran out of memory while building this file. Please tell an administrator.")
+SERVER_ERROR = _l("Building this file failed because of an error on the server. It has been logged; "
+                  "please try again later or tell an administrator.")
+GONE = _l("The document or release of this export no longer exists.")
+ONLY_PDF = _l("Only PDF files are built in the background.")
+_KNOWN = (WAITING, READING, PREPARING, WRITING, DONE, READY, FAILED, STOPPED, OUT_OF_MEMORY, SERVER_ERROR, GONE,
+          ONLY_PDF)
+_LAYING_OUT = re.compile(r"Laying out page (\d+)")
+
+
+def english(text) -> str:
+    """A (lazy) message in English, as job rows store it."""
+    with force_locale("en"):
+        return str(text)
+
+
+def shown(stored: str | None) -> str:
+    """A stage or failure message stored in English, in the reader's language (unknown texts as they are)."""
+    if not stored:
+        return ""
+    from .pdf import INSTALL_HINT
+
+    for text in (*_KNOWN, INSTALL_HINT):
+        if english(text) == stored:
+            return str(text)
+    page = _LAYING_OUT.fullmatch(stored)
+    if page:
+        return _("Laying out page %(page)s", page=page.group(1))
+    return stored
 
 
 class ExportJob(db.Model):
@@ -74,6 +118,16 @@ class ExportJob(db.Model):
     def active(self) -> bool:
         """Whether the job is still waiting or running."""
         return self.status in ACTIVE
+
+    @property
+    def stage_label(self) -> str:
+        """What the job is doing, in the reader's language."""
+        return shown(self.stage)
+
+    @property
+    def message_label(self) -> str:
+        """Why the job failed, in the reader's language."""
+        return shown(self.message)
 
     @property
     def options(self) -> ExportOptions:

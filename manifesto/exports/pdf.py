@@ -34,9 +34,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from ..documents.models import NumberedLine
+from .formats import change_label, date_label, in_language
 from .model import ExportDocument, ExportSection
 
 __all__ = ["INSTALL_HINT", "PdfUnavailable", "Progress", "build_html", "pdf_unavailable_reason", "render_pdf"]
@@ -45,8 +48,8 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (what is happening, done, total)
 
-INSTALL_HINT = ("PDF export needs Pango and HarfBuzz on the server: apt install libpango-1.0-0 "
-                "libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core")
+INSTALL_HINT = _l("PDF export needs Pango and HarfBuzz on the server: apt install %(packages)s",
+                  packages="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core")
 
 STYLESHEET = Path(__file__).with_name("pdf.css")
 
@@ -69,11 +72,10 @@ class PdfUnavailable(RuntimeError):
 
 
 @functools.cache
-def pdf_unavailable_reason() -> str | None:
-    """None when PDFs can be made here, else a sentence saying what the server lacks.
+def _weasyprint_missing() -> bool:
+    """Whether WeasyPrint fails to load here (imported once per process, never at start-up).
 
-    WeasyPrint raises OSError on import when Pango is missing, so it is imported
-    here, once per process, and never at start-up.
+    WeasyPrint raises OSError on import when Pango is missing.
     """
     try:
         with warnings.catch_warnings():
@@ -82,8 +84,13 @@ def pdf_unavailable_reason() -> str | None:
             import weasyprint  # noqa: F401
     except (OSError, ImportError) as error:
         log.warning("PDF export unavailable: %s", error)
-        return INSTALL_HINT
-    return None
+        return True
+    return False
+
+
+def pdf_unavailable_reason() -> str | None:
+    """None when PDFs can be made here, else a sentence (in the current locale) saying what the server lacks."""
+    return str(INSTALL_HINT) if _weasyprint_missing() else None
 
 
 # ------------------------------------------------------------------ measuring lines
@@ -200,9 +207,9 @@ def _line_html(line: NumberedLine, first_in_section: bool) -> str:
     return f'<p class="{" ".join(classes)}"{style}><span class="n">{number}</span>{indent}{content}</p>'
 
 
-def _section_html(section: ExportSection, line_numbers: bool) -> Iterator[str]:
-    """A numbered section: its heading, then its body as prose or as numbered lines."""
-    yield (f'<section class="sec" id="s-{section.number}"><h2 class="sec-h">'
+def _section_html(section: ExportSection, line_numbers: bool, lang: str = "en") -> Iterator[str]:
+    """A numbered section (in the text's language ``lang``): its heading, then its body as prose or numbered lines."""
+    yield (f'<section class="sec" id="s-{section.number}" lang="{lang}"><h2 class="sec-h">'
            f'<span class="secno">§{section.number}</span> {escape(section.heading)}</h2>')
     if line_numbers:
         yield '<div class="ln-text">'
@@ -214,100 +221,133 @@ def _section_html(section: ExportSection, line_numbers: bool) -> Iterator[str]:
     yield "</section>"
 
 
-_CHANGE_LABELS = {"added": "Added", "removed": "Removed", "retitled": "Retitled", "moved": "Moved",
-                  "changed": "Changed", "unchanged": "Unchanged"}
+def _changes_since(doc: ExportDocument) -> str:
+    """The redline's heading: "Changes since Draft 1"."""
+    if doc.redline_base:
+        return _("Changes since %(release)s", release=doc.redline_base)
+    return _("Changes since the earlier release")
 
 
 def _redline_html(doc: ExportDocument) -> Iterator[str]:
     """The document-level redline: every section that changed, with its word diff and adopted amendments."""
-    base = escape(doc.redline_base or "the earlier release")
-    yield f'<section class="part" id="redline"><h2 class="part-h">Changes since {base}</h2>'
+    yield f'<section class="part" id="redline"><h2 class="part-h">{escape(_changes_since(doc))}</h2>'
     changed = [entry for entry in doc.redline if entry.change != "unchanged"]
     if not changed:
-        yield "<p>No section changed.</p>"
+        yield f"<p>{escape(_('No section changed.'))}</p>"
     for entry in changed:
-        number = f"§{entry.number}" if entry.number is not None else f"former §{entry.old_number}"
-        label = ", ".join(entry.labels) if entry.labels else _CHANGE_LABELS.get(entry.change, entry.change)
+        number = f"§{entry.number}" if entry.number is not None else _("former §%(number)s", number=entry.old_number)
+        label = ", ".join(entry.labels) if entry.labels else change_label(entry)
         yield (f'<div class="redline-sec"><h3><span class="change">{escape(label)}</span> {escape(number)} '
-               f'{escape(entry.heading)}</h3>')
+               f'<span lang="{escape(doc.language)}">{escape(entry.heading)}</span></h3>')
         if entry.old_heading and entry.old_heading != entry.heading:
-            yield f"<p>Heading was: <del>{escape(entry.old_heading)}</del></p>"
+            yield (f'<p>{escape(_("Heading was:"))} <del lang="{escape(doc.language)}">'
+                   f"{escape(entry.old_heading)}</del></p>")
         if entry.old_number is not None and entry.number is not None and entry.old_number != entry.number:
-            yield f"<p>Was §{entry.old_number}.</p>"
+            yield f"<p>{escape(_('Was §%(number)s.', number=entry.old_number))}</p>"
         if entry.diff_html:
-            yield f'<div class="redline-diff">{entry.diff_html}</div>'
+            yield f'<div class="redline-diff" lang="{escape(doc.language)}">{entry.diff_html}</div>'
         if entry.amendments:
-            yield f'<p class="redline-amendments">Amendments adopted: {escape(", ".join(entry.amendments))}</p>'
+            yield (f'<p class="redline-amendments">'
+                   f'{escape(_("Amendments adopted: %(codes)s", codes=", ".join(entry.amendments)))}</p>')
         yield "</div>"
     yield "</section>"
 
 
 def _annex_html(doc: ExportDocument) -> Iterator[str]:
     """The annex: every amendment with its place, author, status and the moderators' reason."""
-    yield '<section class="part" id="annex"><h2 class="part-h">Annex: amendments</h2>'
+    yield f'<section class="part" id="annex"><h2 class="part-h">{escape(_("Annex: amendments"))}</h2>'
     if not doc.annex:
-        yield "<p>No amendments.</p>"
+        yield f"<p>{escape(_('No amendments.'))}</p>"
+    reason_label = Markup("\n") + escape(_("Reason:")) + Markup(" ")
     for entry in doc.annex:
         # One block of plain lines (white-space: pre-line) per amendment: 3,600 of them must stay cheap.
         where = escape(entry.section) + (Markup(", ") + escape(entry.lines) if entry.lines else "")
-        reason = Markup("\nReason: ") + escape(entry.reason) if entry.reason else ""
+        reason = reason_label + escape(entry.reason) if entry.reason else ""
+        proposed = escape(_("Proposed by %(name)s", name=entry.author))
         yield (f'<p class="am"><b>{escape(entry.code)}</b> · {where} · {escape(entry.status)}\n'
-               f'{escape(entry.title)}\nProposed by {escape(entry.author)}{reason}</p>')
+               f"{escape(entry.title)}\n{proposed}{reason}</p>")
     yield "</section>"
 
 
 def _contributors_html(doc: ExportDocument) -> Iterator[str]:
     """The people who agreed to be credited."""
-    yield '<section class="part" id="contributors"><h2 class="part-h">Contributors</h2>'
+    yield f'<section class="part" id="contributors"><h2 class="part-h">{escape(_("Contributors"))}</h2>'
     if doc.contributors:
         yield '<ul class="credits">' + "".join(f"<li>{escape(name)}</li>" for name in doc.contributors) + "</ul>"
     else:
-        yield "<p>Nobody has asked to be credited.</p>"
+        yield f"<p>{escape(_('Nobody has asked to be credited.'))}</p>"
     yield "</section>"
 
 
-def _date(doc: ExportDocument) -> str:
-    """The text's date as printed: 30 November 2026."""
-    return f"{doc.date.day} {doc.date:%B %Y}"
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def page_css() -> str:
+    """The page footer, "Page 3 of 12", in the current locale (CSS counters in the sentence's word order)."""
+    sentence = _("Page %(page)s of %(pages)s", page="\x00page\x00", pages="\x00pages\x00")
+    parts = []
+    for piece in re.split(r"(\x00pages?\x00)", sentence):
+        if piece == "\x00page\x00":
+            parts.append("counter(page)")
+        elif piece == "\x00pages\x00":
+            parts.append("counter(pages)")
+        elif piece:
+            parts.append(_css_string(piece))
+    return "@page { @bottom-center { content: %s; } }\n@page :first { @bottom-center { content: none; } }" % (
+        " ".join(parts) or "none")
 
 
 def build_html(doc: ExportDocument) -> str:
-    """The whole printed document as one HTML string (WeasyPrint's input)."""
+    """The whole printed document as one HTML string (WeasyPrint's input), fixed texts in its labels language.
+
+    The page is in the labels language (``<html lang>``); the document's own
+    text (title, headings, bodies) carries its own ``lang`` when that differs.
+    """
+    with in_language(doc) as language:
+        return _build_html(doc, language)
+
+
+def _build_html(doc: ExportDocument, language: str) -> str:
+    """:func:`build_html`, inside the export's locale."""
     options = doc.options
+    text_lang = escape(doc.language or "en")
+    kicker = _("Final text") if doc.is_final else _("Release") if doc.release_name else _("Working text")
     parts: list[str] = [
-        f'<!DOCTYPE html><html lang="{escape(doc.language or "en")}"><head><meta charset="utf-8">',
+        f'<!DOCTYPE html><html lang="{escape(language)}"><head><meta charset="utf-8">',
         f"<title>{escape(doc.title)}</title>",
         f'<meta name="description" content="{escape(doc.label)}">',
         f'<meta name="dcterms.created" content="{doc.date.isoformat()}">',
         f'<meta name="dcterms.modified" content="{doc.date.isoformat()}"></head><body>',
         '<section class="title-page">',
-        f'<p class="kicker">{"Final text" if doc.is_final else "Release" if doc.release_name else "Working text"}</p>',
-        f"<h1>{escape(doc.title)}</h1>",
-        f'<p class="release">{escape(doc.release_name or "Live text")}</p>',
-        f'<p class="date">{_date(doc)}</p>',
+        f'<p class="kicker">{escape(kicker)}</p>',
+        f'<h1 lang="{text_lang}">{escape(doc.title)}</h1>',
+        f'<p class="release">{escape(doc.release_name or _("Live text"))}</p>',
+        f'<p class="date">{escape(date_label(doc))}</p>',
     ]
     if options.line_numbers:
-        parts.append('<p class="colophon">Line numbers are those of the text on the platform.</p>')
+        parts.append(f'<p class="colophon">{escape(_("Line numbers are those of the text on the platform."))}</p>')
     parts.append("</section>")
 
-    toc = [(f"#s-{s.number}", Markup(f'<span class="secno">§{s.number}</span> ') + escape(s.heading))
-           for s in doc.sections]
+    toc = [(f"#s-{s.number}", Markup(f'<span class="secno">§{s.number}</span> <span lang="{text_lang}">')
+            + escape(s.heading) + Markup("</span>")) for s in doc.sections]
     if doc.redline_base is not None or doc.redline:
-        toc.append(("#redline", escape(f"Changes since {doc.redline_base or 'the earlier release'}")))
+        toc.append(("#redline", escape(_changes_since(doc))))
     if options.annex:
-        toc.append(("#annex", Markup("Annex: amendments")))
+        toc.append(("#annex", escape(_("Annex: amendments"))))
     if options.contributors:
-        toc.append(("#contributors", Markup("Contributors")))
-    parts.append('<nav class="toc"><h2>Contents</h2><ol>')
+        toc.append(("#contributors", escape(_("Contributors"))))
+    parts.append(f'<nav class="toc"><h2>{escape(_("Contents"))}</h2><ol>')
     parts.extend(f'<li><a href="{href}">{label}</a></li>' for href, label in toc)
     parts.append("</ol></nav>")
 
     if doc.introduction_html:
-        parts.append(f'<section class="intro prose">{doc.introduction_html}</section>')
+        parts.append(f'<section class="intro prose" lang="{text_lang}">{doc.introduction_html}</section>')
     for section in doc.sections:
-        parts.extend(_section_html(section, options.line_numbers))
+        parts.extend(_section_html(section, options.line_numbers, text_lang))
     if not doc.sections:
-        parts.append("<p>This document has no sections yet.</p>")
+        parts.append(f"<p>{escape(_('This document has no sections yet.'))}</p>")
     if doc.redline_base is not None or doc.redline:
         parts.extend(_redline_html(doc))
     if options.annex:
@@ -411,9 +451,12 @@ def render_pdf(doc: ExportDocument, progress: Progress | None = None) -> bytes:
     if progress:
         progress("Preparing the text", 0, total)
     html = build_html(doc)
+    with in_language(doc):
+        footer = page_css()
     fonts = FontConfiguration()
     fetcher = _url_fetcher()
-    stylesheet = CSS(string=STYLESHEET.read_text(encoding="utf-8"), font_config=fonts, url_fetcher=fetcher)
+    stylesheet = CSS(string=STYLESHEET.read_text(encoding="utf-8") + "\n" + footer, font_config=fonts,
+                     url_fetcher=fetcher)
     with _listening(progress, total):
         rendered = HTML(string=html, url_fetcher=fetcher).render(stylesheets=[stylesheet], font_config=fonts)
     pages = len(rendered.pages)

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import textwrap
 
-from .formats import change_label, clean, edition_label, html_to_text, plain_paragraphs, squash
+from flask_babel import gettext as _
+
+from .formats import (change_label, clean, edition_label, html_to_text, in_language, plain_paragraphs, squash,
+                      unchanged_label)
 from .model import ExportDocument, ExportSection
 
 __all__ = ["render"]
@@ -48,7 +51,13 @@ def _body(section: ExportSection, numbers: bool, digits: int) -> list[str]:
 
 
 def render(doc: ExportDocument) -> bytes:
-    """The plain-text file of ``doc`` (UTF-8, Unix line ends)."""
+    """The plain-text file of ``doc`` (UTF-8, Unix line ends), its fixed texts in ``doc.labels_language``."""
+    with in_language(doc):
+        return _render(doc)
+
+
+def _render(doc: ExportDocument) -> bytes:
+    """:func:`render`, inside the export's locale."""
     width = max(doc.line_length, 40)
     numbers = doc.options.line_numbers
     last = max((line.number for section in doc.sections for line in section.lines), default=0)
@@ -56,60 +65,63 @@ def render(doc: ExportDocument) -> bytes:
     out = _underline(doc.title, "=", width)
     out += ["", *_wrap(edition_label(doc), width)]
     if doc.is_final:
-        out.append("Final text")
+        out.append(_("Final text"))
     for paragraph in html_to_text(doc.introduction_html):
         out += ["", *_wrap(paragraph, width)]
-    out += ["", "Contents", ""]
+    out += ["", _("Contents"), ""]
     out += [line for section in doc.sections
             for line in _wrap(f"{section.number}. {clean(section.heading)}", width, "  ")]
-    extra = [name for name, present in (("Changes since " + (doc.redline_base or "the earlier release"),
-                                         bool(doc.redline)),
-                                        ("Annex: amendments", doc.options.annex),
-                                        ("Contributors", doc.options.contributors)) if present]
+    since = (_("Changes since %(release)s", release=doc.redline_base) if doc.redline_base
+             else _("Changes since the earlier release"))
+    extra = [name for name, present in ((since, bool(doc.redline)),
+                                        (_("Annex: amendments"), doc.options.annex),
+                                        (_("Contributors"), doc.options.contributors)) if present]
     out += [line for name in extra for line in _wrap(clean(name), width, "  ")]
     for section in doc.sections:
         out += ["", "", *_underline(f"{section.number}. {section.heading}", "-", width)]
         if numbers and section.lines:
-            out.append(f"Lines {section.lines[0].number}–{section.lines[-1].number}")
+            out.append(_("Lines %(first)s–%(last)s", first=section.lines[0].number, last=section.lines[-1].number))
         out.append("")
         out += _body(section, numbers, digits)
     if doc.redline:
         out += ["", "", *_underline(extra[0], "-", width)]
-        out += ["", *_wrap("Inserted words are shown [+like this+], deleted words [-like this-].", width)]
+        out += ["", *_wrap(_("Inserted words are shown [+like this+], deleted words [-like this-]."), width)]
         unchanged = 0
         for change in doc.redline:
             if change.change == "unchanged":
                 unchanged += 1
                 continue
             number = change.number if change.number is not None else change.old_number
-            out += ["", *_wrap(f"§{number} {clean(change.heading)}: {clean(change_label(change))}", width)]
+            out += ["", *_wrap(_("§%(number)s %(heading)s: %(change)s", number=number, heading=clean(change.heading),
+                                 change=clean(change_label(change))), width)]
             for paragraph in html_to_text(change.diff_html, ("[+", "+]"), ("[-", "-]")):
                 out += ["", *_wrap(paragraph, width, "    ")]
             if change.amendments:
-                out += ["", *_wrap("Amendments adopted: " + ", ".join(map(clean, change.amendments)), width, "    ")]
+                codes = ", ".join(map(clean, change.amendments))
+                out += ["", *_wrap(_("Amendments adopted: %(codes)s", codes=codes), width, "    ")]
         if unchanged:
-            out += ["", f"Unchanged: {unchanged} section{'' if unchanged == 1 else 's'}."]
+            out += ["", unchanged_label(unchanged, doc.labels_language)]
     if doc.options.annex:
-        out += ["", "", *_underline("Annex: amendments", "-", width)]
+        out += ["", "", *_underline(_("Annex: amendments"), "-", width)]
         if not doc.annex:
-            out += ["", "No amendments were submitted."]
+            out += ["", _("No amendments were submitted.")]
         for entry in doc.annex:
             out += ["", *_wrap(f"{entry.code}: {entry.kind}" if entry.kind else entry.code, width)]
-            fields = [("Section", entry.section), ("Lines", entry.lines), ("Author", entry.author),
-                      ("Status", entry.status), ("Reason", entry.reason)]
+            fields = [(_("Section:"), entry.section), (_("Lines:"), entry.lines), (_("Author:"), entry.author),
+                      (_("Status:"), entry.status), (_("Reason:"), entry.reason)]
             for label, value in fields:
                 paragraphs = plain_paragraphs(value)
                 if not paragraphs:
                     continue
-                out += textwrap.wrap(f"{label}: {paragraphs[0]}", width=width, initial_indent="    ",
+                out += textwrap.wrap(f"{label} {paragraphs[0]}", width=width, initial_indent="    ",
                                      subsequent_indent="      ", break_long_words=True, break_on_hyphens=False)
                 for paragraph in paragraphs[1:]:
                     out += _wrap(paragraph, width, "      ")
     if doc.options.contributors:
-        out += ["", "", *_underline("Contributors", "-", width), ""]
+        out += ["", "", *_underline(_("Contributors"), "-", width), ""]
         if doc.contributors:
-            out += _wrap("These people took part and agreed to be named:", width) + [""]
+            out += _wrap(_("These people took part and agreed to be named:"), width) + [""]
             out += [line for person in doc.contributors for line in _wrap(clean(person), width, "  ")]
         else:
-            out += _wrap("Nobody has asked to be named yet.", width)
+            out += _wrap(_("Nobody has asked to be named yet."), width)
     return ("\n".join(out).rstrip("\n") + "\n").encode("utf-8")

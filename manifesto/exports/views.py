@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 
 from flask import Blueprint, abort, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..documents import services as documents
@@ -27,7 +29,7 @@ from .model import FORMATS, ExportOptions
 bp = Blueprint("exports", __name__)
 
 # The buttons, in the order people look for them.
-DOWNLOADS = (("pdf", "PDF"), ("docx", "Word (DOCX)"), ("html", "HTML"), ("md", "Markdown"), ("txt", "Plain text"))
+DOWNLOADS = (("pdf", "PDF"), ("docx", "Word (DOCX)"), ("html", "HTML"), ("md", "Markdown"), ("txt", _l("Plain text")))
 
 
 def _load(slug: str, release_slug: str | None = None):
@@ -45,7 +47,7 @@ def pdf_unavailable() -> str | None:
     try:
         from .pdf import pdf_unavailable_reason
     except ImportError:  # the PDF module itself could not load
-        return "PDF export is not available on this server."
+        return _("PDF export is not available on this server.")
     return pdf_unavailable_reason()
 
 
@@ -55,7 +57,7 @@ def export_links(document, release=None, options: ExportOptions | None = None) -
     query = query_of(options or ExportOptions(), release.slug if release is not None else None)
     links = []
     for fmt, label in DOWNLOADS:
-        link = {"fmt": fmt, "label": label, "url": url_for("exports.download", slug=document.slug, fmt=fmt, **query)}
+        link = {"fmt": fmt, "label": str(label), "url": url_for("exports.download", slug=document.slug, fmt=fmt, **query)}
         if fmt == "pdf":
             link["unavailable"] = pdf_unavailable()
         links.append(link)
@@ -69,7 +71,7 @@ def export_page(slug: str):
     from ..releases import services as releases
 
     form = ExportForm(request.args)
-    form.fill_choices(releases.list_releases(document))
+    form.fill_choices(releases.list_releases(document), document.language)
     release_slug = request.args.get("release") or None
     release = None
     if release_slug:
@@ -86,8 +88,8 @@ def export_page(slug: str):
 def download(slug: str, fmt: str):
     """One export file, as an attachment: from the cache, built now, or (a long PDF) by the background queue."""
     if fmt not in FORMATS:
-        abort(404, description=f"There is no export format “{fmt[:40]}”. Choose PDF, DOCX, Markdown, HTML, "
-                               "plain text or the JSON archive.")
+        abort(404, description=_("There is no export format “%(format)s”. Choose PDF, DOCX, Markdown, HTML, "
+                                 "plain text or the JSON archive.", format=fmt[:40]))
     document, release = _load(slug, request.args.get("release") or None)
     if fmt == "json":
         return _archive()
@@ -116,9 +118,9 @@ def download(slug: str, fmt: str):
 def _archive():
     """The JSON archive of the whole database: admins only (it holds every account, and emails when asked)."""
     if not current_user.is_authenticated:
-        abort(403, description="Only admins can download the archive of the whole database. Log in first.")
+        abort(403, description=_("Only admins can download the archive of the whole database. Log in first."))
     if not current_user.is_admin:
-        abort(403, description="Only admins can download the archive of the whole database.")
+        abort(403, description=_("Only admins can download the archive of the whole database."))
     from .archive import write_archive
 
     data = write_archive(include_emails=flag(request.args, "emails"))

@@ -34,6 +34,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..amendments.models import Amendment, Kind, Status
@@ -48,8 +49,9 @@ from .services import versions_by_id
 __all__ = ["AdoptedAmendment", "CHANGE_LABELS", "SectionChange", "compare_texts", "heading_diff", "summary"]
 
 ADDED, REMOVED, CHANGED, RETITLED, MOVED, UNCHANGED = "added", "removed", "changed", "retitled", "moved", "unchanged"
-CHANGE_LABELS = {ADDED: "Added", REMOVED: "Removed", CHANGED: "Text changed", RETITLED: "Retitled",
-                 MOVED: "Moved", UNCHANGED: "Unchanged"}
+# Lazy: shown in the reader's language (str() them where a plain string is needed).
+CHANGE_LABELS = {ADDED: _l("Added"), REMOVED: _l("Removed"), CHANGED: _l("Text changed"), RETITLED: _l("Retitled"),
+                 MOVED: _l("Moved"), UNCHANGED: _l("Unchanged")}
 ADOPTED = (Status.ACCEPTED.value, Status.ACCEPTED_MODIFIED.value)
 
 
@@ -98,10 +100,10 @@ class SectionChange:
 
     @property
     def labels(self) -> list[str]:
-        """Every kind of change this section went through, in words."""
+        """Every kind of change this section went through, in words (current locale)."""
         if self.change in (ADDED, REMOVED, UNCHANGED):
-            return [CHANGE_LABELS[self.change]]
-        return [CHANGE_LABELS[kind] for kind, flag in ((MOVED, self.moved), (RETITLED, self.retitled),
+            return [str(CHANGE_LABELS[self.change])]
+        return [str(CHANGE_LABELS[kind]) for kind, flag in ((MOVED, self.moved), (RETITLED, self.retitled),
                                                        (CHANGED, self.text_changed)) if flag]
 
 
@@ -160,13 +162,17 @@ def _moved(common_old_order: list[int], new_index: dict[int, int]) -> set[int]:
 
 def heading_diff(old: str, new: str) -> str:
     """A one-line word diff of two headings, as phrasing content (it goes inside a heading element); safe HTML."""
+    from ..amendments.wording import diff_labels
+
+    labels = diff_labels()  # "inserted: ", "deleted: " for screen readers, in the reader's language
+    inserted, deleted = html.escape(labels.inserted, quote=True), html.escape(labels.deleted, quote=True)
     parts = []
     for op, text in word_diff(old, new):
         escaped = html.escape(text, quote=True)
         if op == DIFF_INSERT:
-            parts.append(f'<ins><span class="visually-hidden">inserted: </span>{escaped}</ins>')
+            parts.append(f'<ins><span class="visually-hidden">{inserted}</span>{escaped}</ins>')
         elif op == DIFF_DELETE:
-            parts.append(f'<del><span class="visually-hidden">deleted: </span>{escaped}</del>')
+            parts.append(f'<del><span class="visually-hidden">{deleted}</span>{escaped}</del>')
         else:
             parts.append(escaped)
     return "".join(parts)
@@ -176,7 +182,9 @@ def _body_diff(old: SectionVersion, new: SectionVersion) -> str:
     """The word diff of two versions' bodies as they read (formatting shown, no Markdown), or "" when equal."""
     if old.body == new.body:
         return ""
-    return visible_diff(old.body, new.body)
+    from ..amendments.wording import diff_labels
+
+    return visible_diff(old.body, new.body, labels=diff_labels())
 
 
 def _when(release: Release | None) -> datetime:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from flask_babel import format_number
+from flask_babel import gettext as _
 from sqlalchemy import insert, select
 from sqlalchemy.orm import joinedload
 
@@ -83,7 +85,7 @@ def get_release_or_404(document: Document, release_slug: str) -> Release:
             select(Release).options(joinedload(Release.created_by))
             .where(Release.document_id == document.id, Release.slug == release_slug))
     if release is None:
-        raise NotFound("This document has no release at this address. The list of its releases is one click away.")
+        raise NotFound(_("This document has no release at this address. The list of its releases is one click away."))
     return release
 
 
@@ -146,11 +148,12 @@ def clean_name(value: str | None) -> str:
     """
     value = " ".join((value or "").split())  # one line, single spaces
     if not value:
-        raise ValidationError("Give the release a name, e.g. “Draft 2 — for the regional consultations”.", "name")
+        raise ValidationError(_("Give the release a name, e.g. “Draft 2 — for the regional consultations”."), "name")
     if len(value) > NAME_MAX:
-        raise ValidationError(f"The name is {len(value):,} characters long; the limit is {NAME_MAX}.", "name")
+        raise ValidationError(_("The name is %(length)s characters long; the limit is %(limit)s.",
+                                length=format_number(len(value)), limit=format_number(NAME_MAX)), "name")
     if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValidationError("The name contains a character that cannot be stored.", "name")
+        raise ValidationError(_("The name contains a character that cannot be stored."), "name")
     return value
 
 
@@ -161,10 +164,11 @@ def clean_description(value: str | None) -> str:
     """
     value = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(value) > DESCRIPTION_MAX:
-        raise ValidationError(f"The description is {len(value):,} characters long; the limit is "
-                              f"{DESCRIPTION_MAX:,}.", "description")
+        raise ValidationError(_("The description is %(length)s characters long; the limit is %(limit)s.",
+                                length=format_number(len(value)), limit=format_number(DESCRIPTION_MAX)),
+                              "description")
     if "\x00" in value:
-        raise ValidationError("The description contains a character that cannot be stored.", "description")
+        raise ValidationError(_("The description contains a character that cannot be stored."), "description")
     return value
 
 
@@ -193,18 +197,18 @@ def publish_release(actor, document_id: int, *, name: str, description: str = ""
     :raises NotFound: for an unknown document.
     """
     if not can_publish(actor):
-        raise PermissionDenied("Only moderators can publish a release.")
+        raise PermissionDenied(_("Only moderators can publish a release."))
     if final and not can_mark_final(actor):
-        raise PermissionDenied("Only an admin can publish a final release: it closes the document for good.")
+        raise PermissionDenied(_("Only an admin can publish a final release: it closes the document for good."))
     document = lock_document(to_int(document_id))
     name = clean_name(name)
     description = clean_description(description)
     existing = db.session.execute(select(Release.name, Release.slug).where(Release.document_id == document.id)).all()
     if any(other.casefold() == name.casefold() for other, _ in existing):
-        raise ValidationError("This document already has a release with this name. Choose another name.", "name")
+        raise ValidationError(_("This document already has a release with this name. Choose another name."), "name")
     entries = current_sections(document)
     if not entries:
-        raise ValidationError("The document has no sections yet: there is nothing to release.")
+        raise ValidationError(_("The document has no sections yet: there is nothing to release."))
     release = Release(
         document_id=document.id, name=name,
         slug=_unique_slug(slugify(name), {slug for _, slug in existing}, len(existing) + 1),
@@ -240,16 +244,16 @@ def mark_release_final(actor, document_id: int, release_id: int) -> Release:
     :raises NotFound: for an unknown document or a release of another document.
     """
     if not can_mark_final(actor):
-        raise PermissionDenied("Only an admin can mark a release final: it closes the document for good.")
+        raise PermissionDenied(_("Only an admin can mark a release final: it closes the document for good."))
     document = lock_document(to_int(document_id))
     release = db.session.get(Release, to_int(release_id))
     if release is None or release.document_id != document.id:
-        raise NotFound("This document has no such release.")
+        raise NotFound(_("This document has no such release."))
     if release.is_final:
-        raise ValidationError("This release is final already.")
+        raise ValidationError(_("This release is final already."))
     if not matches_live_text(document, release):
-        raise ValidationError("The text has changed since this release was published, so it cannot become the "
-                              "final text. Publish a new release and mark that one final.")
+        raise ValidationError(_("The text has changed since this release was published, so it cannot become the "
+                                "final text. Publish a new release and mark that one final."))
     record_event(actor, "release.marked_final", release, document_id=document.id,
                  from_state="published", to_state="final", data={"name": release.name, "slug": release.slug})
     _finalise_document(actor, document, release)

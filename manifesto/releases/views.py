@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..documents import services as documents
@@ -48,7 +49,7 @@ def new(slug: str):
     """Publish the live text as a release (moderators; a final release, admins)."""
     document = _document(slug)
     if not services.can_publish(current_user):
-        abort(403, description="Only moderators can publish a release.")
+        abort(403, description=_("Only moderators can publish a release."))
     form = PublishForm()
     can_final = services.can_mark_final(current_user)
     status = 200
@@ -60,8 +61,11 @@ def new(slug: str):
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash(f"The release “{release.name}” is published"
-                  + (" and the document is final." if release.is_final else "."), "success")
+            if release.is_final:
+                flash(_("The release “%(name)s” is published and the document is final.", name=release.name),
+                      "success")
+            else:
+                flash(_("The release “%(name)s” is published.", name=release.name), "success")
             return redirect(url_for("releases.show", slug=slug, release_slug=release.slug))
     elif form.errors:
         status = 400
@@ -90,14 +94,15 @@ def mark_final(slug: str, release_slug: str):
     release = _release(document, release_slug)
     form = MarkFinalForm()
     if not form.validate():
-        flash("The form is out of date. Reload the page and try again.", "error")
+        flash(_("The form is out of date. Reload the page and try again."), "error")
     else:
         try:
             services.mark_release_final(current_user, document.id, release.id)
         except ServiceError as error:
             flash_error(error)
         else:
-            flash(f"“{release.name}” is the final text; the document is in its final phase.", "success")
+            flash(_("“%(name)s” is the final text; the document is in its final phase.", name=release.name),
+                  "success")
     return redirect(url_for("releases.show", slug=slug, release_slug=release_slug))
 
 
@@ -116,8 +121,8 @@ def compare(slug: str):
                                old=None, new=None, from_slug=None, to_slug=LIVE)
     by_slug = {release.slug: release for release in releases}
     if from_slug not in by_slug or (to_slug != LIVE and to_slug not in by_slug):
-        abort(404, description="This document has no release at this address: choose one from the list of "
-                               "releases to compare.")
+        abort(404, description=_("This document has no release at this address: choose one from the list of "
+                                 "releases to compare."))
     old, new = by_slug[from_slug], by_slug.get(to_slug)
     changes = compare_texts(document, old, new)
     show_all = request.args.get("all") == "1"
