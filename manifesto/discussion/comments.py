@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import format_number
+from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 
@@ -98,12 +100,13 @@ def clean_body(body: str | None) -> str:
     """
     body = (body or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not body:
-        raise ValidationError("Write your comment first: it cannot be empty.", "body")
+        raise ValidationError(_("Write your comment first: it cannot be empty."), "body")
     if len(body) > COMMENT_LIMIT:
-        raise ValidationError(f"The comment is {len(body):,} characters long; the limit is {COMMENT_LIMIT:,}. "
-                              "Shorten it, or split it into two comments.", "body")
+        raise ValidationError(_("The comment is %(length)s characters long; the limit is %(limit)s. "
+                                "Shorten it, or split it into two comments.",
+                                length=format_number(len(body)), limit=format_number(COMMENT_LIMIT)), "body")
     if "\x00" in body:
-        raise ValidationError("The comment contains a character that cannot be stored.", "body")
+        raise ValidationError(_("The comment contains a character that cannot be stored."), "body")
     return body
 
 
@@ -122,17 +125,19 @@ def place_quote(version: SectionVersion, quote: str | None, prefix: str | None =
     """
     quote = normalize_space((quote or "").replace("\x00", ""))
     if len(quote) > QUOTE_LIMIT:
-        raise ValidationError(f"The quoted passage is {len(quote):,} characters long; the limit is "
-                              f"{QUOTE_LIMIT:,}. Quote only the words your comment is about.", "quote")
+        raise ValidationError(_("The quoted passage is %(length)s characters long; the limit is %(limit)s. "
+                                "Quote only the words your comment is about.",
+                                length=format_number(len(quote)), limit=format_number(QUOTE_LIMIT)), "quote")
     text = reading_text(version.body_html)
     spans = find_quote(text, quote, _clean_context(prefix), _clean_context(suffix))
     if not spans:
-        raise ValidationError("These words are not in the current text of the section. Copy them exactly "
-                              "from the text (or select them there), or leave the field empty to comment "
-                              "on the whole section.", "quote")
+        raise ValidationError(_("These words are not in the current text of the section. Copy them exactly "
+                                "from the text (or select them there), or leave the field empty to comment "
+                                "on the whole section."), "quote")
     if len(spans) > 1:
-        raise ValidationError(f"These words appear {len(spans)} times in the section. Quote a few more words "
-                              "around them, so that it is clear which place you mean.", "quote")
+        raise ValidationError(_("These words appear %(count)s times in the section. Quote a few more words "
+                                "around them, so that it is clear which place you mean.",
+                                count=format_number(len(spans))), "quote")
     span = spans[0]
     return make_selector(text, span.start, span.end, CONTEXT_CHARS), text
 
@@ -147,7 +152,7 @@ def get_comment_or_404(document: Document, comment_id: int) -> Comment:
     comment = db.session.scalar(select(Comment).options(joinedload(Comment.author))
                                 .where(Comment.id == comment_id, Comment.document_id == document.id))
     if comment is None:
-        raise NotFound("There is no such comment.")
+        raise NotFound(_("There is no such comment."))
     return comment
 
 
@@ -158,7 +163,7 @@ def _lock_comment(document_id: int, comment_id: int) -> Comment:
     """
     comment = lock_row(Comment, to_int(comment_id))
     if comment is None or comment.document_id != document_id:
-        raise NotFound("There is no such comment.")
+        raise NotFound(_("There is no such comment."))
     return comment
 
 
@@ -171,10 +176,10 @@ def _check_amendment_open_to_comments(actor, amendment: Amendment) -> None:
     """
     if amendment.status == Status.DRAFT:
         if is_member(actor) and actor.id == amendment.author_id:
-            raise ValidationError("Drafts cannot be commented on: submit the amendment first.", "body")
-        raise NotFound("There is no such amendment.")
+            raise ValidationError(_("Drafts cannot be commented on: submit the amendment first."), "body")
+        raise NotFound(_("There is no such amendment."))
     if amendment.is_hidden and not is_moderator(actor):
-        raise PermissionDenied("The moderators hid this amendment; it is closed to comments.")
+        raise PermissionDenied(_("The moderators hid this amendment; it is closed to comments."))
 
 
 # ------------------------------------------------------------------- services
@@ -203,22 +208,22 @@ def post_comment(actor, document_id: int, *, body: str, section_id: int | None =
     :raises ValidationError: naming ``body`` or ``quote``.
     """
     if not can_comment(actor):
-        raise PermissionDenied("Log in to comment.")
+        raise PermissionDenied(_("Log in to comment."))
     body = clean_body(body)
     document = db.session.get(Document, to_int(document_id))
     if document is None:
-        raise NotFound("There is no such document.")
+        raise NotFound(_("There is no such document."))
     comment = Comment(document_id=document.id, author_id=actor.id, body=body, body_html=render_markdown(body),
                       depth=0, revision=1, passage_lost=False)
     if amendment_id is not None:
         amendment = db.session.get(Amendment, to_int(amendment_id))
         if amendment is None or amendment.document_id != document.id:
-            raise NotFound("There is no such amendment.")
+            raise NotFound(_("There is no such amendment."))
         _check_amendment_open_to_comments(actor, amendment)
         comment.target, comment.amendment_id = Target.AMENDMENT.value, amendment.id
         return _created(actor, comment)
     if section_id is None:
-        raise ValidationError("Choose what to comment on.")
+        raise ValidationError(_("Choose what to comment on."))
     has_quote = bool(normalize_space(quote))
     if has_quote:
         # The passage is checked against the current version: hold it still meanwhile.
@@ -227,11 +232,11 @@ def post_comment(actor, document_id: int, *, body: str, section_id: int | None =
     else:
         section = documents.get_section_or_404(document, to_int(section_id))
     if section.retired:
-        raise ValidationError("This section is retired; it is closed to new comments.", "body")
+        raise ValidationError(_("This section is retired; it is closed to new comments."), "body")
     comment.target, comment.section_id = Target.SECTION.value, section.id
     if has_quote:
         version = section.current_version
-        selector, _ = place_quote(version, quote, quote_prefix, quote_suffix)
+        selector, _text = place_quote(version, quote, quote_prefix, quote_suffix)
         comment.quote, comment.quote_prefix, comment.quote_suffix = selector.exact, selector.prefix, selector.suffix
         comment.quote_start, comment.quote_end = selector.start, selector.end
         comment.anchor_version_id = comment.located_version_id = version.id
@@ -247,15 +252,15 @@ def reply_to_comment(actor, document_id: int, parent_id: int, *, body: str) -> C
     :raises ValidationError: when the parent is deleted or hidden, or on a bad text.
     """
     if not can_comment(actor):
-        raise PermissionDenied("Log in to reply.")
+        raise PermissionDenied(_("Log in to reply."))
     body = clean_body(body)
     parent = _lock_comment(to_int(document_id), parent_id)
     if parent.is_deleted:
-        raise ValidationError("This comment was deleted by its author, so it can no longer be replied to. "
-                              "You can reply to another comment of the thread, or start a new one.", "body")
+        raise ValidationError(_("This comment was deleted by its author, so it can no longer be replied to. "
+                                "You can reply to another comment of the thread, or start a new one."), "body")
     if parent.is_hidden:
-        raise ValidationError("The moderators hid this comment, so it can no longer be replied to. "
-                              "You can reply to another comment of the thread, or start a new one.", "body")
+        raise ValidationError(_("The moderators hid this comment, so it can no longer be replied to. "
+                                "You can reply to another comment of the thread, or start a new one."), "body")
     if parent.amendment_id is not None:
         _check_amendment_open_to_comments(actor, db.session.get(Amendment, parent.amendment_id))
     comment = Comment(document_id=parent.document_id, target=parent.target, section_id=parent.section_id,
@@ -282,18 +287,18 @@ def edit_comment(actor, document_id: int, comment_id: int, *, body: str, revisio
     """
     comment = _lock_comment(to_int(document_id), comment_id)
     if not is_member(actor) or actor.id != comment.author_id:
-        raise PermissionDenied("You can only edit your own comments.")
+        raise PermissionDenied(_("You can only edit your own comments."))
     if comment.is_deleted:
-        raise ValidationError("This comment was deleted; it can no longer be edited.")
+        raise ValidationError(_("This comment was deleted; it can no longer be edited."))
     if comment.is_hidden:
-        raise ValidationError("The moderators hid this comment; it can no longer be edited.")
+        raise ValidationError(_("The moderators hid this comment; it can no longer be edited."))
     if revision is not None and to_int(revision, "body") != comment.revision:
-        raise ConflictError("This comment changed since you opened it (perhaps in another window). Nothing "
-                            "was saved: your text is kept below; compare it with the current one and save "
-                            "again.", "body", current=comment)
+        raise ConflictError(_("This comment changed since you opened it (perhaps in another window). Nothing "
+                              "was saved: your text is kept below; compare it with the current one and save "
+                              "again."), "body", current=comment)
     body = clean_body(body)
     if body == comment.body:
-        raise ValidationError("Nothing changed: edit the text first.", "body")
+        raise ValidationError(_("Nothing changed: edit the text first."), "body")
     db.session.add(CommentRevision(comment_id=comment.id, number=comment.revision, body=comment.body,
                                    written_at=comment.edited_at or comment.created_at))
     comment.body, comment.body_html = body, render_markdown(body)
@@ -313,9 +318,9 @@ def delete_comment(actor, document_id: int, comment_id: int) -> Comment:
     """
     comment = _lock_comment(to_int(document_id), comment_id)
     if not is_member(actor) or actor.id != comment.author_id:
-        raise PermissionDenied("You can only delete your own comments.")
+        raise PermissionDenied(_("You can only delete your own comments."))
     if comment.is_deleted:
-        raise ValidationError("This comment is deleted already.")
+        raise ValidationError(_("This comment is deleted already."))
     comment.deleted_at = utcnow()
     comment.revision += 1
     record_event(actor, "comment.deleted", comment, document_id=comment.document_id, data=_data(comment))
@@ -443,7 +448,7 @@ def _build(rows, labels: dict[int, str]) -> tuple[list[ThreadNode], dict[int, in
     top: list[ThreadNode] = []
     sizes: dict[int, int] = {}
     last = INDENT_LEVELS - 1
-    for comment, size, version_number, parent_name, *_ in rows:
+    for comment, size, version_number, parent_name, *_extra in rows:
         sizes[comment.thread_id] = size
         node = ThreadNode(comment, passage_label=labels.get(comment.id), version_number=version_number)
         nodes[comment.id] = node
@@ -513,7 +518,7 @@ def discussion_for(document: Document, user, *, section: Section | None = None, 
         page, rows = 1, threads_of(1)
     thread_count, comment_count = (rows[0][4], rows[0][5]) if rows else (0, 0)
     marked = _passages(section, user) if section is not None and passage_href is not None else []
-    labels = {cid: str(n) for n, (cid, _, _, _) in enumerate(marked, start=1)}
+    labels = {cid: str(n) for n, (cid, *_rest) in enumerate(marked, start=1)}
     threads, sizes = _build(rows, labels)
     shown: dict[int, int] = {}
     for node in _walk(threads):
@@ -524,7 +529,7 @@ def discussion_for(document: Document, user, *, section: Section | None = None, 
     if marked:
         on_page = {node.comment.id for node in _walk(threads)}
         result.passages = [Passage(cid, start, end, passage_href(cid, cid in on_page), labels[cid],
-                                   f"Comment {labels[cid]}, by {name}") for cid, start, end, name in marked]
+                                   _("Comment %(number)s, by %(name)s", number=labels[cid], name=name)) for cid, start, end, name in marked]
     return result
 
 
@@ -553,7 +558,7 @@ def thread_page(document: Document, root_id: int, page: int = 1) -> ThreadPage:
     """
     root = get_comment_or_404(document, root_id)
     if root.parent_id is not None:
-        raise NotFound("This comment does not start a thread.")
+        raise NotFound(_("This comment does not start a thread."))
     page = max(1, page)
     rows = _load_threads([root.id], THREAD_PAGE, (page - 1) * THREAD_PAGE)
     if not rows and page > 1:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -34,6 +35,7 @@ from .models import Comment, Report, ReportStatus, Target
 REPORTS_PER_PAGE = 20  # reported items on one page of the queue
 RECENTLY_HIDDEN = 50  # hidden items listed under the queue, for restoring
 
+# What can be reported: codes, as stored in ``reports.target`` (pages word them in the reader's language).
 TARGETS = {Target.COMMENT.value: "comment", Target.AMENDMENT.value: "amendment"}
 
 
@@ -48,7 +50,7 @@ def _target(target: str) -> str:
     :raises NotFound:
     """
     if target not in TARGETS:
-        raise NotFound("Only comments and amendments can be reported.")
+        raise NotFound(_("Only comments and amendments can be reported."))
     return target
 
 
@@ -60,7 +62,8 @@ def _item(document_id: int, target: str, target_id: int):
     model = Comment if target == Target.COMMENT else Amendment
     item = db.session.get(model, to_int(target_id))
     if item is None or item.document_id != document_id or (model is Amendment and item.status == Status.DRAFT):
-        raise NotFound(f"There is no such {TARGETS[target]}.")
+        raise NotFound(_("There is no such comment.") if target == Target.COMMENT
+                       else _("There is no such amendment."))
     return item
 
 
@@ -75,22 +78,26 @@ def report_item(actor, document_id: int, target: str, target_id: int, *, reason:
     :raises ValidationError: without a reason, for hidden or deleted items, or a second report.
     """
     if not is_member(actor):
-        raise PermissionDenied("Log in to report something to the moderators.")
+        raise PermissionDenied(_("Log in to report something to the moderators."))
     document_id = to_int(document_id)
     target = _target(target)
     item = _item(document_id, target, target_id)
-    what = TARGETS[target]
+    is_comment = target == Target.COMMENT
     if item.author_id == actor.id:
-        raise PermissionDenied(f"You cannot report your own {what}. You can edit or delete it instead."
-                               if target == Target.COMMENT else "You cannot report your own amendment.")
-    if target == Target.COMMENT and item.is_deleted:
-        raise ValidationError("This comment was deleted by its author already.", "reason")
+        raise PermissionDenied(_("You cannot report your own comment. You can edit or delete it instead.")
+                               if is_comment else _("You cannot report your own amendment."))
+    if is_comment and item.is_deleted:
+        raise ValidationError(_("This comment was deleted by its author already."), "reason")
     if item.is_hidden:
-        raise ValidationError(f"The moderators have hidden this {what} already.", "reason")
+        raise ValidationError(_("The moderators have hidden this comment already.") if is_comment
+                              else _("The moderators have hidden this amendment already."), "reason")
     reason = clean_reason(reason, required=True,
-                          message="Tell the moderators what is wrong: the reason cannot be empty.")
-    duplicate = ValidationError(f"You have already reported this {what}; the moderators have your report. "
-                                "Each person reports an item once.", "reason")
+                          message=_("Tell the moderators what is wrong: the reason cannot be empty."))
+    duplicate = ValidationError(
+        _("You have already reported this comment; the moderators have your report. "
+          "Each person reports an item once.") if is_comment
+        else _("You have already reported this amendment; the moderators have your report. "
+               "Each person reports an item once."), "reason")
     if db.session.scalar(select(Report.id).where(Report.reporter_id == actor.id, Report.target == target,
                                                  Report.target_id == item.id)) is not None:
         raise duplicate
@@ -129,7 +136,7 @@ def _require_moderator(actor) -> None:
     :raises PermissionDenied:
     """
     if not can_moderate(actor):
-        raise PermissionDenied("Only moderators can do this.")
+        raise PermissionDenied(_("Only moderators can do this."))
 
 
 @writes
@@ -142,15 +149,15 @@ def hide_item(actor, document_id: int, target: str, target_id: int, *, reason: s
     _require_moderator(actor)
     document_id, target = to_int(document_id), _target(target)
     reason = clean_reason(reason, required=True,
-                          message="Give the public reason: it is shown in place of the hidden text.")
+                          message=_("Give the public reason: it is shown in place of the hidden text."))
     if target == Target.AMENDMENT:
         item = amendments.hide_amendment(actor, document_id, to_int(target_id), reason=reason)
     else:
         item = _lock_comment(document_id, target_id)
         if item.is_hidden:
-            raise ValidationError("This comment is hidden already.")
+            raise ValidationError(_("This comment is hidden already."))
         if item.is_deleted:
-            raise ValidationError("This comment was deleted by its author; there is nothing left to hide.")
+            raise ValidationError(_("This comment was deleted by its author; there is nothing left to hide."))
         item.hidden_at, item.hidden_by_id, item.hidden_reason = utcnow(), actor.id, reason
         item.revision += 1
         record_event(actor, "comment.hidden", item, document_id=document_id, reason=reason,
@@ -175,7 +182,7 @@ def restore_item(actor, document_id: int, target: str, target_id: int, *, reason
         return amendments.restore_amendment(actor, document_id, to_int(target_id), reason=reason)
     item = _lock_comment(document_id, target_id)
     if not item.is_hidden:
-        raise ValidationError("This comment is not hidden.")
+        raise ValidationError(_("This comment is not hidden."))
     item.hidden_at = item.hidden_by_id = item.hidden_reason = None
     item.revision += 1
     record_event(actor, "comment.restored", item, document_id=document_id, reason=reason,
@@ -198,8 +205,9 @@ def dismiss_reports(actor, document_id: int, target: str, target_id: int, *, rea
     item = _item(document_id, target, target_id)
     reports = _open_reports(target, item.id)
     if not reports:
-        raise ValidationError(f"This {TARGETS[target]} has no open report (another moderator may have "
-                              "handled it).")
+        raise ValidationError(_("This comment has no open report (another moderator may have handled it).")
+                              if target == Target.COMMENT
+                              else _("This amendment has no open report (another moderator may have handled it)."))
     _close(reports, actor, ReportStatus.DISMISSED, reason)
     for report in reports:
         record_event(actor, "report.dismissed", report, document_id=document_id, reason=reason,
@@ -220,7 +228,7 @@ class QueueItem:
 
     @property
     def what(self) -> str:
-        """"comment" or "amendment"."""
+        """"comment" or "amendment": a code; the page words it."""
         return TARGETS[self.target]
 
 
@@ -263,9 +271,9 @@ def queue(document, page: int = 1) -> Queue:
     if not rows and page > 1:
         page, rows = 1, grouped(1)
     total = rows[0][2] if rows else 0
-    comment_ids = [tid for target, tid, _ in rows if target == Target.COMMENT]
-    amendment_ids = [tid for target, tid, _ in rows if target == Target.AMENDMENT]
-    items = {(target, tid): QueueItem(target, tid, None) for target, tid, _ in rows}
+    comment_ids = [tid for target, tid, _count in rows if target == Target.COMMENT]
+    amendment_ids = [tid for target, tid, _count in rows if target == Target.AMENDMENT]
+    items = {(target, tid): QueueItem(target, tid, None) for target, tid, _count in rows}
     if rows:
         for report in db.session.scalars(
                 select(Report).options(joinedload(Report.reporter)).where(open_, or_(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts import services as accounts
@@ -200,7 +201,7 @@ def comment_on_section(slug: str, section_id: int):
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash("Your comment is posted.", "success")
+            flash(_("Your comment is posted."), "success")
             return redirect(_place(document, comment))
     # Loaded again: the refused transaction expired what was loaded before it.
     return _comment_page(document, form, status, section=_section(document, section_id))
@@ -223,7 +224,7 @@ def comment_on_amendment(slug: str, amendment_id: int):
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash("Your comment is posted.", "success")
+            flash(_("Your comment is posted."), "success")
             return redirect(_place(document, comment))
     return _comment_page(document, form, status, amendment=amendment)
 
@@ -242,7 +243,7 @@ def reply(slug: str, comment_id: int):
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash("Your reply is posted.", "success")
+            flash(_("Your reply is posted."), "success")
             return redirect(_place(document, comment))
     elif request.method == "POST":
         status = 400
@@ -257,7 +258,7 @@ def edit(slug: str, comment_id: int):
     document = _document(slug)
     found = _comment(document, comment_id)
     if found.author_id != current_user.id:
-        abort(403, description="You can only edit your own comments.")
+        abort(403, description=_("You can only edit your own comments."))
     form = EditCommentForm()
     if request.method == "GET":
         form.body.data, form.revision.data = found.body, found.revision
@@ -273,7 +274,7 @@ def edit(slug: str, comment_id: int):
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash("Your comment is saved.", "success")
+            flash(_("Your comment is saved."), "success")
             return redirect(_place(document, found))
     elif request.method == "POST":
         status = 400
@@ -288,7 +289,7 @@ def delete(slug: str, comment_id: int):
     document = _document(slug)
     found = _comment(document, comment_id)
     if found.author_id != current_user.id:
-        abort(403, description="You can only delete your own comments.")
+        abort(403, description=_("You can only delete your own comments."))
     form = DeleteCommentForm()
     if request.method == "POST" and form.validate_on_submit():
         try:
@@ -297,7 +298,7 @@ def delete(slug: str, comment_id: int):
             form_error(form, error)
             return render_template("discussion/delete.html", document=document, comment=found, form=form), \
                 error.status
-        flash("Your comment is deleted. Its replies stay, under a placeholder.", "success")
+        flash(_("Your comment is deleted. Its replies stay, under a placeholder."), "success")
         return redirect(_place(document, found))
     return render_template("discussion/delete.html", document=document, comment=found, form=form)
 
@@ -308,7 +309,7 @@ def history(slug: str, comment_id: int):
     document = _document(slug)
     found = _comment(document, comment_id)
     if not comments.can_see(current_user, found):
-        abort(404, description="This comment's text is not available.")
+        abort(404, description=_("This comment's text is not available."))
     return render_template("discussion/history.html", document=document, comment=found,
                            revisions=comments.revisions_of(found))
 
@@ -318,7 +319,7 @@ def history(slug: str, comment_id: int):
 def _report(document, target: str, item, title: str):
     """Show and handle the report form for a comment or an amendment."""
     if item.author_id == current_user.id:
-        abort(403, description="You cannot report what you wrote yourself.")
+        abort(403, description=_("You cannot report what you wrote yourself."))
     form = ReportForm()
     status = 200
     if request.method == "POST" and form.validate_on_submit():
@@ -327,7 +328,7 @@ def _report(document, target: str, item, title: str):
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash("Thank you: the moderators will look at your report.", "success")
+            flash(_("Thank you: the moderators will look at your report."), "success")
             if target == Target.AMENDMENT:
                 return redirect(url_for("amendments.show", slug=document.slug, amendment_id=item.id))
             return redirect(_place(document, item))
@@ -343,7 +344,7 @@ def report_comment(slug: str, comment_id: int):
     """Report a comment to the moderators."""
     document = _document(slug)
     found = _comment(document, comment_id)
-    return _report(document, Target.COMMENT.value, found, f"Report a comment by {found.author.name}")
+    return _report(document, Target.COMMENT.value, found, _("Report a comment by %(name)s", name=found.author.name))
 
 
 @bp.route("/amendments/<int:amendment_id>/report", methods=["GET", "POST"])
@@ -352,7 +353,7 @@ def report_amendment(slug: str, amendment_id: int):
     """Report an amendment to the moderators."""
     document = _document(slug)
     amendment = _amendment(document, amendment_id)
-    return _report(document, Target.AMENDMENT.value, amendment, f"Report {amendment.code}")
+    return _report(document, Target.AMENDMENT.value, amendment, _("Report %(code)s", code=amendment.code))
 
 
 # ----------------------------------------------------------------- moderation
@@ -360,7 +361,7 @@ def report_amendment(slug: str, amendment_id: int):
 def _require_moderator() -> None:
     """Answer 403 to anyone but a moderator (the services check again)."""
     if not moderation.can_moderate(current_user):
-        abort(403, description="Only moderators can do this.")
+        abort(403, description=_("Only moderators can do this."))
 
 
 @bp.get("/moderation")
@@ -376,16 +377,39 @@ def queue(slug: str):
 
 
 ACTIONS = {
-    "hide": (HideForm, moderation.hide_item, "{What} is hidden. Its open reports are resolved."),
-    "restore": (RestoreForm, moderation.restore_item, "{What} is visible again."),
-    "dismiss": (DismissForm, moderation.dismiss_reports, "The reports of {what} are dismissed."),
+    "hide": (HideForm, moderation.hide_item),
+    "restore": (RestoreForm, moderation.restore_item),
+    "dismiss": (DismissForm, moderation.dismiss_reports),
 }
 
 
-def _moderate(document, action: str, target: str, item, what: str):
+def _moderation_texts(action: str, target: str, item) -> tuple[str, str]:
+    """The page title and the confirmation of a moderator's action, as whole sentences in the reader's language."""
+    if target == Target.COMMENT:
+        name = item.author.name
+        return {
+            "hide": (_("Hide the comment by %(name)s", name=name),
+                     _("The comment by %(name)s is hidden. Its open reports are resolved.", name=name)),
+            "restore": (_("Show the comment by %(name)s again", name=name),
+                        _("The comment by %(name)s is visible again.", name=name)),
+            "dismiss": (_("Dismiss the reports of the comment by %(name)s", name=name),
+                        _("The reports of the comment by %(name)s are dismissed.", name=name)),
+        }[action]
+    code = item.code
+    return {
+        "hide": (_("Hide %(code)s", code=code),
+                 _("%(code)s is hidden. Its open reports are resolved.", code=code)),
+        "restore": (_("Show %(code)s again", code=code), _("%(code)s is visible again.", code=code)),
+        "dismiss": (_("Dismiss the reports of %(code)s", code=code),
+                    _("The reports of %(code)s are dismissed.", code=code)),
+    }[action]
+
+
+def _moderate(document, action: str, target: str, item):
     """Show and handle a moderator's form (hide, restore, dismiss) for a comment or an amendment."""
     _require_moderator()
-    form_class, service, done = ACTIONS[action]
+    form_class, service = ACTIONS[action]
+    title, done = _moderation_texts(action, target, item)
     form = form_class()
     status = 200
     if request.method == "POST" and form.validate_on_submit():
@@ -394,12 +418,12 @@ def _moderate(document, action: str, target: str, item, what: str):
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash(done.format(what=what, What=what[0].upper() + what[1:]), "success")
+            flash(done, "success")
             return redirect(url_for("discussion.queue", slug=document.slug))
     elif request.method == "POST":
         status = 400
     return render_template("discussion/moderate.html", document=document, form=form, action=action,
-                           target=target, item=item, what=what, comment_rights=Rights(current_user)), status
+                           target=target, item=item, title=title, comment_rights=Rights(current_user)), status
 
 
 @bp.route("/moderation/comments/<int:comment_id>/hide", methods=["GET", "POST"], defaults={"action": "hide"})
@@ -410,7 +434,7 @@ def moderate_comment(slug: str, comment_id: int, action: str):
     """Hide or restore a comment, or dismiss its reports."""
     document = _document(slug)
     found = _comment(document, comment_id)
-    return _moderate(document, action, Target.COMMENT.value, found, f"the comment by {found.author.name}")
+    return _moderate(document, action, Target.COMMENT.value, found)
 
 
 @bp.route("/moderation/amendments/<int:amendment_id>/hide", methods=["GET", "POST"], defaults={"action": "hide"})
@@ -423,7 +447,7 @@ def moderate_amendment(slug: str, amendment_id: int, action: str):
     """Hide or restore an amendment, or dismiss its reports."""
     document = _document(slug)
     amendment = _amendment(document, amendment_id)
-    return _moderate(document, action, Target.AMENDMENT.value, amendment, amendment.code)
+    return _moderate(document, action, Target.AMENDMENT.value, amendment)
 
 
 @bp.route("/moderation/users/<int:user_id>/suspend", methods=["GET", "POST"])
@@ -432,7 +456,7 @@ def suspend(slug: str, user_id: int):
     """An admin suspends the account of a reported author, with a reason."""
     document = _document(slug)
     if not current_user.is_admin:
-        abort(403, description="Only admins can suspend accounts.")
+        abort(403, description=_("Only admins can suspend accounts."))
     try:
         person = accounts.get_user_or_404(user_id)
     except NotFound as error:
@@ -445,7 +469,7 @@ def suspend(slug: str, user_id: int):
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash(f"The account of {person.name} is suspended.", "success")
+            flash(_("The account of %(name)s is suspended.", name=person.name), "success")
             return redirect(url_for("discussion.queue", slug=document.slug))
     elif request.method == "POST":
         status = 400
