@@ -15,6 +15,7 @@ the emails to send at once are queued after the commit, one job per event.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -56,6 +57,15 @@ class Plan:
         """Notify one person for a reason, unless a more specific one was given first."""
         if user_id is not None:
             self.direct.setdefault(user_id, kind)
+
+
+# Runs of white space, except the no-break spaces of French typography ("Motif : …").
+_SPACES = re.compile(r"[^\S\u00a0\u202f]+")
+
+
+def one_line(text: str) -> str:
+    """Text on one line with single spaces, keeping no-break spaces where the translation put them."""
+    return _SPACES.sub(" ", text).strip()
 
 
 def site_path(endpoint: str, anchor: str | None = None, **values) -> str:
@@ -474,7 +484,7 @@ def deliver(plan: Plan, event, actor) -> int:
         summary = summaries.get((kind, via, language))
         if summary is None:
             with force_locale(language):
-                summary = " ".join(str(plan.summary(kind, via)).split())
+                summary = one_line(str(plan.summary(kind, via)))
             if len(summary) > SUMMARY_LIMIT:
                 summary = summary[:SUMMARY_LIMIT - 1] + "…"
             summaries[kind, via, language] = summary

@@ -35,7 +35,7 @@ from ..accounts.models import User
 from ..extensions import db
 from ..i18n import DEFAULT_LANGUAGE, supported, valid_timezone
 from ..services import writes
-from .fanout import site_path
+from .fanout import one_line, site_path
 from .kinds import KINDS
 from .models import Notification
 from .tokens import unsubscribe_token
@@ -44,6 +44,7 @@ log = logging.getLogger("manifesto.mail")
 
 DEFAULT_SENDER = "Manifesto <manifesto@localhost>"
 SUBJECT_LIMIT = 150
+NO_BREAK = "\u00a0\u202f"  # French typography's spaces, kept in subjects
 
 
 class MailNotSent(Exception):
@@ -96,7 +97,7 @@ def speaking_to(user: User) -> Iterator[None]:
 
 def _one_line(text: str, limit: int | None = None) -> str:
     """Text fit for a header: one line, no control characters, at most ``limit`` characters."""
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text or "").split())
+    text = one_line("".join(ch if ch.isprintable() or ch in NO_BREAK else " " for ch in text or ""))
     if limit and len(text) > limit:
         text = text[:limit - 1] + "…"
     return text

@@ -280,6 +280,7 @@ class Unsubscribe:
     email: str
     scope: str
     kinds: tuple[str, ...]
+    locale: str | None = None  # the account's language: the page speaks it, as the email did
 
     @property
     def kind_label(self) -> str:
@@ -306,7 +307,7 @@ def read_unsubscribe(token: str) -> Unsubscribe:
     user = db.session.get(User, user_id)
     if user is None or (scope not in KINDS and scope not in (DIGEST, EVERYTHING)):
         raise NotFound(_("This unsubscribe link is not valid."))
-    return Unsubscribe(user.id, user.email, scope, _scope_kinds(user, scope))
+    return Unsubscribe(user.id, user.email, scope, _scope_kinds(user, scope), user.locale)
 
 
 @writes
@@ -328,4 +329,4 @@ def unsubscribe(token: str, everything: bool = False) -> Unsubscribe:
     changed = _store_settings(user, {kind: Delivery.APP for kind in kinds})
     record_event(user, "notifications.unsubscribed", user,
                  data={"scope": scope, "kinds": sorted(changed), "via": "email link"})
-    return Unsubscribe(user.id, user.email, scope, kinds)
+    return Unsubscribe(user.id, user.email, scope, kinds, user.locale)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..database import discard_session, is_database_failure
 from ..documents.contributions import provides
 from ..extensions import csrf
+from ..i18n import LANGUAGE_COOKIE, supported
 from ..services import NotFound, ServiceError
 from ..web import flash_error, form_error, is_safe_next, page_arg
 from . import fanout  # noqa: F401  (connects the fan-out to the audit trail)
@@ -135,12 +139,24 @@ def unsubscribe(token: str):
     """An email's unsubscribe link: GET asks for confirmation, POST applies it (no login needed)."""
     try:
         if request.method == "GET":
-            return render_template("notifications/unsubscribe.html", token=token,
-                                   unsubscribe=services.read_unsubscribe(token), done=False)
-        result = services.unsubscribe(token, everything=request.form.get("scope") == "all")
+            result, done = services.read_unsubscribe(token), False
+        else:
+            result, done = services.unsubscribe(token, everything=request.form.get("scope") == "all"), True
     except NotFound as error:
         abort(404, description=error.message)
-    return render_template("notifications/unsubscribe.html", token=token, unsubscribe=result, done=True)
+    with _speaking(result.locale):
+        return render_template("notifications/unsubscribe.html", token=token, unsubscribe=result, done=done)
+
+
+def _speaking(locale: str | None):
+    """The unsubscribe page speaks the account's language, as its email did, unless the visitor chose one.
+
+    Whoever follows the link may not be logged in: without this, the page would
+    follow the browser, which need not be the language the email was written in.
+    """
+    chosen = supported(request.cookies.get(LANGUAGE_COOKIE))
+    language = supported(locale)
+    return force_locale(language) if language and not chosen else nullcontext()
 
 
 @bp.post("/follow")
