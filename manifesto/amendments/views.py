@@ -17,7 +17,7 @@ from ..web import flash_error, form_error, int_arg, page_arg
 from . import services
 from .forms import DecisionForm, ProposalForm, WithdrawForm
 from .models import Kind, Status
-from .wording import diff_labels, event_action_label, status_label
+from .wording import diff_labels, event_action_label, system_reason
 
 bp = Blueprint("amendments", __name__, url_prefix="/d/<slug>/amendments")
 
@@ -30,8 +30,8 @@ def _diff_labels_filter(html: str | None) -> str:
 
 @bp.app_context_processor
 def _amendment_words() -> dict:
-    """Names the amendment templates show: a status value's label, an audit action's words."""
-    return {"amendment_status_label": status_label, "amendment_event_label": event_action_label}
+    """Words the amendment page shows for its audit trail: an action's, and the reason of a system event."""
+    return {"amendment_event_label": event_action_label, "amendment_system_reason": system_reason}
 
 
 @provides("amendments")

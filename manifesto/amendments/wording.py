@@ -120,7 +120,7 @@ def quote(text: str, words: Words = READER) -> str:
 
 def render_excerpt(data: dict[str, Any], words: Words = READER) -> str:
     """What an amendment changes in a few words: ‘replaces “x” with “y” (and 2 more changes)’."""
-    _, n_ = words.gettext, words.ngettext
+    _ = words.gettext
     change = data.get("change")
     q = lambda key: quote(data.get(key) or "", words)  # noqa: E731
     if change == "new_section":
@@ -140,7 +140,7 @@ def render_excerpt(data: dict[str, Any], words: Words = READER) -> str:
             text = _("removes %(old)s", old=q("old"))
         more = int(data.get("more") or 0)
         if more:
-            text = n_("%(change)s (and %(num)s more change)", "%(change)s (and %(num)s more changes)", more,
+            text = words.ngettext("%(change)s (and %(num)s more change)", "%(change)s (and %(num)s more changes)", more,
                       change=text)
     return text if len(text) <= MAX_EXCERPT else text[:MAX_EXCERPT - 1] + "…"
 
@@ -236,13 +236,6 @@ def diff_labels() -> DiffLabels:
                       caption=_("Changes"), paragraph_break=_("paragraph break"), line_break=_("line break"))
 
 
-def status_label(value: str | None) -> str:
-    """The label of a stored status value ("submitted" → "Open"), for audit states; other values as they are."""
-    from .models import STATUS_LABELS  # models import this module
-
-    return str(STATUS_LABELS[value]) if value in STATUS_LABELS else (value or "")
-
-
 def event_action_label(action: str) -> str:
     """What an audit event on an amendment did, in the reader's language ("amendment.supported" → "supported")."""
     _ = gettext
@@ -266,3 +259,21 @@ def event_action_label(action: str) -> str:
         "amendment.reported": _("reported to the moderators"),
     }
     return labels.get(action) or action.removeprefix("amendment.").replace("_", " ")
+
+
+def system_reason(event) -> str | None:
+    """The reason of an event nobody chose (an amendment conflicted), in the reader's language; else None.
+
+    Such events store their reason in English; their data says the same.
+    """
+    if event.actor_id is not None or event.action != "amendment.conflicted":
+        return None
+    data = event.data or {}
+    if data.get("retired"):
+        return gettext("The section was retired.")
+    if data.get("absorbed"):
+        return gettext("Version %(version)s of the section already says what the amendment asked for.",
+                       version=data.get("version"))
+    if data.get("version"):
+        return gettext("Version %(version)s of the section changed the same passage.", version=data.get("version"))
+    return None
