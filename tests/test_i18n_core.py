@@ -129,7 +129,7 @@ def test_a_bad_preference_is_refused_in_the_readers_language(client, make_user, 
 def test_visitors_switch_with_a_cookie_and_a_safe_next(client):
     response = client.get("/language?lang=fr&next=/login")
     assert response.status_code == 302 and response.headers["Location"].endswith("/login")
-    assert f"{LANGUAGE_COOKIE}=fr" in response.headers["Set-Cookie"]
+    assert f"{LANGUAGE_COOKIE}=fr" in " ".join(response.headers.getlist("Set-Cookie"))
     page = client.get("/login", headers=ES).get_data(as_text=True)  # the choice beats the browser
     assert '<html lang="fr">' in page and "<h1>Se connecter</h1>" in page
 
@@ -141,7 +141,7 @@ def test_visitors_switch_with_a_cookie_and_a_safe_next(client):
 
 def test_an_unknown_language_is_refused_with_a_message(client):
     response = client.get("/language?lang=de&next=/login", headers=ES)
-    assert response.status_code == 302 and LANGUAGE_COOKIE not in response.headers.get("Set-Cookie", "")
+    assert response.status_code == 302 and LANGUAGE_COOKIE not in " ".join(response.headers.getlist("Set-Cookie"))
     page = client.get("/login", headers=ES).get_data(as_text=True)
     assert "Elija uno de los idiomas disponibles." in page
 
@@ -248,3 +248,14 @@ def test_the_cli_speaks_the_terminals_language(runner, monkeypatch, lang, create
     weak = runner.invoke(args=["create-user", "w@example.org", "--name", "W", "--password", "short"])
     assert weak.exit_code != 0
     assert ("au moins 10 caractères" if lang.startswith("fr") else "al menos 10 caracteres") in weak.output
+
+
+def test_logging_out_keeps_the_profiles_language_on_this_device(client, make_user, login):
+    user = make_user()
+    user.locale = "fr"
+    db.session.commit()
+    login(user)
+    response = client.post("/logout", headers=ES)
+    assert f"{LANGUAGE_COOKIE}=fr" in " ".join(response.headers.getlist("Set-Cookie"))
+    page = client.get("/login", headers=ES).get_data(as_text=True)
+    assert '<html lang="fr">' in page and "Vous êtes déconnecté." in page

@@ -62,10 +62,20 @@ def login():
 def logout():
     """Log out (POST only, with CSRF)."""
     LogoutForm()  # CSRF is checked globally; the form only documents it
+    language = supported(current_user.locale) if current_user.is_authenticated else None
     message = _("You are logged out.")  # in the language of the profile, before it is gone
     logout_user()
     flash(message, "info")
-    return redirect(url_for("main.index"))
+    response = redirect(url_for("main.index"))
+    if language:  # the next pages go on in the profile's language, not the browser's
+        _remember_language(response, language)
+    return response
+
+
+def _remember_language(response, code: str) -> None:
+    """Keep a visitor's language in the switcher's cookie (a preference only, no session)."""
+    response.set_cookie(LANGUAGE_COOKIE, code, max_age=LANGUAGE_COOKIE_AGE, samesite="Lax", httponly=True,
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -149,8 +159,7 @@ def language():
             flash_error(error)
             return redirect(target)
     response = redirect(target)
-    response.set_cookie(LANGUAGE_COOKIE, code, max_age=LANGUAGE_COOKIE_AGE, samesite="Lax", httponly=True,
-                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    _remember_language(response, code)
     return response
 
 
