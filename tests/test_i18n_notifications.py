@@ -183,7 +183,8 @@ def test_the_unsubscribe_page_speaks_the_language_the_email_was_written_in(clien
     token = unsubscribe_token(world["follower"].id, "digest")  # Fatou reads Spanish
     page = client.get(f"/notifications/unsubscribe/{token}", headers={"Accept-Language": "en"})
     text = page.get_data(as_text=True)
-    assert '<html lang="es">' in text and "¿Dejar de enviar el resumen diario a <strong>fatou@example.org</strong>?" in text
+    assert '<html lang="es">' in text
+    assert "¿Dejar de enviar el resumen diario a <strong>fatou@example.org</strong>?" in text
     done = client.post(f"/notifications/unsubscribe/{token}", data={"scope": "all"}).get_data(as_text=True)
     assert "fatou@example.org ya no recibirá ningún correo de Manifesto." in done
     client.set_cookie("manifesto_lang", "en")  # a language chosen in the switcher wins
@@ -229,7 +230,6 @@ def test_a_digest_speaks_french_with_times_in_the_readers_zone(world, make_user,
     text = to_author.get_body(("plain",)).get_content()
     assert f"2 nouveautés depuis votre dernier récapitulatif{NB}:" in text
     assert "15:05 CET" in text  # 14:05 UTC in Paris, saying which zone
-    assert "UTC" not in text.replace("utc", "")
 
 
 def test_a_spanish_digest_in_buenos_aires_time(world, make_user, monkeypatch):

@@ -11,6 +11,12 @@ never one about their own action. Deactivated accounts get none.
 Set-based whatever the number of followers: one query finds the recipients
 with their delivery settings, one bulk insert writes the notifications, and
 the emails to send at once are queued after the commit, one job per event.
+
+A summary is stored as text, so it is written in its reader's language: the
+rule's words are rendered once per (reason, language) of the people who
+hear, under ``force_locale`` of their profile's language (English without
+one). Only the interface's words are translated; names, headings, codes and
+reasons stay as they were written. Older rows keep their English summary.
 """
 
 from __future__ import annotations

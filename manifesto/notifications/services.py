@@ -284,7 +284,7 @@ class Unsubscribe:
 
     @property
     def kind_label(self) -> str:
-        """The kind a one-kind link stops, as the settings page names it in the reader's language ("" for the others)."""
+        """The kind a one-kind link stops, named as on the settings page, in the reader's language ("" for others)."""
         kind = KINDS.get(self.scope)
         return str(kind.label) if kind is not None else ""
 
