@@ -214,7 +214,7 @@ def test_document_settings(client, users, login, document):
     assert document.phase == "amendments" and document.min_supporters == 3
     assert document.deadline.year == 2030 and document.amendments_open()
     page = client.get("/d/doc/").get_data(as_text=True)
-    assert "Amendments open" in page and "31 Jan 2030, 18:00 UTC" in page
+    assert "Amendments open" in page and "Jan 31, 2030, 6:00\u202fPM UTC" in page
 
 
 def test_settings_bad_input_is_shown_next_to_the_field(client, users, login, document):

@@ -1,23 +1,29 @@
-"""Forms for documents and sections. Length limits mirror the services'."""
+"""Forms for documents and sections. Length limits mirror the services'.
 
+Labels and help texts are lazy: read when the form is shown, in the reader's language.
+"""
+
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..forms import choices
-from .models import Phase
+from ..i18n import LANGUAGES
+from .models import PHASE_LABELS, TEXT_LANGUAGES, Phase
 from .services import LIMITS
 
-REASON_HELP = "Say why, for the record: it is shown in the section's history."
+REASON_HELP = _l("Say why, for the record: it is shown in the section's history.")
 
 
 class SectionForm(FlaskForm):
     """Edit a section: a new version with a reason."""
 
-    heading = StringField("Heading", validators=[DataRequired(), Length(max=LIMITS["heading"])])
-    body = TextAreaField("Text (Markdown)", validators=[DataRequired(), Length(max=LIMITS["body"])],
-                         description="Separate paragraphs with a blank line. *Emphasis*, **strong**, lists with “- ”.")
-    reason = TextAreaField("Reason for the change", validators=[DataRequired(), Length(max=LIMITS["reason"])],
+    heading = StringField(_l("Heading"), validators=[DataRequired(), Length(max=LIMITS["heading"])])
+    body = TextAreaField(_l("Text (Markdown)"), validators=[DataRequired(), Length(max=LIMITS["body"])],
+                         description=_l("Separate paragraphs with a blank line. *Emphasis*, **strong**, "
+                                        "lists with “- ”."))
+    reason = TextAreaField(_l("Reason for the change"), validators=[DataRequired(), Length(max=LIMITS["reason"])],
                            description=REASON_HELP)
     base_version = HiddenField()
 
@@ -25,7 +31,7 @@ class SectionForm(FlaskForm):
 class NewSectionForm(SectionForm):
     """Add a section at a chosen place."""
 
-    after = SelectField("Place", coerce=int, validators=[Optional()])
+    after = SelectField(_l("Place"), coerce=int, validators=[Optional()])
     structure_version = HiddenField()
 
 
@@ -33,14 +39,14 @@ class RevertForm(FlaskForm):
     """Make an earlier version current again."""
 
     to_number = HiddenField(validators=[DataRequired()])
-    reason = TextAreaField("Reason for the revert", validators=[DataRequired(), Length(max=LIMITS["reason"])])
+    reason = TextAreaField(_l("Reason for the revert"), validators=[DataRequired(), Length(max=LIMITS["reason"])])
     base_version = HiddenField()
 
 
 class RetireForm(FlaskForm):
     """Take a section out of the text, or bring it back."""
 
-    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=LIMITS["reason"])])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=LIMITS["reason"])])
     base_version = HiddenField()
 
 
@@ -52,13 +58,21 @@ class MoveForm(FlaskForm):
 
 
 class DocumentSettingsForm(FlaskForm):
-    """An admin's settings of a document."""
+    """An admin's settings of a document.
 
-    title = StringField("Title", validators=[DataRequired(), Length(max=LIMITS["title"])])
-    introduction = TextAreaField("Introduction (Markdown)", validators=[Optional(), Length(max=LIMITS["introduction"])])
-    phase = SelectField("Phase", choices=choices((p.value, p.label) for p in Phase))
-    amendment_deadline = DateTimeLocalField("Amendment deadline (UTC, optional)", format="%Y-%m-%dT%H:%M",
+    The deadline is typed and shown in the admin's own time zone (the view
+    names it in the label and converts to and from UTC, as it is stored).
+    """
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=LIMITS["title"])])
+    introduction = TextAreaField(_l("Introduction (Markdown)"),
+                                 validators=[Optional(), Length(max=LIMITS["introduction"])])
+    language = SelectField(_l("Language of the text"), choices=choices((code, LANGUAGES[code]) for code in TEXT_LANGUAGES),
+                           description=_l("The language the document is written in: search finds the forms of "
+                                          "its words, and screen readers pronounce it in that language."))
+    phase = SelectField(_l("Phase"), choices=choices((p.value, PHASE_LABELS[p.value]) for p in Phase))
+    amendment_deadline = DateTimeLocalField(_l("Amendment deadline (optional)"), format="%Y-%m-%dT%H:%M",
                                             validators=[Optional()],
-                                            description="After this moment no new amendments can be proposed.")
-    min_supporters = IntegerField("Supporters needed before a decision", default=0,
+                                            description=_l("After this moment no new amendments can be proposed."))
+    min_supporters = IntegerField(_l("Supporters needed before a decision"), default=0,
                                   validators=[InputRequired(), NumberRange(min=0, max=1000)])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,13 +26,35 @@ class Phase(StrEnum):
 
     @property
     def label(self) -> str:
-        """Human name of the phase."""
-        return {
-            "drafting": "Drafting",
-            "amendments": "Amendments open",
-            "review": "Review",
-            "final": "Final",
-        }[self.value]
+        """Human name of the phase, in the reader's language."""
+        return str(PHASE_LABELS[self.value])
+
+
+# Lazy: read when a page shows them, in that page's language.
+PHASE_LABELS = {
+    "drafting": _l("Drafting"),
+    "amendments": _l("Amendments open"),
+    "review": _l("Review"),
+    "final": _l("Final"),
+}
+
+# How each kind of version reads in a section's history.
+VERSION_KINDS = {
+    "created": _l("created"),
+    "edit": _l("edited"),
+    "revert": _l("reverted"),
+    "amendment": _l("amendment accepted"),
+}
+
+
+def version_kind_label(kind: str) -> str:
+    """The words of a version's kind ("edit" → "edited"), in the reader's language."""
+    label = VERSION_KINDS.get(kind)
+    return str(label) if label is not None else kind
+
+
+# The languages a document's text may be written in (search stems its words by it).
+TEXT_LANGUAGES = ("en", "fr", "es")
 
 
 class Document(db.Model):

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import format_number
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
@@ -24,7 +27,7 @@ from ..text.diff import word_diff
 from ..text.diff_html import render_inline, render_side_by_side
 from ..text.lines import layout
 from ..text.render import render_markdown
-from .models import Document, Phase, Section, SectionVersion
+from .models import TEXT_LANGUAGES, Document, Phase, Section, SectionVersion
 from .signals import section_retired, version_written
 
 LIMITS = {"title": 300, "heading": 300, "body": 50_000, "introduction": 20_000, "reason": 2_000, "slug": 80}
@@ -58,7 +61,7 @@ def get_document_or_404(slug: str) -> Document:
     """
     document = db.session.scalar(select(Document).where(Document.slug == slug))
     if document is None:
-        raise NotFound("There is no document at this address.")
+        raise NotFound(_("There is no document at this address."))
     return document
 
 
@@ -75,7 +78,7 @@ def get_section_or_404(document: Document, section_id: int) -> Section:
     section = db.session.scalar(select(Section).options(joinedload(Section.current_version))
                                 .where(Section.id == section_id, Section.document_id == document.id))
     if section is None:
-        raise NotFound("This section does not exist.")
+        raise NotFound(_("This section does not exist."))
     return section
 
 
@@ -89,7 +92,7 @@ def get_version_or_404(section: Section, number: int) -> SectionVersion:
         .options(joinedload(SectionVersion.author), joinedload(SectionVersion.approver))
         .where(SectionVersion.section_id == section.id, SectionVersion.number == number))
     if version is None:
-        raise NotFound("This version does not exist.")
+        raise NotFound(_("This version does not exist."))
     return version
 
 
@@ -186,38 +189,65 @@ def compare_versions(old: SectionVersion, new: SectionVersion) -> tuple[str, str
 
 # ------------------------------------------------------------------ validation
 
-def _clean_text(value: str | None, field: str, *, required: bool = True, label: str = "This field") -> str:
+# What each checked text is called in its messages: whole sentences, so that
+# each language words them its own way. (empty, too long, unstorable character)
+_TEXT_MESSAGES = {
+    "title": (_l("The title cannot be empty."),
+              _l("The title is %(length)s characters long; the limit is %(limit)s."),
+              _l("The title contains a character that cannot be stored.")),
+    "heading": (_l("The heading cannot be empty."),
+                _l("The heading is %(length)s characters long; the limit is %(limit)s."),
+                _l("The heading contains a character that cannot be stored.")),
+    "body": (_l("The text cannot be empty."),
+             _l("The text is %(length)s characters long; the limit is %(limit)s."),
+             _l("The text contains a character that cannot be stored.")),
+    "introduction": (_l("The introduction cannot be empty."),
+                     _l("The introduction is %(length)s characters long; the limit is %(limit)s."),
+                     _l("The introduction contains a character that cannot be stored.")),
+    "reason": (_l("The reason cannot be empty."),
+               _l("The reason is %(length)s characters long; the limit is %(limit)s."),
+               _l("The reason contains a character that cannot be stored.")),
+}
+
+
+def _clean_text(value: str | None, field: str, *, required: bool = True, label: str | None = None) -> str:
     """Normalise line ends, trim, and check the length limit of a text field.
+
+    The messages name the text by its kind: ``label`` ("heading", "body",
+    "title", "introduction" or "reason"), else ``field``'s, else a reason's.
 
     :raises ValidationError: naming ``field``.
     """
+    kind = label if label in _TEXT_MESSAGES else field if field in _TEXT_MESSAGES else "reason"
+    empty, too_long, unstorable = _TEXT_MESSAGES[kind]
     value = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if required and not value:
-        raise ValidationError(f"{label} cannot be empty.", field)
+        raise ValidationError(str(empty), field)
     limit = LIMITS[field if field in LIMITS else "reason"]
     if len(value) > limit:
-        raise ValidationError(f"{label} is {len(value):,} characters long; the limit is {limit:,}.", field)
+        raise ValidationError(str(too_long) % {"length": format_number(len(value)), "limit": format_number(limit)},
+                              field)
     if "\x00" in value:
-        raise ValidationError(f"{label} contains a character that cannot be stored.", field)
+        raise ValidationError(str(unstorable), field)
     return value
 
 
 def clean_heading(value: str | None) -> str:
     """Validate a section heading (one line)."""
-    value = _clean_text(value, "heading", label="The heading")
+    value = _clean_text(value, "heading")
     if "\n" in value:
-        raise ValidationError("The heading must fit on one line.", "heading")
+        raise ValidationError(_("The heading must fit on one line."), "heading")
     return value
 
 
 def clean_body(value: str | None) -> str:
     """Validate a section body."""
-    return _clean_text(value, "body", label="The text")
+    return _clean_text(value, "body")
 
 
 def clean_reason(value: str | None, field: str = "reason") -> str:
     """Validate the reason given for a change."""
-    return _clean_text(value, field, label="The reason")
+    return _clean_text(value, field, label="reason")
 
 
 # ------------------------------------------------------------------- versions
@@ -263,15 +293,15 @@ def _check_base(section: Section, base_version: int | None) -> None:
     if base_version is not None and to_int(base_version) != section.version_count:
         current = db.session.get(SectionVersion, section.current_version_id)
         raise ConflictError(
-            f"Someone saved version {section.version_count} of this section while you were "
-            f"working on version {base_version}. Your text is below; compare it with the "
-            "current text and save again.", current=current)
+            _("Someone saved version %(current)s of this section while you were working on version %(base)s. "
+              "Your text is below; compare it with the current text and save again.",
+              current=section.version_count, base=base_version), current=current)
 
 
 def _check_not_final(document: Document) -> None:
     """The final text no longer changes."""
     if document.phase == Phase.FINAL:
-        raise ValidationError("The document is final. An admin must change its phase before it can be edited.")
+        raise ValidationError(_("The document is final. An admin must change its phase before it can be edited."))
 
 
 def lock_document(document_id: int) -> Document:
@@ -281,7 +311,7 @@ def lock_document(document_id: int) -> Document:
     """
     document = lock_row(Document, document_id)
     if document is None:
-        raise NotFound("There is no such document.")
+        raise NotFound(_("There is no such document."))
     return document
 
 
@@ -292,7 +322,7 @@ def lock_section(document: Document, section_id: int) -> Section:
     """
     section = lock_row(Section, section_id)
     if section is None or section.document_id != document.id:
-        raise NotFound("This section does not exist.")
+        raise NotFound(_("This section does not exist."))
     if section.current_version_id is not None:
         section.current_version = db.session.get(SectionVersion, section.current_version_id)
     return section
@@ -309,14 +339,14 @@ def create_document(actor, *, title: str, slug: str, introduction: str = "",
     :raises ValidationError: on a bad or taken slug or a bad field.
     """
     if actor is not None:
-        _require(can_manage_document(actor), "Only an admin can create a document.")
-    title = _clean_text(title, "title", label="The title")
+        _require(can_manage_document(actor), _("Only an admin can create a document."))
+    title = _clean_text(title, "title")
     slug = (slug or "").strip().lower()
     if not SLUG_RE.match(slug) or len(slug) > LIMITS["slug"]:
-        raise ValidationError("Use lower-case letters, digits and single hyphens.", "slug")
+        raise ValidationError(_("Use lower-case letters, digits and single hyphens."), "slug")
     if db.session.scalar(select(Document.id).where(Document.slug == slug)) is not None:
-        raise ValidationError("Another document already uses this address.", "slug")
-    introduction = _clean_text(introduction, "introduction", required=False, label="The introduction")
+        raise ValidationError(_("Another document already uses this address."), "slug")
+    introduction = _clean_text(introduction, "introduction", required=False)
     document = Document(title=title, slug=slug, introduction=introduction,
                         introduction_html=render_markdown(introduction), phase=Phase(phase).value,
                         line_length=line_length or current_app.config["LINE_LENGTH"])
@@ -328,31 +358,41 @@ def create_document(actor, *, title: str, slug: str, introduction: str = "",
 
 @writes
 def update_document(actor, document_id: int, *, title: str, introduction: str, phase: str,
-                    amendment_deadline: datetime | None, min_supporters: int) -> Document:
-    """Change a document's title, introduction, phase, deadline and supporter threshold.
+                    amendment_deadline: datetime | None, min_supporters: int,
+                    language: str | None = None) -> Document:
+    """Change a document's title, introduction, phase, deadline, supporter threshold and text language.
+
+    ``amendment_deadline`` is aware, or naive in UTC. ``language`` (en, fr, es)
+    is the language the text is written in; None keeps it.
 
     :raises PermissionDenied: unless the actor is an admin.
     :raises ValidationError: on a bad field.
     """
-    _require(can_manage_document(actor), "Only an admin can change the document's settings.")
+    _require(can_manage_document(actor), _("Only an admin can change the document's settings."))
     document = lock_document(document_id)
     try:
         phase = Phase(phase)
     except ValueError as exc:
-        raise ValidationError("Choose one of the listed phases.", "phase") from exc
+        raise ValidationError(_("Choose one of the listed phases."), "phase") from exc
     if min_supporters is None or not 0 <= to_int(min_supporters, "min_supporters") <= 1000:
-        raise ValidationError("Give a number from 0 to 1000.", "min_supporters")
-    before = document.phase
-    document.title = _clean_text(title, "title", label="The title")
-    document.introduction = _clean_text(introduction, "introduction", required=False, label="The introduction")
+        raise ValidationError(_("Give a number from 0 to 1000."), "min_supporters")
+    if language is not None and language not in TEXT_LANGUAGES:
+        raise ValidationError(_("Choose one of the listed languages."), "language")
+    before, before_language = document.phase, document.language
+    document.title = _clean_text(title, "title")
+    document.introduction = _clean_text(introduction, "introduction", required=False)
     document.introduction_html = render_markdown(document.introduction)
     document.phase = phase.value
     document.amendment_deadline = as_utc(amendment_deadline)
     document.min_supporters = int(min_supporters)
+    if language is not None:
+        document.language = language
+    data = {"deadline": document.amendment_deadline.isoformat() if document.amendment_deadline else None,
+            "min_supporters": document.min_supporters}
+    if document.language != before_language:
+        data["language"] = {"from": before_language, "to": document.language}  # search re-stems the document's entries
     record_event(actor, "document.updated", document, document_id=document.id,
-                 from_state=before, to_state=document.phase,
-                 data={"deadline": document.amendment_deadline.isoformat() if document.amendment_deadline else None,
-                       "min_supporters": document.min_supporters})
+                 from_state=before, to_state=document.phase, data=data)
     return document
 
 
@@ -362,8 +402,8 @@ def _check_structure(document: Document, structure_version: int | None) -> None:
     :raises ConflictError:
     """
     if structure_version is not None and to_int(structure_version) != document.structure_version:
-        raise ConflictError("The order of the sections changed while you were looking. "
-                            "Look at the new order and try again.")
+        raise ConflictError(_("The order of the sections changed while you were looking. "
+                              "Look at the new order and try again."))
 
 
 @writes
@@ -377,7 +417,7 @@ def create_section(actor, document_id: int, *, heading: str, body: str, reason: 
     :raises PermissionDenied: unless the actor is a moderator or admin.
     :raises ValidationError: on a bad field.
     """
-    _require(can_edit_sections(actor), "Only moderators can add sections.")
+    _require(can_edit_sections(actor), _("Only moderators can add sections."))
     document = lock_document(document_id)
     _check_not_final(document)
     _check_structure(document, structure_version)
@@ -409,17 +449,17 @@ def edit_section(actor, document_id: int, section_id: int, *, heading: str, body
     :raises ValidationError: on a bad or unchanged text.
     :raises ConflictError: when the section moved on since ``base_version``.
     """
-    _require(can_edit_sections(actor), "Only moderators can edit sections directly.")
+    _require(can_edit_sections(actor), _("Only moderators can edit sections directly."))
     document = lock_document(document_id)  # versions shift the line numbers of the sections after
     section = lock_section(document, section_id)
     _check_not_final(document)
     if section.retired:
-        raise ValidationError("This section is retired; restore it before editing.")
+        raise ValidationError(_("This section is retired; restore it before editing."))
     heading, body, reason = clean_heading(heading), clean_body(body), clean_reason(reason)
     _check_base(section, base_version)
     current = section.current_version
     if current.heading == heading and current.body == body:
-        raise ValidationError("Nothing changed: edit the heading or the text first.", "body")
+        raise ValidationError(_("Nothing changed: edit the heading or the text first."), "body")
     version = write_version(section, document, heading=heading, body=body, reason=reason, author=actor)
     record_event(actor, "section.edited", section, document_id=document.id,
                  from_state=f"v{version.number - 1}", to_state=f"v{version.number}", reason=reason)
@@ -435,7 +475,7 @@ def revert_section(actor, document_id: int, section_id: int, *, to_number: int, 
     :raises ValidationError: when the target is the current text.
     :raises ConflictError: when the section moved on since ``base_version``.
     """
-    _require(can_edit_sections(actor), "Only moderators can revert sections.")
+    _require(can_edit_sections(actor), _("Only moderators can revert sections."))
     document = lock_document(document_id)  # versions shift the line numbers of the sections after
     section = lock_section(document, section_id)
     _check_not_final(document)
@@ -444,7 +484,7 @@ def revert_section(actor, document_id: int, section_id: int, *, to_number: int, 
     target = get_version_or_404(section, to_int(to_number, "to_number"))
     current = section.current_version
     if target.body == current.body and target.heading == current.heading:
-        raise ValidationError("That version's text is already the current text.", "to_number")
+        raise ValidationError(_("That version's text is already the current text."), "to_number")
     version = write_version(section, document, heading=target.heading, body=target.body,
                             reason=reason, author=actor, approver=actor, kind="revert")
     record_event(actor, "section.reverted", section, document_id=document.id,
@@ -461,13 +501,13 @@ def move_section(actor, document_id: int, section_id: int, *, direction: str,
     :raises PermissionDenied: unless the actor is a moderator or admin.
     :raises ConflictError: when the structure changed meanwhile.
     """
-    _require(can_edit_sections(actor), "Only moderators can reorder sections.")
+    _require(can_edit_sections(actor), _("Only moderators can reorder sections."))
     document = lock_document(document_id)
     _check_not_final(document)
     _check_structure(document, structure_version)
     section = lock_section(document, section_id)
     if section.retired:
-        raise ValidationError("A retired section has no place in the order.")
+        raise ValidationError(_("A retired section has no place in the order."))
     live = (Section.document_id == document.id) & Section.retired_at.is_(None)
     if direction == "up":
         neighbour = db.session.scalar(select(Section).where(live, Section.position < section.position)
@@ -476,7 +516,7 @@ def move_section(actor, document_id: int, section_id: int, *, direction: str,
         neighbour = db.session.scalar(select(Section).where(live, Section.position > section.position)
                                       .order_by(Section.position).limit(1))
     else:
-        raise ValidationError("Move a section up or down.")
+        raise ValidationError(_("Move a section up or down."))
     if neighbour is None:
         return section
     lock_rows(Section, [neighbour.id])  # under the document's lock, so a second section lock is in order
@@ -494,14 +534,14 @@ def retire_section(actor, document_id: int, section_id: int, *, reason: str,
     :raises PermissionDenied: unless the actor is a moderator or admin.
     :raises ConflictError: when the section moved on since ``base_version``.
     """
-    _require(can_edit_sections(actor), "Only moderators can retire sections.")
+    _require(can_edit_sections(actor), _("Only moderators can retire sections."))
     document = lock_document(document_id)
     _check_not_final(document)
     section = lock_section(document, section_id)
     reason = clean_reason(reason)
     _check_base(section, base_version)
     if section.retired:
-        raise ValidationError("This section is already retired.")
+        raise ValidationError(_("This section is already retired."))
     section.retired_at = utcnow()
     document.structure_version += 1
     record_event(actor, audit_action, section, document_id=document.id,
@@ -516,13 +556,13 @@ def restore_section(actor, document_id: int, section_id: int, *, reason: str) ->
 
     :raises PermissionDenied: unless the actor is a moderator or admin.
     """
-    _require(can_edit_sections(actor), "Only moderators can restore sections.")
+    _require(can_edit_sections(actor), _("Only moderators can restore sections."))
     document = lock_document(document_id)
     _check_not_final(document)
     section = lock_section(document, section_id)
     reason = clean_reason(reason)
     if not section.retired:
-        raise ValidationError("This section is part of the text already.")
+        raise ValidationError(_("This section is part of the text already."))
     section.retired_at = None
     document.structure_version += 1
     record_event(actor, "section.restored", section, document_id=document.id,

@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import to_user_timezone, to_utc
 from flask_login import current_user, login_required
 
+from ..audit import labels as audit_labels
 from ..audit.services import document_log
 from ..forms import choices
+from ..i18n import current_zone
 from ..services import ConflictError, NotFound, ServiceError
 from ..text.diff import word_diff
-from ..text.diff_html import render_inline
+from ..text.diff_html import DiffLabels, relabel, render_inline
 from ..web import flash_error, form_error, int_arg, page_arg
 from . import services
 from .contributions import page_figures
+from .models import version_kind_label
 from .forms import DocumentSettingsForm, MoveForm, NewSectionForm, RetireForm, RevertForm, SectionForm
 
 bp = Blueprint("documents", __name__, url_prefix="/d")
+
+# Audit events in words, in the reader's language, for every template (the log, the
+# activity page, an amendment's audit trail): {{ event.action|audit_action }} and the rest.
+bp.app_template_filter("audit_action")(audit_labels.action_label)
+bp.app_template_filter("audit_object")(audit_labels.object_label)
+bp.app_template_filter("audit_state")(audit_labels.state_label)
+bp.app_template_filter("audit_automatic")(audit_labels.automatic)
+bp.app_template_global("version_kind")(version_kind_label)
+
+
+def diff_labels() -> DiffLabels:
+    """The screen-reader labels and column headings of a diff, in the reader's language."""
+    return DiffLabels(inserted=_("inserted: "), deleted=_("deleted: "), before=_("Before"), after=_("After"),
+                      caption=_("Changes"), paragraph_break=_("paragraph break"), line_break=_("line break"))
 
 
 def _load(slug: str, section_id: int | None = None):
@@ -32,7 +51,7 @@ def _load(slug: str, section_id: int | None = None):
 @bp.get("/<slug>/")
 def read(slug: str):
     """The whole document on one page, with a table of contents and optional line numbers."""
-    document, _ = _load(slug)
+    document, _unused = _load(slug)
     entries = services.current_sections(document)
     return render_template("documents/read.html", document=document, entries=entries,
                            show_lines=request.args.get("lines") == "1",
@@ -82,9 +101,10 @@ def compare(slug: str, section_id: int):
         abort(404, description=error.message)
     inline_html, side_html = services.compare_versions(old, new)
     heading_ops = word_diff(old.heading, new.heading) if old.heading != new.heading else None
+    labels = diff_labels()  # stored diffs speak English; the page speaks its reader's language
     return render_template("documents/compare.html", document=document, section=section, old=old, new=new,
-                           view=view, diff_html=side_html if view == "side" else inline_html,
-                           heading_diff=render_inline(heading_ops) if heading_ops else None,
+                           view=view, diff_html=relabel(side_html if view == "side" else inline_html, labels),
+                           heading_diff=render_inline(heading_ops, labels=labels) if heading_ops else None,
                            numbers=range(1, newest + 1))
 
 
@@ -92,13 +112,13 @@ def compare(slug: str, section_id: int):
 @login_required
 def new_section(slug: str):
     """Add a section (moderators)."""
-    document, _ = _load(slug)
+    document, _unused = _load(slug)
     if not services.can_edit_sections(current_user):
-        abort(403, description="Only moderators can add sections.")
+        abort(403, description=_("Only moderators can add sections."))
     entries = services.outline(document)
     form = NewSectionForm()
-    form.after.choices = choices([(0, "At the beginning")] + [
-        (e.section_id, f"After §{e.number} {e.heading}") for e in entries])
+    form.after.choices = choices([(0, _("At the beginning"))] + [
+        (e.section_id, _("After §%(number)s %(heading)s", number=e.number, heading=e.heading)) for e in entries])
     if request.method == "GET":
         form.structure_version.data = document.structure_version
         if entries:
@@ -114,7 +134,7 @@ def new_section(slug: str):
             status = form_error(form, error)
             form.structure_version.data = document.structure_version
         else:
-            flash("The section is added.", "success")
+            flash(_("The section is added."), "success")
             return redirect(url_for("documents.section", slug=slug, section_id=section.id))
     elif form.errors:
         status = 400
@@ -128,7 +148,7 @@ def edit_section(slug: str, section_id: int):
     """Write a new version of a section (moderators); a stale base version is a conflict."""
     document, section = _load(slug, section_id)
     if not services.can_edit_sections(current_user):
-        abort(403, description="Only moderators can edit sections directly.")
+        abort(403, description=_("Only moderators can edit sections directly."))
     current = section.current_version
     form = SectionForm()
     if request.method == "GET":
@@ -148,7 +168,7 @@ def edit_section(slug: str, section_id: int):
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash(f"Version {version.number} is saved.", "success")
+            flash(_("Version %(number)s is saved.", number=version.number), "success")
             return redirect(url_for("documents.section", slug=slug, section_id=section.id))
     elif form.errors:
         status = 400
@@ -159,7 +179,8 @@ def edit_section(slug: str, section_id: int):
 def _conflict_view(error: ConflictError, mine: str) -> dict:
     """What a conflict page shows: the current version, and how the user's text differs from it."""
     current = error.current
-    return {"current": current, "diff": render_inline(word_diff(current.body, (mine or "").replace("\r\n", "\n")))}
+    return {"current": current, "diff": render_inline(word_diff(current.body, (mine or "").replace("\r\n", "\n")),
+                                                      labels=diff_labels())}
 
 
 @bp.post("/<slug>/sections/<int:section_id>/revert")
@@ -169,7 +190,7 @@ def revert_section(slug: str, section_id: int):
     document, section = _load(slug, section_id)
     form = RevertForm()
     if not form.validate():
-        flash("Give a reason for the revert.", "error")
+        flash(_("Give a reason for the revert."), "error")
         return redirect(url_for("documents.section", slug=slug, section_id=section_id) + "#history")
     try:
         version = services.revert_section(current_user, document.id, section_id, to_number=form.to_number.data,
@@ -177,7 +198,7 @@ def revert_section(slug: str, section_id: int):
     except ServiceError as error:
         flash_error(error)
     else:
-        flash(f"Version {version.number} restores the text of an earlier version.", "success")
+        flash(_("Version %(number)s restores the text of an earlier version.", number=version.number), "success")
     return redirect(url_for("documents.section", slug=slug, section_id=section_id))
 
 
@@ -185,7 +206,7 @@ def revert_section(slug: str, section_id: int):
 @login_required
 def move_section(slug: str, section_id: int):
     """Move a section up or down (moderators)."""
-    document, _ = _load(slug, section_id)
+    document, _unused = _load(slug, section_id)
     form = MoveForm()
     try:
         services.move_section(current_user, document.id, section_id, direction=form.direction.data or "",
@@ -202,7 +223,7 @@ def retire_section(slug: str, section_id: int):
     """Take a section out of the text, or bring it back (moderators)."""
     document, section = _load(slug, section_id)
     if not services.can_edit_sections(current_user):
-        abort(403, description="Only moderators can retire sections.")
+        abort(403, description=_("Only moderators can retire sections."))
     heading = section.current_version.heading
     form = RetireForm()
     if request.method == "GET":
@@ -218,7 +239,7 @@ def retire_section(slug: str, section_id: int):
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash("The section is restored." if section.retired else "The section is retired.", "success")
+            flash(_("The section is restored.") if section.retired else _("The section is retired."), "success")
             return redirect(url_for("documents.section", slug=slug, section_id=section_id))
     elif form.errors:
         status = 400
@@ -229,24 +250,30 @@ def retire_section(slug: str, section_id: int):
 @bp.route("/<slug>/settings", methods=["GET", "POST"])
 @login_required
 def settings(slug: str):
-    """An admin's settings: title, introduction, phase, deadline, supporters needed."""
-    document, _ = _load(slug)
+    """An admin's settings: title, introduction, language, phase, deadline, supporters needed.
+
+    The deadline is stored in UTC, and typed and shown in the admin's time zone, which its label names.
+    """
+    document, _unused = _load(slug)
     if not services.can_manage_document(current_user):
-        abort(403, description="Only admins can change the document's settings.")
+        abort(403, description=_("Only admins can change the document's settings."))
     form = DocumentSettingsForm(obj=document)
+    form.amendment_deadline.label.text = _("Amendment deadline, in your time zone (%(zone)s), optional",
+                                           zone=current_zone())
     if request.method == "GET" and document.amendment_deadline:
-        form.amendment_deadline.data = document.deadline.replace(tzinfo=None)
+        form.amendment_deadline.data = to_user_timezone(document.deadline).replace(tzinfo=None)
     status = 200
     if form.validate_on_submit():
+        deadline = form.amendment_deadline.data
         try:
             services.update_document(current_user, document.id, title=form.title.data,
                                      introduction=form.introduction.data or "", phase=form.phase.data,
-                                     amendment_deadline=form.amendment_deadline.data,
-                                     min_supporters=form.min_supporters.data)
+                                     amendment_deadline=to_utc(deadline) if deadline else None,
+                                     min_supporters=form.min_supporters.data, language=form.language.data)
         except ServiceError as error:
             status = form_error(form, error)
         else:
-            flash("The settings are saved.", "success")
+            flash(_("The settings are saved."), "success")
             return redirect(url_for("documents.read", slug=slug))
     elif form.errors:
         status = 400
@@ -256,7 +283,7 @@ def settings(slug: str):
 @bp.get("/<slug>/log")
 def log(slug: str):
     """Everything that happened to the document, newest first."""
-    document, _ = _load(slug)
+    document, _unused = _load(slug)
     pagination = document_log(document.id, page_arg())
     return render_template("documents/log.html", document=document, pagination=pagination,
                            **page_figures(document, current_user, "log", events=pagination.items))

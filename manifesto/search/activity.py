@@ -18,12 +18,17 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from sqlalchemy import and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 
 from ..amendments.models import Amendment, Status
+from ..audit.labels import automatic
 from ..audit.models import AuditEvent
 from ..discussion.models import Comment
 from ..documents import services as documents
@@ -40,56 +45,60 @@ REASON_CHARS = 300  # a long reason is cut on the activity page; the full text i
 # What a reader can narrow the page to: label, and the actions it covers.
 DECISIONS = ("amendment.accepted", "amendment.accepted_modified", "amendment.rejected", "amendment.obsolete",
              "amendment.merged")
-FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "amendments": ("New and changed amendments", (
+FILTERS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "amendments": (_l("New and changed amendments"), (
         "amendment.submitted", "amendment.edited", "amendment.conflict_resolved", "amendment.withdrawn",
         "amendment.rebased", "amendment.conflicted", "amendment.hidden", "amendment.restored")),
-    "decisions": ("Decisions", DECISIONS),
-    "text": ("New versions of the text", (
+    "decisions": (_l("Decisions"), DECISIONS),
+    "text": (_l("New versions of the text"), (
         "section.created", "section.edited", "section.reverted", "section.moved", "section.retired",
         "section.restored", "section.created_by_amendment", "section.retired_by_amendment",
         "release.published", "release.marked_final") + DECISIONS[:2]),
-    "comments": ("Comments", ("comment.created", "comment.edited", "comment.deleted", "comment.hidden",
-                              "comment.restored")),
-    "supports": ("Supports", ("amendment.supported", "amendment.support_withdrawn")),
+    "comments": (_l("Comments"), ("comment.created", "comment.edited", "comment.deleted", "comment.hidden",
+                                  "comment.restored")),
+    "supports": (_l("Supports"), ("amendment.supported", "amendment.support_withdrawn")),
 }
 
-# How each action reads: (words before the object, words after it). "{version}" is filled in.
-PHRASES: dict[str, tuple[str, str]] = {
-    "amendment.submitted": ("proposed", ""),
-    "amendment.edited": ("edited", ""),
-    "amendment.conflict_resolved": ("resolved the conflict of", ""),
-    "amendment.withdrawn": ("withdrew", ""),
-    "amendment.supported": ("supported", ""),
-    "amendment.support_withdrawn": ("withdrew their support from", ""),
-    "amendment.accepted": ("accepted", ""),
-    "amendment.accepted_modified": ("accepted", "with modifications"),
-    "amendment.rejected": ("rejected", ""),
-    "amendment.obsolete": ("marked", "obsolete"),
-    "amendment.merged": ("marked", "as merged into another amendment"),
-    # Passive: these follow from someone else's change to the text.
-    "amendment.rebased": ("", "was moved onto version {version} of its section"),
-    "amendment.conflicted": ("", "now conflicts with the text"),
-    "amendment.hidden": ("hid", ""),
-    "amendment.restored": ("restored", ""),
-    "release.published": ("published the release", ""),
-    "release.marked_final": ("made", "the final text"),
-    "section.created": ("added", ""),
-    "section.edited": ("wrote version {version} of", ""),
-    "section.reverted": ("reverted", "to an earlier text (version {version})"),
-    "section.moved": ("moved", "{direction}"),
-    "section.retired": ("retired", ""),
-    "section.restored": ("restored", ""),
-    "section.created_by_amendment": ("added", "by accepting an amendment"),
-    "section.retired_by_amendment": ("retired", "by accepting an amendment"),
-    "comment.created": ("commented on", ""),
-    "comment.edited": ("edited a comment on", ""),
-    "comment.deleted": ("deleted a comment on", ""),
-    "comment.hidden": ("hid a comment on", ""),
-    "comment.restored": ("restored a comment on", ""),
-    "document.created": ("created", ""),
-    "document.updated": ("changed the settings of", ""),
+# How each action reads, as one sentence: %(actor)s (who did it), %(object)s (what it
+# changed, a link), and %(version)s where it says. Read in the reader's language when shown.
+PHRASES: dict[str, Any] = {
+    "amendment.submitted": _l("%(actor)s proposed %(object)s"),
+    "amendment.edited": _l("%(actor)s edited %(object)s"),
+    "amendment.conflict_resolved": _l("%(actor)s resolved the conflict of %(object)s"),
+    "amendment.withdrawn": _l("%(actor)s withdrew %(object)s"),
+    "amendment.supported": _l("%(actor)s supported %(object)s"),
+    "amendment.support_withdrawn": _l("%(actor)s withdrew their support from %(object)s"),
+    "amendment.accepted": _l("%(actor)s accepted %(object)s"),
+    "amendment.accepted_modified": _l("%(actor)s accepted %(object)s with modifications"),
+    "amendment.rejected": _l("%(actor)s rejected %(object)s"),
+    "amendment.obsolete": _l("%(actor)s marked %(object)s obsolete"),
+    "amendment.merged": _l("%(actor)s marked %(object)s as merged into another amendment"),
+    # Passive: these follow from someone else's change to the text (no actor).
+    "amendment.rebased": _l("%(object)s was moved onto version %(version)s of its section"),
+    "amendment.conflicted": None,  # told by the audit labels: what it followed from
+    "amendment.hidden": _l("%(actor)s hid %(object)s"),
+    "amendment.restored": _l("%(actor)s restored %(object)s"),
+    "release.published": _l("%(actor)s published the release %(object)s"),
+    "release.marked_final": _l("%(actor)s made %(object)s the final text"),
+    "section.created": _l("%(actor)s added %(object)s"),
+    "section.edited": _l("%(actor)s wrote version %(version)s of %(object)s"),
+    "section.reverted": _l("%(actor)s reverted %(object)s to an earlier text (version %(version)s)"),
+    "section.moved": _l("%(actor)s moved %(object)s"),
+    "section.retired": _l("%(actor)s retired %(object)s"),
+    "section.restored": _l("%(actor)s restored %(object)s"),
+    "section.created_by_amendment": _l("%(actor)s added %(object)s by accepting an amendment"),
+    "section.retired_by_amendment": _l("%(actor)s retired %(object)s by accepting an amendment"),
+    "comment.created": _l("%(actor)s commented on %(object)s"),
+    "comment.edited": _l("%(actor)s edited a comment on %(object)s"),
+    "comment.deleted": _l("%(actor)s deleted a comment on %(object)s"),
+    "comment.hidden": _l("%(actor)s hid a comment on %(object)s"),
+    "comment.restored": _l("%(actor)s restored a comment on %(object)s"),
+    "document.created": _l('%(actor)s created <a href="%(url)s">the document</a>'),
+    "document.updated": _l('%(actor)s changed the settings of <a href="%(url)s">the document</a>'),
 }
+# Variants of a phrase, by what the event says.
+MOVED = {"up": _l("%(actor)s moved %(object)s up"), "down": _l("%(actor)s moved %(object)s down")}
+REPLIED = _l("%(actor)s replied to a comment on %(object)s")
 # Events whose reason is the author's own words (shown unless the amendment is hidden);
 # the reasons of every other event are public by nature (decisions, edits, moderation).
 AUTHORS_WORDS = frozenset({"amendment.submitted", "amendment.conflict_resolved", "amendment.withdrawn"})
@@ -145,14 +154,12 @@ def last_visit(user, document: Document):
 
 @dataclass
 class Item:
-    """One event as the activity page tells it."""
+    """One event as the activity page tells it: ``text`` is the whole sentence, with its links."""
 
     event: AuditEvent
     new: bool
-    actor: str
-    before: str
-    label: str
-    after: str = ""
+    text: Markup
+    label: str = ""
     endpoint: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     anchor: str | None = None
@@ -235,57 +242,40 @@ def _tell(document: Document, events: list[AuditEvent], since: int | None) -> li
 
 def _section_label(section_id: int | None, sections: dict, numbers: dict) -> str:
     """"§3 Heading", or the heading of a retired section."""
-    heading = sections.get(section_id, "a section")
+    heading = sections.get(section_id)
     number = numbers.get(section_id)
-    return f"§{number} {heading}" if number else f"{heading} (retired section)"
+    if heading is None:
+        return _("a section")
+    return f"§{number} {heading}" if number else _("%(heading)s (retired section)", heading=heading)
 
 
 def _amendment_label(row) -> str:
     """"A-014 (§3, lines 4–5)"."""
-    if row is None:
-        return "an amendment"
-    code = f"A-{row.number:03d}" if row.number else "an amendment"
+    if row is None or not row.number:
+        return _("an amendment")
+    code = f"A-{row.number:03d}"
     return f"{code} ({row.title})" if row.title else code
-
-
-def _followed_from(data: dict) -> str:
-    """What an automatic event followed from: ", after A-012 was accepted" (as on the amendment page)."""
-    cause = data.get("after")
-    if cause:
-        decision = "accepted with modifications" if cause.get("decision") == "accepted_modified" else "accepted"
-        return f", after {cause.get('code')} was {decision}"
-    if data.get("retired"):
-        return ", after its section was retired"
-    if data.get("version"):
-        return f", after version {data['version']} of its section"
-    return ""
 
 
 def _item(document: Document, event: AuditEvent, since: int | None, comments: dict, amendments: dict,
           sections: dict, numbers: dict) -> Item:
     """One event in words, with its link, and its reason when it may be shown."""
-    before, after = PHRASES.get(event.action, (event.action.replace(".", " ").replace("_", " "), ""))
     data = event.data or {}
-    version = (event.to_state or "").removeprefix("v") or data.get("version", "")
-    values = {"version": version or "?", "direction": data.get("direction", "")}
-    before, after = before.format(**values), after.format(**values)
-    if event.action == "amendment.conflicted":
-        after = ("has nothing left to change" if data.get("absorbed") else after) + _followed_from(data)
-    item = Item(event=event, new=since is not None and event.id > since,
-                actor="" if not before else event.actor.name if event.actor is not None else "The system",
-                before=before, label="",
-                after=after, reason=event.reason)
+    item = Item(event=event, new=since is not None and event.id > since, text=Markup(""), reason=event.reason)
+    phrase = PHRASES.get(event.action)
     slug = document.slug
     if event.object_type == "amendments":
         row = amendments.get(event.object_id)
         item.label = _amendment_label(row)
         item.endpoint, item.args = "amendments.show", {"slug": slug, "amendment_id": event.object_id}
         if row is not None and row.hidden_at is not None and event.action not in MODERATION:
-            item.note = "hidden by a moderator"
+            item.note = _("hidden by a moderator")
             item.reason = None
     elif event.object_type == "sections":
         item.label = _section_label(event.object_id, sections, numbers)
         item.endpoint, item.args = "documents.section", {"slug": slug, "section_id": event.object_id}
+        if event.action == "section.moved" and data.get("direction") in MOVED:
+            phrase = MOVED[data["direction"]]
     elif event.object_type == "comments":
         comment = comments.get(event.object_id)
         if event.action not in MODERATION:
@@ -295,21 +285,37 @@ def _item(document: Document, event: AuditEvent, since: int | None, comments: di
         elif comment is not None:
             item.label = _section_label(comment.section_id, sections, numbers)
         else:
-            item.label = "a comment"
+            item.label = _("a comment")
         if comment is not None:
             # The comment's permanent address leads to the page that shows it, at its anchor.
             item.endpoint, item.args = "discussion.comment", {"slug": slug, "comment_id": comment.id}
             if event.action == "comment.created" and comment.parent_id is not None:
-                item.before = "replied to a comment on"
+                phrase = REPLIED
     elif event.object_type == "releases":
         # The release's name and address are in the event, so this costs no query.
-        item.label = data.get("name") or "a release"
+        item.label = data.get("name") or _("a release")
         if data.get("slug"):
             item.endpoint, item.args = "releases.show", {"slug": slug, "release_slug": data["slug"]}
     elif event.object_type == "documents":
-        item.label = "the document"
         item.endpoint, item.args = "documents.read", {"slug": slug}
         item.reason = None
     if item.reason and len(item.reason) > REASON_CHARS:
         item.reason = item.reason[:REASON_CHARS].rstrip() + "…"
+    item.text = _sentence(event, phrase, item)
     return item
+
+
+def _sentence(event: AuditEvent, phrase, item: Item) -> Markup:
+    """The item's sentence in the reader's language: the actor in bold, the object as its link."""
+    url = url_for(item.endpoint, _anchor=item.anchor, **item.args) if item.endpoint else ""
+    obj = Markup('<a href="{}">{}</a>').format(url, item.label) if url else escape(item.label)
+    if event.action == "amendment.conflicted":
+        return Markup(automatic(event, subject=obj))
+    data = event.data or {}
+    version = (event.to_state or "").removeprefix("v") or data.get("version", "") or "?"
+    actor = event.actor.name if event.actor is not None else _("The system")
+    values = {"actor": Markup("<strong>{}</strong>").format(actor), "object": obj, "version": version, "url": url}
+    if phrase is None:  # an action this page does not list (never shown: the query keeps to PHRASES)
+        return Markup("{} {} {}").format(values["actor"], event.action, obj)
+    # Our own catalogue's sentences (some hold a link's markup); every value is escaped.
+    return Markup(str(phrase)) % values

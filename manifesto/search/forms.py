@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SearchField, SelectField
 
@@ -19,7 +20,8 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = SearchField("Search this document", description="Words to find in sections, amendments and comments. "
-                    "Every word must appear; quotes and other symbols are ignored.")
-    kind = SelectField("Look in", choices=choices([("", "Everything")] + list(KINDS.items())),
+    q = SearchField(_l("Search this document"),
+                    description=_l("Words to find in sections, amendments and comments. "
+                                  "Every word must appear; quotes and other symbols are ignored."))
+    kind = SelectField(_l("Look in"), choices=choices([("", _l("Everything"))] + list(KINDS.items())),
                        validate_choice=False, default="")

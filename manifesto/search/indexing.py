@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, event, or_, select
+from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -154,6 +154,10 @@ def _note_event(event, *, obj=None, actor=None, **_kw) -> None:
             pending.rebased_sections.add(obj.section_id)
     elif event.object_type == "comments":
         pending.comments.add(obj.id)
+    elif event.action == "document.updated" and (event.data or {}).get("language"):
+        # The text's language changed: its entries are stemmed in the new one (one statement).
+        db.session.execute(update(SearchEntry).where(SearchEntry.document_id == obj.id)
+                           .values(language=language_config(obj.language)))
 
 
 @event.listens_for(db.session, "before_commit")

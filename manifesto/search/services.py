@@ -18,6 +18,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import bindparam, func, select, text
 
@@ -30,7 +32,8 @@ from ..extensions import db
 from .indexing import START, STOP
 from .schema import VECTOR_COLUMN, language_config
 
-KINDS = {"section": "Sections", "amendment": "Amendments", "comment": "Comments"}
+# The kinds of text one can look in (lazy labels: read in the reader's language).
+KINDS = {"section": _l("Sections"), "amendment": _l("Amendments"), "comment": _l("Comments")}
 PER_PAGE = 20
 MAX_WORDS = 16  # a query is a handful of words; the rest are ignored (and the page says so)
 MAX_WORD_LENGTH = 60  # longer "words" are noise (and PostgreSQL would not index them)
@@ -312,12 +315,18 @@ def _result(document: Document, hit: _Hit, numbers: dict, amendments: dict, comm
     row = comments.get(hit.object_id)
     if row is None:
         return None
+    number = numbers.get(row.section_id)
     if row.amendment_id is not None:
-        on = f"A-{row.amendment_number:03d}" if row.amendment_number else "an amendment"
+        place = f"A-{row.amendment_number:03d}" if row.amendment_number else None
     else:
-        number = numbers.get(row.section_id)
-        on = f"§{number} {row.heading}" if number else (row.heading or "a section")
+        place = f"§{number} {row.heading}" if number else row.heading
+    if place:
+        label = _("Comment by %(name)s on %(place)s", name=row.name, place=place)
+    elif row.amendment_id is not None:
+        label = _("Comment by %(name)s on an amendment", name=row.name)
+    else:
+        label = _("Comment by %(name)s on a section", name=row.name)
     # The comment's permanent address leads to the page (and the page of
     # comments, or of its long thread) that shows it, at its anchor.
-    return Result("comment", hit.object_id, Markup(""), snippet, label=f"Comment by {row.name} on {on}",
+    return Result("comment", hit.object_id, Markup(""), snippet, label=label,
                   endpoint="discussion.comment", args={"slug": slug, "comment_id": hit.object_id})
