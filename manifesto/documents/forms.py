@@ -67,7 +67,8 @@ class DocumentSettingsForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=LIMITS["title"])])
     introduction = TextAreaField(_l("Introduction (Markdown)"),
                                  validators=[Optional(), Length(max=LIMITS["introduction"])])
-    language = SelectField(_l("Language of the text"), choices=choices((code, LANGUAGES[code]) for code in TEXT_LANGUAGES),
+    language = SelectField(_l("Language of the text"),
+                           choices=choices((code, LANGUAGES[code]) for code in TEXT_LANGUAGES),
                            description=_l("The language the document is written in: search finds the forms of "
                                           "its words, and screen readers pronounce it in that language."))
     phase = SelectField(_l("Phase"), choices=choices((p.value, PHASE_LABELS[p.value]) for p in Phase))
