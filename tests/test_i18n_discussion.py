@@ -44,7 +44,7 @@ def test_the_comment_form_and_threads_speak_french(client, login, doc, users, ma
     assert "Commentaires (2)" in page
     assert "Votre commentaire" in page and "Passage que vous commentez (facultatif)" in page
     # The limit is written the French way.
-    assert f"Jusqu'à 20{NNB}000 caractères." in page
+    assert f"Jusqu’à 20{NNB}000 caractères." in page
     assert "Publier le commentaire" in page
     assert 'Répondre<span class="visually-hidden"> à Amina Diallo</span>' in html
     assert 'Signaler<span class="visually-hidden"> ce commentaire aux modérateurs</span>' in html
@@ -104,7 +104,7 @@ def test_the_moderation_queue_speaks_french_with_plurals(client, login, doc, use
     assert f"Commentaire{NB}: 2 signalements" in page
     assert f"{NB}: Insultant." in page  # the reason as the reporter wrote it
     assert "Motif public du masquage" in page and "Classer les signalements" in page
-    assert "Rien n'est masqué." in page
+    assert "Rien n’est masqué." in page
     assert "item with open reports" not in page
 
 
