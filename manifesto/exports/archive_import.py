@@ -389,7 +389,7 @@ def _check_references(plan: ArchivePlan, problems: _Problems) -> None:
             column_name = foreign_key.parent.name
             if target.table.name not in plan.rows:
                 problems.add(_('%(column)s refers to "%(table)s", which archives do not hold.',
-                               column=f"{name}.{column_name}", table=target.table.name))
+                               column=name + "." + column_name, table=target.table.name))
                 continue
             key = (target.table.name, target.name)
             if key not in keys:

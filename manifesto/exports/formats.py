@@ -24,9 +24,9 @@ from flask_babel import gettext as _
 
 from .model import FORMATS, ExportDocument, ExportOptions
 
-__all__ = ["TEXT_FORMATS", "change_label", "clean", "date_label", "download_name", "edition_label", "escape",
-           "html_segments", "html_to_text", "in_language", "number", "plain_paragraphs", "render", "squash",
-           "unchanged_label"]
+__all__ = ["TEXT_FORMATS", "change_label", "change_name", "clean", "date_label", "day_label", "download_name",
+           "edition_label", "escape", "html_segments", "html_to_text", "in_language", "number", "plain_paragraphs",
+           "render", "squash", "unchanged_label"]
 
 # Formats rendered from an ExportDocument (json is the archive of everything).
 TEXT_FORMATS = ("pdf", "docx", "md", "html", "txt")
@@ -37,7 +37,7 @@ _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\u
 
 
 
-def _change_name(change: str) -> str:
+def change_name(change: str) -> str:
     """A redline entry's kind of change in words, in the current locale."""
     names = {"added": _("Added"), "removed": _("Removed"), "retitled": _("Retitled"), "moved": _("Moved"),
              "changed": _("Changed"), "unchanged": _("Unchanged")}
@@ -106,7 +106,7 @@ def unchanged_label(count: int, language: str) -> str:
 
 def change_label(change) -> str:
     """A redline entry's change in words (current locale), with the old number or heading when they matter."""
-    label = ", ".join(change.labels) if getattr(change, "labels", None) else _change_name(change.change)
+    label = ", ".join(change.labels) if getattr(change, "labels", None) else change_name(change.change)
     notes = []
     if change.old_number is not None and change.number is not None and change.old_number != change.number:
         notes.append(_("was §%(number)s", number=change.old_number))
@@ -118,7 +118,7 @@ def change_label(change) -> str:
 
 
 def download_name(slug: str, release_slug: str | None, options: ExportOptions, fmt: str) -> str:
-    """The file name a download gets: ``<slug>-<release or live>[-redline][-lines][-annex].<ext>``."""
+    """The file name a download gets: ``<slug>-<release or live>[-redline][-lines][-annex][-credits][-lang].<ext>``."""
     parts = [slug, release_slug or "live"]
     if options.redline_against:
         parts.append("redline")
@@ -128,6 +128,8 @@ def download_name(slug: str, release_slug: str | None, options: ExportOptions, f
         parts.append("annex")
     if options.contributors:
         parts.append("credits")
+    if options.language:
+        parts.append(options.language)  # headings in another language than the text's: another file
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts)).strip("-.") or "export"
     return f"{name[:150]}.{FORMATS[fmt][0]}"
 

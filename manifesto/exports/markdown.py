@@ -133,7 +133,7 @@ def _render(doc: ExportDocument) -> bytes:
     """:func:`render`, inside the export's locale."""
     out = [f"# {escape_markdown(doc.title)}", "", f"*{escape_markdown(edition_label(doc))}*"]
     if doc.is_final:
-        out += ["", f"**{escape_markdown(_('Final text'))}**"]
+        out += ["", "**" + escape_markdown(_("Final text")) + "**"]
     if doc.introduction.strip():
         out += ["", close_fences(escape_raw_html(clean(doc.introduction).strip("\n")))]
     for section in doc.sections:
@@ -160,7 +160,7 @@ def _render(doc: ExportDocument) -> bytes:
         if unchanged:
             out += ["", unchanged_label(unchanged, doc.labels_language)]
     if doc.options.annex:
-        out += ["", f"## {escape_markdown(_('Annex: amendments'))}"]
+        out += ["", "## " + escape_markdown(_("Annex: amendments"))]
         if not doc.annex:
             out += ["", escape_markdown(_("No amendments were submitted."))]
         for entry in doc.annex:
@@ -176,7 +176,7 @@ def _render(doc: ExportDocument) -> bytes:
             if entry.reason:
                 out += _field(_("Reason:"), entry.reason)
     if doc.options.contributors:
-        out += ["", f"## {escape_markdown(_('Contributors'))}", ""]
+        out += ["", "## " + escape_markdown(_("Contributors")), ""]
         if doc.contributors:
             out += [escape_markdown(_("These people took part and agreed to be named:")), ""]
             out += [f"- {escape_markdown(person)}" for person in doc.contributors]

@@ -39,7 +39,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from ..documents.models import NumberedLine
-from .formats import change_label, date_label, in_language
+from .formats import change_name, date_label, in_language
 from .model import ExportDocument, ExportSection
 
 __all__ = ["INSTALL_HINT", "PdfUnavailable", "Progress", "build_html", "pdf_unavailable_reason", "render_pdf"]
@@ -233,31 +233,34 @@ def _redline_html(doc: ExportDocument) -> Iterator[str]:
     yield f'<section class="part" id="redline"><h2 class="part-h">{escape(_changes_since(doc))}</h2>'
     changed = [entry for entry in doc.redline if entry.change != "unchanged"]
     if not changed:
-        yield f"<p>{escape(_('No section changed.'))}</p>"
+        nothing = _("No section changed.")
+        yield f"<p>{escape(nothing)}</p>"
     for entry in changed:
         number = f"§{entry.number}" if entry.number is not None else _("former §%(number)s", number=entry.old_number)
-        label = ", ".join(entry.labels) if entry.labels else change_label(entry)
+        label = ", ".join(entry.labels) if entry.labels else change_name(entry.change)
         yield (f'<div class="redline-sec"><h3><span class="change">{escape(label)}</span> {escape(number)} '
                f'<span lang="{escape(doc.language)}">{escape(entry.heading)}</span></h3>')
         if entry.old_heading and entry.old_heading != entry.heading:
-            yield (f'<p>{escape(_("Heading was:"))} <del lang="{escape(doc.language)}">'
-                   f"{escape(entry.old_heading)}</del></p>")
+            was = _("Heading was:")
+            yield f'<p>{escape(was)} <del lang="{escape(doc.language)}">{escape(entry.old_heading)}</del></p>'
         if entry.old_number is not None and entry.number is not None and entry.old_number != entry.number:
-            yield f"<p>{escape(_('Was §%(number)s.', number=entry.old_number))}</p>"
+            was = _("Was §%(number)s.", number=entry.old_number)
+            yield f"<p>{escape(was)}</p>"
         if entry.diff_html:
             yield f'<div class="redline-diff" lang="{escape(doc.language)}">{entry.diff_html}</div>'
         if entry.amendments:
-            yield (f'<p class="redline-amendments">'
-                   f'{escape(_("Amendments adopted: %(codes)s", codes=", ".join(entry.amendments)))}</p>')
+            adopted = _("Amendments adopted: %(codes)s", codes=", ".join(entry.amendments))
+            yield f'<p class="redline-amendments">{escape(adopted)}</p>'
         yield "</div>"
     yield "</section>"
 
 
 def _annex_html(doc: ExportDocument) -> Iterator[str]:
     """The annex: every amendment with its place, author, status and the moderators' reason."""
-    yield f'<section class="part" id="annex"><h2 class="part-h">{escape(_("Annex: amendments"))}</h2>'
+    heading, nothing = _("Annex: amendments"), _("No amendments.")
+    yield f'<section class="part" id="annex"><h2 class="part-h">{escape(heading)}</h2>'
     if not doc.annex:
-        yield f"<p>{escape(_('No amendments.'))}</p>"
+        yield f"<p>{escape(nothing)}</p>"
     reason_label = Markup("\n") + escape(_("Reason:")) + Markup(" ")
     for entry in doc.annex:
         # One block of plain lines (white-space: pre-line) per amendment: 3,600 of them must stay cheap.
@@ -271,11 +274,12 @@ def _annex_html(doc: ExportDocument) -> Iterator[str]:
 
 def _contributors_html(doc: ExportDocument) -> Iterator[str]:
     """The people who agreed to be credited."""
-    yield f'<section class="part" id="contributors"><h2 class="part-h">{escape(_("Contributors"))}</h2>'
+    heading, nobody = _("Contributors"), _("Nobody has asked to be credited.")
+    yield f'<section class="part" id="contributors"><h2 class="part-h">{escape(heading)}</h2>'
     if doc.contributors:
         yield '<ul class="credits">' + "".join(f"<li>{escape(name)}</li>" for name in doc.contributors) + "</ul>"
     else:
-        yield f"<p>{escape(_('Nobody has asked to be credited.'))}</p>"
+        yield f"<p>{escape(nobody)}</p>"
     yield "</section>"
 
 
@@ -314,6 +318,8 @@ def _build_html(doc: ExportDocument, language: str) -> str:
     options = doc.options
     text_lang = escape(doc.language or "en")
     kicker = _("Final text") if doc.is_final else _("Release") if doc.release_name else _("Working text")
+    edition = doc.release_name or _("Live text")
+    contents = _("Contents")
     parts: list[str] = [
         f'<!DOCTYPE html><html lang="{escape(language)}"><head><meta charset="utf-8">',
         f"<title>{escape(doc.title)}</title>",
@@ -323,11 +329,12 @@ def _build_html(doc: ExportDocument, language: str) -> str:
         '<section class="title-page">',
         f'<p class="kicker">{escape(kicker)}</p>',
         f'<h1 lang="{text_lang}">{escape(doc.title)}</h1>',
-        f'<p class="release">{escape(doc.release_name or _("Live text"))}</p>',
+        f'<p class="release">{escape(edition)}</p>',
         f'<p class="date">{escape(date_label(doc))}</p>',
     ]
     if options.line_numbers:
-        parts.append(f'<p class="colophon">{escape(_("Line numbers are those of the text on the platform."))}</p>')
+        colophon = _("Line numbers are those of the text on the platform.")
+        parts.append(f'<p class="colophon">{escape(colophon)}</p>')
     parts.append("</section>")
 
     toc = [(f"#s-{s.number}", Markup(f'<span class="secno">§{s.number}</span> <span lang="{text_lang}">')
@@ -338,7 +345,7 @@ def _build_html(doc: ExportDocument, language: str) -> str:
         toc.append(("#annex", escape(_("Annex: amendments"))))
     if options.contributors:
         toc.append(("#contributors", escape(_("Contributors"))))
-    parts.append(f'<nav class="toc"><h2>{escape(_("Contents"))}</h2><ol>')
+    parts.append(f'<nav class="toc"><h2>{escape(contents)}</h2><ol>')
     parts.extend(f'<li><a href="{href}">{label}</a></li>' for href, label in toc)
     parts.append("</ol></nav>")
 
@@ -347,7 +354,8 @@ def _build_html(doc: ExportDocument, language: str) -> str:
     for section in doc.sections:
         parts.extend(_section_html(section, options.line_numbers, text_lang))
     if not doc.sections:
-        parts.append(f"<p>{escape(_('This document has no sections yet.'))}</p>")
+        empty = _("This document has no sections yet.")
+        parts.append(f"<p>{escape(empty)}</p>")
     if doc.redline_base is not None or doc.redline:
         parts.extend(_redline_html(doc))
     if options.annex:

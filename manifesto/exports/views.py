@@ -57,7 +57,8 @@ def export_links(document, release=None, options: ExportOptions | None = None) -
     query = query_of(options or ExportOptions(), release.slug if release is not None else None)
     links = []
     for fmt, label in DOWNLOADS:
-        link = {"fmt": fmt, "label": str(label), "url": url_for("exports.download", slug=document.slug, fmt=fmt, **query)}
+        url = url_for("exports.download", slug=document.slug, fmt=fmt, **query)
+        link = {"fmt": fmt, "label": str(label), "url": url}
         if fmt == "pdf":
             link["unavailable"] = pdf_unavailable()
         links.append(link)
