@@ -106,8 +106,7 @@ def _who(actor) -> str:
 def _label(amendment: Amendment) -> str:
     """An amendment as people cite it: its code (or "draft") and what it changes, in the reader's language."""
     code = amendment.code if amendment.number else _("draft")
-    # display_title renders the title from its data in the reader's language; older code only has the stored one.
-    title = getattr(amendment, "display_title", None) or amendment.title
+    title = amendment.display_title  # "§3, lignes 12–14": worded in the current (the reader's) language
     return f"{code} ({title})" if title else code
 
 
