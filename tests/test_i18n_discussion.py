@@ -152,3 +152,44 @@ def test_a_long_thread_counts_its_comments_in_spanish(client, doc, users, monkey
     assert "Leer todo el hilo (2 comentarios más)" in section_page
     thread = text(client.get(f"/d/doc/threads/{root.id}", headers=ES).get_data(as_text=True))
     assert f"Hilo iniciado por {users['participant'].name}" in thread and "4 comentarios." in thread
+
+
+def test_an_amendment_in_the_queue_and_its_moderation_pages_speak_french(client, login, doc, users, make_user):
+    from manifesto.amendments import services as amendments
+
+    document, section = doc
+    author = make_user(name="Jean Dupont")
+    version = documents.get_section_or_404(document, section.id).current_version
+    amendment = amendments.propose_amendment(author, document.id, kind="modify", section_id=section.id,
+                                             heading=None, body=version.body + " Shouting.", reason="Because.")
+    moderation.report_item(users["participant"], document.id, "amendment", amendment.id, reason="Publicité.")
+    login(users["moderator"])
+    queue = text(client.get("/d/doc/moderation", headers=FR).get_data(as_text=True))
+    assert f"Amendement {amendment.code}{NB}: 1 signalement" in queue
+    assert f"Motif donné par son auteur{NB}: Because." in queue  # the author's reason, as written
+    form = text(client.get(f"/d/doc/moderation/amendments/{amendment.id}/dismiss", headers=FR)
+                .get_data(as_text=True))
+    assert f"Classer les signalements de {amendment.code}" in form
+    assert f"L’élément reste tel quel{NNB}; tous ses signalements en attente sont clos." in form
+    done = client.post(f"/d/doc/moderation/amendments/{amendment.id}/dismiss", data={"reason": ""}, headers=FR,
+                       follow_redirects=True).get_data(as_text=True)
+    assert f"Les signalements de l’amendement {amendment.code} sont classés." in done
+    again = client.post(f"/d/doc/moderation/amendments/{amendment.id}/dismiss", data={"reason": ""}, headers=ES)
+    assert "Esta enmienda no tiene ninguna denuncia pendiente" in again.get_data(as_text=True)
+
+
+def test_an_edited_comment_shows_its_history_in_spanish(client, login, doc, users):
+    document, section = doc
+    comment = comments.post_comment(users["participant"], document.id, section_id=section.id, body="Primero.")
+    comments.edit_comment(users["participant"], document.id, comment.id, body="Segundo.", revision=1)
+    page = text(client.get(f"/d/doc/sections/{section.id}", headers=ES).get_data(as_text=True))
+    assert "modificado (ver las versiones anteriores)" in page
+    history = text(client.get(f"/d/doc/comments/{comment.id}/history", headers=ES).get_data(as_text=True))
+    assert f"Comentario de {users['participant'].name}: sus versiones" in history
+    assert "Versión actual (modificada el " in history and "Versión 1, escrita el " in history
+    login(users["participant"])
+    stale = client.post(f"/d/doc/comments/{comment.id}/edit", data={"body": "Tercero.", "revision": "1"},
+                        headers=ES)
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert "Este comentario cambió desde que lo abrió" in page and "El comentario en su estado actual" in page
