@@ -129,7 +129,7 @@ def test_the_notification_centre_in_french(client, login, world, make_user):
     text = done.get_data(as_text=True)
     assert "Toutes vos notifications sont marquées comme lues." in text and "déjà lue" in text
     again = client.post("/notifications/read-all", headers=FR, follow_redirects=True).get_data(as_text=True)
-    assert "Aucune notification n’était non lue." in again
+    assert "Toutes vos notifications étaient déjà lues." in again
 
 
 def test_an_empty_notification_centre_in_spanish(client, login, make_user):
