@@ -191,3 +191,37 @@ def test_a_background_pdf_is_built_in_the_export_language(app, client, french_do
     data = client.get(f"/d/doc/exports/jobs/{job.id}/file").data
     text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
     assert "Índice" in text and re.search(r"Página \d+ de \d+", text)
+
+
+def test_outside_a_request_the_file_is_still_in_its_language(app, french_doc):
+    # The CLI and the queue's worker have an app context and no request: the file's language is forced all the same.
+    assert "Índice" in formats.render("txt", build_export(french_doc, options=ExportOptions(language="es"))).decode()
+    markdown = formats.render("md", build_export(french_doc, options=ExportOptions(annex=True))).decode()
+    assert "## Annexe\u00a0: amendements" in markdown and "Texte actuel au " in markdown
+
+
+def test_a_worker_builds_the_pdf_in_the_export_language_and_stores_english_bookkeeping(app, client, french_doc,
+                                                                                         tmp_path):
+    require_pdf()
+    pypdf = pytest.importorskip("pypdf")
+    from manifesto.notifications import queue
+
+    app.config.update(EXPORT_INLINE_MAX_CHARS=10, QUEUE_MODE="worker", QUEUE_FILE=str(tmp_path / "queue.sqlite3"))
+    queue.init_queue(app)
+    try:
+        response = client.get("/d/doc/export/pdf", headers=ES)  # a Spanish reader; the text is French
+        assert response.status_code == 302
+        while (task := queue.huey.dequeue()) is not None:  # the worker: no request, no reader
+            queue.huey.execute(task)
+    finally:
+        queue.huey.flush()
+        app.config.update(QUEUE_MODE="immediate")
+        queue.init_queue(app)
+    db.session.commit()
+    (job,) = db.session.scalars(select(ExportJob)).all()
+    assert job.status == "done" and job.stage == "Ready"
+    data = client.get(f"/d/doc/exports/jobs/{job.id}/file").data
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+    assert "Sommaire" in text and re.search(r"Page \d+ sur \d+", text)
+    page = client.get(f"/d/doc/exports/jobs/{job.id}", headers=ES).get_data(as_text=True)
+    assert "Estado: Listo" in page
