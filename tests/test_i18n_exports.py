@@ -225,3 +225,23 @@ def test_a_worker_builds_the_pdf_in_the_export_language_and_stores_english_bookk
     assert "Sommaire" in text and re.search(r"Page \d+ sur \d+", text)
     page = client.get(f"/d/doc/exports/jobs/{job.id}", headers=ES).get_data(as_text=True)
     assert "Estado: Listo" in page
+
+
+def test_the_annex_and_the_redline_speak_the_export_language(client, make_document, users):
+    from manifesto.amendments import services as amendments
+    from manifesto.documents import services as documents
+
+    document = make_document(phase="amendments")
+    release = releases.publish_release(users["moderator"], document.id, name="Draft 1")
+    entry = documents.current_sections(document)[0]
+    amendment = amendments.propose_amendment(users["participant"], document.id, kind="modify",
+                                             section_id=entry.section.id, heading=None,
+                                             body=entry.version.body.replace("energy", "solar energy"),
+                                             reason="Clearer.")
+    amendment = db.session.get(type(amendment), amendment.id)
+    amendments.decide_amendment(users["moderator"], document.id, amendment.id, decision="accept",
+                                reason="Agreed.", revision=amendment.revision)
+    text = download(client, "txt", lang="es", annex=1, against=release.slug)
+    assert "Cambios desde Draft 1" in text and "Texto modificado" in text
+    assert f"Enmiendas aprobadas: {amendment.code}" in text
+    assert "Estado: Aceptada" in text and "Motivo: Agreed." in text  # the moderators' reason stays as written
