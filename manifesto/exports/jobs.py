@@ -126,7 +126,7 @@ def get_job_or_404(document: Document, job_id: int) -> ExportJob:
     """
     job = db.session.get(ExportJob, job_id)
     if job is None or job.document_id != document.id:
-        raise NotFound("There is no such export.")
+        raise NotFound(_("There is no such export."))
     return job
 
 
