@@ -9,10 +9,16 @@ written before the data existed still translate.
 
 from __future__ import annotations
 
+import os
 import re
 
+import pytest
 from flask_babel import force_locale
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import select
+
+from harness import _config
+from manifesto import create_app
 
 from manifesto.amendments import services
 from manifesto.amendments.excerpt import change_excerpt
@@ -20,6 +26,7 @@ from manifesto.amendments.models import Amendment, AmendmentRevision
 from manifesto.amendments.wording import ENGLISH, parse_note, parse_title, render_title
 from manifesto.documents import services as documents
 from manifesto.extensions import db
+from manifesto.seed.demo import seed_demo
 
 FR = {"Accept-Language": "fr"}
 ES = {"Accept-Language": "es"}
@@ -146,3 +153,30 @@ def test_the_english_words_are_those_stored_before():
     assert parse_note("accepted with modifications") == {"code": "decided", "status": "accepted_modified"}
     assert change_excerpt("modify", "One two three four.", "One two five four. And six.") == \
         "replaces “three” with “five” (and 1 more change)"
+
+
+@pytest.fixture
+def demo_app(tmp_path, instance_path):
+    """An app on a SQLite file of its own, built by the migrations and holding the demo."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("runs on a SQLite file of its own")
+    app = create_app(_config(f"sqlite:///{tmp_path / 'wording.sqlite'}"))
+    with app.app_context():
+        upgrade()
+        seed_demo(password="demo-password-1")
+        db.session.commit()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_migration_0011_gives_old_rows_the_data_the_services_store(demo_app):
+    stored = {a.id: (a.summary, a.title, a.excerpt) for a in db.session.scalars(select(Amendment))}
+    notes = {r.id: (r.note_data, r.note) for r in db.session.scalars(select(AmendmentRevision))}
+    assert len(stored) > 3 and all(summary for summary, _, _ in stored.values())
+    db.session.commit()
+    downgrade(revision="0010_user_language")
+    upgrade()
+    db.session.expire_all()
+    assert {a.id: (a.summary, a.title, a.excerpt) for a in db.session.scalars(select(Amendment))} == stored
+    assert {r.id: (r.note_data, r.note) for r in db.session.scalars(select(AmendmentRevision))} == notes

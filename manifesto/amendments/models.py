@@ -13,7 +13,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..extensions import db
 from ..services import utcnow
-from .wording import parse_note, parse_title, render_excerpt, render_note, render_title
+from .wording import display_title, parse_note, render_excerpt, render_note
 
 # Names shown to people, translated when shown (lazy: read at import by the forms).
 KIND_LABELS = {"modify": _l("Change a section"), "delete": _l("Delete a section"),
@@ -149,8 +149,7 @@ class Amendment(db.Model):
     @property
     def display_title(self) -> str:
         """The title in the reader's language ("§3, lignes 12–14"); the stored English one when it has no data."""
-        data = (self.summary or {}).get("title") or parse_title(self.title)
-        return render_title(data) if data else (self.title or "")
+        return display_title(self.summary, self.title)
 
     @property
     def display_excerpt(self) -> str | None:

@@ -111,6 +111,16 @@ def parse_title(title: str | None) -> dict[str, Any] | None:
     return None
 
 
+def display_title(summary: dict[str, Any] | None, title: str | None, words: Words = READER) -> str:
+    """An amendment's title from its stored columns (``summary``, ``title``), in the reader's language.
+
+    For queries that select columns rather than amendments (search, notifications, exports);
+    ``Amendment.display_title`` says the same for a loaded amendment.
+    """
+    data = (summary or {}).get("title") or parse_title(title)
+    return render_title(data, words) if data else (title or "")
+
+
 # ---------------------------------------------------------------- excerpts
 
 def quote(text: str, words: Words = READER) -> str:
@@ -140,8 +150,8 @@ def render_excerpt(data: dict[str, Any], words: Words = READER) -> str:
             text = _("removes %(old)s", old=q("old"))
         more = int(data.get("more") or 0)
         if more:
-            text = words.ngettext("%(change)s (and %(num)s more change)", "%(change)s (and %(num)s more changes)", more,
-                      change=text)
+            text = words.ngettext("%(change)s (and %(num)s more change)", "%(change)s (and %(num)s more changes)",
+                                  more, change=text)
     return text if len(text) <= MAX_EXCERPT else text[:MAX_EXCERPT - 1] + "…"
 
 
