@@ -113,8 +113,8 @@ def test_the_export_options_page_in_french(client, document):
     page = client.get("/d/doc/export", headers=FR).get_data(as_text=True)
     assert "Télécharger le texte" in page
     assert "Langue des titres et des libellés" in page
-    assert "La langue du texte (English)" in page and ">Español<" in page
-    assert "Texte brut" in page
+    assert "La langue du texte (anglais)" in page and ">Español<" in page
+    assert "Texte brut" in page and "Télécharger en texte brut" in page
 
 
 def test_the_download_buttons_keep_the_chosen_language(client, document):
@@ -123,11 +123,10 @@ def test_the_download_buttons_keep_the_chosen_language(client, document):
     assert re.search(r'<option (selected value="es"|value="es" selected)', chosen)
 
 
-def test_release_pages_in_spanish(client, make_document, users):
-    document = make_document(n_sections=1)
+def test_release_pages_in_spanish(client, document, users):
     releases.publish_release(users["moderator"], document.id, name="Draft 1")
     listing = client.get("/d/doc/releases", headers=ES).get_data(as_text=True)
-    assert "Versiones publicadas" in listing and "1 sección" in listing
+    assert "Versiones publicadas" in listing and "3 secciones, 6 líneas" in listing
     page = client.get("/d/doc/releases/draft-1", headers=ES).get_data(as_text=True)
     assert "Índice" in page and "Ocultar los números de línea" in page
     assert 'lang="en"' in page  # the frozen text is marked with its own language
@@ -161,12 +160,12 @@ def test_a_jobs_stored_stage_and_failure_show_in_the_readers_language(app, clien
     job = ExportJob(document_id=document.id, release_id=None, fmt="pdf", options_key="plain",
                     options_json='{"annex": true, "contributors": false, "line_numbers": true, '
                                  '"redline_against": null}',  # a job stored before the language option
-                    fingerprint="x", status="running", stage="Laying out page 1", progress_done=1,
-                    progress_total=1, message="")
+                    fingerprint="x", status="running", stage="Laying out page 3", progress_done=3,
+                    progress_total=10, message="")
     db.session.add(job)
     db.session.commit()
     page = client.get(f"/d/doc/exports/jobs/{job.id}", headers=FR).get_data(as_text=True)
-    assert "Mise en page de la page 1" in page and "(1 sur environ 1 page)" in page
+    assert "Mise en page de la page 3" in page and "(3 sur environ 10 pages)" in page
     assert "Le texte avec les numéros de ligne et l’annexe des amendements." in page
     job.status, job.stage = "failed", "Failed"
     job.message = jobs._failure_message(RuntimeError("boom"))

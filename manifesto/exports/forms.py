@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from babel import Locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 
 from ..forms import choices
-from ..i18n import LANGUAGES
+from ..i18n import LANGUAGES, current_language
 from .model import EXPORT_LANGUAGES, ExportOptions, export_language
 
 TRUE_VALUES = {"1", "y", "yes", "on", "true"}
@@ -37,9 +38,14 @@ class ExportForm(FlaskForm):
         self.release.choices = choices([("", _("Live text"))] + listed)
         self.against.choices = choices([("", _("No comparison"))] + listed)
         own = export_language(document_language)
-        default = (_("The text’s own language (%(language)s)", language=LANGUAGES[own]) if own
+        default = (_("The text’s own language (%(language)s)", language=language_name(own)) if own
                    else _("The text’s own language"))
         self.lang.choices = choices([("", default)] + [(code, LANGUAGES[code]) for code in EXPORT_LANGUAGES])
+
+
+def language_name(code: str) -> str:
+    """A language's name in the reader's language: "English", "anglais", "inglés"."""
+    return Locale.parse(code).get_display_name(current_language()) or LANGUAGES.get(code, code)
 
 
 def flag(args, name: str) -> bool:

@@ -26,7 +26,6 @@ from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
-from babel import Locale
 from babel.lists import format_list
 from flask import Response, current_app, redirect, render_template, send_file, url_for
 from flask_babel import force_locale
@@ -48,6 +47,7 @@ from .formats import download_name as file_name_of
 from .model import FORMATS, ExportOptions
 from . import models as texts
 from .formats import in_language
+from .forms import language_name
 from .model import export_language
 from .models import ACTIVE, ExportJob, JobStatus
 from .pdf import PdfUnavailable, pdf_unavailable_reason, render_pdf
@@ -147,13 +147,6 @@ def job_file(job: ExportJob) -> Path | None:
 def download_name(document: Document, release, fmt: str, options: ExportOptions) -> str:
     """The file name a download gets, the same as the other formats' (``formats.download_name``)."""
     return file_name_of(document.slug, release.slug if release is not None else None, options, fmt)
-
-
-def language_name(code: str) -> str:
-    """A language's name in the reader's language: "French", "français", "francés"."""
-    from ..i18n import current_language
-
-    return Locale.parse(code).get_display_name(current_language()) or code
 
 
 def describe_options(options: ExportOptions) -> str:
