@@ -36,6 +36,7 @@ from ..documents import services as documents
 from ..documents.models import Document, Section, SectionVersion
 from ..documents.signals import version_written
 from ..extensions import db
+from ..i18n import current_language
 from ..locking import lock_row
 from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, to_int, utcnow, writes
 from ..text.anchor import Passage, Span, TextQuoteSelector, find_quote, make_selector, normalize_space
@@ -529,7 +530,8 @@ def discussion_for(document: Document, user, *, section: Section | None = None, 
     if marked:
         on_page = {node.comment.id for node in _walk(threads)}
         result.passages = [Passage(cid, start, end, passage_href(cid, cid in on_page), labels[cid],
-                                   _("Comment %(number)s, by %(name)s", number=labels[cid], name=name)) for cid, start, end, name in marked]
+                                   _("Comment %(number)s, by %(name)s", number=labels[cid], name=name),
+                                   current_language()) for cid, start, end, name in marked]
     return result
 
 

@@ -494,7 +494,8 @@ class ReadingText:
                             f'<span class="passage-anchor" id="passage-{int(p.key)}"></span>'))
             end = self._after_link(self._raw_end[last]) if self._in_link[last] else self._raw_end[last]
             inserts.append((end, 1, p.start,
-                            f'<a class="passage-ref" href="{html.escape(p.href)}" title="{html.escape(p.title)}">'
+                            f'<a class="passage-ref" href="{html.escape(p.href)}" title="{html.escape(p.title)}"'
+                            + (f' lang="{html.escape(p.lang)}"' if p.lang else '') + '>'
                             f'[{html.escape(p.label)}]<span class="visually-hidden"> {html.escape(p.title)}</span>'
                             '</a>'))
         inserts.sort(key=lambda item: (item[0], item[1], item[2]))
@@ -517,6 +518,8 @@ class Passage:
     href: str
     label: str
     title: str
+    # The language of ``title`` (the reader's), when it differs from the text's around it.
+    lang: str | None = None
 
 
 def reading_text(markup: str) -> str:
