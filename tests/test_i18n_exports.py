@@ -244,3 +244,21 @@ def test_the_annex_and_the_redline_speak_the_export_language(client, make_docume
     assert "Cambios desde Draft 1" in text and "Texto modificado" in text
     assert f"Enmiendas aprobadas: {amendment.code}" in text
     assert "Estado: Aceptada" in text and "Motivo: Agreed." in text  # the moderators' reason stays as written
+
+
+def test_a_worker_without_pango_stores_the_reason_in_english_and_shows_it_translated(client, document,
+                                                                                       monkeypatch):
+    require_pdf()
+    monkeypatch.setattr(pdf, "_weasyprint_missing", lambda: True)  # the worker's machine lacks Pango
+    job = ExportJob(document_id=document.id, release_id=None, fmt="pdf", options_key="lang-fr",
+                    options_json='{"language": "fr"}', fingerprint="x", status="queued", stage="Waiting for its turn",
+                    progress_done=0, progress_total=0, message="")
+    db.session.add(job)
+    db.session.commit()
+    jobs.run_export_job(job.id)
+    db.session.expire_all()
+    job = db.session.get(ExportJob, job.id)
+    assert job.status == "failed" and job.message.startswith("PDF export needs Pango")
+    monkeypatch.setattr(jobs, "pdf_unavailable_reason", lambda: None)  # the web server itself has it
+    page = client.get(f"/d/doc/exports/jobs/{job.id}", headers=FR).get_data(as_text=True)
+    assert "L’export PDF nécessite Pango et HarfBuzz sur le serveur" in page

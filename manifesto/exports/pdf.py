@@ -448,9 +448,9 @@ def render_pdf(doc: ExportDocument, progress: Progress | None = None) -> bytes:
 
     :raises PdfUnavailable: when WeasyPrint cannot run here (missing system libraries).
     """
-    reason = pdf_unavailable_reason()
-    if reason is not None:
-        raise PdfUnavailable(reason)
+    if pdf_unavailable_reason() is not None:
+        # Lazy: worded where it is read (a job row stores it in English; a page shows it in its reader's language).
+        raise PdfUnavailable(INSTALL_HINT)
     import weasyprint
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
