@@ -42,18 +42,18 @@ from ..notifications.queue import huey, with_app
 from ..releases.models import Release, ReleaseSection
 from ..services import DatabaseUnavailable, NotFound, ServiceError, after_commit, as_utc, utcnow, writes
 from . import cache
+from . import models as texts
 from .build import build_export
 from .formats import download_name as file_name_of
-from .model import FORMATS, ExportOptions
-from . import models as texts
 from .formats import in_language
 from .forms import language_name
-from .model import export_language
+from .model import FORMATS, ExportOptions, export_language
 from .models import ACTIVE, ExportJob, JobStatus
 from .pdf import PdfUnavailable, pdf_unavailable_reason, render_pdf
 
-__all__ = ["describe_options", "download_name", "estimate_chars", "find_active_job", "get_job_or_404", "job_file", "job_release",
-           "pdf_response", "recent_jobs", "releases_of", "request_export_job", "run_export_job", "send_export"]
+__all__ = ["describe_options", "download_name", "estimate_chars", "find_active_job", "get_job_or_404", "job_file",
+           "job_release", "pdf_response", "recent_jobs", "releases_of", "request_export_job", "run_export_job",
+           "send_export"]
 
 log = logging.getLogger(__name__)
 
@@ -219,8 +219,7 @@ def request_export_job(actor, document_id: int, release_id: int | None, fmt: str
     job = ExportJob(document_id=document.id, release_id=release_id, fmt=fmt, options_key=key.options_key,
                     options_json=json.dumps(asdict(options), sort_keys=True), fingerprint=key.fingerprint,
                     status=JobStatus.QUEUED.value, stage=texts.english(texts.WAITING), progress_done=0,
-                    progress_total=0,
-                    message="", requested_by_id=actor.id if actor is not None else None)
+                    progress_total=0, message="", requested_by_id=actor.id if actor is not None else None)
     db.session.add(job)
     db.session.flush()
     record_event(actor, "export.queued", job, to_state=JobStatus.QUEUED.value,
