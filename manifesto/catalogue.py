@@ -193,8 +193,9 @@ def stale_compiled(language: str) -> bool:
     source = read_catalog(po_path(language), language)
 
     def table(catalog: Catalog) -> dict:
-        return {(m.id if isinstance(m.id, str) else tuple(m.id)): m.string for m in catalog
-                if m.id and m.string and not m.fuzzy}
+        return {(m.id if isinstance(m.id, str) else tuple(m.id)):
+                (m.string if isinstance(m.string, str) else tuple(m.string))
+                for m in catalog if m.id and m.string and not m.fuzzy}
 
     return table(compiled) != table(source)
 
