@@ -172,10 +172,11 @@ def _register_errors(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     """Filters and globals the templates share."""
     from .accounts.forms import LogoutForm
-    from .templating import line_range
+    from .templating import line_range, relabel_diff
     from .web import nav_user
 
     app.jinja_env.globals["line_range"] = line_range
+    app.jinja_env.filters["diff_labels"] = relabel_diff
     app.jinja_env.globals["logout_form"] = LogoutForm
     app.jinja_env.globals["nav_user"] = nav_user
     app.jinja_env.trim_blocks = True

@@ -12,7 +12,7 @@ from ..documents.contributions import page_figures, provides
 from ..forms import choices
 from ..services import ConflictError, NotFound, ServiceError
 from ..text.diff import word_diff
-from ..text.diff_html import render_inline, render_side_by_side, relabel
+from ..text.diff_html import render_inline, render_side_by_side
 from ..web import flash_error, form_error, int_arg, page_arg
 from . import services
 from .forms import DecisionForm, ProposalForm, WithdrawForm
@@ -20,12 +20,6 @@ from .models import Kind, Status
 from .wording import diff_labels, event_action_label, system_reason
 
 bp = Blueprint("amendments", __name__, url_prefix="/d/<slug>/amendments")
-
-
-@bp.app_template_filter("diff_labels")
-def _diff_labels_filter(html: str | None) -> str:
-    """A stored diff (labelled in English for screen readers) with its labels in the reader's language."""
-    return relabel(html or "", diff_labels())
 
 
 @bp.app_context_processor

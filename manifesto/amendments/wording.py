@@ -19,7 +19,7 @@ from typing import Any, Callable, NamedTuple
 
 from flask_babel import gettext, ngettext
 
-from ..text.diff_html import DiffLabels
+from ..templating import diff_labels  # noqa: F401  (re-exported for the amendment views)
 
 
 class Words(NamedTuple):
@@ -238,13 +238,6 @@ def parse_note(note: str | None) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------- labels of the pages
-
-def diff_labels() -> DiffLabels:
-    """The screen-reader labels and column headings of a diff, in the reader's language."""
-    _ = gettext
-    return DiffLabels(inserted=_("inserted: "), deleted=_("deleted: "), before=_("Before"), after=_("After"),
-                      caption=_("Changes"), paragraph_break=_("paragraph break"), line_break=_("line break"))
-
 
 def event_action_label(action: str) -> str:
     """What an audit event on an amendment did, in the reader's language ("amendment.supported" → "supported")."""

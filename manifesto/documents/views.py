@@ -13,7 +13,8 @@ from ..forms import choices
 from ..i18n import current_zone
 from ..services import ConflictError, NotFound, ServiceError
 from ..text.diff import word_diff
-from ..text.diff_html import DiffLabels, relabel, render_inline
+from ..templating import diff_labels
+from ..text.diff_html import relabel, render_inline
 from ..web import flash_error, form_error, int_arg, page_arg
 from . import services
 from .contributions import page_figures
@@ -29,12 +30,6 @@ bp.app_template_filter("audit_object")(audit_labels.object_label)
 bp.app_template_filter("audit_state")(audit_labels.state_label)
 bp.app_template_filter("audit_automatic")(audit_labels.automatic)
 bp.app_template_global("version_kind")(version_kind_label)
-
-
-def diff_labels() -> DiffLabels:
-    """The screen-reader labels and column headings of a diff, in the reader's language."""
-    return DiffLabels(inserted=_("inserted: "), deleted=_("deleted: "), before=_("Before"), after=_("After"),
-                      caption=_("Changes"), paragraph_break=_("paragraph break"), line_break=_("line break"))
 
 
 def _load(slug: str, section_id: int | None = None):

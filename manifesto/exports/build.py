@@ -171,7 +171,7 @@ def annex_entries(document: Document, entries: list[_Entry], release=None) -> li
         status, reason = _status_then(amendment, release)
         result.append(AnnexEntry(code=amendment.code, section=section, lines=lines,
                                  author=_person(name, organisation), status=status,
-                                 title=amendment.title or "", reason=reason, kind=kind.label))
+                                 title=amendment.display_title or "", reason=reason, kind=kind.label))
     return result
 
 

@@ -38,6 +38,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..amendments.models import Amendment, Kind, Status
+from ..amendments.wording import display_title
 from ..documents.models import Document, Section, SectionVersion
 from ..extensions import db
 from ..services import as_utc, utcnow
@@ -162,7 +163,7 @@ def _moved(common_old_order: list[int], new_index: dict[int, int]) -> set[int]:
 
 def heading_diff(old: str, new: str) -> str:
     """A one-line word diff of two headings, as phrasing content (it goes inside a heading element); safe HTML."""
-    from ..amendments.wording import diff_labels
+    from ..templating import diff_labels
 
     labels = diff_labels()  # "inserted: ", "deleted: " for screen readers, in the reader's language
     inserted, deleted = html.escape(labels.inserted, quote=True), html.escape(labels.deleted, quote=True)
@@ -182,7 +183,7 @@ def _body_diff(old: SectionVersion, new: SectionVersion) -> str:
     """The word diff of two versions' bodies as they read (formatting shown, no Markdown), or "" when equal."""
     if old.body == new.body:
         return ""
-    from ..amendments.wording import diff_labels
+    from ..templating import diff_labels
 
     return visible_diff(old.body, new.body, labels=diff_labels())
 
@@ -201,7 +202,7 @@ def _adopted(document: Document, old_rows: dict[int, _Row], new_rows: dict[int, 
     early, late = sorted([(_when(old), old_rows), (_when(new), new_rows)], key=lambda pair: pair[0])
     (start, early_rows), (end, late_rows) = early, late
     result = db.session.execute(
-        select(Amendment.id, Amendment.number, Amendment.title, Amendment.status, Amendment.kind,
+        select(Amendment.id, Amendment.number, Amendment.title, Amendment.summary, Amendment.status, Amendment.kind,
                Amendment.section_id, Amendment.decided_at,
                SectionVersion.section_id, SectionVersion.number, SectionVersion.created_at)
         .outerjoin(SectionVersion, SectionVersion.id == Amendment.result_version_id)
@@ -209,9 +210,9 @@ def _adopted(document: Document, old_rows: dict[int, _Row], new_rows: dict[int, 
                Amendment.number.is_not(None))
         .order_by(Amendment.number)).all()
     found: dict[int, list[AdoptedAmendment]] = {}
-    for (amendment_id, number, title, status, kind, target_id, decided_at,
+    for (amendment_id, number, title, summary, status, kind, target_id, decided_at,
          section_id, version_number, version_created) in result:
-        item = AdoptedAmendment(amendment_id, f"A-{number:03d}", title, status, kind)
+        item = AdoptedAmendment(amendment_id, f"A-{number:03d}", display_title(summary, title), status, kind)
         if section_id is None:  # an accepted deletion: the section left the text when it was decided
             decided = as_utc(decided_at)
             if (kind == Kind.DELETE and target_id is not None and decided is not None

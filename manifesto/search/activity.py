@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 
 from ..amendments.models import Amendment, Status
+from ..amendments.wording import display_title
 from ..audit.labels import automatic
 from ..audit.models import AuditEvent
 from ..discussion.models import Comment
@@ -229,7 +230,7 @@ def _tell(document: Document, events: list[AuditEvent], since: int | None) -> li
     amendments = {}
     if ids["amendments"]:
         amendments = {a.id: a for a in db.session.execute(
-            select(Amendment.id, Amendment.number, Amendment.title, Amendment.hidden_at)
+            select(Amendment.id, Amendment.number, Amendment.title, Amendment.summary, Amendment.hidden_at)
             .where(Amendment.id.in_(ids["amendments"]))).all()}
     sections, numbers = {}, {}
     if ids["sections"]:
@@ -254,7 +255,8 @@ def _amendment_label(row) -> str:
     if row is None or not row.number:
         return _("an amendment")
     code = f"A-{row.number:03d}"
-    return f"{code} ({row.title})" if row.title else code
+    title = display_title(row.summary, row.title)
+    return f"{code} ({title})" if title else code
 
 
 def _item(document: Document, event: AuditEvent, since: int | None, comments: dict, amendments: dict,

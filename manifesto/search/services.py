@@ -25,6 +25,7 @@ from sqlalchemy import bindparam, func, select, text
 
 from ..accounts.models import User
 from ..amendments.models import Amendment, Status
+from ..amendments.wording import display_title
 from ..discussion.models import Comment
 from ..documents import services as documents
 from ..documents.models import Document, Section, SectionVersion
@@ -277,7 +278,7 @@ def _describe(document: Document, hits: list[_Hit]) -> list[Result]:
     amendments = {}
     if "amendment" in by_kind:
         amendments = {a.id: a for a in db.session.execute(
-            select(Amendment.id, Amendment.number, Amendment.title, Amendment.status)
+            select(Amendment.id, Amendment.number, Amendment.title, Amendment.summary, Amendment.status)
             .where(Amendment.id.in_(by_kind["amendment"]), Amendment.document_id == document.id)).all()}
     comments = {}
     if "comment" in by_kind:
@@ -309,7 +310,7 @@ def _result(document: Document, hit: _Hit, numbers: dict, amendments: dict, comm
         row = amendments.get(hit.object_id)
         if row is None:
             return None
-        return Result("amendment", hit.object_id, title, snippet, label=row.title,
+        return Result("amendment", hit.object_id, title, snippet, label=display_title(row.summary, row.title),
                       detail=Status(row.status).label, endpoint="amendments.show",
                       args={"slug": slug, "amendment_id": hit.object_id})
     row = comments.get(hit.object_id)
