@@ -28,7 +28,7 @@ def _html_lang(response) -> str:
 def test_a_visitor_reads_the_browser_language(client, document, header, lang, skip_link):
     """No account, no choice made: Accept-Language decides, English when we do not speak it."""
     headers = {"Accept-Language": header} if header else {}
-    response = client.get(f"/d/{document.slug}", headers=headers)
+    response = client.get(f"/d/{document.slug}/", headers=headers)
     assert response.status_code == 200
     assert _html_lang(response) == lang
     assert skip_link in response.get_data(as_text=True)
@@ -36,38 +36,38 @@ def test_a_visitor_reads_the_browser_language(client, document, header, lang, sk
 
 def test_the_switcher_is_on_every_page_and_needs_no_session_for_visitors(client, document):
     """A visitor's switcher is a GET form with no CSRF token; each language is named in itself."""
-    for path in ("/", f"/d/{document.slug}", "/login", "/register", "/no-such-page"):
+    for path in (f"/d/{document.slug}/", "/login", "/register", "/no-such-page"):
         page = client.get(path).get_data(as_text=True)
         form = re.search(r'<form class="language-switcher".*?</form>', page, re.S)
         assert form, path
         assert 'method="get"' in form.group(0) and "csrf_token" not in form.group(0)
-        assert 'lang="fr">Français</button>' in form.group(0)
-        assert 'lang="es">Español</button>' in form.group(0)
+        assert re.search(r'<button [^>]*value="fr" lang="fr"[^>]*>Français</button>', form.group(0))
+        assert re.search(r'<button [^>]*value="es" lang="es"[^>]*>Español</button>', form.group(0))
         assert 'aria-current="true">English</strong>' in form.group(0)
 
 
 def test_a_visitor_choice_beats_the_browser_and_a_profile_beats_both(client, document, make_user, login):
     """Order: profile, then the switcher's cookie, then Accept-Language."""
-    response = client.get(f"/language?lang=es&next=/d/{document.slug}", headers={"Accept-Language": "fr"})
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/d/{document.slug}")
+    response = client.get(f"/language?lang=es&next=/d/{document.slug}/", headers={"Accept-Language": "fr"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/d/{document.slug}/")
     assert "manifesto_lang=es" in response.headers["Set-Cookie"]
-    assert _html_lang(client.get(f"/d/{document.slug}", headers={"Accept-Language": "fr"})) == "es"
+    assert _html_lang(client.get(f"/d/{document.slug}/", headers={"Accept-Language": "fr"})) == "es"
 
     user = make_user()
     set_preferences(user, "fr", None)
     login(user)
-    assert _html_lang(client.get(f"/d/{document.slug}", headers={"Accept-Language": "es"})) == "fr"
+    assert _html_lang(client.get(f"/d/{document.slug}/", headers={"Accept-Language": "es"})) == "fr"
 
 
 def test_a_logged_in_switch_is_a_post_kept_in_the_profile(client, document, make_user, login, app):
     """Logged in, the switcher posts with CSRF and the choice follows the person to other devices."""
     user = make_user()
     login(user)
-    page = client.get(f"/d/{document.slug}").get_data(as_text=True)
+    page = client.get(f"/d/{document.slug}/").get_data(as_text=True)
     form = re.search(r'<form class="language-switcher".*?</form>', page, re.S).group(0)
     assert 'method="post"' in form and "csrf_token" in form
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    response = client.post("/language", data={"lang": "es", "next": f"/d/{document.slug}", "csrf_token": token})
+    response = client.post("/language", data={"lang": "es", "next": f"/d/{document.slug}/", "csrf_token": token})
     assert response.status_code == 302
     from manifesto.accounts.models import User
     from manifesto.extensions import db
@@ -75,7 +75,7 @@ def test_a_logged_in_switch_is_a_post_kept_in_the_profile(client, document, make
     assert db.session.get(User, user.id).locale == "es"
     other_device = app.test_client()
     login(user, test_client=other_device)
-    assert _html_lang(other_device.get(f"/d/{document.slug}")) == "es"
+    assert _html_lang(other_device.get(f"/d/{document.slug}/")) == "es"
 
 
 def test_the_switcher_refuses_unknown_languages_and_foreign_next(client, document):
@@ -112,7 +112,7 @@ def test_a_users_time_zone_shows_on_their_pages(client, document, make_user, log
     login(user)
     page = client.get(f"/d/{document.slug}/log").get_data(as_text=True)
     assert "Times are shown in Asia/Tokyo." in page
-    assert re.search(r"<time [^>]*>[^<]*GMT\+09:00</time>", page)
+    assert re.search(r"<time [^>]*>[^<]*JST</time>", page)
     assert "UTC</time>" not in page
 
 
@@ -139,3 +139,22 @@ def test_preferences_refuse_what_we_do_not_know(make_user):
         set_preferences(user, "fr", "Mars/Olympus_Mons")
     assert error.value.field == "timezone"
     assert user.locale is None and user.timezone is None
+
+
+def test_a_final_release_reads_in_the_readers_language_in_the_log(client, document, users):
+    """The log words a system reason when shown: French readers read French, old English rows included."""
+    from manifesto.audit.models import AuditEvent
+    from manifesto.extensions import db
+    from manifesto.releases.services import publish_release
+
+    publish_release(users["admin"], document.id, name="Texte final", final=True)
+    event = db.session.query(AuditEvent).filter_by(action="document.updated").one()
+    assert event.reason is None  # nothing English stored
+    page = client.get(f"/d/{document.slug}/log", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "La version publiée «\u00a0Texte final\u00a0» est le texte définitif." in page
+    assert "is final" not in page
+
+    event.reason, event.data = "Release “Old final” is final.", {"release": "old-final"}  # as rows before it
+    db.session.commit()
+    page = client.get(f"/d/{document.slug}/log", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "Old final" in page and "is final" not in page

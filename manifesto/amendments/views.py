@@ -17,15 +17,15 @@ from ..web import flash_error, form_error, int_arg, page_arg
 from . import services
 from .forms import DecisionForm, ProposalForm, WithdrawForm
 from .models import Kind, Status
-from .wording import diff_labels, event_action_label, system_reason
+from .wording import diff_labels, event_action_label
 
 bp = Blueprint("amendments", __name__, url_prefix="/d/<slug>/amendments")
 
 
 @bp.app_context_processor
 def _amendment_words() -> dict:
-    """Words the amendment page shows for its audit trail: an action's, and the reason of a system event."""
-    return {"amendment_event_label": event_action_label, "amendment_system_reason": system_reason}
+    """Words the amendment page shows for its audit trail: what each action did."""
+    return {"amendment_event_label": event_action_label}
 
 
 @provides("amendments")

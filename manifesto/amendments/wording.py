@@ -262,21 +262,3 @@ def event_action_label(action: str) -> str:
         "amendment.reported": _("reported to the moderators"),
     }
     return labels.get(action) or action.removeprefix("amendment.").replace("_", " ")
-
-
-def system_reason(event) -> str | None:
-    """The reason of an event nobody chose (an amendment conflicted), in the reader's language; else None.
-
-    Such events store their reason in English; their data says the same.
-    """
-    if event.actor_id is not None or event.action != "amendment.conflicted":
-        return None
-    data = event.data or {}
-    if data.get("retired"):
-        return gettext("The section was retired.")
-    if data.get("absorbed"):
-        return gettext("Version %(version)s of the section already says what the amendment asked for.",
-                       version=data.get("version"))
-    if data.get("version"):
-        return gettext("Version %(version)s of the section changed the same passage.", version=data.get("version"))
-    return None

@@ -9,6 +9,9 @@ registers these as Jinja filters (``audit_action``, ``audit_object``,
 
 from __future__ import annotations
 
+import re
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
@@ -179,3 +182,33 @@ _SENTENCES = {
     (True, "version"): _l("%(subject)s has nothing left to change, after version %(version)s of its section"),
     (True, ""): _l("%(subject)s has nothing left to change"),
 }
+
+
+_FINAL_RELEASE = re.compile(r"^Release “(.*)” is final\.$")
+
+
+def reason_label(event) -> str | None:
+    """An event's reason as the page shows it, in the reader's language.
+
+    A person's reason is theirs and shows as written. Events nobody chose
+    (an amendment conflicting) and events the system worded (a release making
+    the text final) are put into words from their data here; older rows
+    stored those words in English, which is read back where it can be.
+    """
+    data = event.data or {}
+    if event.actor_id is None and event.action == "amendment.conflicted":
+        if data.get("retired"):
+            return _("The section was retired.")
+        if data.get("absorbed"):
+            return _("Version %(version)s of the section already says what the amendment asked for.",
+                     version=data.get("version"))
+        if data.get("version"):
+            return _("Version %(version)s of the section changed the same passage.", version=data.get("version"))
+    if event.action == "document.updated" and data.get("release"):
+        name = data.get("release_name")
+        if name is None:
+            match = _FINAL_RELEASE.match(event.reason or "")
+            name = match.group(1) if match else None
+        if name is not None:
+            return _("Release “%(name)s” is final.", name=name)
+    return event.reason

@@ -29,6 +29,7 @@ bp.app_template_filter("audit_action")(audit_labels.action_label)
 bp.app_template_filter("audit_object")(audit_labels.object_label)
 bp.app_template_filter("audit_state")(audit_labels.state_label)
 bp.app_template_filter("audit_automatic")(audit_labels.automatic)
+bp.app_template_filter("audit_reason")(audit_labels.reason_label)
 bp.app_template_global("version_kind")(version_kind_label)
 
 

@@ -180,7 +180,7 @@ def _finalise_document(actor, document: Document, release: Release) -> None:
         document.phase = Phase.FINAL.value
         record_event(actor, "document.updated", document, document_id=document.id,
                      from_state=before, to_state=document.phase,
-                     reason=f"Release “{release.name}” is final.", data={"release": release.slug})
+                     data={"release": release.slug, "release_name": release.name})
 
 
 # ------------------------------------------------------------------- services
