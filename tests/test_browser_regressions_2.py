@@ -244,7 +244,7 @@ def test_a_moderators_default_queue_leaves_out_her_own_amendments(client, propos
     assert f"<strong>{theirs.code}</strong>" in page
     assert f"<strong>{mine.code}</strong>" not in page  # she may not decide it
     assert "1 amendment needing a decision." in page
-    assert "1 need a decision" in page  # the count in the header agrees with the list
+    assert "1 needs a decision" in page  # the count in the header agrees with the list
     assert "Not listed: your own amendments waiting for a decision (1); another moderator decides them." in " ".join(page.split())
     # Ticking the filter by hand gives the same answer, and her own are one link away.
     ticked = client.get("/d/doc/amendments/?status=open&needs_decision=1").get_data(as_text=True)
