@@ -67,3 +67,46 @@ def test_page_in_another_language_is_accessible_and_fits_a_phone(language_pages,
     page.set_viewport_size({"width": 360, "height": 780})
     measured = page.evaluate(OVERFLOWING)
     assert measured["scrollWidth"] <= measured["clientWidth"], f"{name} in {language} at 360 px: {measured}"
+
+
+def test_a_visitor_switches_to_spanish_and_registers_in_it(new_page, live_server, demo):
+    """Journey: with the keyboard, a visitor picks Español; registering, the error and the account all speak it.
+
+    The browser asks for English: the switcher alone makes the site Spanish,
+    for a visitor without an account (a cookie, no session), and the account
+    then keeps the language and a time zone of its own.
+    """
+    page = new_page(width=390, height=844)
+    page.goto(f"/d/{demo['doc']}/")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_role("button", name="Español").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith(f"/d/{demo['doc']}/?") or page.url.endswith(f"/d/{demo['doc']}/")
+    assert page.locator("html").get_attribute("lang") == "es"
+    expect(page.locator(".language-switcher [aria-current=true]")).to_have_text("Español")
+    # The document's own text keeps its language inside the Spanish page.
+    assert page.locator("main [lang=en]").count() > 0
+
+    page.get_by_role("link", name="Registrarse").click()
+    page.get_by_label("Correo electrónico").fill("paz@example.org")
+    page.get_by_label("Nombre visible").fill("Paz Ortega")
+    page.get_by_label("Contraseña", exact=True).fill("corta")
+    page.get_by_label("Repita la contraseña").fill("corta")
+    page.get_by_role("button", name="Crear la cuenta").click()
+    error = page.locator("#password-error")
+    expect(error).to_be_visible()
+    assert "Error:" in error.inner_text() and "characters" not in error.inner_text()
+    expect(page.get_by_label("Nombre visible")).to_have_value("Paz Ortega")  # nothing typed is lost
+
+    page.get_by_label("Contraseña", exact=True).fill("una contraseña larga")
+    page.get_by_label("Repita la contraseña").fill("una contraseña larga")
+    page.get_by_role("button", name="Crear la cuenta").click()
+    expect(page.get_by_text("¡Bienvenido/a! Su cuenta está lista.")).to_be_visible()
+
+    page.get_by_role("link", name="Paz Ortega").click()
+    expect(page.get_by_label("Idioma", exact=True)).to_have_value("es")  # registered in Spanish, kept
+    page.get_by_label("Zona horaria").select_option("America/Bogota")
+    page.get_by_role("button", name="Guardar mis preferencias").click()
+    expect(page.get_by_text("Sus preferencias se han guardado.")).to_be_visible()
+    expect(page.locator("footer")).to_contain_text("Las horas se muestran en America/Bogota.")
