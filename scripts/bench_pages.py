@@ -1,6 +1,6 @@
 """Benchmark the heaviest pages on a convention-sized database.
 
-Usage: python scripts/bench_pages.py --slug convention --repeat 20
+Usage: python scripts/bench_pages.py --slug convention --repeat 20 [--language fr]
 
 The app is configured from the environment exactly as ``flask`` is
 (DATABASE_URL, MANIFESTO_INSTANCE_PATH, instance/config.py), so point it at
@@ -199,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slug", default="convention", help="The generated document (default: convention).")
     parser.add_argument("--repeat", type=int, default=20, help="Timed requests per page and role (default: 20).")
     parser.add_argument("--password", default=SCALE_PASSWORD, help="Password of the scale accounts.")
+    parser.add_argument("--language", default="en", choices=["en", "fr", "es"],
+                        help="The language the browser asks for (Accept-Language; default: en).")
     parser.add_argument("--roles", default="moderator,participant",
                         help="Comma-separated roles to measure as (default: moderator,participant).")
     args = parser.parse_args(argv)
@@ -219,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             if not email:
                 sys.exit(f"No {role} account of {args.slug!r} found.")
             client = app.test_client()
+            client.environ_base["HTTP_ACCEPT_LANGUAGE"] = args.language
             login = client.post("/login", data={"email": email, "password": args.password})
             if login.status_code != 302:
                 sys.exit(f"Could not log in as {email} (status {login.status_code}).")
@@ -226,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(measure(client, counter, label, role, url, args.repeat))
     finally:
         counter.close()
-    print_table(results, f"{dialect}: /d/{args.slug}/, {args.repeat} timed requests per row (after one warm-up)")
+    print_table(results, f"{dialect}: /d/{args.slug}/ in {args.language}, {args.repeat} timed requests per row "
+                         "(after one warm-up)")
     return 0
 
 

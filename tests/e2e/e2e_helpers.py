@@ -198,3 +198,12 @@ OVERFLOWING = """() => {
   }
   return {scrollWidth: document.documentElement.scrollWidth, clientWidth: width, culprits: culprits.slice(0, 8)};
 }"""
+
+
+def watched_tab(browser, base_url: str, locale: str = "en-US", width: int = 1280, height: int = 900):
+    """A new context with one tab whose console errors, page errors and 5xx are collected: (context, page, watcher)."""
+    context = browser.new_context(base_url=base_url, viewport={"width": width, "height": height}, locale=locale)
+    context.set_default_timeout(15_000)
+    watcher = Watcher()
+    context.on("page", watcher.attach)
+    return context, context.new_page(), watcher

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import DEMO_PASSWORD, OVERFLOWING, PAGES, STATUS, Watcher, axe_violations, describe, expect, screenshot
+from e2e_helpers import DEMO_PASSWORD, OVERFLOWING, PAGES, STATUS, axe_violations, describe, expect, screenshot, watched_tab
 
 LANGUAGES = ("fr", "es")
 
@@ -21,13 +21,8 @@ def language_pages(browser, live_server, demo):
     pages, contexts = {}, []
     for language in LANGUAGES:
         for role, email in (("visitor", None), ("participant", "sofia@example.org"), ("moderator", "moderator@example.org")):
-            context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900},
-                                          locale={"fr": "fr-FR", "es": "es-ES"}[language])
-            context.set_default_timeout(15_000)
+            context, page, watcher = watched_tab(browser, live_server.url, {"fr": "fr-FR", "es": "es-ES"}[language])
             contexts.append(context)
-            watcher = Watcher()
-            context.on("page", watcher.attach)
-            page = context.new_page()
             if email:
                 # Setup only (the journeys test the login form): the fields by name, whatever their language.
                 page.goto("/login")

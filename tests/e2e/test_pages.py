@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import (DEMO_PASSWORD, OVERFLOWING, PAGES, ROLES, STATUS, Watcher, axe_violations, describe, expect,
-                         log_in, screenshot)
+from e2e_helpers import (DEMO_PASSWORD, OVERFLOWING, PAGES, ROLES, STATUS, axe_violations, describe, expect, log_in,
+                         screenshot, watched_tab)
 
 
 class KnownProblem(AssertionError):
@@ -50,12 +50,8 @@ def role_pages(browser, live_server, demo):
     """One logged-in tab per role for the module, reused from page to page (one context each)."""
     pages, contexts = {}, []
     for role, email in ROLES.items():
-        context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-US")
-        context.set_default_timeout(15_000)
+        context, page, watcher = watched_tab(browser, live_server.url)
         contexts.append(context)
-        watcher = Watcher()
-        context.on("page", watcher.attach)
-        page = context.new_page()
         if email:
             log_in(page, email, DEMO_PASSWORD)
         pages[role] = (page, watcher)
