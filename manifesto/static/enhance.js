@@ -1,7 +1,9 @@
 // Progressive enhancements of the amendment pages. Every page works without this file:
 // - the proposal form's preview follows the text while you type (the same server preview
 //   the "Preview changes" button asks for, after a pause in typing);
-// - supporting or withdrawing support updates the page without a reload.
+// - supporting or withdrawing support updates the page without a reload;
+// - the time zone setting offers this device's zone in one tap (data-device-zone on its form
+//   holds the button's words).
 // On any error the page falls back to the normal form submission.
 // Words it says come from the page, in the reader's language: the .live-status element's
 // data-preview-updated and data-saved attributes (English when a template does not set them).
@@ -125,6 +127,29 @@
     });
   }
 
+  // ------------------------------------------------------ this device's time zone
+  function deviceZone(form) {
+    var select = form.querySelector("select[name=timezone]");
+    var zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!select || !zone || select.value === zone) {
+      return;
+    }
+    var option = Array.prototype.find.call(select.options, function (o) { return o.value === zone; });
+    if (!option) {
+      return;
+    }
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = form.dataset.deviceZone + " " + option.textContent;
+    button.addEventListener("click", function () {
+      select.value = zone;
+      button.remove();
+      select.focus();
+    });
+    select.insertAdjacentElement("afterend", button);
+  }
+
   document.querySelectorAll("form[data-live-preview]").forEach(livePreview);
+  document.querySelectorAll("form[data-device-zone]").forEach(deviceZone);
   document.querySelectorAll("[data-live-support]").forEach(liveSupport);
 })();

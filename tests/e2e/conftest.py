@@ -122,9 +122,11 @@ def new_page(browser, live_server):
     watcher = Watcher()
     contexts = []
 
-    def factory(width: int = 1280, height: int = 900, java_script: bool = True, locale: str = "en-US"):
+    def factory(width: int = 1280, height: int = 900, java_script: bool = True, locale: str = "en-US",
+                timezone_id: str = "UTC"):
         context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": height},
-                                      accept_downloads=True, java_script_enabled=java_script, locale=locale)
+                                      accept_downloads=True, java_script_enabled=java_script, locale=locale,
+                                      timezone_id=timezone_id)
         context.set_default_timeout(10_000)
         contexts.append(context)
         context.on("page", watcher.attach)  # every tab, popups included

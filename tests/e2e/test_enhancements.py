@@ -54,3 +54,25 @@ def test_support_is_given_and_withdrawn_without_a_reload(new_page, live_server):
     expect(page.get_by_role("button", name="Support this amendment")).to_be_visible()
     assert page.evaluate("() => window.stillHere === true")
     expect(page.get_by_role("heading", level=1)).to_contain_text(code)
+
+
+def test_the_time_zone_setting_offers_this_devices_zone(new_page, live_server):
+    """On a phone in Geneva, one tap picks Europe/Zurich; saved, every time on the site moves there."""
+    people, _sections = make_world(live_server, slug="zones", sections=[("Purpose", TEXT)],
+                                   people={"admin": "admin", "ann": "participant"})
+    page = new_page(timezone_id="Europe/Zurich")
+    log_in(page, people["ann"][1])
+    page.goto("/account/password")
+    page.wait_for_load_state("load")  # enhance.js is deferred
+    zone = page.get_by_label("Time zone")
+    expect(zone).to_have_value("UTC")
+    page.get_by_role("button", name="Use this device’s time zone: Europe/Zurich").click()
+    expect(zone).to_have_value("Europe/Zurich")
+    expect(zone).to_be_focused()
+    page.get_by_role("button", name="Save my preferences").click()
+    expect(page.get_by_role("status")).to_contain_text("Your preferences are saved.")
+    expect(page.locator("footer")).to_contain_text("Times are shown in Europe/Zurich.")
+    # Without the script, or with the zone already chosen, no button is offered.
+    page.goto("/account/password")
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("button", name=re.compile("Use this device"))).to_have_count(0)
