@@ -28,6 +28,9 @@ sections would go.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -37,7 +40,7 @@ from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_skeleton
 from babel.dates import format_time as babel_format_time
 from flask import g, has_request_context, request
-from flask_babel import Babel, get_locale, get_timezone, to_user_timezone
+from flask_babel import Babel, get_locale, get_timezone, refresh, to_user_timezone
 
 from .services import as_utc
 
@@ -120,8 +123,30 @@ def timezone_names() -> list[str]:
     return _ZONES
 
 
+_forced_zone: ContextVar[str | None] = ContextVar("forced_zone", default=None)
+
+
+@contextmanager
+def force_timezone(zone: str | None) -> Iterator[None]:
+    """Show times in ``zone`` (UTC when it is empty or unknown) inside the block, as ``force_locale`` does for language.
+
+    Mail is written for its recipient, wherever the work runs:
+    ``with force_locale(user.locale or "en"), force_timezone(user.timezone):``.
+    """
+    token = _forced_zone.set(valid_timezone(zone) or "UTC")
+    refresh()  # Flask-Babel caches the zone per context: read it again (a forced locale survives)
+    try:
+        yield
+    finally:
+        _forced_zone.reset(token)
+        refresh()
+
+
 def select_timezone() -> str:
-    """The time zone of this request: the user's profile, else UTC."""
+    """The time zone of this request: a forced one, else the user's profile, else UTC."""
+    forced = _forced_zone.get()
+    if forced:
+        return forced
     if has_request_context():
         user = _profile_user()
         if user is not None and valid_timezone(user.timezone):

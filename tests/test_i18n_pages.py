@@ -6,7 +6,6 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-import pytz
 from flask_babel import force_locale
 
 from manifesto import i18n
@@ -95,14 +94,8 @@ def test_the_switcher_refuses_unknown_languages_and_foreign_next(client, documen
 ])
 def test_times_follow_the_language_and_the_zone(app, language, zone, expected):
     """A stored UTC time is shown in the reader's language and zone, and says which zone."""
-    with app.test_request_context("/"):
-        from flask import g
-        from flask_babel import refresh
-
-        refresh()
-        g._flask_babel.babel_tzinfo = pytz.timezone(zone)
-        with force_locale(language):
-            assert i18n.format_datetime(MOMENT) == expected
+    with app.test_request_context("/"), force_locale(language), i18n.force_timezone(zone):
+        assert i18n.format_datetime(MOMENT) == expected
 
 
 def test_a_users_time_zone_shows_on_their_pages(client, document, make_user, login):
@@ -158,3 +151,14 @@ def test_a_final_release_reads_in_the_readers_language_in_the_log(client, docume
     db.session.commit()
     page = client.get(f"/d/{document.slug}/log", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert "Old final" in page and "is final" not in page
+
+
+def test_forcing_a_zone_shows_times_there_and_then_lets_go(app):
+    """Mail written for someone in Tokyo shows Tokyo time; after the block, the request's zone again."""
+    with app.test_request_context("/"):
+        assert i18n.format_datetime(MOMENT) == "Nov 30, 2026, 2:05\u202fPM UTC"
+        with force_locale("fr"), i18n.force_timezone("Asia/Tokyo"):
+            assert i18n.format_datetime(MOMENT) == "30 nov. 2026, 23:05 JST"
+            with i18n.force_timezone("Mars/Olympus_Mons"):  # unknown: UTC, never an error
+                assert i18n.format_datetime(MOMENT) == "30 nov. 2026, 14:05 UTC"
+        assert i18n.format_datetime(MOMENT) == "Nov 30, 2026, 2:05\u202fPM UTC"

@@ -22,18 +22,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr, formatdate, make_msgid
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from flask import current_app, g, render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from pytz import timezone as pytz_timezone
 from sqlalchemy import select, update
 
 from ..accounts.models import User
 from ..extensions import db
-from ..i18n import DEFAULT_LANGUAGE, supported, valid_timezone
+from ..i18n import DEFAULT_LANGUAGE, force_timezone, supported
 from ..services import writes
 from .fanout import one_line, site_path
 from .kinds import KINDS
@@ -75,24 +73,12 @@ def speaking_to(user: User) -> Iterator[None]:
     """Write to ``user`` in their language and time zone (their profile's; else English and UTC).
 
     Mail is written outside the recipient's request (by a worker, a command, or
-    someone else's request), so the page's own choices do not apply. The
-    language is forced with Flask-Babel's ``force_locale``; the time zone by
-    the same means Flask-Babel caches a request's (``get_timezone`` reads the
-    context's ``babel_tzinfo``), so the ``datetime`` filter shows the
-    recipient's local time and says which zone.
+    someone else's request), so the page's own choices do not apply: the
+    ``datetime`` filter then shows the recipient's local time and says which zone.
     """
     language = supported(getattr(user, "locale", None)) or DEFAULT_LANGUAGE
-    zone = pytz_timezone(valid_timezone(getattr(user, "timezone", None)) or "UTC")
-    with force_locale(language):
-        state = getattr(g, "_flask_babel", None)  # Flask-Babel's per-context cache (force_locale made it)
-        if state is None:
-            state = g._flask_babel = SimpleNamespace()
-        before = getattr(state, "babel_tzinfo", None)
-        state.babel_tzinfo = zone
-        try:
-            yield
-        finally:
-            state.babel_tzinfo = before
+    with force_locale(language), force_timezone(getattr(user, "timezone", None)):
+        yield
 
 
 def _one_line(text: str, limit: int | None = None) -> str:
