@@ -118,3 +118,32 @@ def live_markup(page: str, allowed_forms: bool = True) -> list[str]:
 
     Finder().feed(page)
     return found
+
+
+@contextmanager
+def migrated_demo_app(path, *, also=None):
+    """An app on a SQLite file of its own at ``path``, built by the migrations, holding the demo (and what ``also`` adds).
+
+    For tests that move the schema down and up again: they cannot share the
+    suite's database. The PostgreSQL run skips them (the suite's own schema
+    there is built by the same migrations).
+    """
+    from flask_migrate import upgrade
+
+    from manifesto import create_app
+    from manifesto.seed.demo import seed_demo
+
+    if os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("runs on a SQLite file of its own; the PostgreSQL run builds its schema by the same migrations")
+    app = create_app(_config(f"sqlite:///{path}"))
+    with app.app_context():
+        upgrade()
+        seed_demo(password="demo-password-1")
+        if also is not None:
+            also()
+        db.session.commit()
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -9,7 +9,6 @@ written before the data existed still translate.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -17,8 +16,7 @@ from flask_babel import force_locale
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select
 
-from harness import _config
-from manifesto import create_app
+from harness import migrated_demo_app
 
 from manifesto.amendments import services
 from manifesto.amendments.excerpt import change_excerpt
@@ -26,7 +24,6 @@ from manifesto.amendments.models import Amendment, AmendmentRevision
 from manifesto.amendments.wording import ENGLISH, parse_note, parse_title, render_title
 from manifesto.documents import services as documents
 from manifesto.extensions import db
-from manifesto.seed.demo import seed_demo
 
 FR = {"Accept-Language": "fr"}
 ES = {"Accept-Language": "es"}
@@ -158,16 +155,8 @@ def test_the_english_words_are_those_stored_before():
 @pytest.fixture
 def demo_app(tmp_path, instance_path):
     """An app on a SQLite file of its own, built by the migrations and holding the demo."""
-    if os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("runs on a SQLite file of its own")
-    app = create_app(_config(f"sqlite:///{tmp_path / 'wording.sqlite'}"))
-    with app.app_context():
-        upgrade()
-        seed_demo(password="demo-password-1")
-        db.session.commit()
+    with migrated_demo_app(tmp_path / "wording.sqlite") as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_migration_0011_gives_old_rows_the_data_the_services_store(demo_app):

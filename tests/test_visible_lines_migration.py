@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 
 import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select
 
-from manifesto import create_app
 from manifesto.amendments.models import Amendment
 from manifesto.amendments.services.core import describe
 from manifesto.documents.models import Document, SectionVersion
 from manifesto.documents.services import current_sections
 from manifesto.extensions import db
-from manifesto.seed.demo import seed_demo
 from manifesto.seed.scale import seed_scale
 
-from harness import _config
+from harness import migrated_demo_app
 
 
 def _stored(session) -> tuple[dict, dict]:
@@ -36,18 +33,12 @@ def _stored(session) -> tuple[dict, dict]:
 @pytest.fixture
 def migrated_app(tmp_path, instance_path):
     """An app on a database of its own (SQLite), built by the migrations and holding the demo and a small scale seed."""
-    if os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("runs on a SQLite file of its own; the PostgreSQL run checks the same migrations in conftest")
-    app = create_app(_config(f"sqlite:///{tmp_path / 'migrate.sqlite'}"))
-    with app.app_context():
-        upgrade()
-        seed_demo(password="demo-password-1")
+    def small_scale_seed():
         seed_scale(sections=12, chars=24_000, participants=12, amendments=80, versioned_sections=3, versions=3,
                    comments=0, slug="scale", echo=lambda _: None)
-        db.session.commit()
+
+    with migrated_demo_app(tmp_path / "migrate.sqlite", also=small_scale_seed) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _described_now(session) -> dict:
