@@ -16,6 +16,7 @@ from sqlalchemy import exc
 from werkzeug.exceptions import HTTPException
 
 from . import config as config_module
+from . import jobs
 from .extensions import csrf, db, login_manager, migrate
 from .services import MAX_ID, DatabaseUnavailable
 
@@ -63,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .accounts.services import load_user
 
     login_manager.user_loader(load_user)
+    jobs.init_app(app)
 
     @app.context_processor
     def _lazy_current_user():

@@ -24,7 +24,7 @@ from manifesto.exports import jobs, pdf
 from manifesto.exports.model import ExportOptions
 from manifesto.exports.models import ExportJob
 from manifesto.extensions import db
-from manifesto.notifications import queue
+from manifesto import jobs as queue
 from manifesto.services import utcnow
 
 from harness import require_pdf
@@ -56,7 +56,7 @@ def long_text(app):
 def worker_queue(app, tmp_path):
     """Jobs wait in a queue file for a worker instead of running at once; ``run()`` plays the worker."""
     app.config.update(QUEUE_MODE="worker", QUEUE_FILE=str(tmp_path / "queue.sqlite3"))
-    queue.init_queue(app)
+    queue.init_app(app)
 
     def run() -> int:
         ran = 0
@@ -70,7 +70,7 @@ def worker_queue(app, tmp_path):
     finally:
         queue.huey.flush()
         app.config.update(QUEUE_MODE="immediate")
-        queue.init_queue(app)
+        queue.init_app(app)
 
 
 def all_jobs() -> list[ExportJob]:
@@ -304,7 +304,7 @@ def test_a_job_of_another_document_is_not_found_here(client, make_document, long
 def test_the_worker_thread_builds_the_pdf_while_the_reader_waits(app, client, document, long_text, tmp_path):
     """The default outside tests: a worker thread in the web process; the request returns at once."""
     app.config.update(QUEUE_MODE="thread", QUEUE_FILE=str(tmp_path / "queue.sqlite3"))
-    queue.init_queue(app)
+    queue.init_app(app)
     try:
         job_id = job_id_of(client.get("/d/doc/export/pdf?lines=1"))
         deadline = time.monotonic() + 60
@@ -319,13 +319,13 @@ def test_the_worker_thread_builds_the_pdf_while_the_reader_waits(app, client, do
     finally:
         queue.stop_worker_thread()
         app.config.update(QUEUE_MODE="immediate")
-        queue.init_queue(app)
+        queue.init_app(app)
 
 
 def test_the_production_worker_knows_the_export_task(app):
-    """huey_consumer imports manifesto.notifications.worker: the export task must be registered by then."""
+    """huey_consumer imports manifesto.worker: the export task must be registered by then."""
     env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": "x", "QUEUE_MODE": "worker"}
-    code = ("import manifesto.notifications.worker as w; "
+    code = ("import manifesto.worker as w; "
             "print(any(name.endswith('manifesto.export-job') for name in w.huey._registry._registry))")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip().endswith("True"), result.stderr

@@ -203,10 +203,10 @@ def test_a_worker_builds_the_pdf_in_the_export_language_and_stores_english_bookk
                                                                                          tmp_path):
     require_pdf()
     pypdf = pytest.importorskip("pypdf")
-    from manifesto.notifications import queue
+    from manifesto import jobs as queue
 
     app.config.update(EXPORT_INLINE_MAX_CHARS=10, QUEUE_MODE="worker", QUEUE_FILE=str(tmp_path / "queue.sqlite3"))
-    queue.init_queue(app)
+    queue.init_app(app)
     try:
         response = client.get("/d/doc/export/pdf", headers=ES)  # a Spanish reader; the text is French
         assert response.status_code == 302
@@ -215,7 +215,7 @@ def test_a_worker_builds_the_pdf_in_the_export_language_and_stores_english_bookk
     finally:
         queue.huey.flush()
         app.config.update(QUEUE_MODE="immediate")
-        queue.init_queue(app)
+        queue.init_app(app)
     db.session.commit()
     (job,) = db.session.scalars(select(ExportJob)).all()
     assert job.status == "done" and job.stage == "Ready"

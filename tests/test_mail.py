@@ -25,11 +25,12 @@ from aiosmtpd.controller import Controller
 from harness import PASSWORD
 from sqlalchemy import func, select, update
 
+from manifesto import jobs
 from manifesto.amendments import services as amendments
 from manifesto.amendments.models import Amendment
 from manifesto.documents import services as documents
 from manifesto.extensions import db
-from manifesto.notifications import queue, services
+from manifesto.notifications import services
 from manifesto.notifications.digests import send_digests
 from manifesto.notifications.models import Digest, Notification
 from manifesto.services import utcnow
@@ -347,18 +348,18 @@ def test_a_mail_server_that_is_down_fails_no_action_and_the_email_is_retried(cli
     assert response.status_code == 302  # the decision is saved although no mail server answers
     db.session.expire_all()
     assert db.session.get(Amendment, world["amendment"].id).status == "rejected"
-    assert states(world["author"]) == ["queued"] and queue.huey.scheduled_count() == 1
-    assert queue.run_scheduled_jobs(utcnow() + timedelta(seconds=30)) == 0  # not due yet (60 s)
-    assert queue.run_scheduled_jobs(utcnow() + timedelta(seconds=61)) == 1  # still down: tried and queued again
-    assert states(world["author"]) == ["queued"] and queue.huey.scheduled_count() == 1
+    assert states(world["author"]) == ["queued"] and jobs.huey.scheduled_count() == 1
+    assert jobs.run_scheduled_jobs(utcnow() + timedelta(seconds=30)) == 0  # not due yet (60 s)
+    assert jobs.run_scheduled_jobs(utcnow() + timedelta(seconds=61)) == 1  # still down: tried and queued again
+    assert states(world["author"]) == ["queued"] and jobs.huey.scheduled_count() == 1
 
     inbox = Inbox()
     controller = start_server(mail_config, inbox)
     try:
-        assert queue.run_scheduled_jobs(utcnow() + timedelta(seconds=200)) == 1  # the delay doubled
+        assert jobs.run_scheduled_jobs(utcnow() + timedelta(seconds=200)) == 1  # the delay doubled
         assert len(inbox.to(world["author"])) == 1 and states(world["author"]) == ["sent"]
-        assert queue.huey.scheduled_count() == 0
-        queue.run_scheduled_jobs(utcnow() + timedelta(hours=2))
+        assert jobs.huey.scheduled_count() == 0
+        jobs.run_scheduled_jobs(utcnow() + timedelta(hours=2))
         assert len(inbox.messages) == 1  # never twice
     finally:
         controller.stop()
@@ -374,10 +375,10 @@ def test_a_digest_whose_send_fails_is_retried_without_duplicating(runner, mail_c
     inbox = Inbox()
     controller = start_server(mail_config, inbox)
     try:
-        assert queue.run_scheduled_jobs(utcnow() + timedelta(seconds=61)) == 1
+        assert jobs.run_scheduled_jobs(utcnow() + timedelta(seconds=61)) == 1
         [digest] = inbox.to(world["author"])
         assert digest["Subject"] == "Manifesto: your digest, 2 updates"
-        queue.run_scheduled_jobs(utcnow() + timedelta(hours=2))
+        jobs.run_scheduled_jobs(utcnow() + timedelta(hours=2))
         runner.invoke(args=["send-digests"])
         assert len(inbox.messages) == 1
     finally:
@@ -413,7 +414,7 @@ def test_a_slow_mail_server_does_not_slow_the_action(app, client, login, mail_co
     inbox = Inbox(delay=4.0)
     controller = start_server(mail_config, inbox)
     app.config.update(QUEUE_MODE="thread", QUEUE_FILE=str(tmp_path / "queue.sqlite3"))
-    queue.init_queue(app)
+    jobs.init_app(app)
     try:
         login(world["moderator"])
         started = time.monotonic()
@@ -428,10 +429,10 @@ def test_a_slow_mail_server_does_not_slow_the_action(app, client, login, mail_co
             time.sleep(0.05)
         assert states(world["author"]) == ["sent"]
     finally:
-        queue.stop_worker_thread()
+        jobs.stop_worker_thread()
         controller.stop()
         app.config.update(QUEUE_MODE="immediate")
-        queue.init_queue(app)
+        jobs.init_app(app)
 
 
 # --- where jobs wait, and who runs them ---------------------------------------------------------
@@ -451,20 +452,20 @@ def test_with_redis_url_jobs_wait_in_redis_for_a_worker(app, smtp, world):
     from huey.storage import RedisStorage
 
     app.config.update(QUEUE_MODE="worker", REDIS_URL="redis://127.0.0.1:6379/15")
-    queue.init_queue(app)
+    jobs.init_app(app)
     try:
-        assert isinstance(queue.huey.storage, RedisStorage)
-        queue.huey.flush()
+        assert isinstance(jobs.huey.storage, RedisStorage)
+        jobs.huey.flush()
         decide(world)
         assert smtp.messages == [] and states(world["author"]) == ["queued"]
-        assert queue.huey.pending_count() == 1
-        task = queue.huey.dequeue()
-        queue.huey.execute(task)
+        assert jobs.huey.pending_count() == 1
+        task = jobs.huey.dequeue()
+        jobs.huey.execute(task)
         assert len(smtp.to(world["author"])) == 1 and states(world["author"]) == ["sent"]
     finally:
-        queue.huey.flush()
+        jobs.huey.flush()
         app.config.update(QUEUE_MODE="immediate", REDIS_URL=None)
-        queue.init_queue(app)
+        jobs.init_app(app)
 
 
 def test_an_unknown_queue_mode_fails_at_start_up(make_app):
@@ -475,15 +476,15 @@ def test_an_unknown_queue_mode_fails_at_start_up(make_app):
 def test_the_production_worker_started_with_huey_consumer_sends_the_mail(app, smtp, mail_config, world, tmp_path):
     queue_file = str(tmp_path / "queue.sqlite3")
     app.config.update(QUEUE_MODE="worker", QUEUE_FILE=queue_file)
-    queue.init_queue(app)
+    jobs.init_app(app)
     try:
         decide(world)
-        assert smtp.messages == [] and queue.pending_jobs() == 1
+        assert smtp.messages == [] and jobs.pending_jobs() == 1
         env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": app.config["SECRET_KEY"],
                "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(mail_config), "SITE_URL": SITE,
                "QUEUE_MODE": "worker", "QUEUE_FILE": queue_file}
         worker = subprocess.Popen([sys.executable, "-m", "huey.bin.huey_consumer",
-                                   "manifesto.notifications.worker.huey", "-k", "thread", "-w", "1"],
+                                   "manifesto.worker.huey", "-k", "thread", "-w", "1"],
                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
             smtp.wait(1, timeout=30)
@@ -494,4 +495,4 @@ def test_the_production_worker_started_with_huey_consumer_sends_the_mail(app, sm
         assert states(world["author"]) == ["sent"]
     finally:
         app.config.update(QUEUE_MODE="immediate")
-        queue.init_queue(app)
+        jobs.init_app(app)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from harness import live_markup
+from manifesto import jobs
 from manifesto.accounts import services as accounts
 from manifesto.amendments import services as amendments
 from manifesto.amendments.models import Amendment
@@ -20,7 +21,7 @@ from manifesto.discussion import comments, moderation
 from manifesto.discussion.models import Comment
 from manifesto.documents import services as documents
 from manifesto.extensions import db
-from manifesto.notifications import queue, services
+from manifesto.notifications import services
 from manifesto.notifications.models import Follow, Notification, NotificationSetting
 from manifesto.services import NotFound
 
@@ -269,10 +270,10 @@ def test_nobody_hears_about_their_own_actions_and_deactivated_people_hear_nothin
 def queue_file(app, tmp_path):
     """Jobs wait in a queue file instead of running at once (as in production with a separate worker)."""
     app.config.update(QUEUE_MODE="worker", QUEUE_FILE=str(tmp_path / "queue.sqlite3"))
-    queue.init_queue(app)
+    jobs.init_app(app)
     yield
     app.config.update(QUEUE_MODE="immediate")
-    queue.init_queue(app)
+    jobs.init_app(app)
 
 
 def test_the_fan_out_is_set_based_whatever_the_number_of_followers(queue_file, users, make_user, make_document,
@@ -287,7 +288,7 @@ def test_the_fan_out_is_set_based_whatever_the_number_of_followers(queue_file, u
             services.follow(person, "amendment", amendment.id)
         for person in people[: n // 3]:
             services.save_settings(person, {"following": "immediate"})
-        jobs = queue.pending_jobs()
+        waiting = jobs.pending_jobs()
         with queries() as counted:
             decide(users["moderator"], document, amendment)
         counts.append(counted.count)
@@ -296,7 +297,7 @@ def test_the_fan_out_is_set_based_whatever_the_number_of_followers(queue_file, u
         states = list(db.session.scalars(followers))
         assert len(states) == n and states.count("queued") == n // 3
         # One job for the event (the author's decision email and the followers' together).
-        assert queue.pending_jobs() == jobs + 1
+        assert jobs.pending_jobs() == waiting + 1
     assert counts[0] == counts[1], counts
 
 

@@ -8,12 +8,13 @@ and a redirect to its page, which shows the job's progress and then the
 download link. A second request for the same text and options joins the
 job already queued or running.
 
-The worker (:func:`run_export_job`, a Huey task on the queue that sends
-mail) builds the export, renders it with progress callbacks that update the
-job row in short transactions, stores the file in the export cache and marks
-the job done; any failure marks it failed with a readable message. A job
-that stops moving (its worker died with its process) counts as failed after
-``EXPORT_JOB_TIMEOUT`` seconds, and the next request starts a new one.
+The worker (:func:`run_export_job`, a job on the app's queue,
+``manifesto.jobs``) builds the export, renders it with progress callbacks
+that update the job row in short transactions, stores the file in the export
+cache and marks the job done; any failure marks it failed with a readable
+message. A job that stops moving (its worker died with its process) counts as
+failed after ``EXPORT_JOB_TIMEOUT`` seconds, and the next request starts a
+new one.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from ..audit.services import record_event
 from ..documents.models import Document, Section, SectionVersion
 from ..documents.services import lock_document
 from ..extensions import db
-from ..notifications.queue import huey, with_app
+from ..jobs import enqueue, task
 from ..releases.models import Release, ReleaseSection
 from ..services import DatabaseUnavailable, NotFound, ServiceError, after_commit, as_utc, utcnow, writes
 from . import cache
@@ -298,15 +299,15 @@ def fail_export_job(job_id: int, message: str) -> bool:
 
 # ------------------------------------------------------------------ the worker
 
-@huey.task(name="manifesto.export-job")
+@task("manifesto.export-job", formerly="manifesto.exports.jobs")
 def _export_job_task(job_id: int) -> None:
-    """Build one queued export (Huey task); failures are recorded on the job, never raised."""
-    with_app(run_export_job)(job_id)
+    """Build one queued export (a job of ``manifesto.jobs``); failures are recorded on the job, never raised."""
+    run_export_job(job_id)
 
 
 def enqueue_export_job(job_id: int) -> None:
     """Put a job on the queue (call it after the commit that created the job)."""
-    _export_job_task(job_id)
+    enqueue(_export_job_task, job_id)
 
 
 class _Reporter:

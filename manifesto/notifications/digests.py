@@ -27,10 +27,11 @@ from sqlalchemy import select, update
 
 from ..accounts.models import User
 from ..extensions import db
+from ..jobs import enqueue, task
 from ..locking import lock_row
 from ..services import DatabaseUnavailable, as_utc, utcnow, writes
-from .fanout import site_path
-from .mail import MailNotSent, absolute, compose, send_message, send_notifications, speaking_to
+from .links import site_path
+from .mail import MailNotSent, absolute, compose, retry_options, send_message, send_notifications, speaking_to
 from .models import Digest, Notification
 from .tokens import DIGEST
 
@@ -119,10 +120,22 @@ def deliver_digest(digest_id: int) -> bool:
     return True
 
 
+@task("manifesto.digest-mail", formerly="manifesto.notifications.queue")
+def _digest_mail_job(digest_id: int) -> None:
+    """Send one claimed digest (a retry after a failed send); raising makes the queue try again later."""
+    deliver_digest(digest_id)
+
+
+def enqueue_digest_retry(digest_id: int) -> None:
+    """Queue another try of a digest whose send failed, after the first retry delay."""
+    options = retry_options()
+    # This call was the first try: the job makes the others, the delay doubling from the second.
+    enqueue(_digest_mail_job, digest_id, delay=options["retry_delay"], retries=max(0, options["retries"] - 1),
+                 retry_delay=options["retry_delay"] * 2, retry_backoff=2)
+
+
 def _deliver_or_retry(digest_id: int, run: DigestRun) -> None:
     """Send a digest now; if the server fails, queue a retry and go on with the others."""
-    from .queue import enqueue_digest_retry
-
     try:
         deliver_digest(digest_id)
     except DatabaseUnavailable:

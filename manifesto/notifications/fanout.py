@@ -21,11 +21,9 @@ reasons stay as they were written. Older rows keep their English summary.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import and_, insert, null, or_, select
@@ -39,6 +37,8 @@ from ..extensions import db
 from ..i18n import DEFAULT_LANGUAGE, supported
 from ..services import after_commit, in_write_transaction, utcnow
 from .kinds import default_delivery
+from .links import one_line, site_path
+from .mail import enqueue_event_mail
 from .models import Delivery, Follow, Notification, NotificationSetting
 from .services import add_follow
 
@@ -63,22 +63,6 @@ class Plan:
         """Notify one person for a reason, unless a more specific one was given first."""
         if user_id is not None:
             self.direct.setdefault(user_id, kind)
-
-
-# Runs of white space, except the no-break spaces of French typography ("Motif : …").
-_SPACES = re.compile(r"[^\S\u00a0\u202f]+")
-
-
-def one_line(text: str) -> str:
-    """Text on one line with single spaces, keeping no-break spaces where the translation put them."""
-    return _SPACES.sub(" ", text).strip()
-
-
-def site_path(endpoint: str, anchor: str | None = None, **values) -> str:
-    """The path of a page, built without a request (the fan-out also runs in commands and workers)."""
-    adapter = current_app.url_map.bind("localhost", script_name=current_app.config.get("APPLICATION_ROOT") or "/")
-    path = adapter.build(endpoint, values)
-    return f"{path}#{anchor}" if anchor else path
 
 
 def _slug(document_id: int) -> str:
@@ -500,8 +484,6 @@ def deliver(plan: Plan, event, actor) -> int:
     # A Core insert: the ORM's bulk machinery would only add work for rows nobody loads here.
     db.session.execute(insert(Notification.__table__), rows)
     if any(row["email_state"] == "queued" for row in rows) and in_write_transaction():
-        from .queue import enqueue_event_mail
-
         event_id = event.id
         after_commit(lambda: enqueue_event_mail(event_id))
     return len(rows)

@@ -1,10 +1,11 @@
 """Email: write the messages, and hand them to the SMTP server, or to the log when none is configured.
 
-Runs in the job queue's worker, after the transaction that made the
-notifications has committed (see ``queue``). Each email is claimed before it
-is sent (``queued`` -> ``sending``) and marked ``sent`` after, so a retried
-job, or a second worker, never sends one twice; a failed send goes back to
-``queued`` and the job raises, so Huey tries it again later.
+Runs in the job queue's worker (``manifesto.jobs``; the job is declared at
+the end of this module), after the transaction that made the notifications
+has committed. Each email is claimed before it is sent (``queued`` ->
+``sending``) and marked ``sent`` after, so a retried job, or a second
+worker, never sends one twice; a failed send goes back to ``queued`` and the
+job raises, so Huey tries it again later.
 
 Every email carries an unsubscribe link that works without logging in (a
 signed token) and the RFC 8058 headers (``List-Unsubscribe`` and
@@ -32,8 +33,9 @@ from sqlalchemy import select, update
 from ..accounts.models import User
 from ..extensions import db
 from ..i18n import DEFAULT_LANGUAGE, force_timezone, supported
+from ..jobs import enqueue, task
 from ..services import writes
-from .fanout import one_line, site_path
+from .links import one_line, site_path
 from .kinds import KINDS
 from .models import Notification
 from .tokens import unsubscribe_token
@@ -212,3 +214,21 @@ def deliver_event_mail(event_id: int) -> int:
     ids = db.session.scalars(select(Notification.id).where(Notification.event_id == event_id,
                                                            Notification.email_state == "queued")).all()
     return send_notifications(list(ids))
+
+
+def retry_options() -> dict[str, float]:
+    """How a mail job is retried, from the config: count, first delay (s), and the doubling."""
+    config = current_app.config
+    return {"retries": int(config.get("MAIL_RETRIES", 5)), "retry_delay": float(config.get("MAIL_RETRY_DELAY", 60)),
+            "retry_backoff": 2}
+
+
+@task("manifesto.notification-mail", formerly="manifesto.notifications.queue")
+def _event_mail_job(event_id: int) -> None:
+    """Send the immediate emails of one event; raising makes the queue try again later."""
+    deliver_event_mail(event_id)
+
+
+def enqueue_event_mail(event_id: int) -> None:
+    """Queue the immediate emails of one event (call it after the commit)."""
+    enqueue(_event_mail_job, event_id, **retry_options())

@@ -18,15 +18,8 @@ from ..web import flash_error, form_error, is_safe_next, page_arg
 from . import fanout  # noqa: F401  (connects the fan-out to the audit trail)
 from . import services
 from .forms import FollowForm, MarkAllReadForm, SettingsForm
-from .queue import init_queue
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
-
-
-@bp.record_once
-def _setup(state) -> None:
-    """Point the job queue at the app's storage when the blueprint is registered."""
-    init_queue(state.app)
 
 
 @bp.app_context_processor

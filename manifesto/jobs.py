@@ -1,11 +1,11 @@
-"""The background job queue (Huey): email leaves after the commit, never inside the user's request.
+"""The background job queue (Huey): slow or fragile work leaves the user's request and runs after the commit.
 
-A write service that has mail to send registers it with
-``manifesto.services.after_commit``; once the transaction has committed, the
-job is put on this queue and a worker sends it. A mail server that is down
-or slow therefore never fails or slows anybody's action, and a failed send is
-tried again (``MAIL_RETRIES`` times, ``MAIL_RETRY_DELAY`` seconds apart at
-first, doubling each time).
+One queue for the whole app. An area declares its jobs with :func:`task` at
+import time and queues them with :func:`enqueue`, usually from a function
+registered with ``manifesto.services.after_commit``, so a job only ever sees
+committed rows. Mail goes this way (a mail server that is down or slow never
+fails or slows anybody's action, and a failed send is tried again), and so
+do long exports. This module imports no area: the areas come to it.
 
 Where jobs wait: in Redis when ``REDIS_URL`` is set, otherwise in a SQLite
 file in the instance folder (``QUEUE_FILE``). Who runs them
@@ -15,13 +15,14 @@ file in the instance folder (``QUEUE_FILE``). Who runs them
   requests, started with its first request, so ``flask --app manifesto run``
   stays one command. Jobs live in the queue's storage, so a restart loses none.
 - ``worker``: only a separate consumer runs them, for production:
-  ``huey_consumer manifesto.notifications.worker.huey -k thread -w 2``.
+  ``huey_consumer manifesto.worker.huey -k thread -w 2``.
 - ``immediate``: right after the commit, in the same process (the tests'
-  default, so they are deterministic); a retry waits in memory until
-  :func:`run_scheduled_jobs` runs it.
+  default, so they are deterministic); a retry or a delayed job waits in
+  memory until :func:`run_scheduled_jobs` runs it.
 
-The export work that follows reuses this queue: define a task with
-``@huey.task()`` here or in the area that needs it.
+A job runs inside an app context: the caller's in immediate mode, else the
+app :func:`init_app` was given (the web process's, or the one
+``manifesto.worker`` builds for the consumer).
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, has_app_context
 from huey import Huey
+from huey.api import TaskWrapper
 from huey.consumer import Consumer
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
@@ -44,7 +46,7 @@ log = logging.getLogger(__name__)
 MODES = ("thread", "worker", "immediate")
 
 # One instance per process, so that tasks can be declared at import time;
-# init_queue() points it at the app's storage.
+# init_app() points it at the app's storage.
 huey = Huey("manifesto", results=False, immediate=True, storage_class=MemoryStorage, utc=True)
 
 _state: dict[str, Any] = {"app": None, "mode": "immediate", "consumer": None, "pid": None}
@@ -54,7 +56,7 @@ _consumer_lock = threading.Lock()
 def queue_mode(app: Flask) -> str:
     """The app's queue mode: ``QUEUE_MODE``, else immediate under test and a worker thread otherwise.
 
-    :raises ValueError: for an unknown mode, so a typo fails at start-up, not when mail is due.
+    :raises ValueError: for an unknown mode, so a typo fails at start-up, not when a job is due.
     """
     mode = (app.config.get("QUEUE_MODE") or ("immediate" if app.testing else "thread")).strip().lower()
     if mode not in MODES:
@@ -62,8 +64,11 @@ def queue_mode(app: Flask) -> str:
     return mode
 
 
-def init_queue(app: Flask) -> None:
-    """Point the queue at Redis or the instance folder's SQLite file, and choose who runs the jobs."""
+def init_app(app: Flask) -> None:
+    """Point the queue at Redis or the instance folder's SQLite file, and choose who runs the jobs.
+
+    :raises ValueError: for an unknown ``QUEUE_MODE``.
+    """
     mode = queue_mode(app)
     if app.config.get("REDIS_URL"):
         huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": app.config["REDIS_URL"]}
@@ -108,58 +113,66 @@ def stop_worker_thread() -> None:
         _state.update(consumer=None, pid=None)
 
 
-def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a job inside an app context: the caller's (immediate mode), else the app the queue belongs to."""
+def _in_app_context(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func`` run inside an app context: the caller's (immediate mode), else the app the queue belongs to."""
 
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
-        """Call the job in an app context."""
+        """Call the job in an app context.
+
+        :raises RuntimeError: in a process where no app was built, which cannot know the database.
+        """
         if has_app_context():
             return func(*args, **kwargs)
         app = _state.get("app")
-        if app is None:  # a bare consumer process: build the app once
-            from .. import create_app
-
-            app = create_app()
+        if app is None:
+            raise RuntimeError("The job queue has no app in this process: start the consumer with "
+                               "'huey_consumer manifesto.worker.huey', which builds the app, "
+                               "or call manifesto.jobs.init_app(app) first.")
         with app.app_context():
             return func(*args, **kwargs)
 
     return run
 
 
-def retry_options() -> dict[str, Any]:
-    """How a mail job is retried, from the config: count, first delay (s), and the doubling."""
-    config = current_app.config
-    return {"retries": int(config.get("MAIL_RETRIES", 5)), "retry_delay": float(config.get("MAIL_RETRY_DELAY", 60)),
-            "retry_backoff": 2}
+def task(name: str, *, formerly: str | None = None, **settings: Any) -> Callable[[Callable[..., Any]], TaskWrapper]:
+    """Declare a job: ``@jobs.task("manifesto.something")`` over a function that runs inside the app.
+
+    ``name`` is the job's identity in the queue's storage, whichever module
+    defines it, so moving the code never strands jobs already queued.
+    ``formerly`` is the module whose name prefixed it in an earlier release
+    (Huey keys a job by module and name): jobs queued before the upgrade
+    still find their function. ``settings`` go to Huey (e.g. ``retries``).
+    """
+
+    def declare(func: Callable[..., Any]) -> TaskWrapper:
+        """Register ``func`` with the queue under ``name`` (and its former key)."""
+        job = _in_app_context(func)
+        if formerly:
+            former = functools.wraps(func)(lambda *args, **kwargs: job(*args, **kwargs))
+            former.__module__ = formerly
+            huey.task(name=name, **settings)(former)
+        job.__module__ = __name__
+        return huey.task(name=name, **settings)(job)
+
+    return declare
 
 
-@huey.task(name="manifesto.notification-mail")
-def _notification_mail_job(event_id: int) -> None:
-    """Send the immediate emails of one event; raising makes Huey try again later."""
-    from .mail import deliver_event_mail
+def enqueue(job: TaskWrapper, *args: Any, delay: float | None = None, retries: int | None = None,
+            retry_delay: float | None = None, retry_backoff: float | None = None) -> None:
+    """Queue one run of ``job`` with ``args``: now, or ``delay`` seconds from now.
 
-    with_app(deliver_event_mail)(event_id)
-
-
-@huey.task(name="manifesto.digest-mail")
-def _digest_mail_job(digest_id: int) -> None:
-    """Send one claimed digest (a retry after a failed send); raising makes Huey try again later."""
-    from .digests import deliver_digest
-
-    with_app(deliver_digest)(digest_id)
-
-
-def enqueue_event_mail(event_id: int) -> None:
-    """Queue the immediate emails of one event (call it after the commit)."""
-    _notification_mail_job(event_id, **retry_options())
-
-
-def enqueue_digest_retry(digest_id: int) -> None:
-    """Queue another try of a digest whose send failed, after the first retry delay."""
-    options = retry_options()
-    _digest_mail_job.schedule((digest_id,), delay=options["retry_delay"], retries=max(0, options["retries"] - 1),
-                              retry_delay=options["retry_delay"] * 2, retry_backoff=2)
+    A run that raises is tried again ``retries`` times, ``retry_delay``
+    seconds later, the delay multiplied by ``retry_backoff`` each time (None:
+    what the job was declared with; Huey's default is no retry). Call it
+    after the commit (``services.after_commit``): in immediate mode the job
+    runs here and now.
+    """
+    options = {"retries": retries, "retry_delay": retry_delay, "retry_backoff": retry_backoff}
+    if delay:
+        job.schedule(args, delay=delay, **options)
+    else:
+        job(*args, **options)
 
 
 def run_scheduled_jobs(until: datetime | None = None) -> int:
@@ -170,8 +183,8 @@ def run_scheduled_jobs(until: datetime | None = None) -> int:
     """
     until = until or datetime.now(timezone.utc)
     due = huey.read_schedule(until.astimezone(timezone.utc).replace(tzinfo=None))
-    for task in due:
-        huey.execute(task, timestamp=until.astimezone(timezone.utc).replace(tzinfo=None))
+    for job in due:
+        huey.execute(job, timestamp=until.astimezone(timezone.utc).replace(tzinfo=None))
     return len(due)
 
 
