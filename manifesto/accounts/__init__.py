@@ -1,1 +1,25 @@
 """People: accounts, roles and login."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext
+
+from ..extensions import login_manager
+
+
+def init_app(app: Flask) -> None:
+    """Wire accounts into the app: its pages, who the logged-in user is, the logout form, its commands."""
+    from . import cli, views
+    from .forms import LogoutForm
+    from .services import load_user
+
+    app.register_blueprint(views.bp)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = lazy_gettext("Please log in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user)
+    # Every page's header has the logout button.
+    app.jinja_env.globals["logout_form"] = LogoutForm
+    app.cli.add_command(cli.create_user)
+    app.cli.add_command(cli.set_password)

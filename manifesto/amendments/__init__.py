@@ -1,1 +1,20 @@
 """Amendments: propose, support, decide, and follow the text when it moves on."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..documents.contributions import register_provider
+from ..documents.signals import section_retired, version_written
+
+
+def init_app(app: Flask) -> None:
+    """Wire amendments into the app: its pages, its parts of the document's pages, and following the text."""
+    from . import figures, views
+    from .services import following
+
+    app.register_blueprint(views.bp)
+    register_provider("amendments", figures.document_page_figures)
+    # blinker keeps one connection per receiver, however many apps the tests build.
+    version_written.connect(following.follow_new_version)
+    section_retired.connect(following.follow_retirement)

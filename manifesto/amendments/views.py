@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from ..audit.services import events_for
 from ..documents import services as documents
-from ..documents.contributions import page_figures, provides
+from ..documents.contributions import page_figures
 from ..forms import choices
 from ..services import ConflictError, NotFound, ServiceError
 from ..text.diff import word_diff
@@ -26,17 +26,6 @@ bp = Blueprint("amendments", __name__, url_prefix="/d/<slug>/amendments")
 def _amendment_words() -> dict:
     """Words the amendment page shows for its audit trail: what each action did."""
     return {"amendment_event_label": event_action_label}
-
-
-@provides("amendments")
-def _document_page_figures(document, user, page: str, **context) -> dict:
-    """Open amendments per section and whether the reader may propose; on the log, the reasons to withhold."""
-    if page == "log":
-        return {"withheld_reasons": services.private_reasons(context["events"], user)}
-    if page not in ("read", "section"):
-        return {}
-    return {"open_counts": services.open_counts_by_section(document),
-            "can_propose": services.can_propose(user, document)}
 
 
 def _document(slug: str):

@@ -34,7 +34,6 @@ from ..amendments.models import Amendment, Status
 from ..audit.services import record_event
 from ..documents import services as documents
 from ..documents.models import Document, Section, SectionVersion
-from ..documents.signals import version_written
 from ..extensions import db
 from ..i18n import current_language
 from ..locking import lock_row
@@ -330,8 +329,7 @@ def delete_comment(actor, document_id: int, comment_id: int) -> Comment:
 
 # ------------------------------------------------------- following the text
 
-@version_written.connect
-def _follow_new_version(section: Section, *, document: Document, version: SectionVersion, **_kw) -> None:
+def follow_new_version(section: Section, *, document: Document, version: SectionVersion, **_kw) -> None:
     """Locate every passage comment of a section in its new version (same transaction, fixed queries).
 
     The writer holds the section's lock, which covers the anchors of its

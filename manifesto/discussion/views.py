@@ -1,6 +1,6 @@
 """Pages of the discussion area: comments and threads, reports, and the moderators' queue.
 
-The section and amendment pages belong to their areas; this module adds
+The section and amendment pages belong to their areas; ``figures`` adds
 their comment threads, forms and counts through ``documents.contributions``.
 Every form works without JavaScript: replying, editing, deleting, reporting
 and moderating each have a small page of their own, which is also where a
@@ -9,9 +9,6 @@ refused form comes back with its message next to the field and the text kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -19,86 +16,15 @@ from flask_login import current_user, login_required
 from ..accounts import services as accounts
 from ..amendments import services as amendments
 from ..documents import services as documents
-from ..documents.contributions import provides
 from ..services import ConflictError, NotFound, ServiceError
-from ..text.anchor import highlight_passages
 from ..web import form_error, page_arg
 from . import comments, moderation
+from .figures import Rights
 from .forms import (CommentForm, DeleteCommentForm, DismissForm, EditCommentForm, HideForm, ReplyForm,
                     ReportForm, RestoreForm, SuspendForm)
 from .models import Comment, Target
 
 bp = Blueprint("discussion", __name__, url_prefix="/d/<slug>")
-
-
-@dataclass
-class Rights:
-    """What the reader may do with each comment: the templates ask, the services decide."""
-
-    user: Any
-
-    def see(self, comment: Comment) -> bool:
-        """May read its text."""
-        return comments.can_see(self.user, comment)
-
-    def reply(self, comment: Comment) -> bool:
-        """May reply to it."""
-        return comments.can_reply(self.user, comment)
-
-    def edit(self, comment: Comment) -> bool:
-        """May edit or delete it."""
-        return comments.can_edit(self.user, comment)
-
-    def report(self, comment: Comment) -> bool:
-        """May report it."""
-        return comments.can_report(self.user, comment)
-
-    @property
-    def moderate(self) -> bool:
-        """May hide and restore."""
-        return moderation.can_moderate(self.user)
-
-
-# ------------------------------------------------------- parts of other pages
-
-@provides("discussion")
-def _document_page_figures(document, user, page: str, **context) -> dict:
-    """Comment counts for the reading page and amendment lists; threads and forms for section and amendment pages."""
-    if page == "read":
-        return {"comment_counts": comments.counts_by_section(document)}
-    if page == "amendments":
-        return {"comment_counts": comments.counts_by_amendment(context.get("amendment_ids") or [])}
-    rights = Rights(user)
-    if page == "section":
-        section = context["section"]
-
-        def passage_href(comment_id: int, on_page: bool) -> str:
-            """Link from a marked passage to its comment: on this page, or wherever it is."""
-            return f"#comment-{comment_id}" if on_page else \
-                url_for("discussion.comment", slug=document.slug, comment_id=comment_id)
-
-        # With line numbers the page shows the Markdown source, where nothing is marked.
-        marked = request.args.get("lines") != "1"
-        discussion = comments.discussion_for(document, user, section=section, page=page_arg("comments"),
-                                             passage_href=passage_href if marked else None)
-        if discussion.passages:
-            discussion.body_html = highlight_passages(section.current_version.body_html, discussion.passages)
-        return {"discussion": discussion, "comment_rights": rights,
-                "comment_form": CommentForm(formdata=None) if comments.can_comment(user) and not section.retired
-                else None}
-    if page == "amendment":
-        amendment = context["amendment"]
-        open_to_comments = (comments.can_comment(user) and amendment.status != "draft"
-                            and (not amendment.is_hidden or rights.moderate))
-        return {"discussion": comments.discussion_for(document, user, amendment=amendment,
-                                                      page=page_arg("comments")),
-                "comment_rights": rights,
-                "comment_form": ReplyForm(formdata=None) if open_to_comments else None,
-                "amendment_hidden_from_me": not amendments.can_see_hidden(user, amendment),
-                "can_report_amendment": (comments.is_member(user) and user.id != amendment.author_id
-                                         and not amendment.is_hidden),
-                "can_moderate": rights.moderate}
-    return {}
 
 
 # ------------------------------------------------------------------- loading

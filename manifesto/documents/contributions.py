@@ -29,18 +29,18 @@ from .models import Document
 
 Provider = Callable[..., dict[str, Any]]
 
-# By name, so that importing an area twice (tests build many apps) registers it once.
+# By name, so that wiring an area twice (tests build many apps) registers it once.
 _providers: dict[str, Provider] = {}
 
 
-def provides(name: str) -> Callable[[Provider], Provider]:
-    """Register ``provider(document, user, page=..., **context) -> dict`` of template values."""
+def register_provider(name: str, provider: Provider) -> None:
+    """Register ``provider(document, user, page=..., **context) -> dict`` of template values under ``name``."""
+    _providers[name] = provider
 
-    def register(provider: Provider) -> Provider:
-        _providers[name] = provider
-        return provider
 
-    return register
+def providers() -> dict[str, Provider]:
+    """The registered providers by name, in the order the areas registered them."""
+    return dict(_providers)
 
 
 def page_figures(document: Document, user, page: str, **context: Any) -> dict[str, Any]:

@@ -1,1 +1,18 @@
 """Notifications: who hears about what, in the app and by email (now or in a daily digest)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..audit.services import event_recorded
+from ..documents.contributions import register_provider
+
+
+def init_app(app: Flask) -> None:
+    """Wire notifications into the app: its pages, the follow button, the fan-out of every event, send-digests."""
+    from . import cli, fanout, figures, views
+
+    app.register_blueprint(views.bp)
+    register_provider("notifications", figures.follow_button)
+    event_recorded.connect(fanout.fan_out)
+    app.cli.add_command(cli.send_digests_command)

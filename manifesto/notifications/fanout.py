@@ -30,7 +30,6 @@ from sqlalchemy import and_, insert, null, or_, select
 
 from ..accounts.models import User
 from ..amendments.models import Amendment, Kind, Status
-from ..audit.services import event_recorded
 from ..discussion.models import Comment
 from ..documents.models import Document, Section, SectionVersion
 from ..extensions import db
@@ -489,8 +488,7 @@ def deliver(plan: Plan, event, actor) -> int:
     return len(rows)
 
 
-@event_recorded.connect
-def _fan_out(event, *, obj, actor=None, **_kw) -> None:
+def fan_out(event, *, obj, actor=None, **_kw) -> None:
     """Turn one recorded event into notifications, inside its transaction."""
     rule = RULES.get(event.action)
     if rule is None:

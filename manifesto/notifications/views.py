@@ -10,12 +10,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..database import discard_session, is_database_failure
-from ..documents.contributions import provides
 from ..extensions import csrf
 from ..i18n import LANGUAGE_COOKIE, supported
 from ..services import NotFound, ServiceError
 from ..web import flash_error, form_error, is_safe_next, page_arg
-from . import fanout  # noqa: F401  (connects the fan-out to the audit trail)
 from . import services
 from .forms import FollowForm, MarkAllReadForm, SettingsForm
 
@@ -40,19 +38,6 @@ def _unread_for_header(user) -> int | None:
         g.database_down = True
         discard_session()
         return None
-
-
-@provides("notifications")
-def _follow_button(document, user, page: str, **context) -> dict:
-    """The follow button's state on the section and amendment pages (one query for a logged-in reader)."""
-    if page == "section":
-        return {"follow_state": services.follow_state(user, "section", context["section"].id)}
-    if page == "amendment":
-        amendment = context["amendment"]
-        if amendment.status == "draft":
-            return {"follow_state": None}
-        return {"follow_state": services.follow_state(user, "amendment", amendment.id)}
-    return {}
 
 
 @bp.get("/")

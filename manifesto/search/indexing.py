@@ -1,8 +1,8 @@
 """Keeping the search index in step with the text, inside the writing transaction.
 
-Every state change records an audit event; :func:`_note_event` listens to
+Every state change records an audit event; :func:`note_event` listens to
 ``event_recorded`` and notes which sections, amendments and comments the
-change touched. Just before the transaction commits, :func:`_refresh_pending`
+change touched. Just before the transaction commits, :func:`refresh_pending`
 brings their ``SearchEntry`` rows up to date in a few set-based statements:
 one SELECT per kind for everything the transaction touched, one bulk upsert
 (rows whose text did not change are left alone, so the FTS5 triggers do not
@@ -29,12 +29,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, event, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..amendments.models import Amendment, Status
-from ..audit.services import event_recorded
 from ..discussion.models import Comment
 from ..documents.models import Document, Section, SectionVersion
 from ..extensions import db
@@ -137,8 +136,7 @@ def _pending(session: Session) -> Pending:
     return pending
 
 
-@event_recorded.connect
-def _note_event(event, *, obj=None, actor=None, **_kw) -> None:
+def note_event(event, *, obj=None, actor=None, **_kw) -> None:
     """Note what a recorded change touched; the index follows just before the commit."""
     if obj is None or event.action in UNCHANGED:
         return
@@ -160,8 +158,7 @@ def _note_event(event, *, obj=None, actor=None, **_kw) -> None:
                            .values(language=language_config(obj.language)))
 
 
-@event.listens_for(db.session, "before_commit")
-def _refresh_pending(session: Session) -> None:
+def refresh_pending(session: Session) -> None:
     """Bring the touched entries up to date, in the transaction that is about to commit."""
     if session.in_nested_transaction():
         return  # a savepoint: the outer transaction refreshes everything once, at its commit
@@ -170,8 +167,7 @@ def _refresh_pending(session: Session) -> None:
         refresh(session, pending)
 
 
-@event.listens_for(db.session, "after_transaction_end")
-def _forget_pending(session: Session, transaction) -> None:
+def forget_pending(session: Session, transaction) -> None:
     """A finished transaction leaves nothing pending: a rolled-back one changed nothing (a retry notes it again)."""
     if transaction.parent is None:
         session.info.pop(_KEY, None)

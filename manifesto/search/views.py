@@ -8,7 +8,7 @@ from flask_login import current_user
 from ..documents import services as documents
 from ..services import MAX_ID, NotFound
 from ..web import page_arg
-from . import activity, indexing, services  # noqa: F401  (indexing follows every recorded change)
+from . import activity, services
 from .forms import SearchForm
 
 bp = Blueprint("search", __name__, url_prefix="/d/<slug>")

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from ...audit.services import record_event
 from ...documents import services as documents
 from ...documents.models import Document, Section, SectionVersion
-from ...documents.signals import section_retired, version_written
 from ...extensions import db
 from ...locking import lock_rows, require_held
 from ...text.merge import carry_over, rebase
@@ -111,8 +110,7 @@ def _lock_undecided(section: Section, *conditions) -> list[Amendment]:
             if a.status in (Status.SUBMITTED, Status.DRAFT) and a.kind != Kind.INSERT]
 
 
-@version_written.connect
-def _follow_new_version(section: Section, *, document: Document, version: SectionVersion, actor, **_kw) -> None:
+def follow_new_version(section: Section, *, document: Document, version: SectionVersion, actor, **_kw) -> None:
     """Rebase every undecided amendment of a section onto its new version (same transaction)."""
     amendments = _lock_undecided(section, Amendment.base_version_id != version.id)
     if not amendments:
@@ -124,8 +122,7 @@ def _follow_new_version(section: Section, *, document: Document, version: Sectio
     update_collisions(section.id)
 
 
-@section_retired.connect
-def _follow_retirement(section: Section, *, document: Document, actor, **_kw) -> None:
+def follow_retirement(section: Section, *, document: Document, actor, **_kw) -> None:
     """When a section leaves the text, its open amendments cannot be accepted as they are."""
     amendments = _lock_undecided(section)
     cause = followed_from()
