@@ -10,12 +10,14 @@ from __future__ import annotations
 import html
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from bleach.html5lib_shim import Filter
 from bleach.sanitizer import Cleaner
 from markdown_it import MarkdownIt
+from markdown_it.parser_block import ParserBlock
+from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 
 __all__ = [
@@ -51,6 +53,15 @@ _NEWLINES = re.compile(r"\r\n|\r")
 _URL_IGNORED = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+|[^\x00-\x7f]+")
 _URL_SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
 _MAX_UNESCAPE_ROUNDS = 4
+
+# Lists nest 40 deep at most; a list deeper than that continues at the 40th level
+# (two token levels per list level: the list and its item).
+_MAX_LIST_LEVEL = 80
+# Past this token nesting, blocks are read as paragraphs, below markdown-it's maxNesting (100).
+_MAX_BLOCK_LEVEL = 96
+_LIST_MARKER = re.compile(r"(?:[-+*]|[0-9]{1,9}[.)])(?:[ \t]|$)")
+_NESTED_MARKERS = re.compile(r"(?:(?:[-+*]|[0-9]{1,9}[.)])[ \t]+)+")
+_FENCE_OPENING = re.compile(r"(`{3,}|~{3,})")
 
 
 def _is_safe_href(value: str) -> bool:
@@ -96,12 +107,98 @@ def _shift_headings(state: StateCore) -> None:
             token.tag = f"h{level}"
 
 
+# A block parser that knows paragraphs only: it reads anything without nesting further.
+_PARAGRAPHS_ONLY = ParserBlock()
+_PARAGRAPHS_ONLY.ruler.enableOnly(["paragraph"])
+
+
+def _lift_deep_lists(tokenize: Callable[[StateBlock, int, int], None]) -> Callable[[StateBlock, int, int], None]:
+    """Wrap markdown-it's block tokenizer so lists deeper than the cap continue at the cap.
+
+    markdown-it silently drops the rest of a text once its nesting passes ``maxNesting``,
+    and each list level costs Python stack frames. So inside a list item already at
+    ``_MAX_LIST_LEVEL`` (token nesting, two per list level), a list that would open one
+    level deeper is lifted instead: its lines are read as indented like the item's own
+    marker, so its items become the item's siblings, and nested markers on the item's
+    first line (``- - - x``) are read as that item's text start. Anything else nesting
+    past ``_MAX_BLOCK_LEVEL`` (quotes in quotes) is read as paragraphs, markers shown.
+    The source is never changed (its lines are only re-measured for this parse), so
+    every word stays, at the offsets :mod:`manifesto.text.visible` finds them.
+    """
+    def capped(state: StateBlock, start_line: int, end_line: int) -> None:
+        """Tokenize ``start_line``..``end_line``, lifting any list that would open past the cap."""
+        if state.level >= _MAX_BLOCK_LEVEL:
+            # Whatever else nests this deep (quotes in quotes) reads as plain paragraphs, markers and all.
+            _PARAGRAPHS_ONLY.tokenize(state, start_line, end_line)
+            return
+        # The list rule has just opened an item (parentType is no sure sign: lheading leaves it changed).
+        if (state.level >= _MAX_LIST_LEVEL and state.listIndent >= 0 and state.tokens
+                and state.tokens[-1].type == "list_item_open"):
+            _skip_nested_markers(state, start_line)
+            _lift_nested_list(state, start_line, end_line)
+        tokenize(state, start_line, end_line)
+    return capped
+
+
+def _skip_nested_markers(state: StateBlock, line: int) -> None:
+    """Read list markers opening a list item's first line (``- - x``) as part of the item, not new lists."""
+    start = state.bMarks[line] + state.tShift[line]
+    match = _NESTED_MARKERS.match(state.src, start, state.eMarks[line])
+    if match:  # the enclosing list rule restores both after the item
+        state.tShift[line] += match.end() - start
+        state.sCount[line] += match.end() - start
+
+
+def _lift_nested_list(state: StateBlock, start_line: int, end_line: int) -> None:
+    """Re-indent the first list nested in this item (and what follows in it) to the item's own marker."""
+    fence = ""
+    for line in range(start_line + 1, end_line):
+        if state.isEmpty(line):
+            continue
+        if state.sCount[line] < state.blkIndent:
+            return  # the item ends before any nested list
+        text = state.src[state.bMarks[line] + state.tShift[line]:state.eMarks[line]]
+        if state.sCount[line] - state.blkIndent >= 4:
+            continue  # indented code
+        if fence:
+            if text.startswith(fence) and not text.strip(fence[0]).strip():
+                fence = ""
+            continue
+        opening = _FENCE_OPENING.match(text)
+        if opening:
+            fence = opening.group(1)
+            continue
+        if _LIST_MARKER.match(text):
+            shift, indent = state.sCount[line] - state.listIndent, state.sCount[line]
+            for lifted in range(line, end_line):
+                if not state.isEmpty(lifted):
+                    if state.sCount[lifted] < indent:
+                        break
+                    _dedent(state, lifted, shift)
+            return
+
+
+def _dedent(state: StateBlock, line: int, columns: int) -> None:
+    """Read ``line`` as if ``columns`` of its leading white space were not there (a tab stays whole)."""
+    removed = 0
+    while removed < columns and state.tShift[line] > 0:
+        width = 4 - (removed + state.bsCount[line]) % 4 if state.src[state.bMarks[line]] == "\t" else 1
+        if removed + width > columns:
+            break
+        state.bMarks[line] += 1
+        state.tShift[line] -= 1
+        removed += width
+    state.sCount[line] -= removed
+
+
 def _new_markdown() -> MarkdownIt:
     """Build the Markdown parser used for section bodies."""
     # maxNesting: markdown-it silently drops the rest of a text once nesting
-    # passes it (20 in the preset, reached by a list ten deep); 100 keeps any
-    # text a person writes whole while still bounding the parser's recursion.
+    # passes it (20 in the preset, reached by a list ten deep). Lists deeper than
+    # _MAX_LIST_LEVEL are lifted to it (_lift_deep_lists); the 100 leaves room for
+    # the quotes and paragraphs inside the deepest item.
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False, "maxNesting": 100})
+    md.block.tokenize = _lift_deep_lists(md.block.tokenize)  # type: ignore[method-assign]
     md.enable("table").enable("strikethrough")
     # Images are not in the allowlist; without this rule the sanitizer would
     # silently drop them, whereas as plain links the reader still sees them.
