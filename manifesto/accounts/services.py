@@ -12,9 +12,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit.services import record_event
 from ..extensions import db
+from ..i18n import supported
 from ..locking import lock_row, lock_rows
+from ..pagination import Page, paginate
 from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, writes
 from .models import Role, User, new_session_token
+from .rules import require_admin
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
@@ -105,10 +108,8 @@ def register_user(
     name, organisation, country = _clean_profile(name, organisation, country)
     check_password_strength(password)
     role = Role(role)
-    if actor is not None and role != Role.PARTICIPANT and not actor.is_admin:
-        raise PermissionDenied(_("Only an admin can give a role."))
-    from ..i18n import supported
-
+    if actor is not None and role != Role.PARTICIPANT:
+        require_admin(actor, _("Only an admin can give a role."))
     return _create_account(email, name, hash_password(password), organisation, country, role, actor,
                            supported(locale))
 
@@ -268,8 +269,7 @@ def set_preferences(user: User, locale: str | None, timezone: str | None) -> Use
 
 def _require_admin(actor: User) -> None:
     """Refuse anyone but an active admin."""
-    if actor is None or not actor.is_authenticated or not actor.is_admin:
-        raise PermissionDenied(_("Only an admin can manage accounts."))
+    require_admin(actor, _("Only an admin can manage accounts."))
 
 
 def _lock_account_and_admins(actor: User, user_id: int) -> tuple[User, list[User]]:
@@ -346,13 +346,13 @@ def set_active(actor: User, user_id: int, active: bool, reason: str | None = Non
     return user
 
 
-def list_users(page: int, per_page: int = 50, query: str | None = None):
-    """Return one page of users, by name, optionally filtered by name or email."""
+def list_users(page: int, per_page: int = 50, query: str | None = None) -> Page[User]:
+    """Return one page of users, by name, optionally filtered by name or email (two queries)."""
     stmt = select(User).order_by(func.lower(User.name), User.id)
     if query:
         like = f"%{query.strip().lower()}%"
         stmt = stmt.where(func.lower(User.name).like(like) | func.lower(User.email).like(like))
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return paginate(stmt, page, per_page)
 
 
 def load_user(identity: str) -> User | None:

@@ -30,6 +30,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 
 from ..accounts.models import User
+from ..accounts.rules import is_member, is_moderator
 from ..amendments.models import Amendment, Status
 from ..audit.services import record_event
 from ..documents import services as documents
@@ -37,6 +38,7 @@ from ..documents.models import Document, Section, SectionVersion
 from ..extensions import db
 from ..i18n import current_language
 from ..locking import lock_row
+from ..pagination import Page, paginate
 from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, to_int, utcnow, writes
 from ..text.anchor import Passage, Span, TextQuoteSelector, find_quote, make_selector, normalize_space
 from ..text.anchor import reading_text, reanchor
@@ -51,15 +53,8 @@ INDENT_LEVELS = 3  # levels shown indented; deeper replies are shown flat, "in r
 
 # ---------------------------------------------------------------- permissions
 
-def is_member(user) -> bool:
-    """An active, logged-in account."""
-    return bool(user is not None and user.is_authenticated and user.is_active)
-
-
-def is_moderator(user) -> bool:
-    """Moderators (and admins) handle reports and see hidden content."""
-    return is_member(user) and user.is_moderator
-
+# Who is a member or a moderator is asked of ``accounts.rules``; these rules
+# about comments are built from its answers.
 
 def can_comment(user) -> bool:
     """Any participant may comment."""
@@ -71,7 +66,7 @@ def can_see(user, comment: Comment) -> bool:
     if comment.is_deleted:
         return False
     if comment.is_hidden:
-        return is_member(user) and (user.id == comment.author_id or user.is_moderator)
+        return is_moderator(user) or (is_member(user) and user.id == comment.author_id)
     return True
 
 
@@ -374,27 +369,23 @@ class ThreadNode:
 
 
 @dataclass
-class Discussion:
-    """The comments of a section or an amendment as one page shows them."""
+class Discussion(Page):
+    """The comments of a section or an amendment as one page shows them: a :class:`Page` of threads."""
 
-    threads: list[ThreadNode]
-    page: int
-    pages: int
-    thread_count: int
-    comment_count: int  # visible comments (neither deleted nor hidden)
+    comment_count: int = 0  # visible comments (neither deleted nor hidden)
     more: dict[int, int] = field(default_factory=dict)  # thread id -> comments not shown on this page
     passages: list[Passage] = field(default_factory=list)  # marked in the section's text
     body_html: str | None = None  # the section's text with its passages marked
 
     @property
-    def has_prev(self) -> bool:
-        """Whether there is an earlier page of threads."""
-        return self.page > 1
+    def threads(self) -> list[ThreadNode]:
+        """The page's threads, as trees."""
+        return list(self.items)
 
     @property
-    def has_next(self) -> bool:
-        """Whether there is a later page of threads."""
-        return self.page < self.pages
+    def thread_count(self) -> int:
+        """How many threads the section or amendment has, on every page."""
+        return self.total
 
 
 def _visible_clause():
@@ -491,7 +482,7 @@ def _passages(section: Section, user) -> list[tuple[int, int, int, str]]:
 
 def discussion_for(document: Document, user, *, section: Section | None = None, amendment: Amendment | None = None,
                    page: int = 1, passage_href=None) -> Discussion:
-    """The threads of a section or an amendment, one page of them, in one query (two with passages).
+    """The threads of a section or an amendment, one page of them, in two queries (three with passages).
 
     ``passage_href(comment_id, on_page)`` gives the link from a marked
     passage to its comment; with it, the passages to mark in the section's
@@ -502,28 +493,19 @@ def discussion_for(document: Document, user, *, section: Section | None = None, 
     target = _target_clause(section_id, amendment_id)
     roots = and_(target, Comment.parent_id.is_(None))
     # Counted once per statement (uncorrelated), carried on every row.
-    thread_total = select(func.count()).select_from(Comment).where(roots).scalar_subquery()
     visible_total = select(func.count()).select_from(Comment).where(target, _visible_clause()).scalar_subquery()
-
-    def threads_of(page_number: int):
-        """The rows of one page of threads."""
-        page_ids = (select(Comment.id).where(roots).order_by(Comment.id)
-                    .limit(THREADS_PER_PAGE).offset((page_number - 1) * THREADS_PER_PAGE))
-        return _load_threads(page_ids, THREAD_PREVIEW, 0, thread_total, visible_total)
-
-    page = max(1, page)
-    rows = threads_of(page)
-    if not rows and page > 1:  # past the last page (an old link): show the first
-        page, rows = 1, threads_of(1)
-    thread_count, comment_count = (rows[0][4], rows[0][5]) if rows else (0, 0)
+    root_ids = select(Comment.id).where(roots).order_by(Comment.id)
+    found = paginate(root_ids, page, THREADS_PER_PAGE, load=lambda offset, limit: _load_threads(
+        root_ids.limit(limit).offset(offset), THREAD_PREVIEW, 0, visible_total))
+    rows = found.items
+    comment_count = rows[0][4] if rows else 0
     marked = _passages(section, user) if section is not None and passage_href is not None else []
     labels = {cid: str(n) for n, (cid, *_rest) in enumerate(marked, start=1)}
     threads, sizes = _build(rows, labels)
     shown: dict[int, int] = {}
     for node in _walk(threads):
         shown[node.comment.thread_id] = shown.get(node.comment.thread_id, 0) + 1
-    result = Discussion(threads=threads, page=page, pages=max(1, -(-thread_count // THREADS_PER_PAGE)),
-                        thread_count=thread_count, comment_count=comment_count,
+    result = Discussion(threads, found.page, found.per_page, found.total, comment_count=comment_count,
                         more={tid: size - shown.get(tid, 0) for tid, size in sizes.items() if size > shown.get(tid, 0)})
     if marked:
         on_page = {node.comment.id for node in _walk(threads)}
@@ -541,31 +523,34 @@ def _walk(nodes: list[ThreadNode]):
 
 
 @dataclass
-class ThreadPage:
-    """One page of a whole thread."""
+class ThreadPage(Page):
+    """One page of a whole thread: a :class:`Page` of its comments, as trees."""
 
-    root: Comment
-    nodes: list[ThreadNode]
-    page: int
-    pages: int
-    size: int
+    root: Comment | None = None
+
+    @property
+    def nodes(self) -> list[ThreadNode]:
+        """The page's comments, as trees."""
+        return list(self.items)
+
+    @property
+    def size(self) -> int:
+        """How many comments the thread has, the first one included."""
+        return self.total
 
 
 def thread_page(document: Document, root_id: int, page: int = 1) -> ThreadPage:
-    """One page of a thread, in order, THREAD_PAGE comments at a time (two queries).
+    """One page of a thread, in order, THREAD_PAGE comments at a time (three queries).
 
     :raises NotFound: when ``root_id`` is not the first comment of a thread of the document.
     """
     root = get_comment_or_404(document, root_id)
     if root.parent_id is not None:
         raise NotFound(_("This comment does not start a thread."))
-    page = max(1, page)
-    rows = _load_threads([root.id], THREAD_PAGE, (page - 1) * THREAD_PAGE)
-    if not rows and page > 1:
-        page, rows = 1, _load_threads([root.id], THREAD_PAGE)
-    nodes, sizes = _build(rows, {})
-    size = sizes.get(root.id, 1)
-    return ThreadPage(root=root, nodes=nodes, page=page, pages=max(1, -(-size // THREAD_PAGE)), size=size)
+    found = paginate(select(Comment.id).where(Comment.thread_id == root.id), page, THREAD_PAGE,
+                     load=lambda offset, limit: _load_threads([root.id], limit, offset))
+    nodes, _sizes = _build(found.items, {})
+    return ThreadPage(nodes, found.page, found.per_page, found.total, root=root)
 
 
 def where_is(comment: Comment) -> tuple[int, int]:

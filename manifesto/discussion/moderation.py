@@ -24,12 +24,14 @@ from sqlalchemy.orm import joinedload
 
 from ..amendments import services as amendments
 from ..amendments.services.moderation import clean_reason
+from ..accounts.rules import is_member, is_moderator, require_moderator
 from ..amendments.models import Amendment, Status
 from ..audit.services import record_event
 from ..extensions import db
 from ..locking import lock_rows
+from ..pagination import Page, paginate
 from ..services import NotFound, PermissionDenied, ValidationError, to_int, utcnow, writes
-from .comments import _lock_comment, is_member, is_moderator
+from .comments import _lock_comment
 from .models import Comment, Report, ReportStatus, Target
 
 REPORTS_PER_PAGE = 20  # reported items on one page of the queue
@@ -135,8 +137,7 @@ def _require_moderator(actor) -> None:
 
     :raises PermissionDenied:
     """
-    if not can_moderate(actor):
-        raise PermissionDenied(_("Only moderators can do this."))
+    require_moderator(actor, _("Only moderators can do this."))
 
 
 @writes
@@ -233,47 +234,22 @@ class QueueItem:
 
 
 @dataclass
-class Queue:
-    """One page of the queue, and the items hidden lately."""
+class Queue(Page):
+    """One page of the queue (a :class:`Page` of reported items), and the items hidden lately."""
 
-    items: list[QueueItem]
-    page: int
-    pages: int
-    total: int
-    hidden_comments: list[Comment]
-    hidden_amendments: list[Amendment]
-
-    @property
-    def has_prev(self) -> bool:
-        """Whether there is an earlier page."""
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        """Whether there is a later page."""
-        return self.page < self.pages
+    hidden_comments: list[Comment] = field(default_factory=list)
+    hidden_amendments: list[Amendment] = field(default_factory=list)
 
 
 def queue(document, page: int = 1) -> Queue:
-    """Items with open reports, oldest report first, one page of them, and the items hidden lately (six queries)."""
+    """Items with open reports, oldest report first, one page of them, and the items hidden lately (seven queries)."""
     open_ = and_(Report.document_id == document.id, Report.status == ReportStatus.OPEN.value)
-    page = max(1, page)
-
-    def grouped(page_number: int):
-        """One page of reported items, with how many items have open reports."""
-        return db.session.execute(
-            select(Report.target, Report.target_id, func.count().over())
-            .where(open_).group_by(Report.target, Report.target_id)
-            .order_by(func.min(Report.id)).limit(REPORTS_PER_PAGE)
-            .offset((page_number - 1) * REPORTS_PER_PAGE)).all()
-
-    rows = grouped(page)
-    if not rows and page > 1:
-        page, rows = 1, grouped(1)
-    total = rows[0][2] if rows else 0
-    comment_ids = [tid for target, tid, _count in rows if target == Target.COMMENT]
-    amendment_ids = [tid for target, tid, _count in rows if target == Target.AMENDMENT]
-    items = {(target, tid): QueueItem(target, tid, None) for target, tid, _count in rows}
+    found = paginate(select(Report.target, Report.target_id).where(open_).group_by(Report.target, Report.target_id)
+                     .order_by(func.min(Report.id)), page, REPORTS_PER_PAGE, rows=True)
+    rows = found.items
+    comment_ids = [tid for target, tid in rows if target == Target.COMMENT]
+    amendment_ids = [tid for target, tid in rows if target == Target.AMENDMENT]
+    items = {(target, tid): QueueItem(target, tid, None) for target, tid in rows}
     if rows:
         for report in db.session.scalars(
                 select(Report).options(joinedload(Report.reporter)).where(open_, or_(
@@ -297,7 +273,7 @@ def queue(document, page: int = 1) -> Queue:
         select(Amendment).options(joinedload(Amendment.author))
         .where(Amendment.document_id == document.id, Amendment.hidden_at.is_not(None))
         .order_by(Amendment.hidden_at.desc(), Amendment.id.desc()).limit(RECENTLY_HIDDEN)))
-    return Queue(items=list(items.values()), page=page, pages=max(1, -(-total // REPORTS_PER_PAGE)), total=total,
+    return Queue(list(items.values()), found.page, found.per_page, found.total,
                  hidden_comments=hidden_comments, hidden_amendments=hidden_amendments)
 
 

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
+from ..accounts.rules import is_admin, is_moderator
 from ..audit.services import record_event
 from ..extensions import db
 from ..locking import lock_row, lock_rows
@@ -28,6 +29,7 @@ from ..text.diff_html import render_inline, render_side_by_side
 from ..text.lines import layout
 from ..text.render import render_markdown
 from .models import TEXT_LANGUAGES, Document, Phase, Section, SectionVersion
+from .rules import require_text_changes
 from .signals import section_retired, version_written
 
 LIMITS = {"title": 300, "heading": 300, "body": 50_000, "introduction": 20_000, "reason": 2_000, "slug": 80}
@@ -38,12 +40,12 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 def can_edit_sections(user) -> bool:
     """Moderators and admins write sections directly."""
-    return bool(user is not None and user.is_authenticated and user.is_moderator)
+    return is_moderator(user)
 
 
 def can_manage_document(user) -> bool:
     """Admins set titles, phases and deadlines."""
-    return bool(user is not None and user.is_authenticated and user.is_admin)
+    return is_admin(user)
 
 
 def _require(allowed: bool, message: str) -> None:
@@ -298,12 +300,6 @@ def _check_base(section: Section, base_version: int | None) -> None:
               current=section.version_count, base=base_version), current=current)
 
 
-def _check_not_final(document: Document) -> None:
-    """The final text no longer changes."""
-    if document.phase == Phase.FINAL:
-        raise ValidationError(_("The document is final. An admin must change its phase before it can be edited."))
-
-
 def lock_document(document_id: int) -> Document:
     """Lock the document's row: numbering, structure and the text's versions change under it.
 
@@ -419,7 +415,7 @@ def create_section(actor, document_id: int, *, heading: str, body: str, reason: 
     """
     _require(can_edit_sections(actor), _("Only moderators can add sections."))
     document = lock_document(document_id)
-    _check_not_final(document)
+    require_text_changes(document)
     _check_structure(document, structure_version)
     heading, body, reason = clean_heading(heading), clean_body(body), clean_reason(reason)
     if after_section_id:
@@ -452,7 +448,7 @@ def edit_section(actor, document_id: int, section_id: int, *, heading: str, body
     _require(can_edit_sections(actor), _("Only moderators can edit sections directly."))
     document = lock_document(document_id)  # versions shift the line numbers of the sections after
     section = lock_section(document, section_id)
-    _check_not_final(document)
+    require_text_changes(document)
     if section.retired:
         raise ValidationError(_("This section is retired; restore it before editing."))
     heading, body, reason = clean_heading(heading), clean_body(body), clean_reason(reason)
@@ -478,7 +474,7 @@ def revert_section(actor, document_id: int, section_id: int, *, to_number: int, 
     _require(can_edit_sections(actor), _("Only moderators can revert sections."))
     document = lock_document(document_id)  # versions shift the line numbers of the sections after
     section = lock_section(document, section_id)
-    _check_not_final(document)
+    require_text_changes(document)
     reason = clean_reason(reason)
     _check_base(section, base_version)
     target = get_version_or_404(section, to_int(to_number, "to_number"))
@@ -503,7 +499,7 @@ def move_section(actor, document_id: int, section_id: int, *, direction: str,
     """
     _require(can_edit_sections(actor), _("Only moderators can reorder sections."))
     document = lock_document(document_id)
-    _check_not_final(document)
+    require_text_changes(document)
     _check_structure(document, structure_version)
     section = lock_section(document, section_id)
     if section.retired:
@@ -536,7 +532,7 @@ def retire_section(actor, document_id: int, section_id: int, *, reason: str,
     """
     _require(can_edit_sections(actor), _("Only moderators can retire sections."))
     document = lock_document(document_id)
-    _check_not_final(document)
+    require_text_changes(document)
     section = lock_section(document, section_id)
     reason = clean_reason(reason)
     _check_base(section, base_version)
@@ -558,7 +554,7 @@ def restore_section(actor, document_id: int, section_id: int, *, reason: str) ->
     """
     _require(can_edit_sections(actor), _("Only moderators can restore sections."))
     document = lock_document(document_id)
-    _check_not_final(document)
+    require_text_changes(document)
     section = lock_section(document, section_id)
     reason = clean_reason(reason)
     if not section.retired:

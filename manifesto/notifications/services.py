@@ -14,23 +14,20 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
+from ..accounts.rules import is_member
 from ..amendments import services as amendments
 from ..amendments.models import Amendment, Status
 from ..audit.services import record_event
 from ..documents.models import Document, Section
 from ..extensions import db
 from ..locking import lock_row
+from ..pagination import Page, paginate
 from ..services import NotFound, PermissionDenied, ValidationError, to_int, utcnow, writes
 from .kinds import KINDS, default_delivery
 from .models import Delivery, Follow, Notification, NotificationSetting
 from .tokens import DIGEST, EVERYTHING, read_unsubscribe_token
 
 FOLLOW_TARGETS = ("section", "amendment")
-
-
-def _member(user) -> bool:
-    """Whether ``user`` is a logged-in, active account."""
-    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
 
 
 # --- Following ---------------------------------------------------------------------------------
@@ -57,7 +54,7 @@ class Followed:
 
 def follow_state(user, target: str, target_id: int) -> FollowState | None:
     """The follow button's state for a page (one query); None for anonymous readers."""
-    if not _member(user):
+    if not is_member(user):
         return None
     following = db.session.scalar(select(Follow.id).where(
         Follow.user_id == user.id, Follow.target == target, Follow.target_id == target_id)) is not None
@@ -95,7 +92,7 @@ def follow(actor, target: str, target_id) -> Followed:
     :raises ValidationError: for an unknown kind of target.
     :raises NotFound: for a target that does not exist or that the actor may not see.
     """
-    if not _member(actor):
+    if not is_member(actor):
         raise PermissionDenied(_("Log in to follow sections and amendments."))
     document, target_id = _followable(actor, target, target_id)
     existing = db.session.scalar(select(Follow).where(Follow.user_id == actor.id, Follow.target == target,
@@ -120,7 +117,7 @@ def unfollow(actor, target: str, target_id) -> Followed:
     :raises ValidationError: for an unknown kind of target.
     :raises NotFound: for a target that does not exist or that the actor may not see.
     """
-    if not _member(actor):
+    if not is_member(actor):
         raise PermissionDenied(_("Log in to follow sections and amendments."))
     document, target_id = _followable(actor, target, target_id)
     row = db.session.scalar(select(Follow).where(Follow.user_id == actor.id, Follow.target == target,
@@ -144,17 +141,16 @@ def add_follow(user_id: int, target: str, target_id: int) -> None:
 
 def unread_count(user) -> int:
     """How many unread notifications someone has (one query; 0 for anonymous readers)."""
-    if not _member(user):
+    if not is_member(user):
         return 0
     return db.session.scalar(select(func.count(Notification.id)).where(
         Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
 
 
-def list_notifications(user, page: int = 1, per_page: int = 30):
+def list_notifications(user, page: int = 1, per_page: int = 30) -> Page[Notification]:
     """One page of someone's notifications, newest first (two queries: the count and the page)."""
-    return db.paginate(select(Notification).where(Notification.user_id == user.id)
-                       .order_by(Notification.id.desc()),
-                       page=page, per_page=per_page, error_out=False)
+    return paginate(select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc()),
+                    page, per_page)
 
 
 def _own_notification(actor, notification_id) -> Notification:
@@ -163,7 +159,7 @@ def _own_notification(actor, notification_id) -> Notification:
     :raises PermissionDenied: for anonymous users.
     :raises NotFound: for someone else's notification, which must not be seen to exist.
     """
-    if not _member(actor):
+    if not is_member(actor):
         raise PermissionDenied(_("Log in to see your notifications."))
     notification = db.session.get(Notification, to_int(notification_id, minimum=1))
     if notification is None or notification.user_id != actor.id:
@@ -194,7 +190,7 @@ def mark_all_read(actor, up_to=None) -> int:
 
     :raises PermissionDenied: for anonymous users.
     """
-    if not _member(actor):
+    if not is_member(actor):
         raise PermissionDenied(_("Log in to see your notifications."))
     condition = [Notification.user_id == actor.id, Notification.read_at.is_(None)]
     if up_to not in (None, ""):
@@ -254,7 +250,7 @@ def save_settings(actor, choices: dict[str, str]) -> dict[str, Delivery]:
     :raises PermissionDenied: for anonymous users.
     :raises ValidationError: for an unknown kind or delivery.
     """
-    if not _member(actor):
+    if not is_member(actor):
         raise PermissionDenied(_("Log in to choose how you are notified."))
     wanted = {}
     for kind, value in choices.items():

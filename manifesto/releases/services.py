@@ -23,6 +23,7 @@ from ..documents.models import Document, Phase, SectionVersion
 from ..documents.services import (SectionEntry, can_edit_sections, can_manage_document, current_sections,
                                   lock_document)
 from ..extensions import db
+from ..pagination import Page, paginate
 from ..services import NotFound, PermissionDenied, ValidationError, to_int, writes
 from ..text.render import render_markdown
 from .models import NAME_MAX, SLUG_MAX, Release, ReleaseSection
@@ -59,13 +60,13 @@ def list_releases(document: Document) -> list[Release]:
         .order_by(Release.created_at.desc(), Release.id.desc())))
 
 
-def releases_page(document: Document, page: int = 1, per_page: int = 50):
-    """One page of a document's releases, newest first, with who published them."""
-    return db.paginate(
+def releases_page(document: Document, page: int = 1, per_page: int = 50) -> Page[Release]:
+    """One page of a document's releases, newest first, with who published them (two queries)."""
+    return paginate(
         select(Release).options(joinedload(Release.created_by))
         .where(Release.document_id == document.id)
         .order_by(Release.created_at.desc(), Release.id.desc()),
-        page=page, per_page=per_page, error_out=False)
+        page, per_page)
 
 
 def latest_release(document: Document) -> Release | None:

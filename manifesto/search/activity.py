@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 
+from ..accounts.rules import is_member
 from ..amendments.models import Amendment, Status
 from ..amendments.wording import display_title
 from ..audit.labels import automatic
@@ -35,6 +36,7 @@ from ..discussion.models import Comment
 from ..documents import services as documents
 from ..documents.models import Document, Section, SectionVersion
 from ..extensions import db
+from ..pagination import Page, paginate
 from ..services import DatabaseUnavailable, ServiceError, utcnow, writes
 from .models import Visit
 
@@ -115,7 +117,7 @@ def mark_visit(user, document: Document) -> int | None:
     Never fails the page: when the visit cannot be written, it stays where
     it was and the page is shown all the same.
     """
-    if not (user is not None and user.is_authenticated and user.is_active):
+    if not is_member(user):
         return None
     previous = db.session.scalar(select(Visit.last_event_id).where(
         Visit.user_id == user.id, Visit.document_id == document.id))
@@ -173,7 +175,7 @@ class ActivityPage:
     """A page of items, the pagination, and how many events are new since the last visit."""
 
     items: list[Item]
-    pagination: Any
+    pagination: Page[AuditEvent]
     since: int | None
     new_count: int
     what: str | None
@@ -201,8 +203,8 @@ def feed(document: Document, *, since: int | None = None, what: str | None = Non
     condition = _visible(document)
     if what:
         condition = and_(condition, AuditEvent.action.in_(FILTERS[what][1]))
-    pagination = db.paginate(select(AuditEvent).options(joinedload(AuditEvent.actor)).where(condition)
-                             .order_by(AuditEvent.id.desc()), page=page, per_page=per_page, error_out=False)
+    pagination = paginate(select(AuditEvent).options(joinedload(AuditEvent.actor)).where(condition)
+                          .order_by(AuditEvent.id.desc()), page, per_page)
     new_count = 0
     if since is not None:
         new_count = db.session.scalar(select(func.count()).select_from(AuditEvent)

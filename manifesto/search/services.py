@@ -14,7 +14,6 @@ ever become markup.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -30,6 +29,7 @@ from ..discussion.models import Comment
 from ..documents import services as documents
 from ..documents.models import Document, Section, SectionVersion
 from ..extensions import db
+from ..pagination import Page, clamp_page
 from .indexing import START, STOP
 from .schema import VECTOR_COLUMN, language_config
 
@@ -131,45 +131,20 @@ class Result:
 
 
 @dataclass
-class SearchPage:
-    """One page of results, with the number of matches of each kind (for the filter)."""
+class SearchPage(Page):
+    """One page of results (a :class:`Page`), with the number of matches of each kind (for the filter).
 
-    query: ParsedQuery
-    kind: str | None
-    page: int
-    per_page: int
-    counts: dict[str, int]
-    results: list[Result]
+    ``total`` counts the matches of the kind shown (all kinds when none is chosen).
+    """
 
-    @property
-    def total(self) -> int:
-        """Matches of the kind shown (all kinds when none is chosen)."""
-        return self.counts.get(self.kind, 0) if self.kind else sum(self.counts.values())
+    query: ParsedQuery = field(default_factory=lambda: ParsedQuery(()))
+    kind: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
 
     @property
-    def pages(self) -> int:
-        """How many pages the matches fill."""
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        """Whether there is a page before this one."""
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        """Whether there is a page after this one."""
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        """The previous page's number."""
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        """The next page's number."""
-        return self.page + 1
+    def results(self) -> list[Result]:
+        """The page's results, best first."""
+        return list(self.items)
 
 
 def search(document: Document, raw_query: str | None, *, kind: str | None = None, page: int = 1,
@@ -179,17 +154,20 @@ def search(document: Document, raw_query: str | None, *, kind: str | None = None
     A fixed number of queries whatever the number of matches: counts per
     kind, one page of ranked matches, their highlights, and what each kind's
     links need. Only what the index holds can be found (never drafts,
-    hidden or deleted comments, hidden amendments).
+    hidden or deleted comments, hidden amendments). A page past the last
+    shows the last, as every list does.
     """
     query = parse_query(raw_query)
     kind = kind if kind in KINDS else None
     page = max(1, min(int(page or 1), MAX_PAGE))
     if not query:
-        return SearchPage(query, kind, 1, per_page, {}, [])
-    engine = _postgresql if db.session.get_bind().dialect.name == "postgresql" else _sqlite
-    counts, hits = engine(document, query, kind, (page - 1) * per_page, per_page)
-    results = _describe(document, hits)
-    return SearchPage(query, kind, page, per_page, counts, results)
+        return SearchPage([], 1, per_page, 0, query=query, kind=kind)
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    counts = (_postgresql_counts if postgresql else _sqlite_counts)(document, query)
+    total = counts.get(kind, 0) if kind else sum(counts.values())
+    page = clamp_page(page, total, per_page)
+    hits = (_postgresql if postgresql else _sqlite)(document, query, kind, (page - 1) * per_page, per_page)
+    return SearchPage(_describe(document, hits), page, per_page, total, query=query, kind=kind, counts=counts)
 
 
 @dataclass(frozen=True)
@@ -202,17 +180,23 @@ class _Hit:
     snippet: str
 
 
-def _sqlite(document: Document, query: ParsedQuery, kind: str | None, offset: int,
-            limit: int) -> tuple[dict[str, int], list[_Hit]]:
-    """FTS5: counts per kind, the page's entries by bm25 (title weighs more), then their highlights."""
-    match = query.fts5()
-    # CROSS JOIN makes SQLite start from the FTS5 matches; left to itself it
-    # walked every entry of the document and probed FTS5 for each (1.5 s at scale).
-    where = "search_fts MATCH :match AND e.document_id = :document"
-    params = {"match": match, "document": document.id}
-    counts = dict(db.session.execute(text(
+# CROSS JOIN makes SQLite start from the FTS5 matches; left to itself it
+# walked every entry of the document and probed FTS5 for each (1.5 s at scale).
+_SQLITE_WHERE = "search_fts MATCH :match AND e.document_id = :document"
+
+
+def _sqlite_counts(document: Document, query: ParsedQuery) -> dict[str, int]:
+    """FTS5: how many entries of each kind match (one query)."""
+    return dict(db.session.execute(text(
         f"SELECT e.kind, count(*) FROM search_fts CROSS JOIN search_entries e ON e.id = search_fts.rowid "
-        f"WHERE {where} GROUP BY e.kind"), params).all())
+        f"WHERE {_SQLITE_WHERE} GROUP BY e.kind"), {"match": query.fts5(), "document": document.id}).all())
+
+
+def _sqlite(document: Document, query: ParsedQuery, kind: str | None, offset: int, limit: int) -> list[_Hit]:
+    """FTS5: the page's entries by bm25 (title weighs more), then their highlights."""
+    match = query.fts5()
+    where = _SQLITE_WHERE
+    params = {"match": match, "document": document.id}
     if kind:
         where += " AND e.kind = :kind"
         params["kind"] = kind
@@ -221,7 +205,7 @@ def _sqlite(document: Document, query: ParsedQuery, kind: str | None, offset: in
         f"WHERE {where} ORDER BY bm25(search_fts, 4.0, 1.0), e.id LIMIT :limit OFFSET :offset"),
         {**params, "limit": limit, "offset": offset}).scalars().all()
     if not ranked:
-        return counts, []
+        return []
     # Highlights only for the page's rows: snippet() reads and tokenises the whole text.
     rows = db.session.execute(text(
         "SELECT e.id, e.kind, e.object_id, highlight(search_fts, 0, :start, :stop), "
@@ -230,7 +214,7 @@ def _sqlite(document: Document, query: ParsedQuery, kind: str | None, offset: in
         "WHERE search_fts MATCH :match AND search_fts.rowid IN :ids").bindparams(bindparam("ids", expanding=True)),
         {"match": match, "ids": ranked, "start": START, "stop": STOP}).all()
     by_id = {row[0]: _Hit(row[1], row[2], row[3] or "", row[4] or "") for row in rows}
-    return counts, [by_id[i] for i in ranked if i in by_id]
+    return [by_id[i] for i in ranked if i in by_id]
 
 
 # ts_headline's options: sentinels around matches, a couple of fragments of the text.
@@ -238,18 +222,26 @@ _HEADLINE = f"StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=15, MaxFra
 _HEADLINE_ALL = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
 
 
-def _postgresql(document: Document, query: ParsedQuery, kind: str | None, offset: int,
-                limit: int) -> tuple[dict[str, int], list[_Hit]]:
+_TSQUERY = "plainto_tsquery(CAST(:config AS regconfig), :words)"
+
+
+def _postgresql_counts(document: Document, query: ParsedQuery) -> dict[str, int]:
+    """PostgreSQL: how many entries of each kind match (one query, on the GIN index)."""
+    return dict(db.session.execute(text(
+        f"SELECT kind, count(*) FROM search_entries "
+        f"WHERE document_id = :document AND {VECTOR_COLUMN} @@ {_TSQUERY} GROUP BY kind"),
+        {"config": language_config(document.language), "words": query.plain(), "document": document.id}).all())
+
+
+def _postgresql(document: Document, query: ParsedQuery, kind: str | None, offset: int, limit: int) -> list[_Hit]:
     """PostgreSQL: ``@@`` on the stored vector (GIN index), ts_rank, then ts_headline for the page only.
 
     The stored vector weighs the title (a heading, an amendment's code and
     heading) above the text, as bm25's column weights do on SQLite.
     """
-    tsquery = "plainto_tsquery(CAST(:config AS regconfig), :words)"
+    tsquery = _TSQUERY
     where = f"document_id = :document AND {VECTOR_COLUMN} @@ {tsquery}"
     params = {"config": language_config(document.language), "words": query.plain(), "document": document.id}
-    counts = dict(db.session.execute(text(
-        f"SELECT kind, count(*) FROM search_entries WHERE {where} GROUP BY kind"), params).all())
     if kind:
         where += " AND kind = :kind"
         params["kind"] = kind
@@ -262,7 +254,7 @@ def _postgresql(document: Document, query: ParsedQuery, kind: str | None, offset
         f"FROM search_entries WHERE {where} ORDER BY rank DESC, id LIMIT :limit OFFSET :offset) AS page "
         f"ORDER BY page.rank DESC, page.id"),
         {**params, "limit": limit, "offset": offset, "all": _HEADLINE_ALL, "some": _HEADLINE}).all()
-    return counts, [_Hit(r[0], r[1], r[2] or "", r[3] or "") for r in rows]
+    return [_Hit(r[0], r[1], r[2] or "", r[3] or "") for r in rows]
 
 
 # ------------------------------------------------------- what a result is

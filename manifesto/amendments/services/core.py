@@ -126,18 +126,6 @@ def next_number(document_id: int) -> int:
     return (db.session.scalar(select(func.max(Amendment.number)).where(Amendment.document_id == document_id)) or 0) + 1
 
 
-def check_window(document: Document) -> None:
-    """Refuse proposals and edits outside the amendment window.
-
-    :raises ValidationError:
-    """
-    if not document.amendments_open():
-        if document.phase != "amendments":
-            raise ValidationError(_("Amendments cannot be proposed in the current phase of the document "
-                                    "(“%(phase)s”). Your text is kept below.", phase=document.phase_enum.label))
-        raise ValidationError(_("The deadline for amendments has passed. Your text is kept below."))
-
-
 def describe(amendment: Amendment, document: Document, base: SectionVersion | None,
               after_number: int | None = None, entry: documents.SectionEntry | None = None) -> None:
     """Compute and store the diffs, changed spans, line numbers, title and excerpt of an amendment.

@@ -6,6 +6,7 @@ from flask_babel import format_number, gettext as _, ngettext
 from sqlalchemy import select
 
 from ...accounts.models import User
+from ...accounts.rules import require_moderator
 from ...audit.services import record_event
 from ...documents import services as documents
 from ...documents.models import Document, Section
@@ -14,7 +15,6 @@ from ...services import ConflictError, NotFound, PermissionDenied, ValidationErr
 from ...text.diff import word_diff
 from ...text.diff_html import render_inline
 from ..models import Amendment, Kind, Status
-from .permissions import is_member
 from .core import check_revision, lock_for_change, touch
 from .collisions import update_collisions
 from .following import decision_in_progress
@@ -44,8 +44,7 @@ def decide_amendment(actor, document_id: int, amendment_id: int, *, decision: st
     :raises ValidationError: on a missing reason, a conflicted or stale amendment, or missing support.
     :raises ConflictError: when the amendment changed or was decided since ``revision``.
     """
-    if not (is_member(actor) and actor.is_moderator):
-        raise PermissionDenied(_("Only moderators decide on amendments."))
+    require_moderator(actor, _("Only moderators decide on amendments."))
     status = DECISIONS.get(decision)
     if status is None:
         raise ValidationError(_("Choose a decision."), "decision")

@@ -12,23 +12,23 @@ from __future__ import annotations
 
 from flask_babel import format_number, gettext as _
 
+from ...accounts.rules import is_member, is_moderator, require_moderator
 from ...audit.services import record_event
-from ...services import NotFound, PermissionDenied, ValidationError, utcnow, writes
+from ...services import NotFound, ValidationError, utcnow, writes
 from ..models import Amendment, Status
 from .core import lock_for_change
-from .permissions import is_member
 
 REASON_LIMIT = 2_000
 
 
 def can_moderate(user) -> bool:
     """Moderators and admins hide and restore amendments."""
-    return is_member(user) and user.is_moderator
+    return is_moderator(user)
 
 
 def can_see_hidden(user, amendment: Amendment) -> bool:
     """Whether the user sees a hidden amendment's text: its author and the moderators do."""
-    return not amendment.is_hidden or (is_member(user) and (user.id == amendment.author_id or user.is_moderator))
+    return not amendment.is_hidden or is_moderator(user) or (is_member(user) and user.id == amendment.author_id)
 
 
 def clean_reason(reason: str | None, *, required: bool = True, message: str | None = None) -> str | None:
@@ -56,8 +56,7 @@ def _lock(actor, document_id: int, amendment_id: int) -> Amendment:
     :raises PermissionDenied:
     :raises NotFound: also for drafts, which only their author sees.
     """
-    if not can_moderate(actor):
-        raise PermissionDenied(_("Only moderators can hide or restore amendments."))
+    require_moderator(actor, _("Only moderators can hide or restore amendments."))
     amendment = lock_for_change(document_id, amendment_id, alone=True)[2]
     if amendment.status == Status.DRAFT:
         raise NotFound(_("There is no such amendment."))

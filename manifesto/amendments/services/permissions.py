@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
+from ...accounts.rules import is_member, is_moderator
+from ...documents import rules as phase
 from ...documents.models import Document
 from ..models import Amendment, Status
 
 
-def is_member(user) -> bool:
-    """An active, logged-in account."""
-    return bool(user is not None and user.is_authenticated and user.is_active)
-
-
 def can_propose(user, document: Document) -> bool:
     """Logged-in people may propose while the amendment window is open."""
-    return is_member(user) and document.amendments_open()
+    return is_member(user) and phase.accepts_amendments(document)
 
 
 def can_edit(user, amendment: Amendment) -> bool:
     """Authors edit their undecided amendments; moderators may resolve conflicts."""
     if not is_member(user) or amendment.status not in (Status.DRAFT, Status.SUBMITTED):
         return False
-    return user.id == amendment.author_id or (amendment.conflicted and user.is_moderator)
+    return user.id == amendment.author_id or (amendment.conflicted and is_moderator(user))
 
 
 def can_withdraw(user, amendment: Amendment) -> bool:
@@ -35,8 +32,7 @@ def can_support(user, amendment: Amendment) -> bool:
 
 def can_decide(user, amendment: Amendment) -> bool:
     """Moderators decide open amendments, never their own."""
-    return (is_member(user) and user.is_moderator and user.id != amendment.author_id
-            and amendment.status == Status.SUBMITTED)
+    return is_moderator(user) and user.id != amendment.author_id and amendment.status == Status.SUBMITTED
 
 
 def can_view(user, amendment: Amendment) -> bool:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from ...accounts.rules import is_member
 from ...audit.services import record_event
 from ...documents import services as documents
+from ...documents.rules import require_amendments_open
 from ...documents.models import SectionVersion
 from ...extensions import db
 from ...services import PermissionDenied, ValidationError, to_int, utcnow, writes
 from ..models import Amendment, Kind, Status
-from .permissions import can_edit, can_withdraw, is_member
-from .core import check_revision, check_window, clean_kind, clean_proposal, describe, lock_for_change, next_number, record_revision, touch
+from .permissions import can_edit, can_withdraw
+from .core import check_revision, clean_kind, clean_proposal, describe, lock_for_change, next_number, record_revision, touch
 from .collisions import update_collisions
 from .following import rebase_one
 from ..wording import note_data
@@ -32,7 +34,7 @@ def propose_amendment(actor, document_id: int, *, kind: str, section_id: int | N
     if not is_member(actor):
         raise PermissionDenied(_("Log in to propose an amendment."))
     document = documents.lock_document(document_id)  # amendment numbers are given under it
-    check_window(document)
+    require_amendments_open(document)
     kind = clean_kind(kind)
     reason = documents.clean_reason(reason)
     section = base = None
@@ -91,7 +93,7 @@ def edit_amendment(actor, document_id: int, amendment_id: int, *, heading: str |
         raise PermissionDenied(_("Only the author can edit this amendment."))
     resolving = amendment.conflicted
     if not resolving:
-        check_window(document)
+        require_amendments_open(document)
     kind = Kind(amendment.kind)
     reason = documents.clean_reason(reason)
     base = None

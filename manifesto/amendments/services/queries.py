@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased, joinedload, with_expression
 
+from ...accounts.rules import is_member, is_moderator
 from ...documents.models import Document, Section, SectionVersion
 from ...extensions import db
+from ...pagination import Page, paginate
 from ..models import DECIDED, Amendment, AmendmentRevision, Kind, Status, Support
-from .permissions import is_member
 from .collisions import collisions_for
 
 
@@ -51,7 +52,7 @@ class ListFilter:
 class AmendmentPage:
     """One page of a list, with what each row shows, loaded in a fixed number of queries."""
 
-    pagination: Any
+    pagination: Page[Amendment]
     collisions: dict[int, list[str]] = field(default_factory=dict)
     supported: set[int] = field(default_factory=set)
     excluded_own: bool = False  # the viewer's own amendments were left out: someone else decides them
@@ -95,7 +96,7 @@ def list_amendments(document: Document, flt: ListFilter, user=None) -> Amendment
     """
     stmt = _filtered(document, flt).options(joinedload(Amendment.author),
                                             with_expression(Amendment.section_heading, _current_heading()))
-    decides_elsewhere = flt.needs_decision and _is_moderator(user)
+    decides_elsewhere = flt.needs_decision and is_moderator(user)
     if decides_elsewhere:
         stmt = stmt.where(Amendment.author_id != user.id)
     columns = SORTS.get(flt.sort, SORTS["code"])
@@ -103,7 +104,7 @@ def list_amendments(document: Document, flt: ListFilter, user=None) -> Amendment
         stmt = stmt.outerjoin(Section, Section.id == Amendment.section_id)
     order = [c.desc() if flt.descending else c.asc() for c in columns]
     stmt = stmt.order_by(*order, Amendment.id)
-    pagination = db.paginate(stmt, page=flt.page, per_page=flt.per_page, error_out=False, count=True)
+    pagination = paginate(stmt, flt.page, flt.per_page)
     ids = [a.id for a in pagination.items]
     page = AmendmentPage(pagination, excluded_own=decides_elsewhere)
     if ids:
@@ -124,11 +125,6 @@ def open_counts_by_section(document: Document) -> dict[int, int]:
     return {section_id: count for section_id, count in rows}
 
 
-def _is_moderator(user) -> bool:
-    """Whether ``user`` is a signed-in moderator, who decides amendments."""
-    return is_member(user) and bool(user.is_moderator)
-
-
 def status_counts(document: Document, min_supporters: int, user=None) -> dict[str, int]:
     """How many amendments are in each state, plus the moderators' queues (one query).
 
@@ -137,7 +133,7 @@ def status_counts(document: Document, min_supporters: int, user=None) -> dict[st
     """
     open_ = Amendment.status == Status.SUBMITTED.value
     waiting = and_(open_, Amendment.conflicted.is_(False), Amendment.support_count >= min_supporters)
-    own_id = user.id if _is_moderator(user) else -1
+    own_id = user.id if is_moderator(user) else -1
     row = db.session.execute(
         select(
             func.count().filter(open_),
@@ -195,9 +191,9 @@ def private_reasons(events, user) -> set[int]:
         return set()
     rows = db.session.execute(select(Amendment.id, Amendment.author_id, Amendment.number, Amendment.hidden_at)
                               .where(Amendment.id.in_(ids))).all()
-    member = is_member(user)
+    member, moderator = is_member(user), is_moderator(user)
     private = {row.id for row in rows
-               if not (member and (user.id == row.author_id or (row.hidden_at is not None and user.is_moderator)))
+               if not (member and (user.id == row.author_id or (row.hidden_at is not None and moderator)))
                and (row.number is None or row.hidden_at is not None)}
     # What the amendment's own events say in public stays public: decisions and moderators' reasons.
     public_actions = ("amendment.accepted", "amendment.accepted_modified", "amendment.rejected", "amendment.obsolete",

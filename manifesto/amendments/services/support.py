@@ -6,11 +6,12 @@ from flask_babel import gettext as _
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from ...accounts.rules import is_member
 from ...audit.services import record_event
 from ...extensions import db
 from ...services import NotFound, PermissionDenied, ValidationError, writes
 from ..models import Amendment, Status, Support
-from .permissions import can_support, is_member
+from .permissions import can_support
 from .core import lock_for_change
 
 
