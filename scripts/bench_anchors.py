@@ -168,11 +168,11 @@ def bench_database(n: int, chars: int, repeat: int, database: str | None) -> Non
 
         median, worst, _ = timed(edit, repeat)
         print(f"  {'edit_section, with re-anchoring':42} {median:8.1f} / {worst:8.1f}")
-        version_written.disconnect(comments._follow_new_version)
+        version_written.disconnect(comments.follow_new_version)
         try:
             median, worst, _ = timed(edit, repeat)
         finally:
-            version_written.connect(comments._follow_new_version)
+            version_written.connect(comments.follow_new_version)
         print(f"  {'edit_section, without the listener':42} {median:8.1f} / {worst:8.1f}")
 
         current = documents.get_section_or_404(document, section.id)
@@ -180,7 +180,7 @@ def bench_database(n: int, chars: int, repeat: int, database: str | None) -> Non
 
         def listener():
             """The listener alone, in a transaction rolled back afterwards."""
-            comments._follow_new_version(current, document=document, version=newest, actor=admin)
+            comments.follow_new_version(current, document=document, version=newest, actor=admin)
             db.session.rollback()
         median, worst, _ = timed(listener, repeat)
         print(f"  {'the listener alone (SELECT, engine, UPDATE)':42} {median:8.1f} / {worst:8.1f}")
