@@ -127,6 +127,9 @@ def test_the_permanent_address_of_a_comment_leads_to_its_page_and_anchor(client,
     page2 = client.get(f"/d/doc/sections/{section.id}?comments=2").get_data(as_text=True)
     assert f'id="comment-{last.id}"' in page2 and f'id="comment-{first.id}"' not in page2
     assert "Page 2 of 2" in page2
+    past = client.get(f"/d/doc/sections/{section.id}?comments=99").get_data(as_text=True)
+    assert f'id="comment-{last.id}"' in past and "Page 2 of 2" in past  # past the end: the last page
+    assert f'href="/d/doc/sections/{section.id}?comments=1#comments">← Earlier threads</a>' in past
 
 
 def test_a_long_thread_has_pages_of_its_own(client, doc, users, monkeypatch):
@@ -142,6 +145,9 @@ def test_a_long_thread_has_pages_of_its_own(client, doc, users, monkeypatch):
     thread2 = client.get(f"/d/doc/threads/{root.id}?page=2").get_data(as_text=True)
     assert f'id="comment-{replies[3].id}"' in thread2 and f'id="comment-{replies[6].id}"' in thread2
     assert "in reply to" in thread2  # their parent is on page 1
+    past = client.get(f"/d/doc/threads/{root.id}?page=99").get_data(as_text=True)
+    assert f'id="comment-{replies[7].id}"' in past and "Page 3 of 3" in past
+    assert f'rel="prev" href="/d/doc/threads/{root.id}?page=2"' in past and 'rel="next"' not in past
     assert client.get(f"/d/doc/comments/{replies[7].id}").headers["Location"].endswith(
         f"/d/doc/threads/{root.id}?page=3#comment-{replies[7].id}")
     assert client.get(f"/d/doc/threads/{replies[0].id}").status_code == 404
