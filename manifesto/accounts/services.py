@@ -12,12 +12,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit.services import record_event
 from ..extensions import db
-from ..i18n import supported
+from ..i18n import supported, valid_timezone
 from ..locking import lock_row, lock_rows
 from ..pagination import Page, paginate
 from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, writes
 from .models import Role, User, new_session_token
-from .rules import require_admin
+from .rules import require_admin, require_member
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
@@ -222,8 +222,7 @@ def set_export_credit(user: User, credit: bool) -> User:
 
     :raises PermissionDenied: for anonymous users.
     """
-    if user is None or not user.is_authenticated:
-        raise PermissionDenied(_("Log in to choose how you are credited."))
+    require_member(user, _("Log in to choose how you are credited."))
     account = lock_row(User, user.id)
     if account is None:
         raise NotFound(_("No such user."))
@@ -243,10 +242,7 @@ def set_preferences(user: User, locale: str | None, timezone: str | None) -> Use
     :raises PermissionDenied: for anonymous users.
     :raises ValidationError: for a language or zone we do not know, naming its field.
     """
-    from ..i18n import supported, valid_timezone
-
-    if user is None or not user.is_authenticated:
-        raise PermissionDenied(_("Log in to keep your preferences."))
+    require_member(user, _("Log in to keep your preferences."))
     locale = (locale or "").strip() or None
     timezone = (timezone or "").strip() or None
     if locale is not None and supported(locale) != locale:

@@ -147,7 +147,7 @@ def record_visit(user_id: int, document_id: int, last_event_id: int) -> None:
 
 def last_visit(user, document: Document):
     """When the reader last looked at the document's activity (None if never, or anonymous)."""
-    if not (user is not None and user.is_authenticated):
+    if not is_member(user):
         return None
     return db.session.scalar(select(Visit.visited_at).where(Visit.user_id == user.id,
                                                             Visit.document_id == document.id))
