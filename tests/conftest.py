@@ -211,3 +211,16 @@ def document(make_document):
 def queries():
     """The query counter as a fixture."""
     return count_queries
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """After the run, count the skipped tests by reason, so a missing Chromium or PostgreSQL shows at a glance."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if reasons:
+        terminalreporter.write_sep("-", f"{sum(reasons.values())} skipped, by reason")
+        for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0])):
+            terminalreporter.write_line(f"{count} skipped: {reason}")

@@ -39,8 +39,8 @@ def unavailable_reason() -> str | None:
         return "Playwright is not installed (pip install -e '.[test]')"
     if chromium_path() is None:
         return "Chromium is not installed (apt-get install chromium)"
-    if not AXE.exists():
-        return "axe-core is not installed (npm ci --no-audit --no-fund)"
+    if AXE is None:
+        return "axe-core is not installed (pip install -e '.[test]' brings axe-playwright-python)"
     return None
 
 

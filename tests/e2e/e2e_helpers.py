@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+def _axe_script():
+    """axe-core's one file, as the axe-playwright-python package ships it (the test extra pins it), or None."""
+    try:
+        script = resources.files("axe_playwright_python") / "axe.min.js"
+    except ModuleNotFoundError:
+        return None
+    return script if script.is_file() else None
+
+
+AXE = _axe_script()
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PASSWORD = "correct-horse-battery"
 DEMO_PASSWORD = "manifesto-demo"  # seed_demo's people
