@@ -39,10 +39,11 @@ from babel import Locale
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_skeleton
 from babel.dates import format_time as babel_format_time
-from flask import g, has_request_context, request
+from flask import has_request_context, request
 from flask_babel import Babel, get_locale, get_timezone, refresh, to_user_timezone
 
 from .services import as_utc
+from .web import nav_user
 
 # The interface languages, each named in itself so anyone can find their own.
 LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français", "es": "Español"}
@@ -63,11 +64,10 @@ def supported(code: str | None) -> str | None:
 
 
 def _profile_user():
-    """The logged-in user, when one can be read without failing the page; else None."""
-    if g.get("database_down"):
-        return None
-    from .web import nav_user
+    """The logged-in user, when one can be read without failing the page; else None.
 
+    ``nav_user`` holds the one guard of reads on an error page (``web.read_unless_down``).
+    """
     try:
         user = nav_user()
     except Exception:  # the page's own handling reports the database; the language falls back

@@ -24,6 +24,7 @@ def setup(make_document, users, make_user):
 
 
 # (method, url, data, expected status for anonymous, author, participant, moderator, admin)
+# 303: a button pressed on the amendment page and refused goes back to it, the message flashed.
 MATRIX = [
     ("GET", "/d/doc/amendments/", None, [200, 200, 200, 200, 200]),
     ("GET", "/d/doc/amendments/{a}", None, [200, 200, 200, 200, 200]),
@@ -36,8 +37,8 @@ MATRIX = [
      [302, 302, 302, 302, 302]),
     ("POST", "/d/doc/amendments/{a}/edit", {"kind": "modify", "body": "Edited text.", "reason": "R.",
                                            "revision": "1", "action": "save"}, [302, 302, 403, 403, 403]),
-    ("POST", "/d/doc/amendments/{a}/support", {"action": "support"}, [302, 403, 302, 302, 302]),
-    ("POST", "/d/doc/amendments/{a}/withdraw", {"revision": "1"}, [302, 302, 403, 403, 403]),
+    ("POST", "/d/doc/amendments/{a}/support", {"action": "support"}, [302, 303, 302, 302, 302]),
+    ("POST", "/d/doc/amendments/{a}/withdraw", {"revision": "1"}, [302, 302, 303, 303, 303]),
     ("POST", "/d/doc/amendments/{a}/decide", {"decision": "reject", "reason": "No.", "revision": "1"},
      [302, 403, 403, 302, 302]),
 ]
@@ -56,6 +57,9 @@ def test_amendment_role_matrix(client, login, setup, role_index, role, method, u
     assert response.status_code == expected[role_index], response.get_data(as_text=True)[:400]
     if role == "anonymous" and response.status_code == 302:
         assert "/login" in response.headers["Location"]
+    if response.status_code == 303:
+        assert response.headers["Location"].startswith(f"/d/doc/amendments/{amendment.id}")
+        assert "flash-error" in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
 def test_someone_elses_draft_is_404_for_everyone(client, login, setup, users):

@@ -33,8 +33,9 @@ MATRIX = [
      {"heading": "Added", "body": "Added body.", "reason": "Because.", "after": "0"}, [302, 403, 302, 302]),
     ("POST", "/d/doc/sections/{s}/move", {"direction": "down"}, [302, 403, 302, 302]),
     ("POST", "/d/doc/sections/{s}/retire", {"reason": "Gone.", "base_version": "1"}, [302, 403, 302, 302]),
+    # Version 1 is the current text: refused, back to the section with the message (303).
     ("POST", "/d/doc/sections/{s}/revert", {"to_number": "1", "reason": "Back.", "base_version": "1"},
-     [302, 403, 302, 302]),
+     [302, 403, 303, 303]),
     ("POST", "/d/doc/settings", {"title": "T", "phase": "review", "min_supporters": "0"}, [302, 403, 403, 302]),
     ("POST", "/admin/users/{u}/role", {"role": "moderator"}, [302, 403, 403, 302]),
     ("POST", "/admin/users/{u}/active", {"active": "0"}, [302, 403, 403, 302]),

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, current_language, supported
-from ..services import ServiceError
-from ..web import flash_error, form_error, page_arg, safe_next
+from ..web import back_on_refusal, page_arg, refusals, safe_next
 from . import services
 from .models import Role
+from .rules import is_admin, require_admin
 from .forms import (ActiveForm, CreditForm, LoginForm, LogoutForm, PasswordForm, PreferencesForm, RegisterForm,
                     RoleForm)
 
@@ -25,13 +25,10 @@ def register():
         return redirect(url_for("main.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             user = services.register_user(form.email.data, form.name.data, form.password.data,
                                           form.organisation.data, form.country.data,
                                           locale=current_language())
-        except ServiceError as error:
-            form_error(form, error)
-        else:
             login_user(user)
             flash(_("Welcome! Your account is ready."), "success")
             return redirect(url_for("main.index"))
@@ -45,11 +42,8 @@ def login():
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             user = services.authenticate(form.email.data, form.password.data)
-        except ServiceError as error:
-            form_error(form, error)
-        else:
             login_user(user, remember=form.remember.data)
             refresh()  # the message speaks the language of the profile, as the next page will
             flash(_("Logged in as %(name)s.", name=user.name), "success")
@@ -84,11 +78,8 @@ def password():
     """Change one's password."""
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form, on_conflict=lambda error: None):
             user = services.change_password(current_user, form.current_password.data, form.new_password.data)
-        except ServiceError as error:
-            form_error(form, error)
-        else:
             login_user(user)  # the session token changed; keep this session
             flash(_("Your password is changed. Other devices are logged out."), "success")
             return redirect(url_for("main.index"))
@@ -103,19 +94,16 @@ def _preferences_form() -> PreferencesForm:
 
 @bp.post("/account/credit")
 @login_required
+@back_on_refusal(lambda: url_for("accounts.password"), anchor="credit")
 def credit():
     """Choose whether exported texts name you among the contributors."""
     form = CreditForm()
     if not form.validate_on_submit():
         flash(_("Your choice could not be read; try again."), "error")
         return redirect(url_for("accounts.password") + "#credit")
-    try:
-        user = services.set_export_credit(current_user, form.credit.data)
-    except ServiceError as error:
-        flash_error(error)
-    else:
-        flash(_("Exported texts will name you among the contributors.") if user.credit_in_exports
-              else _("Exported texts will not name you."), "success")
+    user = services.set_export_credit(current_user, form.credit.data)
+    flash(_("Exported texts will name you among the contributors.") if user.credit_in_exports
+          else _("Exported texts will not name you."), "success")
     return redirect(url_for("accounts.password") + "#credit")
 
 
@@ -125,11 +113,8 @@ def preferences():
     """Keep the interface language and time zone."""
     form = PreferencesForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             services.set_preferences(current_user, form.locale.data, form.timezone.data)
-        except ServiceError as error:
-            form_error(form, error)
-        else:
             refresh()  # this response already speaks the new language
             flash(_("Your preferences are saved."), "success")
             return redirect(url_for("accounts.password") + "#preferences")
@@ -138,6 +123,7 @@ def preferences():
 
 
 @bp.route("/language", methods=["GET", "POST"])
+@back_on_refusal(lambda: _language_next())
 def language():
     """The language switcher on every page.
 
@@ -148,27 +134,28 @@ def language():
     """
     source = request.form if request.method == "POST" else request.args
     code = supported(source.get("lang"))
-    target = safe_next(source.get("next"), url_for("main.index"))
+    target = _language_next()
     if code is None or code != (source.get("lang") or "").strip().lower():
         flash(_("Choose one of the languages offered."), "error")
         return redirect(target)
     if request.method == "POST" and current_user.is_authenticated:
-        try:
-            services.set_preferences(current_user, code, current_user.timezone)
-        except ServiceError as error:
-            flash_error(error)
-            return redirect(target)
+        services.set_preferences(current_user, code, current_user.timezone)
     response = redirect(target)
     _remember_language(response, code)
     return response
+
+
+def _language_next() -> str:
+    """The page the language switcher was used on (this site's only), else the home page."""
+    source = request.form if request.method == "POST" else request.args
+    return safe_next(source.get("next"), url_for("main.index"))
 
 
 @bp.get("/admin/users")
 @login_required
 def users():
     """The list of accounts, for admins."""
-    if not current_user.is_admin:
-        abort(403, description=_("Only admins can manage accounts."))
+    require_admin(current_user, _("Only admins can manage accounts."))
     query = (request.args.get("q") or "")[:200]
     pagination = services.list_users(page_arg(), query=query)
     return render_template("accounts/users.html", pagination=pagination, query=query,
@@ -177,28 +164,22 @@ def users():
 
 @bp.post("/admin/users/<int:user_id>/role")
 @login_required
+@back_on_refusal("accounts.users", shown_to=is_admin)
 def change_role(user_id: int):
     """Give a user another role."""
     form = RoleForm()
-    try:
-        user = services.set_role(current_user, user_id, form.role.data)
-    except ServiceError as error:
-        flash_error(error)
-    else:
-        flash(_("%(name)s now has the role %(role)s.", name=user.name, role=user.role_label), "success")
+    user = services.set_role(current_user, user_id, form.role.data)
+    flash(_("%(name)s now has the role %(role)s.", name=user.name, role=user.role_label), "success")
     return redirect(url_for("accounts.users"))
 
 
 @bp.post("/admin/users/<int:user_id>/active")
 @login_required
+@back_on_refusal("accounts.users", shown_to=is_admin)
 def change_active(user_id: int):
     """Deactivate or reactivate an account."""
     form = ActiveForm()
-    try:
-        user = services.set_active(current_user, user_id, form.active.data == "1")
-    except ServiceError as error:
-        flash_error(error)
-    else:
-        flash(_("%(name)s is active again.", name=user.name) if user.active
-              else _("%(name)s is now deactivated.", name=user.name), "success")
+    user = services.set_active(current_user, user_id, form.active.data == "1")
+    flash(_("%(name)s is active again.", name=user.name) if user.active
+          else _("%(name)s is now deactivated.", name=user.name), "success")
     return redirect(url_for("accounts.users"))

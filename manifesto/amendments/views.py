@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..accounts.rules import is_moderator, require_moderator
 from ..audit.services import events_for
 from ..documents import services as documents
 from ..documents.contributions import page_figures
+from ..documents.rules import closed_by_phase
 from ..forms import choices
-from ..services import ConflictError, NotFound, ServiceError
+from ..services import NotFound, PermissionDenied
 from ..text.diff import word_diff
 from ..text.diff_html import render_inline, render_side_by_side
-from ..web import flash_error, form_error, int_arg, page_arg
+from ..web import back_on_refusal, int_arg, page_arg, refusals
 from . import services
 from .forms import DecisionForm, ProposalForm, WithdrawForm
 from .models import Kind, Status
@@ -28,22 +30,6 @@ def _amendment_words() -> dict:
     return {"amendment_event_label": event_action_label}
 
 
-def _document(slug: str):
-    """Load the document or answer 404."""
-    try:
-        return documents.get_document_or_404(slug)
-    except NotFound as error:
-        abort(404, description=error.message)
-
-
-def _amendment(document, amendment_id: int):
-    """Load an amendment the current user may see, or answer 404."""
-    try:
-        return services.get_amendment_or_404(document, amendment_id, current_user)
-    except NotFound as error:
-        abort(404, description=error.message)
-
-
 def _flag(name: str) -> bool:
     """Read a checkbox-like query argument."""
     return request.args.get(name) in ("1", "on", "true")
@@ -52,7 +38,7 @@ def _flag(name: str) -> bool:
 @bp.get("/")
 def index(slug: str):
     """Amendments of the document, filtered, sorted and paginated."""
-    document = _document(slug)
+    document = documents.get_document_or_404(slug)
     flt = services.ListFilter(
         status=request.args.get("status", "open"), section_id=int_arg("section"),
         author_id=int_arg("author"), needs_decision=_flag("needs_decision"),
@@ -61,7 +47,7 @@ def index(slug: str):
     if _flag("mine_supported") and current_user.is_authenticated:
         flt.supported_by = current_user.id
     # Moderators land on what still needs them.
-    if not request.args and current_user.is_authenticated and current_user.is_moderator:
+    if not request.args and is_moderator(current_user):
         flt.needs_decision = True
     if flt.sort not in services.SORTS:
         flt.sort = "code"
@@ -97,7 +83,7 @@ def _preview(kind: str, base_body: str | None, body: str | None):
 @login_required
 def new(slug: str):
     """Propose an amendment: the editor starts from the section's current text."""
-    document = _document(slug)
+    document = documents.get_document_or_404(slug)
     outline = documents.outline(document)
     form = ProposalForm()
     _proposal_choices(form, outline)
@@ -123,18 +109,16 @@ def new(slug: str):
             form.base_version_id.data = entry.version.id
     elif form.validate_on_submit():
         action = request.form.get("action", "submit")
-        try:
+        with refusals(form) as refused:
             amendment = services.propose_amendment(
                 current_user, document.id, kind=form.kind.data, section_id=form.section_id.data or None,
                 heading=form.heading.data, body=form.body.data, reason=form.reason.data,
                 base_version_id=form.base_version_id.data or (entry.version.id if entry else None),
                 submit=action == "submit")
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
             flash(_("%(code)s is submitted.", code=amendment.code) if amendment.status == Status.SUBMITTED
                   else _("Your draft is saved. Only you can see it."), "success")
             return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment.id))
+        status = refused.status
     elif form.errors:
         status = 400
     return render_template("amendments/form.html", document=document, form=form, entry=entry, amendment=None,
@@ -143,7 +127,7 @@ def new(slug: str):
 
 def _window_message(document) -> str:
     """Why proposing is closed right now."""
-    if document.phase != "amendments":
+    if closed_by_phase(document):
         return _("Amendments are closed in the current phase (“%(phase)s”). "
                  "You can still read and prepare your text; it is kept on this page.",
                  phase=document.phase_enum.label)
@@ -154,8 +138,8 @@ def _window_message(document) -> str:
 @bp.get("/<int:amendment_id>")
 def show(slug: str, amendment_id: int):
     """An amendment: its diff, reason, supporters, history, collisions and decision."""
-    document = _document(slug)
-    amendment = _amendment(document, amendment_id)
+    document = documents.get_document_or_404(slug)
+    amendment = services.get_amendment_or_404(document, amendment_id, current_user)
     view = "side" if request.args.get("view") == "side" else "inline"
     return _render_show(document, amendment, view)
 
@@ -186,10 +170,10 @@ def _render_show(document, amendment, view="inline", decision_form=None, withdra
 @login_required
 def edit(slug: str, amendment_id: int):
     """Edit an undecided amendment (its author), or resolve a conflict (author or moderator)."""
-    document = _document(slug)
-    amendment = _amendment(document, amendment_id)
+    document = documents.get_document_or_404(slug)
+    amendment = services.get_amendment_or_404(document, amendment_id, current_user)
     if not services.can_edit(current_user, amendment):
-        abort(403, description=_("Only the author can edit this amendment while it is undecided."))
+        raise PermissionDenied(_("Only the author can edit this amendment while it is undecided."))
     section_entry = None
     if amendment.section_id and amendment.kind != Kind.INSERT:
         section = documents.get_section_or_404(document, amendment.section_id)
@@ -210,61 +194,61 @@ def edit(slug: str, amendment_id: int):
         preview = _preview(amendment.kind, section_entry.version.body if section_entry else None, form.body.data)
     elif form.validate_on_submit():
         action = request.form.get("action", "save")
-        try:
+        with refusals(form, on_conflict=_take_current_revision(form)) as refused:
             amendment = services.edit_amendment(
                 current_user, document.id, amendment.id, heading=form.heading.data, body=form.body.data,
                 reason=form.reason.data, revision=form.revision.data or None, submit=action == "submit")
-        except ConflictError as error:
-            status = 409
-            form.form_errors.append(error.message)
-            form.revision.data = error.current.revision
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
             flash(_("%(code)s is saved.", code=amendment.code) if amendment.number
                   else _("Your draft is saved."), "success")
             return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment.id))
+        status = refused.status
     elif form.errors:
         status = 400
     return render_template("amendments/form.html", document=document, form=form, entry=section_entry,
                            amendment=amendment, preview=preview, can_propose=True), status
 
 
+def _take_current_revision(form):
+    """On a conflict, the form takes the amendment's current revision: sending it again is a deliberate choice."""
+    def refresh(error) -> None:
+        """Point the form at the revision the conflict carries."""
+        form.revision.data = error.current.revision
+    return refresh
+
+
 @bp.post("/<int:amendment_id>/withdraw")
 @login_required
+@back_on_refusal("amendments.show")
 def withdraw(slug: str, amendment_id: int):
     """The author withdraws an amendment."""
-    document = _document(slug)
-    amendment = _amendment(document, amendment_id)
+    document = documents.get_document_or_404(slug)
+    amendment = services.get_amendment_or_404(document, amendment_id, current_user)
     form = WithdrawForm()
-    try:
+    with refusals(form, on_conflict=_take_current_revision(form)) as refused:
         services.withdraw_amendment(current_user, document.id, amendment.id, revision=form.revision.data or None,
                                     reason=form.reason.data)
-    except ConflictError as error:
-        return _render_show(document, _amendment(document, amendment_id), withdraw_form=form, status=409,
-                            conflict_message=error.message)
-    except ServiceError as error:
-        flash_error(error)
-    else:
         flash(_("The amendment is withdrawn."), "success")
+        return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id))
+    if refused.status == 409:  # the page as it is now, the reason kept
+        fresh = services.get_amendment_or_404(document, amendment_id, current_user)
+        return _render_show(document, fresh, withdraw_form=form, status=409, conflict_message=refused.message)
+    flash(refused.message, "error")
     return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id))
 
 
 @bp.post("/<int:amendment_id>/support")
 @login_required
+@back_on_refusal("amendments.show", anchor="support")
 def support(slug: str, amendment_id: int):
-    """Support an amendment, or withdraw one's support."""
-    document = _document(slug)
-    amendment = _amendment(document, amendment_id)
-    try:
-        if request.form.get("action") == "withdraw":
-            services.withdraw_support(current_user, document.id, amendment.id)
-            flash(_("Your support is withdrawn."), "success")
-        else:
-            services.support_amendment(current_user, document.id, amendment.id)
-            flash(_("You support this amendment."), "success")
-    except ServiceError as error:
-        flash_error(error)
+    """Support an amendment, or withdraw one's support (a refusal, say after the decision, goes back with it)."""
+    document = documents.get_document_or_404(slug)
+    amendment = services.get_amendment_or_404(document, amendment_id, current_user)
+    if request.form.get("action") == "withdraw":
+        services.withdraw_support(current_user, document.id, amendment.id)
+        flash(_("Your support is withdrawn."), "success")
+    else:
+        services.support_amendment(current_user, document.id, amendment.id)
+        flash(_("You support this amendment."), "success")
     return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id) + "#support")
 
 
@@ -272,37 +256,38 @@ def support(slug: str, amendment_id: int):
 @login_required
 def decide(slug: str, amendment_id: int):
     """A moderator decides; a refused or stale decision keeps the moderator's text."""
-    document = _document(slug)
-    amendment = _amendment(document, amendment_id)
+    document = documents.get_document_or_404(slug)
+    amendment = services.get_amendment_or_404(document, amendment_id, current_user)
     form = DecisionForm()
-    if not current_user.is_moderator:
-        abort(403, description=_("Only moderators decide on amendments."))
+    require_moderator(current_user, _("Only moderators decide on amendments."))
     if not form.validate():
         return _render_show(document, amendment, decision_form=form, status=400)
-    try:
+    with refusals(form, on_conflict=lambda error: None) as refused:
         services.decide_amendment(current_user, document.id, amendment.id, decision=form.decision.data,
                                   reason=form.reason.data, revision=form.revision.data or None,
                                   final_heading=form.final_heading.data, final_body=form.final_body.data,
                                   merged_into=form.merged_into.data)
-    except ConflictError as error:
-        fresh = _amendment(document, amendment_id)
-        form.revision.data = fresh.revision
-        return _render_show(document, fresh, decision_form=form, status=409, conflict_message=error.message)
-    except ServiceError as error:
-        form_error(form, error)
-        return _render_show(document, _amendment(document, amendment_id), decision_form=form, status=error.status)
-    flash(_("The decision is recorded."), "success")
-    return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id))
+        flash(_("The decision is recorded."), "success")
+        return redirect(url_for("amendments.show", slug=slug, amendment_id=amendment_id))
+    # Loaded again: the refused transaction expired what was loaded before it.
+    fresh = services.get_amendment_or_404(document, amendment_id, current_user)
+    if refused.status != 409:
+        return _render_show(document, fresh, decision_form=form, status=refused.status)
+    form.revision.data = fresh.revision  # deciding again is now a deliberate choice
+    if services.can_decide(current_user, fresh):  # the message stands by the form, still open
+        return _render_show(document, fresh, decision_form=form, status=409)
+    form.form_errors.clear()  # decided meanwhile: the page says what happened above the kept text
+    return _render_show(document, fresh, decision_form=form, status=409, conflict_message=refused.message)
 
 
 @bp.get("/<int:amendment_id>/revisions/<int:number>")
 def revision(slug: str, amendment_id: int, number: int):
     """One earlier revision of an amendment, with its diff against the version it was written on."""
-    document = _document(slug)
-    amendment = _amendment(document, amendment_id)
+    document = documents.get_document_or_404(slug)
+    amendment = services.get_amendment_or_404(document, amendment_id, current_user)
     found = next((r for r in services.revisions(amendment) if r.number == number), None)
     if found is None:
-        abort(404, description=_("There is no such revision."))
+        raise NotFound(_("There is no such revision."))
     base_body = found.base_version.body if found.base_version is not None else None
     inline = _preview(amendment.kind, base_body, found.proposed_body)[0]
     return render_template("amendments/revision.html", document=document, a=amendment, r=found, diff=inline)

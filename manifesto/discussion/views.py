@@ -9,15 +9,16 @@ refused form comes back with its message next to the field and the text kept.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts import services as accounts
+from ..accounts.rules import require_admin, require_moderator
 from ..amendments import services as amendments
 from ..documents import services as documents
-from ..services import ConflictError, NotFound, ServiceError
-from ..web import form_error, page_arg
+from ..services import ConflictError, NotFound, PermissionDenied
+from ..web import page_arg, refusals
 from . import comments, moderation
 from .figures import Rights
 from .forms import (CommentForm, DeleteCommentForm, DismissForm, EditCommentForm, HideForm, ReplyForm,
@@ -29,43 +30,12 @@ bp = Blueprint("discussion", __name__, url_prefix="/d/<slug>")
 
 # ------------------------------------------------------------------- loading
 
-def _document(slug: str):
-    """Load the document or answer 404."""
-    try:
-        return documents.get_document_or_404(slug)
-    except NotFound as error:
-        abort(404, description=error.message)
-
-
-def _comment(document, comment_id: int) -> Comment:
-    """Load a comment of the document or answer 404."""
-    try:
-        return comments.get_comment_or_404(document, comment_id)
-    except NotFound as error:
-        abort(404, description=error.message)
-
-
-def _section(document, section_id: int):
-    """Load a section of the document or answer 404."""
-    try:
-        return documents.get_section_or_404(document, section_id)
-    except NotFound as error:
-        abort(404, description=error.message)
-
-
-def _amendment(document, amendment_id: int):
-    """Load an amendment the reader may see, or answer 404."""
-    try:
-        return amendments.get_amendment_or_404(document, amendment_id, current_user)
-    except NotFound as error:
-        abort(404, description=error.message)
-
-
 def _context(document, comment: Comment) -> dict:
     """What a comment's own pages show about where it belongs: the section or the amendment."""
     if comment.target == Target.AMENDMENT:
-        return {"amendment": _amendment(document, comment.amendment_id), "section": None}
-    return {"section": _section(document, comment.section_id), "amendment": None}
+        return {"amendment": amendments.get_amendment_or_404(document, comment.amendment_id, current_user),
+                "section": None}
+    return {"section": documents.get_section_or_404(document, comment.section_id), "amendment": None}
 
 
 def _place(document, comment: Comment) -> str:
@@ -87,18 +57,15 @@ def _place(document, comment: Comment) -> str:
 @bp.get("/comments/<int:comment_id>")
 def comment(slug: str, comment_id: int):
     """A comment's permanent address: the page and place that show it."""
-    document = _document(slug)
-    return redirect(_place(document, _comment(document, comment_id)))
+    document = documents.get_document_or_404(slug)
+    return redirect(_place(document, comments.get_comment_or_404(document, comment_id)))
 
 
 @bp.get("/threads/<int:comment_id>")
 def thread(slug: str, comment_id: int):
     """A whole thread, page by page, for threads too long for their section or amendment page."""
-    document = _document(slug)
-    try:
-        found = comments.thread_page(document, comment_id, page_arg())
-    except NotFound as error:
-        abort(404, description=error.message)
+    document = documents.get_document_or_404(slug)
+    found = comments.thread_page(document, comment_id, page_arg())
     return render_template("discussion/thread.html", document=document, thread=found,
                            comment_rights=Rights(current_user), **_context(document, found.root))
 
@@ -112,46 +79,42 @@ def _comment_page(document, form, status: int, **extra):
 @login_required
 def comment_on_section(slug: str, section_id: int):
     """Comment on a section or on a passage of it."""
-    document = _document(slug)
-    section = _section(document, section_id)
+    document = documents.get_document_or_404(slug)
+    section = documents.get_section_or_404(document, section_id)
     form = CommentForm()
     if request.method == "GET":
         form.quote.data = request.args.get("quote", "")[:5000]
         return _comment_page(document, form, 200, section=section)
     status = 400
     if form.validate_on_submit():
-        try:
+        with refusals(form) as refused:
             comment = comments.post_comment(current_user, document.id, section_id=section.id, body=form.body.data,
                                             quote=form.quote.data, quote_prefix=form.quote_prefix.data,
                                             quote_suffix=form.quote_suffix.data)
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
             flash(_("Your comment is posted."), "success")
             return redirect(_place(document, comment))
+        status = refused.status
     # Loaded again: the refused transaction expired what was loaded before it.
-    return _comment_page(document, form, status, section=_section(document, section_id))
+    return _comment_page(document, form, status, section=documents.get_section_or_404(document, section_id))
 
 
 @bp.route("/amendments/<int:amendment_id>/comments", methods=["GET", "POST"])
 @login_required
 def comment_on_amendment(slug: str, amendment_id: int):
     """Comment on an amendment."""
-    document = _document(slug)
-    amendment = _amendment(document, amendment_id)
+    document = documents.get_document_or_404(slug)
+    amendment = amendments.get_amendment_or_404(document, amendment_id, current_user)
     form = ReplyForm()
     if request.method == "GET":
         return _comment_page(document, form, 200, amendment=amendment)
     status = 400
     if form.validate_on_submit():
-        try:
+        with refusals(form) as refused:
             comment = comments.post_comment(current_user, document.id, amendment_id=amendment.id,
                                             body=form.body.data)
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
             flash(_("Your comment is posted."), "success")
             return redirect(_place(document, comment))
+        status = refused.status
     return _comment_page(document, form, status, amendment=amendment)
 
 
@@ -159,18 +122,16 @@ def comment_on_amendment(slug: str, amendment_id: int):
 @login_required
 def reply(slug: str, comment_id: int):
     """Reply to a comment."""
-    document = _document(slug)
-    parent = _comment(document, comment_id)
+    document = documents.get_document_or_404(slug)
+    parent = comments.get_comment_or_404(document, comment_id)
     form = ReplyForm()
     status = 200
     if request.method == "POST" and form.validate_on_submit():
-        try:
+        with refusals(form) as refused:
             comment = comments.reply_to_comment(current_user, document.id, parent.id, body=form.body.data)
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
             flash(_("Your reply is posted."), "success")
             return redirect(_place(document, comment))
+        status = refused.status
     elif request.method == "POST":
         status = 400
     return render_template("discussion/reply.html", document=document, parent=parent, form=form,
@@ -181,61 +142,59 @@ def reply(slug: str, comment_id: int):
 @login_required
 def edit(slug: str, comment_id: int):
     """An author edits their comment; a stale form keeps the text and shows the current one."""
-    document = _document(slug)
-    found = _comment(document, comment_id)
+    document = documents.get_document_or_404(slug)
+    found = comments.get_comment_or_404(document, comment_id)
     if found.author_id != current_user.id:
-        abort(403, description=_("You can only edit your own comments."))
+        raise PermissionDenied(_("You can only edit your own comments."))
     form = EditCommentForm()
     if request.method == "GET":
         form.body.data, form.revision.data = found.body, found.revision
-    status, conflict = 200, None
+    status, conflict = 200, []
+
+    def stale(error: ConflictError) -> None:
+        """Show the comment as it is now; saving again is now a deliberate choice."""
+        conflict.append(error.current)
+        form.revision.data = error.current.revision
+
     if request.method == "POST" and form.validate_on_submit():
-        try:
+        with refusals(form, on_conflict=stale) as refused:
             comments.edit_comment(current_user, document.id, found.id, body=form.body.data,
                                   revision=form.revision.data or None)
-        except ConflictError as error:
-            status, conflict = 409, error.current
-            form.revision.data = error.current.revision  # saving again is now a deliberate choice
-            form.form_errors.append(error.message)
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
             flash(_("Your comment is saved."), "success")
             return redirect(_place(document, found))
+        status = refused.status
     elif request.method == "POST":
         status = 400
     return render_template("discussion/edit.html", document=document, comment=found, form=form,
-                           conflict=conflict), status
+                           conflict=conflict[0] if conflict else None), status
 
 
 @bp.route("/comments/<int:comment_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(slug: str, comment_id: int):
     """An author deletes their comment (after a confirmation page)."""
-    document = _document(slug)
-    found = _comment(document, comment_id)
+    document = documents.get_document_or_404(slug)
+    found = comments.get_comment_or_404(document, comment_id)
     if found.author_id != current_user.id:
-        abort(403, description=_("You can only delete your own comments."))
+        raise PermissionDenied(_("You can only delete your own comments."))
     form = DeleteCommentForm()
     if request.method == "POST" and form.validate_on_submit():
-        try:
+        with refusals(form) as refused:
             comments.delete_comment(current_user, document.id, found.id)
-        except ServiceError as error:
-            form_error(form, error)
-            return render_template("discussion/delete.html", document=document, comment=found, form=form), \
-                error.status
-        flash(_("Your comment is deleted. Its replies stay, under a placeholder."), "success")
-        return redirect(_place(document, found))
+            flash(_("Your comment is deleted. Its replies stay, under a placeholder."), "success")
+            return redirect(_place(document, found))
+        return render_template("discussion/delete.html", document=document, comment=found, form=form), \
+            refused.status
     return render_template("discussion/delete.html", document=document, comment=found, form=form)
 
 
 @bp.get("/comments/<int:comment_id>/history")
 def history(slug: str, comment_id: int):
     """A comment's earlier texts."""
-    document = _document(slug)
-    found = _comment(document, comment_id)
+    document = documents.get_document_or_404(slug)
+    found = comments.get_comment_or_404(document, comment_id)
     if not comments.can_see(current_user, found):
-        abort(404, description=_("This comment's text is not available."))
+        raise NotFound(_("This comment's text is not available."))
     return render_template("discussion/history.html", document=document, comment=found,
                            revisions=comments.revisions_of(found))
 
@@ -245,19 +204,17 @@ def history(slug: str, comment_id: int):
 def _report(document, target: str, item, title: str):
     """Show and handle the report form for a comment or an amendment."""
     if item.author_id == current_user.id:
-        abort(403, description=_("You cannot report what you wrote yourself."))
+        raise PermissionDenied(_("You cannot report what you wrote yourself."))
     form = ReportForm()
     status = 200
     if request.method == "POST" and form.validate_on_submit():
-        try:
+        with refusals(form) as refused:
             moderation.report_item(current_user, document.id, target, item.id, reason=form.reason.data)
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
             flash(_("Thank you: the moderators will look at your report."), "success")
             if target == Target.AMENDMENT:
                 return redirect(url_for("amendments.show", slug=document.slug, amendment_id=item.id))
             return redirect(_place(document, item))
+        status = refused.status
     elif request.method == "POST":
         status = 400
     return render_template("discussion/report.html", document=document, form=form, target=target, item=item,
@@ -268,8 +225,8 @@ def _report(document, target: str, item, title: str):
 @login_required
 def report_comment(slug: str, comment_id: int):
     """Report a comment to the moderators."""
-    document = _document(slug)
-    found = _comment(document, comment_id)
+    document = documents.get_document_or_404(slug)
+    found = comments.get_comment_or_404(document, comment_id)
     return _report(document, Target.COMMENT.value, found, _("Report a comment by %(name)s", name=found.author.name))
 
 
@@ -277,25 +234,19 @@ def report_comment(slug: str, comment_id: int):
 @login_required
 def report_amendment(slug: str, amendment_id: int):
     """Report an amendment to the moderators."""
-    document = _document(slug)
-    amendment = _amendment(document, amendment_id)
+    document = documents.get_document_or_404(slug)
+    amendment = amendments.get_amendment_or_404(document, amendment_id, current_user)
     return _report(document, Target.AMENDMENT.value, amendment, _("Report %(code)s", code=amendment.code))
 
 
 # ----------------------------------------------------------------- moderation
 
-def _require_moderator() -> None:
-    """Answer 403 to anyone but a moderator (the services check again)."""
-    if not moderation.can_moderate(current_user):
-        abort(403, description=_("Only moderators can do this."))
-
-
 @bp.get("/moderation")
 @login_required
 def queue(slug: str):
     """The moderators' queue: reported items, oldest first, and what was hidden lately."""
-    document = _document(slug)
-    _require_moderator()
+    document = documents.get_document_or_404(slug)
+    require_moderator(current_user, _("Only moderators can do this."))  # the services check again
     return render_template("discussion/moderation.html", document=document,
                            queue=moderation.queue(document, page_arg()), hide_form=HideForm(formdata=None),
                            dismiss_form=DismissForm(formdata=None), suspend_form=SuspendForm(formdata=None),
@@ -333,19 +284,17 @@ def _moderation_texts(action: str, target: str, item) -> tuple[str, str]:
 
 def _moderate(document, action: str, target: str, item):
     """Show and handle a moderator's form (hide, restore, dismiss) for a comment or an amendment."""
-    _require_moderator()
+    require_moderator(current_user, _("Only moderators can do this."))  # the services check again
     form_class, service = ACTIONS[action]
     title, done = _moderation_texts(action, target, item)
     form = form_class()
     status = 200
     if request.method == "POST" and form.validate_on_submit():
-        try:
+        with refusals(form) as refused:
             service(current_user, document.id, target, item.id, reason=form.reason.data)
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
             flash(done, "success")
             return redirect(url_for("discussion.queue", slug=document.slug))
+        status = refused.status
     elif request.method == "POST":
         status = 400
     return render_template("discussion/moderate.html", document=document, form=form, action=action,
@@ -358,8 +307,8 @@ def _moderate(document, action: str, target: str, item):
 @login_required
 def moderate_comment(slug: str, comment_id: int, action: str):
     """Hide or restore a comment, or dismiss its reports."""
-    document = _document(slug)
-    found = _comment(document, comment_id)
+    document = documents.get_document_or_404(slug)
+    found = comments.get_comment_or_404(document, comment_id)
     return _moderate(document, action, Target.COMMENT.value, found)
 
 
@@ -371,8 +320,8 @@ def moderate_comment(slug: str, comment_id: int, action: str):
 @login_required
 def moderate_amendment(slug: str, amendment_id: int, action: str):
     """Hide or restore an amendment, or dismiss its reports."""
-    document = _document(slug)
-    amendment = _amendment(document, amendment_id)
+    document = documents.get_document_or_404(slug)
+    amendment = amendments.get_amendment_or_404(document, amendment_id, current_user)
     return _moderate(document, action, Target.AMENDMENT.value, amendment)
 
 
@@ -380,23 +329,17 @@ def moderate_amendment(slug: str, amendment_id: int, action: str):
 @login_required
 def suspend(slug: str, user_id: int):
     """An admin suspends the account of a reported author, with a reason."""
-    document = _document(slug)
-    if not current_user.is_admin:
-        abort(403, description=_("Only admins can suspend accounts."))
-    try:
-        person = accounts.get_user_or_404(user_id)
-    except NotFound as error:
-        abort(404, description=error.message)
+    document = documents.get_document_or_404(slug)
+    require_admin(current_user, _("Only admins can suspend accounts."))
+    person = accounts.get_user_or_404(user_id)
     form = SuspendForm()
     status = 200
     if request.method == "POST" and form.validate_on_submit():
-        try:
+        with refusals(form) as refused:
             accounts.set_active(current_user, person.id, False, reason=form.reason.data or "")
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
             flash(_("The account of %(name)s is suspended.", name=person.name), "success")
             return redirect(url_for("discussion.queue", slug=document.slug))
+        status = refused.status
     elif request.method == "POST":
         status = 400
     return render_template("discussion/suspend.html", document=document, form=form, person=person), status

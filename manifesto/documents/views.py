@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import to_user_timezone, to_utc
 from flask_login import current_user, login_required
 
+from ..accounts.rules import is_moderator, require_admin, require_moderator
 from ..audit import labels as audit_labels
 from ..audit.services import document_log
 from ..forms import choices
 from ..i18n import current_zone
-from ..services import ConflictError, NotFound, ServiceError
+from ..services import ConflictError
 from ..text.diff import word_diff
 from ..templating import diff_labels
 from ..text.diff_html import relabel, render_inline
-from ..web import flash_error, form_error, int_arg, page_arg
+from ..web import back_on_refusal, int_arg, page_arg, refusals
 from . import services
 from .contributions import page_figures
 from .models import version_kind_label
@@ -33,21 +34,10 @@ bp.app_template_filter("audit_reason")(audit_labels.reason_label)
 bp.app_template_global("version_kind")(version_kind_label)
 
 
-def _load(slug: str, section_id: int | None = None):
-    """Load a document (and a section of it) or answer 404."""
-    try:
-        document = services.get_document_or_404(slug)
-        section = services.get_section_or_404(document, section_id) if section_id is not None else None
-    except NotFound as error:
-        abort(404, description=error.message)
-    return document, section
-
-
-
 @bp.get("/<slug>/")
 def read(slug: str):
     """The whole document on one page, with a table of contents and optional line numbers."""
-    document, _unused = _load(slug)
+    document = services.get_document_or_404(slug)
     entries = services.current_sections(document)
     return render_template("documents/read.html", document=document, entries=entries,
                            show_lines=request.args.get("lines") == "1",
@@ -57,7 +47,8 @@ def read(slug: str):
 @bp.get("/<slug>/sections/<int:section_id>")
 def section(slug: str, section_id: int):
     """A section's current text, and its history."""
-    document, section = _load(slug, section_id)
+    document = services.get_document_or_404(slug)
+    section = services.get_section_or_404(document, section_id)
     entry = services.section_entry(document, section)
     history = services.section_history(section)
     return render_template("documents/section.html", document=document, entry=entry, section=section,
@@ -73,11 +64,9 @@ def section(slug: str, section_id: int):
 @bp.get("/<slug>/sections/<int:section_id>/versions/<int:number>")
 def version(slug: str, section_id: int, number: int):
     """One version of a section as it was."""
-    document, section = _load(slug, section_id)
-    try:
-        version = services.get_version_or_404(section, number)
-    except NotFound as error:
-        abort(404, description=error.message)
+    document = services.get_document_or_404(slug)
+    section = services.get_section_or_404(document, section_id)
+    version = services.get_version_or_404(section, number)
     return render_template("documents/version.html", document=document, section=section, version=version,
                            show_lines=request.args.get("lines") == "1")
 
@@ -85,16 +74,14 @@ def version(slug: str, section_id: int, number: int):
 @bp.get("/<slug>/sections/<int:section_id>/compare")
 def compare(slug: str, section_id: int):
     """Word-level diff between two versions of a section, inline or side by side."""
-    document, section = _load(slug, section_id)
+    document = services.get_document_or_404(slug)
+    section = services.get_section_or_404(document, section_id)
     newest = section.version_count
     old_n = int_arg("from") or max(1, newest - 1)
     new_n = int_arg("to") or newest
     view = "side" if request.args.get("view") == "side" else "inline"
-    try:
-        old = services.get_version_or_404(section, old_n)
-        new = services.get_version_or_404(section, new_n)
-    except NotFound as error:
-        abort(404, description=error.message)
+    old = services.get_version_or_404(section, old_n)
+    new = services.get_version_or_404(section, new_n)
     inline_html, side_html = services.compare_versions(old, new)
     heading_ops = word_diff(old.heading, new.heading) if old.heading != new.heading else None
     labels = diff_labels()  # stored diffs speak English; the page speaks its reader's language
@@ -108,9 +95,8 @@ def compare(slug: str, section_id: int):
 @login_required
 def new_section(slug: str):
     """Add a section (moderators)."""
-    document, _unused = _load(slug)
-    if not services.can_edit_sections(current_user):
-        abort(403, description=_("Only moderators can add sections."))
+    document = services.get_document_or_404(slug)
+    require_moderator(current_user, _("Only moderators can add sections."))
     entries = services.outline(document)
     form = NewSectionForm()
     form.after.choices = choices([(0, _("At the beginning"))] + [
@@ -121,17 +107,15 @@ def new_section(slug: str):
             form.after.data = int_arg("after") or entries[-1].section_id
     status = 200
     if form.validate_on_submit():
-        try:
+        with refusals(form, on_conflict=lambda error: None) as refused:
             section = services.create_section(
                 current_user, document.id, heading=form.heading.data, body=form.body.data,
                 reason=form.reason.data, after_section_id=form.after.data or None,
                 structure_version=form.structure_version.data or None)
-        except ServiceError as error:
-            status = form_error(form, error)
-            form.structure_version.data = document.structure_version
-        else:
             flash(_("The section is added."), "success")
             return redirect(url_for("documents.section", slug=slug, section_id=section.id))
+        status = refused.status
+        form.structure_version.data = document.structure_version  # sending again is a deliberate choice
     elif form.errors:
         status = 400
     return render_template("documents/section_form.html", document=document, form=form, section=None,
@@ -142,34 +126,33 @@ def new_section(slug: str):
 @login_required
 def edit_section(slug: str, section_id: int):
     """Write a new version of a section (moderators); a stale base version is a conflict."""
-    document, section = _load(slug, section_id)
-    if not services.can_edit_sections(current_user):
-        abort(403, description=_("Only moderators can edit sections directly."))
+    document = services.get_document_or_404(slug)
+    section = services.get_section_or_404(document, section_id)
+    require_moderator(current_user, _("Only moderators can edit sections directly."))
     current = section.current_version
     form = SectionForm()
     if request.method == "GET":
         form.heading.data, form.body.data = current.heading, current.body
         form.base_version.data = section.version_count
-    status, conflict = 200, None
+    status, conflict = 200, {}
+
+    def stale(error: ConflictError) -> None:
+        """Show the current version beside the user's text; saving again is now a deliberate choice."""
+        conflict.update(_conflict_view(error, form.body.data))
+        form.base_version.data = error.current.number
+
     if form.validate_on_submit():
-        try:
+        with refusals(form, on_conflict=stale) as refused:
             version = services.edit_section(current_user, document.id, section.id, heading=form.heading.data,
                                             body=form.body.data, reason=form.reason.data,
                                             base_version=form.base_version.data or None)
-        except ConflictError as error:
-            status = 409
-            conflict = _conflict_view(error, form.body.data)
-            form.base_version.data = error.current.number  # saving again is now a deliberate choice
-            form.form_errors.append(error.message)
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
             flash(_("Version %(number)s is saved.", number=version.number), "success")
             return redirect(url_for("documents.section", slug=slug, section_id=section.id))
+        status = refused.status
     elif form.errors:
         status = 400
     return render_template("documents/section_form.html", document=document, form=form, section=section,
-                           current=current, conflict=conflict), status
+                           current=current, conflict=conflict or None), status
 
 
 def _conflict_view(error: ConflictError, mine: str) -> dict:
@@ -181,62 +164,65 @@ def _conflict_view(error: ConflictError, mine: str) -> dict:
 
 @bp.post("/<slug>/sections/<int:section_id>/revert")
 @login_required
+@back_on_refusal("documents.section", shown_to=is_moderator)
 def revert_section(slug: str, section_id: int):
     """Make an earlier version current again (moderators)."""
-    document, section = _load(slug, section_id)
+    document = services.get_document_or_404(slug)
+    section = services.get_section_or_404(document, section_id)
     form = RevertForm()
     if not form.validate():
         flash(_("Give a reason for the revert."), "error")
         return redirect(url_for("documents.section", slug=slug, section_id=section_id) + "#history")
-    try:
-        version = services.revert_section(current_user, document.id, section_id, to_number=form.to_number.data,
-                                          reason=form.reason.data, base_version=form.base_version.data or None)
-    except ServiceError as error:
-        flash_error(error)
-    else:
-        flash(_("Version %(number)s restores the text of an earlier version.", number=version.number), "success")
+    version = services.revert_section(current_user, document.id, section_id, to_number=form.to_number.data,
+                                      reason=form.reason.data, base_version=form.base_version.data or None)
+    flash(_("Version %(number)s restores the text of an earlier version.", number=version.number), "success")
     return redirect(url_for("documents.section", slug=slug, section_id=section_id))
 
 
 @bp.post("/<slug>/sections/<int:section_id>/move")
 @login_required
+@back_on_refusal(lambda: _after_move(request.view_args["slug"], request.view_args["section_id"]),
+                 shown_to=is_moderator)
 def move_section(slug: str, section_id: int):
     """Move a section up or down (moderators)."""
-    document, _unused = _load(slug, section_id)
+    document = services.get_document_or_404(slug)
+    services.get_section_or_404(document, section_id)
     form = MoveForm()
-    try:
-        services.move_section(current_user, document.id, section_id, direction=form.direction.data or "",
-                              structure_version=form.structure_version.data or None)
-    except ServiceError as error:
-        flash_error(error)
-    return redirect(request.form.get("back") if request.form.get("back") == url_for("documents.read", slug=slug)
-                    else url_for("documents.section", slug=slug, section_id=section_id))
+    services.move_section(current_user, document.id, section_id, direction=form.direction.data or "",
+                          structure_version=form.structure_version.data or None)
+    return redirect(_after_move(slug, section_id))
+
+
+def _after_move(slug: str, section_id: int) -> str:
+    """Where a move goes back to: the reading page when it was pressed there, else the section's page."""
+    reading = url_for("documents.read", slug=slug)
+    return reading if request.form.get("back") == reading else \
+        url_for("documents.section", slug=slug, section_id=section_id)
 
 
 @bp.route("/<slug>/sections/<int:section_id>/retire", methods=["GET", "POST"])
 @login_required
 def retire_section(slug: str, section_id: int):
     """Take a section out of the text, or bring it back (moderators)."""
-    document, section = _load(slug, section_id)
-    if not services.can_edit_sections(current_user):
-        abort(403, description=_("Only moderators can retire sections."))
+    document = services.get_document_or_404(slug)
+    section = services.get_section_or_404(document, section_id)
+    require_moderator(current_user, _("Only moderators can retire sections."))
     heading = section.current_version.heading
     form = RetireForm()
     if request.method == "GET":
         form.base_version.data = section.version_count
     status = 200
     if form.validate_on_submit():
-        try:
-            if section.retired:
+        retired = section.retired
+        with refusals(form, on_conflict=lambda error: None) as refused:
+            if retired:
                 services.restore_section(current_user, document.id, section_id, reason=form.reason.data)
             else:
                 services.retire_section(current_user, document.id, section_id, reason=form.reason.data,
                                         base_version=form.base_version.data or None)
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
-            flash(_("The section is restored.") if section.retired else _("The section is retired."), "success")
+            flash(_("The section is restored.") if retired else _("The section is retired."), "success")
             return redirect(url_for("documents.section", slug=slug, section_id=section_id))
+        status = refused.status
     elif form.errors:
         status = 400
     return render_template("documents/retire.html", document=document, section=section, form=form,
@@ -250,9 +236,8 @@ def settings(slug: str):
 
     The deadline is stored in UTC, and typed and shown in the admin's time zone, which its label names.
     """
-    document, _unused = _load(slug)
-    if not services.can_manage_document(current_user):
-        abort(403, description=_("Only admins can change the document's settings."))
+    document = services.get_document_or_404(slug)
+    require_admin(current_user, _("Only admins can change the document's settings."))
     form = DocumentSettingsForm(obj=document)
     form.amendment_deadline.label.text = _("Amendment deadline, in your time zone (%(zone)s), optional",
                                            zone=current_zone())
@@ -261,16 +246,14 @@ def settings(slug: str):
     status = 200
     if form.validate_on_submit():
         deadline = form.amendment_deadline.data
-        try:
+        with refusals(form) as refused:
             services.update_document(current_user, document.id, title=form.title.data,
                                      introduction=form.introduction.data or "", phase=form.phase.data,
                                      amendment_deadline=to_utc(deadline) if deadline else None,
                                      min_supporters=form.min_supporters.data, language=form.language.data)
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
             flash(_("The settings are saved."), "success")
             return redirect(url_for("documents.read", slug=slug))
+        status = refused.status
     elif form.errors:
         status = 400
     return render_template("documents/settings.html", document=document, form=form), status
@@ -279,7 +262,7 @@ def settings(slug: str):
 @bp.get("/<slug>/log")
 def log(slug: str):
     """Everything that happened to the document, newest first."""
-    document, _unused = _load(slug)
+    document = services.get_document_or_404(slug)
     pagination = document_log(document.id, page_arg())
     return render_template("documents/log.html", document=document, pagination=pagination,
                            **page_figures(document, current_user, "log", events=pagination.items))

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..database import discard_session, is_database_failure
 from ..extensions import csrf
 from ..i18n import LANGUAGE_COOKIE, supported
-from ..services import NotFound, ServiceError
-from ..web import flash_error, form_error, is_safe_next, page_arg
+from ..web import back_on_refusal, is_safe_next, page_arg, read_unless_down, refusals
 from . import services
 from .forms import FollowForm, MarkAllReadForm, SettingsForm
 
@@ -28,16 +26,7 @@ def _header_helpers() -> dict:
 
 def _unread_for_header(user) -> int | None:
     """The header's unread count; None on an error page when the database cannot say (like ``nav_user``)."""
-    if g.get("database_down"):
-        return None
-    try:
-        return services.unread_count(user)
-    except Exception as error:
-        if not (g.get("error_page") and is_database_failure(error)):
-            raise
-        g.database_down = True
-        discard_session()
-        return None
+    return read_unless_down(lambda: services.unread_count(user))
 
 
 @bp.get("/")
@@ -47,45 +36,42 @@ def index():
     page = page_arg()
     pagination = services.list_notifications(current_user, page,
                                              int(current_app.config.get("NOTIFICATIONS_PER_PAGE", 30)))
-    newest = pagination.items[0].id if page == 1 and pagination.items else None
+    newest = pagination.items[0].id if pagination.page == 1 and pagination.items else None
     return render_template("notifications/index.html", pagination=pagination,
                            mark_all_form=MarkAllReadForm(up_to=newest))
 
 
 @bp.get("/<int:notification_id>/open")
 @login_required
+@back_on_refusal("notifications.index")
 def open_notification(notification_id: int):
     """Follow a notification's link, marking it read on the way."""
-    try:
-        notification = services.mark_read(current_user, notification_id)
-    except ServiceError as error:
-        flash_error(error)
-        return redirect(url_for("notifications.index"))
+    notification = services.mark_read(current_user, notification_id)
     return redirect(notification.link if is_safe_next(notification.link) else url_for("notifications.index"))
 
 
 @bp.post("/<int:notification_id>/read")
 @login_required
+@back_on_refusal(lambda: _in_list(request.view_args["notification_id"]))
 def mark_read(notification_id: int):
     """Mark one notification read and stay on the list."""
-    try:
-        services.mark_read(current_user, notification_id)
-    except ServiceError as error:
-        flash_error(error)
-    return redirect(url_for("notifications.index", page=page_arg()) + f"#notification-{notification_id}")
+    services.mark_read(current_user, notification_id)
+    return redirect(_in_list(notification_id))
+
+
+def _in_list(notification_id: int) -> str:
+    """A notification's place in the list, on the page the reader was looking at."""
+    return url_for("notifications.index", page=page_arg()) + f"#notification-{notification_id}"
 
 
 @bp.post("/read-all")
 @login_required
+@back_on_refusal("notifications.index")
 def mark_all_read():
     """Mark every notification read (up to the newest one the page showed)."""
     form = MarkAllReadForm()
-    try:
-        count = services.mark_all_read(current_user, form.up_to.data)
-    except ServiceError as error:
-        flash_error(error)
-    else:
-        flash(_("All your notifications are marked read.") if count else _("Nothing was unread."), "success")
+    count = services.mark_all_read(current_user, form.up_to.data)
+    flash(_("All your notifications are marked read.") if count else _("Nothing was unread."), "success")
     return redirect(url_for("notifications.index"))
 
 
@@ -99,13 +85,11 @@ def settings():
         for kind, delivery in services.delivery_settings(current_user).items():
             form[kind].data = delivery.value
     elif form.validate_on_submit():
-        try:
+        with refusals(form) as refused:
             services.save_settings(current_user, form.choices_made())
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
             flash(_("Your notification settings are saved."), "success")
             return redirect(url_for("notifications.settings"))
+        status = refused.status
     else:
         status = 400
     return render_template("notifications/settings.html", form=form), status
@@ -115,13 +99,10 @@ def settings():
 @csrf.exempt  # the signed token is the proof; RFC 8058 one-click posts come from mail programs, without a form
 def unsubscribe(token: str):
     """An email's unsubscribe link: GET asks for confirmation, POST applies it (no login needed)."""
-    try:
-        if request.method == "GET":
-            result, done = services.read_unsubscribe(token), False
-        else:
-            result, done = services.unsubscribe(token, everything=request.form.get("scope") == "all"), True
-    except NotFound as error:
-        abort(404, description=error.message)
+    if request.method == "GET":
+        result, done = services.read_unsubscribe(token), False
+    else:
+        result, done = services.unsubscribe(token, everything=request.form.get("scope") == "all"), True
     with _speaking(result.locale):
         return render_template("notifications/unsubscribe.html", token=token, unsubscribe=result, done=done)
 
@@ -139,17 +120,14 @@ def _speaking(locale: str | None):
 
 @bp.post("/follow")
 @login_required
+@back_on_refusal("notifications.index")
 def follow():
     """Follow or unfollow a section or an amendment, then go back to it."""
     form = FollowForm()
-    try:
-        if form.action.data == "unfollow":
-            followed = services.unfollow(current_user, form.target.data, form.target_id.data)
-        else:
-            followed = services.follow(current_user, form.target.data, form.target_id.data)
-    except ServiceError as error:
-        flash_error(error)
-        return redirect(url_for("notifications.index"))
+    if form.action.data == "unfollow":
+        followed = services.unfollow(current_user, form.target.data, form.target_id.data)
+    else:
+        followed = services.follow(current_user, form.target.data, form.target_id.data)
     if followed.target == "section":
         flash(_("You follow this section: you will hear about its changes.") if followed.following
               else _("You no longer follow this section."), "success")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..accounts.rules import is_admin, require_moderator
 from ..documents import services as documents
-from ..services import NotFound, ServiceError
-from ..web import flash_error, form_error, page_arg
+from ..services import NotFound
+from ..web import back_on_refusal, page_arg, refusals
 from . import services
 from .forms import MarkFinalForm, PublishForm
 from .redline import CHANGE_LABELS, compare_texts, summary
@@ -18,26 +19,10 @@ bp = Blueprint("releases", __name__)
 LIVE = "live"  # the live text, in comparisons
 
 
-def _document(slug: str):
-    """Load the document or answer 404."""
-    try:
-        return documents.get_document_or_404(slug)
-    except NotFound as error:
-        abort(404, description=error.message)
-
-
-def _release(document, release_slug: str):
-    """Load a release of the document or answer a readable 404."""
-    try:
-        return services.get_release_or_404(document, release_slug)
-    except NotFound as error:
-        abort(404, description=error.message)
-
-
 @bp.get("/d/<slug>/releases")
 def index(slug: str):
     """A document's releases, newest first: name, date, who published it, and links to read and compare."""
-    document = _document(slug)
+    document = documents.get_document_or_404(slug)
     pagination = services.releases_page(document, page_arg())
     return render_template("releases/index.html", document=document, pagination=pagination,
                            can_publish=services.can_publish(current_user))
@@ -47,26 +32,23 @@ def index(slug: str):
 @login_required
 def new(slug: str):
     """Publish the live text as a release (moderators; a final release, admins)."""
-    document = _document(slug)
-    if not services.can_publish(current_user):
-        abort(403, description=_("Only moderators can publish a release."))
+    document = documents.get_document_or_404(slug)
+    require_moderator(current_user, _("Only moderators can publish a release."))
     form = PublishForm()
     can_final = services.can_mark_final(current_user)
     status = 200
     if form.validate_on_submit():
-        try:
+        with refusals(form) as refused:
             release = services.publish_release(current_user, document.id, name=form.name.data,
                                                description=form.description.data or "",
                                                final=bool(form.final.data))
-        except ServiceError as error:
-            status = form_error(form, error)
-        else:
             if release.is_final:
                 flash(_("The release “%(name)s” is published and the document is final.", name=release.name),
                       "success")
             else:
                 flash(_("The release “%(name)s” is published.", name=release.name), "success")
             return redirect(url_for("releases.show", slug=slug, release_slug=release.slug))
+        status = refused.status
     elif form.errors:
         status = 400
     outline = documents.outline(document)
@@ -77,8 +59,8 @@ def new(slug: str):
 @bp.get("/d/<slug>/releases/<release_slug>")
 def show(slug: str, release_slug: str):
     """One release's text as it was frozen, with a table of contents and line numbers (``?lines=0`` hides them)."""
-    document = _document(slug)
-    release = _release(document, release_slug)
+    document = documents.get_document_or_404(slug)
+    release = services.get_release_or_404(document, release_slug)
     entries = services.release_entries(release)
     return render_template("releases/show.html", document=document, release=release, entries=entries,
                            show_lines=request.args.get("lines") != "0",
@@ -88,21 +70,18 @@ def show(slug: str, release_slug: str):
 
 @bp.post("/d/<slug>/releases/<release_slug>/final")
 @login_required
+@back_on_refusal("releases.show", shown_to=is_admin)
 def mark_final(slug: str, release_slug: str):
     """Make a release the final text (admins)."""
-    document = _document(slug)
-    release = _release(document, release_slug)
+    document = documents.get_document_or_404(slug)
+    release = services.get_release_or_404(document, release_slug)
     form = MarkFinalForm()
     if not form.validate():
         flash(_("The form is out of date. Reload the page and try again."), "error")
     else:
-        try:
-            services.mark_release_final(current_user, document.id, release.id)
-        except ServiceError as error:
-            flash_error(error)
-        else:
-            flash(_("“%(name)s” is the final text; the document is in its final phase.", name=release.name),
-                  "success")
+        services.mark_release_final(current_user, document.id, release.id)
+        flash(_("“%(name)s” is the final text; the document is in its final phase.", name=release.name),
+              "success")
     return redirect(url_for("releases.show", slug=slug, release_slug=release_slug))
 
 
@@ -112,7 +91,7 @@ def compare(slug: str):
 
     Without ``from``, the newest release is compared with the live text.
     """
-    document = _document(slug)
+    document = documents.get_document_or_404(slug)
     releases = services.list_releases(document)
     from_slug = request.args.get("from") or (releases[0].slug if releases else None)
     to_slug = request.args.get("to") or LIVE
@@ -121,8 +100,8 @@ def compare(slug: str):
                                old=None, new=None, from_slug=None, to_slug=LIVE)
     by_slug = {release.slug: release for release in releases}
     if from_slug not in by_slug or (to_slug != LIVE and to_slug not in by_slug):
-        abort(404, description=_("This document has no release at this address: choose one from the list of "
-                                 "releases to compare."))
+        raise NotFound(_("This document has no release at this address: choose one from the list of "
+                         "releases to compare."))
     old, new = by_slug[from_slug], by_slug.get(to_slug)
     changes = compare_texts(document, old, new)
     show_all = request.args.get("all") == "1"

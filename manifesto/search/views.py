@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from ..documents import services as documents
-from ..services import MAX_ID, NotFound
+from ..services import MAX_ID
 from ..web import page_arg
 from . import activity, services
 from .forms import SearchForm
@@ -14,18 +14,10 @@ from .forms import SearchForm
 bp = Blueprint("search", __name__, url_prefix="/d/<slug>")
 
 
-def _document(slug: str):
-    """Load the document or answer 404."""
-    try:
-        return documents.get_document_or_404(slug)
-    except NotFound as error:
-        abort(404, description=error.message)
-
-
 @bp.get("/search")
 def search(slug: str):
     """Search the document's sections, amendments and comments; matches highlighted, linked to their place."""
-    document = _document(slug)
+    document = documents.get_document_or_404(slug)
     form = SearchForm(request.args)
     results = None
     if form.q.data:
@@ -37,7 +29,7 @@ def search(slug: str):
 @bp.get("/activity")
 def activity_page(slug: str):
     """What happened to the document, newest first; what is new since the reader's last visit is marked."""
-    document = _document(slug)
+    document = documents.get_document_or_404(slug)
     last_seen_at = activity.last_visit(current_user, document)
     previous = activity.mark_visit(current_user, document)
     # Later pages keep the first page's "since", as the visit has moved on meanwhile.
