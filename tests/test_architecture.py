@@ -8,6 +8,7 @@ application factory, and inside each area the layers keep their direction.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -183,9 +184,8 @@ def import_circles(graph: dict[str, dict[str, list[int]]]) -> list[list[str]]:
     return sorted(components)
 
 
-def describe_circles(root: Path) -> list[str]:
-    """One line per circle in the package at ``root``, naming every import (with its line) that closes it."""
-    graph = import_edges(root)
+def describe_circles(graph: dict[str, dict[str, list[int]]]) -> list[str]:
+    """One line per circle in an import graph, naming every import (with its line) that closes it."""
     lines = []
     for component in import_circles(graph):
         members = set(component)
@@ -201,8 +201,8 @@ def describe_circles(root: Path) -> list[str]:
 
 # Root modules (manifesto/*.py) the areas build on: plumbing below every area. They import one another and
 # the text engine, never an area.
-ROOT_SHARED = {"config", "database", "extensions", "forms", "i18n", "jobs", "locking", "requests", "services",
-               "templating", "web"}
+ROOT_SHARED = {"config", "database", "errors", "extensions", "forms", "i18n", "jobs", "locking", "pagination",
+               "requests", "services", "templating", "web"}
 # Root modules above the areas: they assemble the app from the areas, so no area may import them.
 ROOT_TOP = {"__init__", "catalogue", "cli", "main", "worker"}
 # The only modules of the package that may import the application factory (``wsgi.py`` lies outside it).
@@ -246,10 +246,16 @@ def _kind(name: str) -> str | None:
 
 def factory_imports(root: Path, allowed: set[str]) -> list[str]:
     """Every import of the package ``root`` itself (its ``__init__``, where the factory lives) by a module not in ``allowed``."""
-    graph = import_edges(root)
+    graph = package_graph() if root == PACKAGE else import_edges(root)
     return [f"{source} imports {root.name} (line {', '.join(map(str, targets[root.name]))})"
             for source, targets in sorted(graph.items())
             if root.name in targets and source not in allowed]
+
+
+@functools.cache
+def package_graph() -> dict[str, dict[str, list[int]]]:
+    """The import graph of ``manifesto``, read once per run."""
+    return import_edges(PACKAGE)
 
 
 # ---------------------------------------------------------------------------
@@ -257,7 +263,7 @@ def factory_imports(root: Path, allowed: set[str]) -> list[str]:
 # ---------------------------------------------------------------------------
 
 def test_no_import_circles():
-    circles = describe_circles(PACKAGE)
+    circles = describe_circles(package_graph())
     assert not circles, "import circles (move the shared part down or let the lower module keep a registry):\n" + \
         "\n".join(circles)
 
@@ -281,7 +287,7 @@ def test_every_root_module_is_placed_below_or_above_the_areas():
 def test_areas_import_only_the_root_modules_beneath_them():
     modules = module_names(PACKAGE)
     wrong = []
-    for source, targets in sorted(import_edges(PACKAGE).items()):
+    for source, targets in sorted(package_graph().items()):
         if _root_module(source, modules) is not None:
             continue
         for target in targets:
@@ -294,7 +300,7 @@ def test_areas_import_only_the_root_modules_beneath_them():
 def test_shared_root_modules_import_no_area_but_the_text_engine():
     modules = module_names(PACKAGE)
     wrong = []
-    for source, targets in sorted(import_edges(PACKAGE).items()):
+    for source, targets in sorted(package_graph().items()):
         if _root_module(source, modules) not in ROOT_SHARED:
             continue
         wrong += [f"{source} -> {target}" for target in targets
@@ -303,14 +309,14 @@ def test_shared_root_modules_import_no_area_but_the_text_engine():
 
 
 def test_the_text_engine_imports_nothing_of_the_app():
-    wrong = [f"{source} -> {target}" for source, targets in sorted(import_edges(PACKAGE).items())
+    wrong = [f"{source} -> {target}" for source, targets in sorted(package_graph().items())
              if source.startswith("manifesto.text") for target in targets if not target.startswith("manifesto.text")]
     assert not wrong
 
 
 def test_views_services_models_point_one_way():
     wrong = []
-    for source, targets in sorted(import_edges(PACKAGE).items()):
+    for source, targets in sorted(package_graph().items()):
         forbidden = FORBIDDEN_LAYERS.get(_kind(source), set())
         wrong += [f"{source} ({_kind(source)}) -> {target} ({_kind(target)})"
                   for target in targets if _kind(target) in forbidden]
@@ -320,7 +326,7 @@ def test_views_services_models_point_one_way():
 def test_only_the_factory_an_area_init_and_views_import_views():
     modules = module_names(PACKAGE)
     wrong = []
-    for source, targets in sorted(import_edges(PACKAGE).items()):
+    for source, targets in sorted(package_graph().items()):
         if _kind(source) == "views" or source == "manifesto" or (
                 modules[source].name == "__init__.py" and source.count(".") == 1):
             continue
@@ -345,7 +351,7 @@ def test_the_circle_finder_finds_a_circle_closed_inside_a_function(tmp_path):
                        "        from .registry import NAMES\n    return NAMES\n",
         "alone.py": "from planted import registry\n",
     })
-    circles = describe_circles(package)
+    circles = describe_circles(import_edges(package))
     assert circles == ["circle of 2: planted.registry -> planted.renderer (line 1); "
                        "planted.renderer -> planted.registry (line 4)"]
 
@@ -362,7 +368,7 @@ def test_the_circle_finder_resolves_absolute_relative_and_package_imports(tmp_pa
     assert graph["planted"] == {"planted.area.views": [1]}
     assert graph["planted.area.views"] == {"planted.area.models": [1]}
     assert graph["planted.area.models"] == {"planted.helpers": [1]}
-    assert describe_circles(package) == ["circle of 2: planted.area.models -> planted.helpers (line 1); "
+    assert describe_circles(import_edges(package)) == ["circle of 2: planted.area.models -> planted.helpers (line 1); "
                                          "planted.helpers -> planted.area.models (line 1)"]
 
 
@@ -373,7 +379,7 @@ def test_imports_under_type_checking_close_no_circle(tmp_path):
                     "else:\n    Row = None\n",
         "second.py": "from . import first\n",
     })
-    assert describe_circles(package) == []
+    assert describe_circles(import_edges(package)) == []
 
 
 def test_the_factory_check_finds_an_import_of_the_package_from_below(tmp_path):
