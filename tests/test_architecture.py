@@ -390,3 +390,15 @@ def test_the_factory_check_finds_an_import_of_the_package_from_below(tmp_path):
         "area/queue.py": "def app():\n    \"\"\"Late import.\"\"\"\n    from .. import create_app\n    return create_app()\n",
     })
     assert factory_imports(package, {"planted.worker"}) == ["planted.area.queue imports planted (line 3)"]
+
+
+def test_no_import_by_name_hides_an_arrow():
+    """``importlib.import_module`` and ``__import__`` would hide an arrow from the graph above."""
+    wrong = []
+    for name, path in sorted(module_names(PACKAGE).items()):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if called in ("import_module", "__import__"):
+                    wrong.append(f"{name} (line {node.lineno})")
+    assert not wrong
