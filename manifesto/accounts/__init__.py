@@ -6,6 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext
 
 from ..extensions import login_manager
+from . import rules
 
 
 def init_app(app: Flask) -> None:
@@ -21,5 +22,7 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(load_user)
     # Every page's header has the logout button.
     app.jinja_env.globals["logout_form"] = LogoutForm
+    # Templates hide what the services refuse by asking the same rules.
+    app.jinja_env.globals.update(is_member=rules.is_member, is_moderator=rules.is_moderator, is_admin=rules.is_admin)
     app.cli.add_command(cli.create_user)
     app.cli.add_command(cli.set_password)
