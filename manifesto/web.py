@@ -264,27 +264,3 @@ def init_app(app: Flask) -> None:
     for error in (DatabaseUnavailable, exc.OperationalError, exc.InterfaceError, exc.TimeoutError,
                   exc.PendingRollbackError, exc.DBAPIError):
         app.register_error_handler(error, errors.handle_database_error)
-
-
-# ------------------------------------------------------------------ going away (views move to the handlers above)
-
-def abort_for(error) -> None:
-    """Turn a permission or lookup error into its error page; other errors return."""
-    from flask import abort
-    if isinstance(error, PermissionDenied):
-        abort(403, description=error.message)
-    if isinstance(error, NotFound):
-        abort(404, description=error.message)
-
-
-def flash_error(error) -> None:
-    """Answer 403/404 with their page; flash any other service error for the next page."""
-    abort_for(error)
-    flash(error.message, "error")
-
-
-def form_error(form, error) -> int:
-    """Answer 403/404 with their page; put any other error next to its field. Returns the status."""
-    abort_for(error)
-    show_error(form, error)
-    return error.status

@@ -1,54 +1,62 @@
-"""Download pages: the export form and the files themselves.
+"""Download pages: the export form, the files themselves, and the pages of PDFs built in the background.
 
 ``GET /d/<slug>/export`` shows the options as a GET form (the address of a
 file says what it holds, so a link to it can be shared);
 ``GET /d/<slug>/export/<fmt>?release=..&lines=1&annex=1&credits=1&against=..``
 answers the file as an attachment. Files come from the cache; a missing one
 is built in the request, except long PDFs, which the background queue
-builds (``jobs.pdf_response``). The JSON archive holds the whole database
-and only admins may download it.
+builds (``jobs.pdf_response``). A PDF that fails while it is built in the
+request answers the export page with the reason, as a failed job's page
+does. The JSON archive holds the whole database and only admins may
+download it.
+
+The job pages (blueprint ``export_jobs``) show a long PDF's progress, then
+its download link. A job's page reloads itself every few seconds while the
+job runs (a ``Refresh`` header: no script), so a reader can wait on it, leave
+and come back; the document's list of exports finds it again.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 
-from flask import Blueprint, abort, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
 
+from ..accounts.rules import is_admin, require_admin
 from ..documents import services as documents
 from ..extensions import db
-from ..services import NotFound
-from . import cache, formats
+from ..releases import services as releases
+from ..services import DatabaseUnavailable, NotFound, PermissionDenied, ServiceError
+from ..web import page_arg
+from . import cache, formats, jobs, pdf
+from .archive.writer import write_archive
 from .build import resolve_release
+from .formats import FORMATS
 from .forms import ExportForm, flag, options_from, query_of
-from .model import FORMATS, ExportOptions
+from .options import ExportOptions
+from .pdf import PdfUnavailable
 
 bp = Blueprint("exports", __name__)
+jobs_bp = Blueprint("export_jobs", __name__, url_prefix="/d")
+log = logging.getLogger(__name__)
 
 # The buttons, in the order people look for them.
 DOWNLOADS = (("pdf", "PDF"), ("docx", "Word (DOCX)"), ("html", "HTML"), ("md", "Markdown"), ("txt", _l("Plain text")))
+REFRESH_SECONDS = 3  # how often a running job's page reloads itself
 
 
-def _load(slug: str, release_slug: str | None = None):
-    """The document and (when named) its release, or a readable 404."""
-    try:
-        document = documents.get_document_or_404(slug)
-        release = resolve_release(document, release_slug) if release_slug else None
-    except NotFound as error:
-        abort(404, description=error.message)
-    return document, release
+def _release(document, release_slug: str | None):
+    """The named release of the document, or None for the live text.
 
-
-def pdf_unavailable() -> str | None:
-    """What to install for PDF export, or None when it works."""
-    try:
-        from .pdf import pdf_unavailable_reason
-    except ImportError:  # the PDF module itself could not load
-        return _("PDF export is not available on this server.")
-    return pdf_unavailable_reason()
+    :raises NotFound: for a release the document does not have.
+    """
+    return resolve_release(document, release_slug) if release_slug else None
 
 
 @bp.app_template_global("export_links")
@@ -60,7 +68,7 @@ def export_links(document, release=None, options: ExportOptions | None = None) -
         url = url_for("exports.download", slug=document.slug, fmt=fmt, **query)
         link = {"fmt": fmt, "label": str(label), "url": url}
         if fmt == "pdf":
-            link["unavailable"] = pdf_unavailable()
+            link["unavailable"] = pdf.pdf_unavailable_reason()  # looked up each time: tests replace it
         links.append(link)
     return links
 
@@ -68,43 +76,39 @@ def export_links(document, release=None, options: ExportOptions | None = None) -
 @bp.get("/d/<slug>/export")
 def export_page(slug: str):
     """The export options of a document's text: which text, line numbers, annex, credits, redline."""
-    document, _ = _load(slug)
-    from ..releases import services as releases
+    return _export_page(documents.get_document_or_404(slug))
 
+
+def _export_page(document, failure: str | None = None, status: int = 200):
+    """Render the export options of ``document`` from the query string, with why a download failed, if it did.
+
+    :raises NotFound: for a release (to export, or to compare with) the document does not have.
+    """
     form = ExportForm(request.args)
     form.fill_choices(releases.list_releases(document), document.language)
-    release_slug = request.args.get("release") or None
-    release = None
-    if release_slug:
-        document, release = _load(slug, release_slug)
+    release = _release(document, request.args.get("release") or None)
     options = options_from(request.args)
-    if options.redline_against:
-        _load(slug, options.redline_against)  # an unknown release is a readable 404 here too
+    _release(document, options.redline_against)  # an unknown release is a readable 404 here too
     return render_template("exports/export.html", document=document, release=release, form=form, options=options,
-                           links=export_links(document, release, options),
-                           can_archive=current_user.is_authenticated and current_user.is_admin)
+                           links=export_links(document, release, options), can_archive=is_admin(current_user),
+                           failure=failure), status
 
 
 @bp.get("/d/<slug>/export/<fmt>")
 def download(slug: str, fmt: str):
     """One export file, as an attachment: from the cache, built now, or (a long PDF) by the background queue."""
     if fmt not in FORMATS:
-        abort(404, description=_("There is no export format “%(format)s”. Choose PDF, DOCX, Markdown, HTML, "
-                                 "plain text or the JSON archive.", format=fmt[:40]))
-    document, release = _load(slug, request.args.get("release") or None)
+        raise NotFound(_("There is no export format “%(format)s”. Choose PDF, DOCX, Markdown, HTML, "
+                         "plain text or the JSON archive.", format=fmt[:40]))
+    document = documents.get_document_or_404(slug)
+    release = _release(document, request.args.get("release") or None)
     if fmt == "json":
         return _archive()
     options = options_from(request.args)
-    try:
-        if options.redline_against:
-            resolve_release(document, options.redline_against)
-        if fmt == "pdf":
-            from .jobs import pdf_response
-
-            return pdf_response(document, release, options)
-        path = cache.get_or_render(document, release, fmt, options, lambda doc: formats.render(fmt, doc))
-    except NotFound as error:
-        abort(404, description=error.message)
+    _release(document, options.redline_against)
+    if fmt == "pdf":
+        return _pdf(document, release, options)
+    path = cache.get_or_render(document, release, fmt, options, lambda doc: formats.render(fmt, doc))
     db.session.commit()  # end the read transaction before sending a file
     name = formats.download_name(document.slug, release.slug if release is not None else None, options, fmt)
     try:
@@ -116,17 +120,87 @@ def download(slug: str, fmt: str):
                      max_age=0)
 
 
+def _pdf(document, release, options: ExportOptions):
+    """The PDF download (``jobs.pdf_response``); a render that fails in the request answers the export page.
+
+    The reason is the one a failed background job shows (the details go to
+    the log): 503 when the server lacks what PDFs need, else 500. A service's
+    refusal and a database that failed go on to their own pages.
+    """
+    slug = document.slug
+    try:
+        return jobs.pdf_response(document, release, options)
+    except (ServiceError, DatabaseUnavailable, SQLAlchemyError, HTTPException):
+        raise
+    except Exception as error:  # the reader is told, whatever the renderer raised
+        log.exception("PDF of %s failed in the request", slug)
+        db.session.rollback()
+        status = 503 if isinstance(error, (MemoryError, PdfUnavailable)) else 500
+        return _export_page(documents.get_document_or_404(slug), jobs.failure_reason(error), status)
+
+
 def _archive():
     """The JSON archive of the whole database: admins only (it holds every account, and emails when asked)."""
     if not current_user.is_authenticated:
-        abort(403, description=_("Only admins can download the archive of the whole database. Log in first."))
-    if not current_user.is_admin:
-        abort(403, description=_("Only admins can download the archive of the whole database."))
-    from .archive import write_archive
-
+        raise PermissionDenied(_("Only admins can download the archive of the whole database. Log in first."))
+    require_admin(current_user, _("Only admins can download the archive of the whole database."))
     data = write_archive(include_emails=flag(request.args, "emails"))
     db.session.commit()
     response = send_file(io.BytesIO(data), mimetype=FORMATS["json"][1], as_attachment=True,
                          download_name="manifesto-archive.json", max_age=0)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# ------------------------------------------------------------------ PDFs built in the background
+
+@jobs_bp.context_processor
+def _job_helpers() -> dict:
+    """What the job pages share: the options in words."""
+    return {"describe_options": jobs.describe_options}
+
+
+@jobs_bp.get("/<slug>/exports/jobs", endpoint="index")
+def job_list(slug: str):
+    """The document's exports built in the background, newest first."""
+    document = documents.get_document_or_404(slug)
+    pagination = jobs.recent_jobs(document, page_arg())
+    return render_template("exports/jobs.html", document=document, pagination=pagination,
+                           releases=jobs.releases_of(pagination.items))
+
+
+@jobs_bp.get("/<slug>/exports/jobs/<int:job_id>", endpoint="show")
+def job_page(slug: str, job_id: int):
+    """One export job: its progress while it runs, then its download link or why it failed."""
+    document = documents.get_document_or_404(slug)
+    job = jobs.get_job_or_404(document, job_id)
+    response = render_template("exports/job.html", document=document, job=job, release=jobs.job_release(job),
+                               options=job.options, has_file=jobs.job_file(job) is not None,
+                               refresh=REFRESH_SECONDS if job.active else None)
+    headers = {"Refresh": str(REFRESH_SECONDS), "Cache-Control": "no-store"} if job.active else {}
+    return response, 200, headers
+
+
+@jobs_bp.get("/<slug>/exports/jobs/<int:job_id>/file", endpoint="download")
+def job_download(slug: str, job_id: int):
+    """The file a finished job built."""
+    document = documents.get_document_or_404(slug)
+    job = jobs.get_job_or_404(document, job_id)
+    path = jobs.job_file(job)
+    if path is not None:
+        name = jobs.download_name(document, jobs.job_release(job), job.fmt, job.options)
+        try:
+            return jobs.send_export(path, name, job.fmt)
+        except FileNotFoundError:  # replaced by a newer file this instant
+            pass
+    flash(_("This file is not available: the export is not finished, failed, or was replaced by a newer one."),
+          "error")
+    return redirect(url_for("export_jobs.show", slug=slug, job_id=job_id))
+
+
+@jobs_bp.get("/<slug>/exports/jobs/<int:job_id>/again", endpoint="again")
+def job_again(slug: str, job_id: int):
+    """The same export as this job's, from the text as it is now: the cached file or a new job."""
+    document = documents.get_document_or_404(slug)
+    job = jobs.get_job_or_404(document, job_id)
+    return _pdf(document, jobs.job_release(job), job.options)
