@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
+from ..pagination import Page, paginate
 from .models import AuditEvent
 
 _signals = Namespace()
@@ -64,14 +65,13 @@ def events_for(object_type: str, object_id: int) -> list[AuditEvent]:
     )
 
 
-def document_log(document_id: int, page: int = 1, per_page: int = 50):
-    """Return one page of a document's events, newest first."""
-    return db.paginate(
+def document_log(document_id: int, page: int = 1, per_page: int = 50) -> Page[AuditEvent]:
+    """Return one page of a document's events, newest first (two queries)."""
+    return paginate(
         select(AuditEvent)
         .options(joinedload(AuditEvent.actor))
         .where(AuditEvent.document_id == document_id)
         .order_by(AuditEvent.id.desc()),
-        page=page,
-        per_page=per_page,
-        error_out=False,
+        page,
+        per_page,
     )
