@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from manifesto import create_app  # noqa: E402
-from manifesto.exports.archive import write_archive, write_archive_to  # noqa: E402
-from manifesto.exports.archive_import import import_archive  # noqa: E402
+from manifesto.exports.archive.reader import import_archive  # noqa: E402
+from manifesto.exports.archive.writer import write_archive, write_archive_to  # noqa: E402
 
 
 def peak_mib() -> float:

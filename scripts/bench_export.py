@@ -74,7 +74,7 @@ def child(slug: str, variant: str, out: str) -> None:
     from manifesto import create_app
     from manifesto.documents.services import get_document_or_404
     from manifesto.exports.build import build_export
-    from manifesto.exports.model import ExportOptions
+    from manifesto.exports.options import ExportOptions
     from manifesto.exports.pdf import render_pdf
     from manifesto.extensions import db
 

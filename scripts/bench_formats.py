@@ -11,7 +11,7 @@ import resource, sys, time, json
 from manifesto import create_app
 from manifesto.documents.services import get_document_or_404
 from manifesto.exports.build import build_export
-from manifesto.exports.model import ExportOptions
+from manifesto.exports.options import ExportOptions
 from manifesto.exports import formats, cache
 from manifesto.extensions import db
 from sqlalchemy import event

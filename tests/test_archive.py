@@ -12,9 +12,11 @@ from sqlalchemy.engine import Connection
 from manifesto.accounts.models import User
 from manifesto.amendments.models import Amendment, Status
 from manifesto.documents.models import Section
-from manifesto.exports import archive, archive_import
-from manifesto.exports.archive import (EXCLUDED_TABLES, PRIVATE_COLUMNS, ArchiveError, archived_tables,
-                                       column_kind, import_archive, write_archive, write_archive_to)
+from manifesto.exports.archive import reader
+from manifesto.exports.archive.reader import import_archive
+from manifesto.exports.archive.schema import (EXCLUDED_TABLES, PRIVATE_COLUMNS, SCHEMA_VERSION, ArchiveError,
+                                              archived_tables, column_kind)
+from manifesto.exports.archive.writer import write_archive, write_archive_to
 from manifesto.extensions import db
 
 from harness import PASSWORD, count_queries, empty_tables
@@ -116,7 +118,7 @@ def test_every_private_column_gets_a_value_on_import(app):
     for name, columns in PRIVATE_COLUMNS.items():
         for column_name in columns:
             column = db.metadata.tables[name].columns[column_name]
-            assert (name, column_name) in archive_import.PRIVATE_VALUES or column.default is not None
+            assert (name, column_name) in reader.PRIVATE_VALUES or column.default is not None
 
 
 def test_every_archived_table_is_covered_with_rows_by_the_round_trip_data(rich):
@@ -283,16 +285,16 @@ def test_an_archive_cut_anywhere_inside_a_row_is_called_truncated(rich):
         end = data.index(b"\n", start + 1)
         for cut in range(start, end + 1):
             with pytest.raises(ArchiveError, match="truncated"):
-                archive_import.read_archive(data[:cut])
+                reader.read_archive(data[:cut])
     with pytest.raises(ArchiveError, match="not valid JSON"):
-        archive_import.read_archive(b'{"format": "manifesto-archive", "tables": {},}')
+        reader.read_archive(b'{"format": "manifesto-archive", "tables": {},}')
 
 
 def test_refuses_another_format_and_a_newer_schema(rich):
     data = write_archive()
     empty_tables()
     assert "its format is \"something-else\"" in _refused(_edit(data, lambda a: a.update(format="something-else")))
-    message = _refused(_edit(data, lambda a: a.update(schema_version=archive.SCHEMA_VERSION + 1)))
+    message = _refused(_edit(data, lambda a: a.update(schema_version=SCHEMA_VERSION + 1)))
     assert "newer version of Manifesto" in message and "Upgrade" in message
     assert "schema_version" in _refused(_edit(data, lambda a: a.update(schema_version="1")))
 
@@ -406,7 +408,7 @@ def test_a_failure_in_the_last_table_leaves_the_database_empty(rich, monkeypatch
         """Break a reference in the last table inserted."""
         a["tables"][last.name][-1][column] = 99999
 
-    monkeypatch.setattr(archive_import, "_check_references", lambda plan, problems: None)
+    monkeypatch.setattr(reader, "_check_references", lambda plan, problems: None)
     inserted = []
     real_execute = Connection.execute
 

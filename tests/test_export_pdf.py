@@ -20,7 +20,8 @@ from manifesto.documents import services as documents
 from manifesto.documents.models import NumberedLine
 from manifesto.exports import pdf
 from manifesto.exports.build import build_export
-from manifesto.exports.model import AnnexEntry, ExportDocument, ExportOptions, ExportSection, RedlineSection
+from manifesto.exports.document import AnnexEntry, ExportDocument, ExportSection, RedlineSection
+from manifesto.exports.options import ExportOptions
 
 from harness import require_pdf, skip_without
 

@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 from manifesto.documents import services as documents
 from manifesto.exports import cache
 from manifesto.exports.build import build_export
-from manifesto.exports.model import ExportOptions
+from manifesto.exports.options import ExportOptions
 from manifesto.extensions import db
 from tests.export_helpers import (HOSTILE_BODIES, RICH_BODIES, collapse, make_rich_document, numbered_lines_of,
                                   structure_of, text_lines_of)

@@ -13,7 +13,7 @@ from manifesto.accounts import services as accounts
 from manifesto.amendments import services as amendments
 from manifesto.documents import services as documents
 from manifesto.exports.build import build_export
-from manifesto.exports.model import ExportOptions
+from manifesto.exports.options import ExportOptions
 from manifesto.extensions import db
 from manifesto.releases import services as releases
 from tests.export_helpers import make_rich_document, structure_of

@@ -29,9 +29,12 @@ from ..discussion.models import Comment
 from ..documents import services as documents
 from ..documents.models import Document, Phase, Section, SectionVersion
 from ..extensions import db
+from ..releases import redline
+from ..releases import services as releases
 from ..services import NotFound, as_utc
 from ..text.lines import format_line_range
-from .model import AnnexEntry, ExportDocument, ExportOptions, ExportSection, RedlineSection, export_language
+from .document import AnnexEntry, ExportDocument, ExportSection, RedlineSection
+from .options import ExportOptions, export_language
 
 __all__ = ["annex_entries", "build_export", "contributors", "labels_language", "resolve_release", "text_entries"]
 
@@ -60,8 +63,6 @@ def resolve_release(document: Document, name_or_slug: str | None):
     """
     if name_or_slug is None:
         return None
-    from ..releases import services as releases
-
     wanted = name_or_slug.strip()
     try:
         return releases.get_release_or_404(document, wanted)
@@ -77,8 +78,6 @@ def text_entries(document: Document, release=None) -> list[_Entry]:
     if release is None:
         rows = documents.current_sections(document)
     else:
-        from ..releases import services as releases
-
         rows = releases.release_entries(release)
     return [_Entry(entry.section.id if entry.section is not None else 0, entry.version, entry.number,
                    entry.first_line) for entry in rows]
@@ -219,8 +218,6 @@ def contributors(document: Document, release=None) -> list[str]:
 
 def _redline(document: Document, against, release) -> list[RedlineSection]:
     """The redline of this text against an earlier release, from the releases area's comparison."""
-    from ..releases import redline
-
     changes = redline.compare_texts(document, against, release)
     return [RedlineSection(change=change.change, number=change.number, old_number=change.old_number,
                            heading=change.heading, old_heading=change.old_heading,

@@ -41,7 +41,9 @@ from ..amendments.models import Amendment
 from ..documents.models import Document, Section
 from ..extensions import db
 from .build import annex_statement, build_export, contributors, resolve_release
-from .model import FORMATS, ExportDocument, ExportOptions
+from .document import ExportDocument
+from .formats import FORMATS
+from .options import ExportOptions
 
 __all__ = ["FORMAT_VERSION", "CacheKey", "cache_key", "cached_path", "export_dir", "get_or_render", "lookup",
            "store"]

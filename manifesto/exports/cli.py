@@ -26,8 +26,14 @@ from flask import Flask
 from flask_babel import format_number
 from flask_babel import gettext as _
 
+from ..documents.services import get_document_or_404
 from ..services import NotFound
-from .model import EXPORT_LANGUAGES, FORMATS, ExportOptions
+from . import formats, pdf
+from .archive.writer import write_archive
+from .build import build_export, resolve_release
+from .document import ExportDocument
+from .formats import FORMATS
+from .options import EXPORT_LANGUAGES, ExportOptions
 
 
 def _write(path: str, data: bytes) -> None:
@@ -69,15 +75,10 @@ def register(app: Flask) -> None:
     def export_command(slug, fmt, release_name, line_numbers, annex, credits, against, language, with_emails,
                        output):
         """Export a document's live text or a release as PDF, DOCX, Markdown, HTML, plain text, or the JSON archive."""
-        from ..documents.services import get_document_or_404
-        from .build import build_export, resolve_release
-
         try:
             document = get_document_or_404(slug)
             release = resolve_release(document, release_name) if release_name else None
             if fmt == "json":
-                from .archive import write_archive
-
                 data = write_archive(include_emails=with_emails)
             else:
                 options = ExportOptions(line_numbers=line_numbers, annex=annex, contributors=credits,
@@ -92,22 +93,18 @@ def register(app: Flask) -> None:
             click.echo(_("Wrote %(file)s (%(size)s bytes).", file=output, size=format_number(len(data))), err=True)
 
 
-def _render(fmt: str, doc) -> bytes:
-    """Render ``doc``, with a progress bar for the formats that take a while."""
-    from . import formats
+def _render(fmt: str, doc: ExportDocument) -> bytes:
+    """Render ``doc``, with a progress bar for the formats that take a while.
 
+    :raises click.ClickException: when the PDF cannot be made here (WeasyPrint's system libraries are missing).
+    """
     if fmt not in ("pdf", "docx"):
         return formats.render(fmt, doc)
-    label = _("Writing the %(format)s", format=fmt.upper())  # in the terminal's language, not the file's
     if fmt == "pdf":
-        from .pdf import pdf_unavailable_reason, render_pdf
-
-        reason = pdf_unavailable_reason()
+        reason = pdf.pdf_unavailable_reason()  # looked up each time: tests replace it
         if reason:
             raise click.ClickException(reason)
-        render = render_pdf
-    else:
-        from .docx import render
+    label = _("Writing the %(format)s", format=fmt.upper())  # in the terminal's language, not the file's
     with click.progressbar(length=1000, label=label, file=sys.stderr) as bar:
         state = {"shown": 0}
 
@@ -118,6 +115,6 @@ def _render(fmt: str, doc) -> bytes:
                 bar.update(target - state["shown"])
                 state["shown"] = target
 
-        data = render(doc, progress=progress)
+        data = formats.render(fmt, doc, progress=progress)
         bar.update(1000 - state["shown"])
     return data

@@ -29,7 +29,6 @@ make the file unreadable.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from html.parser import HTMLParser
 
 import docx
@@ -45,13 +44,12 @@ from docx.text.run import Run
 from flask_babel import gettext as _
 
 from ..documents.models import NumberedLine
-from .formats import (change_label, clean, edition_label, html_segments, in_language, plain_paragraphs, squash,
-                      unchanged_label)
-from .model import ExportDocument
+from .document import ExportDocument
+from .formats import Progress, register
+from .fragments import clean, html_segments, plain_paragraphs, squash
+from .labels import change_label, edition_label, in_language, unchanged_label
 
 __all__ = ["render"]
-
-Progress = Callable[[str, int, int], None]
 
 _HEADING_STYLES = {"h1": "Heading 2", "h2": "Heading 2", "h3": "Heading 2", "h4": "Heading 3", "h5": "Heading 4",
                    "h6": "Heading 5"}
@@ -663,6 +661,7 @@ class _HtmlToDocx(HTMLParser):
             self._write_table(rows, header_rows)
 
 
+@register("docx", reports_progress=True)
 def render(doc: ExportDocument, progress: Progress | None = None) -> bytes:
     """The .docx file of ``doc``; ``progress(stage, done, total)`` is called as sections are written."""
     with in_language(doc):

@@ -10,7 +10,7 @@ from wtforms import BooleanField, SelectField
 
 from ..forms import choices
 from ..i18n import LANGUAGES, current_language
-from .model import EXPORT_LANGUAGES, ExportOptions, export_language
+from .options import EXPORT_LANGUAGES, ExportOptions, export_language
 
 TRUE_VALUES = {"1", "y", "yes", "on", "true"}
 

@@ -17,8 +17,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..text.lines import format_line_range
 from ..text.render import render_plain
-from .formats import change_label, clean, edition_label, in_language, number
-from .model import ExportDocument
+from .document import ExportDocument
+from .formats import register
+from .fragments import clean
+from .labels import change_label, edition_label, in_language, number
 
 __all__ = ["render"]
 
@@ -41,6 +43,7 @@ def _env() -> Environment:
     return _environment
 
 
+@register("html")
 def render(doc: ExportDocument) -> bytes:
     """The HTML file of ``doc`` (UTF-8), its fixed texts in ``doc.labels_language`` (the page's ``lang``)."""
     with in_language(doc) as language:

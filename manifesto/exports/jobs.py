@@ -39,22 +39,24 @@ from ..audit.services import record_event
 from ..documents.models import Document, Section, SectionVersion
 from ..documents.services import lock_document
 from ..extensions import db
+from ..i18n import current_language
 from ..jobs import enqueue, task
 from ..releases.models import Release, ReleaseSection
 from ..services import DatabaseUnavailable, NotFound, ServiceError, after_commit, as_utc, utcnow, writes
 from . import cache
 from . import models as texts
 from .build import build_export
+from .formats import FORMATS
 from .formats import download_name as file_name_of
-from .formats import in_language
 from .forms import language_name
-from .model import FORMATS, ExportOptions, export_language
+from .labels import in_language
+from .options import ExportOptions, export_language
 from .models import ACTIVE, ExportJob, JobStatus
 from .pdf import PdfUnavailable, pdf_unavailable_reason, render_pdf
 
-__all__ = ["describe_options", "download_name", "estimate_chars", "find_active_job", "get_job_or_404", "job_file",
-           "job_release", "pdf_response", "recent_jobs", "releases_of", "request_export_job", "run_export_job",
-           "send_export"]
+__all__ = ["describe_options", "download_name", "estimate_chars", "failure_reason", "find_active_job",
+           "get_job_or_404", "job_file", "job_release", "pdf_response", "recent_jobs", "releases_of",
+           "request_export_job", "run_export_job", "send_export"]
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +154,6 @@ def download_name(document: Document, release, fmt: str, options: ExportOptions)
 
 def describe_options(options: ExportOptions) -> str:
     """The options in words, in the reader's language: "line numbers and the annex of amendments" ("": none)."""
-    from ..i18n import current_language
-
     parts = []
     if options.line_numbers:
         parts.append(_("line numbers"))
@@ -332,13 +332,18 @@ class _Reporter:
 def _failure_message(error: BaseException) -> str:
     """What a reader is told when an export fails, in English as the job row stores it (shown translated)."""
     with force_locale("en"):
-        if isinstance(error, PdfUnavailable):
-            return str(error)
-        if isinstance(error, ServiceError):
-            return str(error.message)
-        if isinstance(error, MemoryError):
-            return str(texts.OUT_OF_MEMORY)
-        return str(texts.SERVER_ERROR)
+        return failure_reason(error)
+
+
+def failure_reason(error: BaseException) -> str:
+    """What a reader is told when an export fails, in the current language (the details go to the log)."""
+    if isinstance(error, PdfUnavailable):
+        return str(error)
+    if isinstance(error, ServiceError):
+        return str(error.message)
+    if isinstance(error, MemoryError):
+        return str(texts.OUT_OF_MEMORY)
+    return str(texts.SERVER_ERROR)
 
 
 def run_export_job(job_id: int) -> None:
@@ -346,7 +351,7 @@ def run_export_job(job_id: int) -> None:
 
     It runs with an app context and no request (the queue's worker, or a
     thread): the job row's texts are English, the file's fixed texts are in
-    the export's language (:func:`~manifesto.exports.formats.in_language`).
+    the export's language (:func:`~manifesto.exports.labels.in_language`).
     """
     with force_locale("en"):
         _run_export_job(job_id)

@@ -24,9 +24,10 @@ import re
 from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 
-from .formats import (change_label, clean, edition_label, html_segments, in_language, plain_paragraphs, squash,
-                      unchanged_label)
-from .model import ExportDocument
+from .document import ExportDocument
+from .formats import register
+from .fragments import clean, html_segments, plain_paragraphs, squash
+from .labels import change_label, edition_label, in_language, unchanged_label
 
 __all__ = ["close_fences", "escape_markdown", "escape_raw_html", "render"]
 
@@ -123,6 +124,7 @@ def _diff_markdown(diff_html: str) -> list[str]:
     return out
 
 
+@register("md")
 def render(doc: ExportDocument) -> bytes:
     """The Markdown file of ``doc`` (UTF-8), its fixed texts in ``doc.labels_language``."""
     with in_language(doc):

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..services import as_utc, utcnow
-from .model import ExportOptions
+from .options import ExportOptions
+from .pdf import INSTALL_HINT
 
 
 class JobStatus(StrEnum):
@@ -65,8 +66,6 @@ def shown(stored: str | None) -> str:
     """A stage or failure message stored in English, in the reader's language (unknown texts as they are)."""
     if not stored:
         return ""
-    from .pdf import INSTALL_HINT
-
     for text in (*_KNOWN, INSTALL_HINT):
         if english(text) == stored:
             return str(text)

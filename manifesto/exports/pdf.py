@@ -1,4 +1,4 @@
-"""The PDF export, typeset with WeasyPrint from an :class:`~manifesto.exports.model.ExportDocument`.
+"""The PDF export, typeset with WeasyPrint from an :class:`~manifesto.exports.document.ExportDocument`.
 
 What the printed copy holds: a title page (title, release and date), a
 table of contents with page numbers (CSS ``target-counter``), the numbered
@@ -30,7 +30,7 @@ import shutil
 import subprocess
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,14 +39,13 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from ..documents.models import NumberedLine
-from .formats import change_name, date_label, in_language
-from .model import ExportDocument, ExportSection
+from .document import ExportDocument, ExportSection
+from .formats import Progress, register
+from .labels import change_name, date_label, in_language
 
 __all__ = ["INSTALL_HINT", "PdfUnavailable", "Progress", "build_html", "pdf_unavailable_reason", "render_pdf"]
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str, int, int], None]  # (what is happening, done, total)
 
 INSTALL_HINT = _l("PDF export needs Pango and HarfBuzz on the server: apt install %(packages)s",
                   packages="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core")
@@ -443,6 +442,7 @@ def _listening(progress: Progress | None, total: int) -> Iterator[_ProgressHandl
             PROGRESS_LOGGER.removeHandler(handler)
 
 
+@register("pdf", reports_progress=True)
 def render_pdf(doc: ExportDocument, progress: Progress | None = None) -> bytes:
     """Typeset the export as a PDF; ``progress(stage, done, total)`` hears how far it got.
 

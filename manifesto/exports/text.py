@@ -19,9 +19,10 @@ import textwrap
 
 from flask_babel import gettext as _
 
-from .formats import (change_label, clean, edition_label, html_to_text, in_language, plain_paragraphs, squash,
-                      unchanged_label)
-from .model import ExportDocument, ExportSection
+from .document import ExportDocument, ExportSection
+from .formats import register
+from .fragments import clean, html_to_text, plain_paragraphs, squash
+from .labels import change_label, edition_label, in_language, unchanged_label
 
 __all__ = ["render"]
 
@@ -50,6 +51,7 @@ def _body(section: ExportSection, numbers: bool, digits: int) -> list[str]:
     return out
 
 
+@register("txt")
 def render(doc: ExportDocument) -> bytes:
     """The plain-text file of ``doc`` (UTF-8, Unix line ends), its fixed texts in ``doc.labels_language``."""
     with in_language(doc):

@@ -1,4 +1,4 @@
-"""The ``import-archive`` command (archives are written by ``export SLUG --format json``)."""
+"""The ``import-archive`` command (archives are written by ``export SLUG --format json``, in ``exports.cli``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import click
 from flask import Flask
 from flask_babel import gettext as _
 
-from ..services import DatabaseUnavailable, ServiceError
+from ...services import DatabaseUnavailable, ServiceError
+from .reader import import_archive
 
 
 def register(app: Flask) -> None:
@@ -23,8 +24,6 @@ def register(app: Flask) -> None:
         archive has none (placeholders under archive.invalid that receive no
         mail): make yourself an admin account with `create-user`.
         """
-        from .archive_import import import_archive
-
         data = archive.read()
         try:
             summary = import_archive(data)

@@ -43,12 +43,12 @@ from flask_babel import ngettext
 from sqlalchemy import JSON, Integer, Table, bindparam, func, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from ..extensions import db
-from ..i18n import current_language
-from ..search.indexing import reindex
-from ..services import writes
-from .archive import (EMAIL_COLUMNS, EXCLUDED_TABLES, FORMAT, PRIVATE_COLUMNS, SCHEMA_VERSION, ArchiveError,
-                      archived_columns, archived_tables, column_kind)
+from ...extensions import db
+from ...i18n import current_language
+from ...search.indexing import reindex
+from ...services import writes
+from .schema import (EMAIL_COLUMNS, EXCLUDED_TABLES, FORMAT, PRIVATE_COLUMNS, SCHEMA_VERSION, ArchiveError,
+                     archived_columns, archived_tables, column_kind)
 
 log = logging.getLogger(__name__)
 
