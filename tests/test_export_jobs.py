@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from manifesto.audit.models import AuditEvent
 from manifesto.exports import jobs, pdf
-from manifesto.exports.model import ExportOptions
 from manifesto.exports.models import ExportJob
+from manifesto.exports.options import ExportOptions
 from manifesto.extensions import db
 from manifesto import jobs as queue
 from manifesto.services import utcnow

@@ -16,10 +16,10 @@ import docx
 import pytest
 from sqlalchemy import select
 
-from manifesto.exports import cache, formats, jobs, pdf
+from manifesto.exports import cache, formats, jobs, labels, pdf
 from manifesto.exports.build import build_export
-from manifesto.exports.model import ExportOptions
 from manifesto.exports.models import ExportJob
+from manifesto.exports.options import ExportOptions
 from manifesto.extensions import db
 from manifesto.releases import services as releases
 
@@ -93,7 +93,7 @@ def test_the_printed_copy_speaks_the_export_language(french_doc):
     export = build_export(french_doc, options=ExportOptions(annex=True, contributors=True))
     html = pdf.build_html(export)
     assert '<html lang="fr">' in html and "Sommaire" in html and "Contributeurs" in html
-    with formats.in_language(export):
+    with labels.in_language(export):
         footer = pdf.page_css()
     assert '"Page " counter(page) " sur " counter(pages)' in footer
     spanish = build_export(french_doc, options=ExportOptions(language="es"))
