@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import request, url_for
 
+from ..accounts.rules import is_member
 from ..amendments import services as amendments
 from ..text.anchor import highlight_passages
 from ..web import page_arg
@@ -81,7 +82,7 @@ def document_page_figures(document, user, page: str, **context) -> dict:
                 "comment_rights": rights,
                 "comment_form": ReplyForm(formdata=None) if open_to_comments else None,
                 "amendment_hidden_from_me": not amendments.can_see_hidden(user, amendment),
-                "can_report_amendment": (comments.is_member(user) and user.id != amendment.author_id
+                "can_report_amendment": (is_member(user) and user.id != amendment.author_id
                                          and not amendment.is_hidden),
                 "can_moderate": rights.moderate}
     return {}
