@@ -342,7 +342,9 @@ def test_the_amendment_page_shows_that_its_author_follows_it(client, login, worl
 def test_following_something_that_does_not_exist_is_refused_gently(client, login, world, data):
     login(world["follower"])
     response = client.post("/notifications/follow", data=data)
-    assert response.status_code in (302, 404)
+    assert response.status_code in (303, 404)  # 303: back to the notifications with the message
+    if response.status_code == 303:
+        assert response.headers["Location"] == "/notifications/"
     assert db.session.scalar(select(func.count(Follow.id)).where(Follow.user_id == world["follower"].id)) == 1
 
 
