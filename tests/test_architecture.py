@@ -277,6 +277,11 @@ def test_no_area_imports_the_app_factory():
     assert not wrong + create_app
 
 
+def test_every_area_has_its_place_in_the_order():
+    packages = {path.parent.name for path in PACKAGE.glob("*/__init__.py")}
+    assert packages - AREAS == set(), "add each new area to ALLOWED, with the areas beneath it"
+
+
 def test_every_root_module_is_placed_below_or_above_the_areas():
     modules = module_names(PACKAGE)
     roots = {_root_module(name, modules) for name in modules} - {None}
