@@ -71,6 +71,7 @@ def test_the_text_engine_knows_no_flask_and_no_database():
     used = set().union(*(_imports(path) for path in (PACKAGE / "text").rglob("*.py")))
     assert not used & {"flask", "sqlalchemy", "flask_sqlalchemy"}
 
+
 # ---------------------------------------------------------------------------
 # The import graph: every module under the package, every import it makes.
 # ---------------------------------------------------------------------------
