@@ -110,6 +110,7 @@ def _shift_headings(state: StateCore) -> None:
 # A block parser that knows paragraphs only: it reads anything without nesting further.
 _PARAGRAPHS_ONLY = ParserBlock()
 _PARAGRAPHS_ONLY.ruler.enableOnly(["paragraph"])
+_PARAGRAPHS_ONLY.ruler.getRules("")  # compile its rule chain now, not in two threads at once
 
 
 def _lift_deep_lists(tokenize: Callable[[StateBlock, int, int], None]) -> Callable[[StateBlock, int, int], None]:
