@@ -164,7 +164,7 @@ def proxy(app):
 @pytest.fixture
 def app_logs(caplog, monkeypatch):
     """The app's log records. Alembic's fileConfig disabled the app's loggers when the schema was built."""
-    for name in ("manifesto.web", "manifesto.main", "manifesto.database", "manifesto.services"):
+    for name in ("manifesto.web", "manifesto.errors", "manifesto.database", "manifesto.services"):
         monkeypatch.setattr(logging.getLogger(name), "disabled", False)
     return caplog
 
