@@ -46,7 +46,7 @@ from flask_babel import gettext as _
 from ..documents.models import NumberedLine
 from .document import ExportDocument
 from .formats import Progress, register
-from .fragments import clean, html_segments, plain_paragraphs, squash
+from .fragments import clean, collapse, html_segments, plain_paragraphs
 from .labels import change_label, edition_label, in_language, unchanged_label
 
 __all__ = ["render"]
@@ -54,7 +54,24 @@ __all__ = ["render"]
 _HEADING_STYLES = {"h1": "Heading 2", "h2": "Heading 2", "h3": "Heading 2", "h4": "Heading 3", "h5": "Heading 4",
                    "h6": "Heading 5"}
 _INLINE = {"strong", "b", "em", "i", "del", "s", "code", "ins", "a"}
-_ASCII_SPACE = " \t\r\n\f\v"
+
+
+def _after(previous: Run | None, words: str) -> str:
+    """``words`` (white space collapsed) as they go on after the run ``previous`` (None: at a line's start).
+
+    A browser shows no space at the start of a line nor after another
+    space, whichever inline element holds it; the space itself stays in
+    the run it was typed in, outside a link or a bold word that follows.
+    """
+    if words.startswith(" ") and (previous is None or previous.text.endswith(" ")):
+        return words[1:]
+    return words
+
+
+def _end_line(last: Run | None) -> None:
+    """Drop the space a line ends with, from the run that holds it (a browser does not show it)."""
+    if last is not None and last.text.endswith(" "):
+        last.text = last.text.rstrip(" ")
 
 
 def _list_style(kind: str, depth: int) -> str:
@@ -377,6 +394,7 @@ class _InlineToDocx(HTMLParser):
         self.marks: list[str] = []
         self.link = None  # the open w:hyperlink element
         self.hidden = 0
+        self.last: Run | None = None  # the last run of text on the current line (None at its start)
 
     def handle_starttag(self, tag, attrs):
         """Open a mark, a link or a line break."""
@@ -384,7 +402,7 @@ class _InlineToDocx(HTMLParser):
         if tag == "span" and (self.hidden or "visually-hidden" in (attributes.get("class") or "").split()):
             self.hidden += 1
         elif tag == "br":
-            self.paragraph.add_run().add_break(WD_BREAK.LINE)
+            self.line_break()
         elif tag in _INLINE:
             self.marks.append(tag)
             if tag == "a" and attributes.get("href") and self.link is None:
@@ -406,8 +424,25 @@ class _InlineToDocx(HTMLParser):
             return
         self.add_text(data)
 
+    def line_break(self) -> None:
+        """End the line here: without the space it ended with, the next words at the start of a new line."""
+        _end_line(self.last)
+        self.paragraph.add_run().add_break(WD_BREAK.LINE)
+        self.last = None
+
+    def add_words(self, words: str) -> None:
+        """Words whose white space is collapsed (a space at either end at most), spaced as a browser spaces them."""
+        words = _after(self.last, words)
+        if words:
+            self.add_text(words)
+
+    def end(self) -> None:
+        """End the paragraph without the space it ended with."""
+        _end_line(self.last)
+        self.last = None
+
     def add_text(self, text: str) -> None:
-        """One run of ``text`` in the current marks."""
+        """One run of ``text`` in the current marks, as it is (code keeps its spaces)."""
         marks = set(self.marks)
         style = None
         if "a" in marks and self.link is not None:
@@ -429,6 +464,8 @@ class _InlineToDocx(HTMLParser):
             run.font.strike = True
         if style == "Hyperlink" and self.link is not None:
             self.link.append(run._r)
+        if text:
+            self.last = run
 
 
 class _HtmlToDocx(HTMLParser):
@@ -453,11 +490,9 @@ class _HtmlToDocx(HTMLParser):
 
     # ------------------------------------------------------------ paragraphs
     def _close(self) -> None:
-        """End the open paragraph, without the space that ended its last run."""
+        """End the open paragraph, without the space that ended its last run (in a link or not)."""
         if self.inline is not None and not self.pre:
-            runs = self.inline.paragraph.runs
-            if runs and runs[-1].text.endswith(" "):
-                runs[-1].text = runs[-1].text.rstrip(" ")
+            self.inline.end()
         self.inline = None
 
     def _style(self) -> tuple[str, bool]:
@@ -585,16 +620,11 @@ class _HtmlToDocx(HTMLParser):
                 if line:
                     inline.add_text(line)
             return
-        text = squash(data)
-        if not text:
-            if data and self.inline is not None:
-                self.inline.add_text(" ")
-            return
-        if data[:1] in _ASCII_SPACE and self.inline is not None:
-            text = " " + text
-        if data[-1:] in _ASCII_SPACE:
-            text += " "
-        self._open().add_text(text)
+        words = collapse(data)
+        if words == " " and self.inline is None:
+            return  # white space between blocks
+        if words:
+            self._open().add_words(words)
 
     # ----------------------------------------------------------------- tables
     def _table_start(self, tag, attrs):
@@ -639,15 +669,17 @@ class _HtmlToDocx(HTMLParser):
             cells = added.cells
             for cell, content in zip(cells, row):
                 paragraph = cell.paragraphs[0]
+                last = None
                 for marks, text in content:
-                    text = squash(clean(text)) if text.strip(_ASCII_SPACE) else (" " if text else "")
-                    if not text:
+                    words = _after(last, collapse(clean(text)))
+                    if not words:
                         continue
                     style = "Strong" if "strong" in marks or "b" in marks else \
                         "Emphasis" if "em" in marks or "i" in marks else None
-                    run = self.writer.run(paragraph, text, style)
+                    last = self.writer.run(paragraph, words, style)
                     if "del" in marks or "s" in marks:
-                        run.font.strike = True
+                        last.font.strike = True
+                _end_line(last)
             if index in header_rows:
                 trPr = added._tr.get_or_add_trPr()
                 header = OxmlElement("w:tblHeader")

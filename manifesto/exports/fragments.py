@@ -12,7 +12,7 @@ import html
 import re
 from html.parser import HTMLParser
 
-__all__ = ["Segment", "clean", "escape", "html_segments", "html_to_text", "plain_paragraphs", "squash"]
+__all__ = ["Segment", "clean", "collapse", "escape", "html_segments", "html_to_text", "plain_paragraphs", "squash"]
 
 # Characters no XML 1.0 document may contain (DOCX breaks on them), plus the C1
 # controls, which HTML forbids and no reader shows: stripped from every format.
@@ -21,9 +21,14 @@ _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\u
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 
 
+def collapse(text: str) -> str:
+    """Collapse runs of ASCII white space into one space, as a browser does, keeping one at either end."""
+    return _SPACES.sub(" ", text)
+
+
 def squash(text: str) -> str:
     """Collapse runs of ASCII white space into one space and trim; no-break spaces stay (French typography)."""
-    return _SPACES.sub(" ", text).strip(" ")
+    return collapse(text).strip(" ")
 
 
 def clean(text: str | None) -> str:
@@ -58,16 +63,23 @@ class _TextExtractor(HTMLParser):
             self.current.append((mark, text))
 
     def _flush(self) -> None:
-        """End the current paragraph, collapsing white space as a browser does (except in code)."""
-        segments = []
+        """End the current paragraph, collapsing white space as a browser does (except in code).
+
+        Across segments too: a space that follows a space, or starts the
+        paragraph, is not shown, whichever mark holds it.
+        """
+        segments: list[Segment] = []
         for mark, text in self.current:
             if not self.in_pre:
                 text = re.sub(r"[ \t\r\n]+", " ", text)
-            segments.append((mark, text))
-        if segments and not self.in_pre:
-            segments[0] = (segments[0][0], segments[0][1].lstrip(" "))
-            segments[-1] = (segments[-1][0], segments[-1][1].rstrip(" "))
-        segments = [(mark, text) for mark, text in segments if text]
+                if text.startswith(" ") and (not segments or segments[-1][1].endswith(" ")):
+                    text = text[1:]
+            if text:
+                segments.append((mark, text))
+        if segments and not self.in_pre and segments[-1][1].endswith(" "):
+            mark, text = segments.pop()
+            if text.rstrip(" "):
+                segments.append((mark, text.rstrip(" ")))
         if segments:
             self.paragraphs.append(segments)
         self.current = []
