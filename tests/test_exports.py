@@ -11,7 +11,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from manifesto.documents import services as documents
-from manifesto.exports import cache
+from manifesto.exports import cache, formats
 from manifesto.exports.build import build_export
 from manifesto.exports.options import ExportOptions
 from manifesto.extensions import db
@@ -338,3 +338,14 @@ def test_store_clears_temporary_files_left_by_a_killed_process(app, rich):
     os.utime(abandoned, (old, old))
     cache.store(key, b"whole")
     assert not abandoned.exists() and fresh.exists()
+
+
+def test_every_text_format_has_registered_its_renderer():
+    """The registry imports no format: each registers itself, and importing manifesto.exports loads them all."""
+    assert formats.registered() == formats.TEXT_FORMATS
+    with pytest.raises(KeyError):
+        formats.render("json", None)
+    with pytest.raises(ValueError):
+        formats.register("json")
+    with pytest.raises(ValueError):
+        formats.register("md")(lambda doc: b"")  # a second Markdown renderer would silently replace the first
