@@ -45,7 +45,8 @@ BOUNDARIES = {
     "line break": "First line\\\nsecond line  \nthird line",
     "break after a link": "A [link](https://example.org/l)\\\nnext line",
     "glued": "no*space*around**bold**`code`[link](https://example.org/g)end",
-    "everything": "- one *two* **three** `four` [five](https://example.org/5)\\\nsix *seven*\n- eight [nine](https://x.org) ten",
+    "everything": ("- one *two* **three** `four` [five](https://example.org/5)\\\nsix *seven*\n"
+                   "- eight [nine](https://x.org) ten"),
 }
 
 
@@ -162,8 +163,8 @@ def _html_words(data: bytes, line_numbers: bool) -> list[list[str]]:
     if not line_numbers:
         return screen_words(section)[1:]  # after the heading
     blocks = []
-    for match in re.finditer(r'<div class="line ([^"]*)"><span class="ln">\d+</span> <span class="lt">(.*?)</span></div>',
-                             section):
+    line = re.compile(r'<div class="line ([^"]*)"><span class="ln">\d+</span> <span class="lt">(.*?)</span></div>')
+    for match in line.finditer(section):
         words = [word for block in screen_words(match.group(2)) for word in block]
         if "starts" in match.group(1).split() or not blocks:
             blocks.append(words)
@@ -231,7 +232,8 @@ def test_the_reported_list_item_keeps_its_space_before_the_link_in_word(app):
 
 def test_a_table_cell_keeps_its_spaces_around_formatting_in_word(app):
     """Cells were squashed piece by piece: "*a* b" came out as "ab"."""
-    data = formats.render("docx", export_of("| *a* b | c `d` e |\n|---|---|\n| x [y](https://example.org/y) z | **w** |"))
+    body = "| *a* b | c `d` e |\n|---|---|\n| x [y](https://example.org/y) z | **w** |"
+    data = formats.render("docx", export_of(body))
     table = docx.Document(io.BytesIO(data)).tables[0]
     assert [[cell.text for cell in row.cells] for row in table.rows] == [["a b", "c d e"], ["x y z", "w"]]
 

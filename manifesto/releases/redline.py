@@ -74,7 +74,7 @@ class AdoptedAmendment:
 
 @dataclass
 class SectionChange:
-    """How one section changed from the old text to the new (the fields of ``exports.document.RedlineSection``, and more).
+    """How one section changed from the old text to the new (fields of ``exports.document.RedlineSection``, and more).
 
     ``heading`` is the section's heading now (its last heading when removed);
     ``old_heading`` is the heading before, only when it was different
