@@ -41,6 +41,7 @@ from ..documents.services import lock_document
 from ..extensions import db
 from ..i18n import current_language
 from ..jobs import enqueue, task
+from ..pagination import Page, paginate
 from ..releases.models import Release, ReleaseSection
 from ..services import DatabaseUnavailable, NotFound, ServiceError, after_commit, as_utc, utcnow, writes
 from . import cache
@@ -133,10 +134,10 @@ def get_job_or_404(document: Document, job_id: int) -> ExportJob:
     return job
 
 
-def recent_jobs(document: Document, page: int = 1, per_page: int = 20):
+def recent_jobs(document: Document, page: int = 1, per_page: int = 20) -> Page[ExportJob]:
     """One page of the document's export jobs, newest first, with their releases."""
-    return db.paginate(select(ExportJob).where(ExportJob.document_id == document.id).order_by(ExportJob.id.desc()),
-                       page=page, per_page=per_page, error_out=False)
+    return paginate(select(ExportJob).where(ExportJob.document_id == document.id).order_by(ExportJob.id.desc()),
+                    page, per_page)
 
 
 def job_file(job: ExportJob) -> Path | None:
