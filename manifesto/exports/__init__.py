@@ -15,7 +15,7 @@ from . import docx, html, markdown, pdf, text  # noqa: F401  (each registers its
 
 def init_app(app: Flask) -> None:
     """Wire exports into the app: the export and job pages, and the ``export`` and ``import-archive`` commands."""
-    from . import cli, views
+    from . import cli, jobs, views  # noqa: F401  (jobs declares the PDF job for the worker)
     from .archive import cli as archive_cli
 
     app.register_blueprint(views.bp)

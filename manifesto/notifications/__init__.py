@@ -10,7 +10,8 @@ from ..documents.contributions import register_provider
 
 def init_app(app: Flask) -> None:
     """Wire notifications into the app: its pages, the follow button, the fan-out of every event, send-digests."""
-    from . import cli, fanout, figures, views
+    # mail and digests declare their queue jobs: a worker process built by create_app knows them all.
+    from . import cli, digests, fanout, figures, mail, views  # noqa: F401
 
     app.register_blueprint(views.bp)
     register_provider("notifications", figures.follow_button)
