@@ -11,6 +11,8 @@ from manifesto.amendments import services as amendments
 from manifesto.documents import rules
 from manifesto.documents import services as documents
 from manifesto.documents.models import Document, Phase
+from manifesto.amendments.models import Amendment
+from manifesto.extensions import db
 from manifesto.services import ValidationError, utcnow
 
 
@@ -63,3 +65,23 @@ def test_a_final_document_refuses_section_edits_with_the_rule(make_document, use
     with pytest.raises(ValidationError, match="The document is final"):
         documents.edit_section(users["moderator"], document.id, section.id, heading="H", body="New text.",
                                reason="R.", base_version=1)
+
+
+def test_a_final_document_refuses_accepting_but_not_rejecting(make_document, make_user, users):
+    """Accepting writes a new version: once the text is final, only decisions that write nothing go through."""
+    document = make_document(phase="amendments", editor=users["admin"])
+    entry = documents.current_sections(document)[0]
+    author = make_user("participant")
+    proposed = [amendments.propose_amendment(author, document.id, kind="modify", section_id=entry.section.id,
+                                             heading=None, body=entry.version.body + f" Change {n}.",
+                                             reason="Because.", submit=True) for n in (1, 2)]
+    documents.update_document(users["admin"], document.id, title=document.title, introduction="",
+                              phase="final", amendment_deadline=None, min_supporters=0)
+    first, second = (db.session.get(Amendment, a.id) for a in proposed)
+    with pytest.raises(ValidationError, match="The document is final"):
+        amendments.decide_amendment(users["moderator"], document.id, first.id, decision="accept",
+                                    reason="Agreed.", revision=first.revision)
+    assert documents.current_sections(document)[0].version.id == entry.version.id
+    rejected = amendments.decide_amendment(users["moderator"], document.id, second.id, decision="reject",
+                                           reason="Too late.", revision=second.revision)
+    assert rejected.status == "rejected"

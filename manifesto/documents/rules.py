@@ -10,7 +10,8 @@ rules exist today:
   edits, reverts and structural changes are refused until an admin moves it
   back to another phase.
 
-Reading, commenting, supporting and deciding do not depend on the phase.
+Reading, commenting and supporting do not depend on the phase; deciding does
+only where it writes text (accepting, in a final document).
 The ``accepts_*`` questions answer True or False (templates hide what is
 refused); the ``require_*`` checks raise :class:`ValidationError` with the
 words shown to the person who tried (their text is kept on the form).

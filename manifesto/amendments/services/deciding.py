@@ -10,6 +10,7 @@ from ...accounts.rules import require_moderator
 from ...audit.services import record_event
 from ...documents import services as documents
 from ...documents.models import Document, Section
+from ...documents.rules import require_text_changes
 from ...extensions import db
 from ...services import ConflictError, NotFound, PermissionDenied, ValidationError, utcnow, writes
 from ...text.diff import word_diff
@@ -88,6 +89,8 @@ def _check_acceptable(amendment: Amendment, document: Document, section: Section
 
     :raises ValidationError: explaining what must happen first.
     """
+    # Accepting writes text, and a final document's text no longer changes (rejecting still may close it).
+    require_text_changes(document)
     if amendment.conflicted:
         raise ValidationError(_("%(code)s conflicts with a newer version of its section. The author "
                                 "or a moderator must resolve the conflict before it can be accepted.",
