@@ -32,7 +32,7 @@ from harness import live_markup
 def _skip_unless(engine: str):
     """Skip a test unless the run's database is ``engine``."""
     if db.engine.dialect.name != engine:
-        pytest.skip(f"needs {engine}")
+        pytest.skip({"postgresql": "needs PostgreSQL (TEST_DATABASE_URL)"}.get(engine, f"needs {engine}"))
 
 
 # ------------------------------------------------------------------ helpers
