@@ -18,6 +18,7 @@ and come back; the document's list of exports finds it again.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 
@@ -108,13 +109,13 @@ def download(slug: str, fmt: str):
     _release(document, options.redline_against)
     if fmt == "pdf":
         return _pdf(document, release, options)
-    path = cache.get_or_render(document, release, fmt, options, lambda doc: formats.render(fmt, doc))
+    render = functools.partial(formats.render, fmt)
+    path = cache.get_or_render(document, release, fmt, options, render)
     db.session.commit()  # end the read transaction before sending a file
     name = formats.download_name(document.slug, release.slug if release is not None else None, options, fmt)
     try:
         data = path.read_bytes()  # these formats are small; a PDF is sent from its file by jobs.pdf_response
     except FileNotFoundError:  # replaced by a newer file this instant: build it again
-        render = lambda doc: formats.render(fmt, doc)  # noqa: E731
         data = cache.get_or_render(document, release, fmt, options, render).read_bytes()
     return send_file(io.BytesIO(data), mimetype=FORMATS[fmt][1], as_attachment=True, download_name=name,
                      max_age=0)
