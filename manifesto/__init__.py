@@ -18,7 +18,7 @@ from flask_login import current_user
 
 from . import accounts, amendments, audit, cli, discussion, documents, exports, i18n, jobs, notifications
 from . import config as config_module
-from . import releases, search, web
+from . import delivery, observability, pagecache, releases, search, web
 from .database import engine_options, init_database
 from .extensions import csrf, db, login_manager, migrate
 from .requests import CleanRequest
@@ -39,8 +39,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                              instance_path=os.environ.get("MANIFESTO_INSTANCE_PATH") or None)
     app.request_class = CleanRequest
     _configure(app, test_config)
+    observability.init_app(app)
     _init_extensions(app)
     jobs.init_app(app)
+    pagecache.init_app(app)
+    delivery.init_app(app)
     web.init_app(app)
     for area in AREAS:
         area.init_app(app)
