@@ -19,6 +19,7 @@ from flask_login import current_user
 from . import accounts, amendments, audit, cli, discussion, documents, exports, i18n, jobs, notifications
 from . import config as config_module
 from . import delivery, observability, pagecache, releases, search, web
+from .audit import states as audit_states
 from .database import engine_options, init_database
 from .extensions import csrf, db, login_manager, migrate
 from .requests import CleanRequest
@@ -47,6 +48,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     for area in AREAS:
         area.init_app(app)
+    # Last of the session's commit hooks, after every area's (see audit/states.py, "When").
+    audit_states.install()
     _register_site(app)
     _register_template_helpers(app)
     cli.init_app(app)

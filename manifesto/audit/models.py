@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -37,3 +37,22 @@ class AuditEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.action} {self.object_type}:{self.object_id}>"
+
+
+class ContentState(db.Model):
+    """A counter that every write visible on a scope's pages bumps, in the write's own transaction.
+
+    Scopes: ``site`` (names and roles shown on every page), ``document:<id>`` (a document's text,
+    amendments, decisions, comments, releases and settings) and ``user:<id>`` (what one person sees
+    of their own: follows, preferences). A page's validator and cache key are built from these
+    counters, so reading them is all a conditional request costs (see ``audit/states.py``).
+    """
+
+    __tablename__ = "content_states"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    state: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ContentState {self.scope}={self.state}>"

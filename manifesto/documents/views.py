@@ -17,7 +17,7 @@ from ..text.diff import word_diff
 from ..templating import diff_labels
 from ..text.diff_html import relabel, render_inline
 from ..web import back_on_refusal, int_arg, page_arg, refusals
-from . import services
+from . import services, serving
 from .contributions import page_figures
 from .models import version_kind_label
 from .forms import DocumentSettingsForm, MoveForm, NewSectionForm, RetireForm, RevertForm, SectionForm
@@ -38,10 +38,16 @@ bp.app_template_global("version_kind")(version_kind_label)
 def read(slug: str):
     """The whole document on one page, with a table of contents and optional line numbers."""
     document = services.get_document_or_404(slug)
-    entries = services.current_sections(document)
-    return render_template("documents/read.html", document=document, entries=entries,
-                           show_lines=request.args.get("lines") == "1",
-                           **page_figures(document, current_user, "read"))
+    show_lines = request.args.get("lines") == "1"
+
+    def body() -> str:
+        """The text of every section, with the counts beside them (the same for every reader of a variant)."""
+        return render_template("documents/_read_body.html", document=document, show_lines=show_lines,
+                               entries=services.current_sections(document),
+                               **page_figures(document, current_user, "read"))
+
+    return serving.serve(document, "read", params=(show_lines,), body=body,
+                         shell=lambda html: render_template("documents/read.html", document=document, body=html))
 
 
 @bp.get("/<slug>/sections/<int:section_id>")

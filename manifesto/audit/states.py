@@ -1,0 +1,151 @@
+"""Content states: the rule that makes cached pages and validators safe.
+
+**The rule.** Every write that changes what a page shows bumps a counter in
+the same transaction, and every cached page and every ``ETag`` is keyed by
+the counters of what it shows. A cached copy or a validator therefore names
+exactly one state of the content; after a write it is simply never asked
+for again.
+
+**Which counter.** Every state change records an audit event (the services'
+rule), so the counters follow the audit trail, not a list of tables that a
+new feature could forget:
+
+- an event on a document (``document_id`` set) bumps ``document:<id>``:
+  its text, amendments, supports, decisions, comments, releases, settings;
+- an event of one person's own (``PERSONAL``: follows, preferences, password,
+  notification settings, exports, registering) bumps ``user:<actor>``: only
+  that person's pages show it;
+- any other event (a name or a role changed) bumps ``site``: names and roles
+  show on every document's pages.
+
+**When.** The counters are bumped by the last statement before ``COMMIT``
+(an upsert, in ascending scope order). A transaction holds a counter's row
+lock only while it commits and waits for nothing else then, so bumping adds
+no lock cycle to the locking protocol (``locking.py``) and serialises
+writers of one document only for their commit. Readers read the counters
+first and the content after, so a page cached under a state never shows
+less than that state.
+
+**Outside the services.** Bulk writers that skip the audit trail (the
+archive import, migrations that rewrite stored HTML) call :func:`bump_all`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..services import as_utc, utcnow
+from .models import AuditEvent, ContentState
+
+SITE = "site"
+# Actions that change only what their actor sees of their own.
+PERSONAL = ("follow.", "notifications.", "export.", "user.registered", "user.password_", "user.preferences_changed")
+_KEY = "content_scopes"
+
+
+def document_scope(document_id: int) -> str:
+    """The scope of everything a document's pages show."""
+    return f"document:{document_id}"
+
+
+def user_scope(user_id: int) -> str:
+    """The scope of what one person sees of their own."""
+    return f"user:{user_id}"
+
+
+def scopes_of(audit_event: AuditEvent) -> set[str]:
+    """The scopes an audit event changes (see the module docstring)."""
+    if audit_event.action.startswith(PERSONAL):
+        return {user_scope(audit_event.actor_id)} if audit_event.actor_id is not None else set()
+    if audit_event.document_id is not None:
+        return {document_scope(audit_event.document_id)}
+    return {SITE}
+
+
+@dataclass(frozen=True)
+class State:
+    """The counters a page depends on, read at once."""
+
+    values: tuple[int, ...]  # the counters, in the order asked for
+    changed_at: datetime | None  # the latest change among them (None: never written)
+
+    @property
+    def token(self) -> str:
+        """One string that changes whenever any of the counters does."""
+        return ".".join(map(str, self.values))
+
+
+def read(*scopes: str) -> State:
+    """Read the counters of ``scopes`` in one query; a scope never written counts as state 0."""
+    rows = {row.scope: row for row in db.session.execute(
+        select(ContentState.scope, ContentState.state, ContentState.changed_at)
+        .where(ContentState.scope.in_(scopes)))}
+    values = tuple(rows[scope].state if scope in rows else 0 for scope in scopes)
+    changed = [as_utc(row.changed_at) for row in rows.values() if row.changed_at is not None]
+    return State(values=values, changed_at=max(changed) if changed else None)
+
+
+def bump(session: Session, scopes: Iterable[str]) -> None:
+    """Add one to each scope's counter (creating it), in ascending order, in the running transaction."""
+    now = utcnow()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for scope in sorted(set(scopes)):
+        statement = insert(ContentState).values(scope=scope, state=1, changed_at=now)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=[ContentState.scope],
+            set_={"state": ContentState.state + 1, "changed_at": now}))
+
+
+def bump_all(session: Session | None = None) -> None:
+    """Invalidate every cached page and validator at once (after a write that skipped the audit trail)."""
+    session = session or db.session
+    session.execute(update(ContentState).values(state=ContentState.state + 1, changed_at=utcnow()))
+    bump(session, [SITE])
+
+
+# ------------------------------------------------------------ session hooks
+
+def _note_new_events(session: Session, flush_context, instances) -> None:
+    """Before a flush, remember the scopes of the audit events it writes."""
+    scopes = None
+    for obj in session.new:
+        if isinstance(obj, AuditEvent):
+            scopes = session.info.setdefault(_KEY, set()) if scopes is None else scopes
+            scopes |= scopes_of(obj)
+
+
+def _bump_before_commit(session: Session) -> None:
+    """Bump the noted scopes as the transaction's last statements."""
+    if session.in_nested_transaction():
+        return
+    session.flush()  # audit events still pending note their scopes now
+    scopes = session.info.pop(_KEY, None)
+    if scopes:
+        bump(session, scopes)
+
+
+def _forget(session: Session, transaction) -> None:
+    """A finished transaction leaves nothing noted: a rolled-back one changed nothing (a retry notes it again)."""
+    if transaction.parent is None:
+        session.info.pop(_KEY, None)
+
+
+def install() -> None:
+    """Follow every commit of the app's session; the bump is placed after every other ``before_commit`` listener.
+
+    Called once the areas are wired (they add their own ``before_commit`` work, such as the search
+    index): whatever they write must be written before the counters' rows are locked.
+    """
+    for name, listener in (("before_flush", _note_new_events), ("before_commit", _bump_before_commit),
+                           ("after_transaction_end", _forget)):
+        if event.contains(db.session, name, listener):
+            event.remove(db.session, name, listener)
+        event.listen(db.session, name, listener)

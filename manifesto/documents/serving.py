@@ -1,0 +1,94 @@
+"""A document's heavy pages, served from what was already rendered and answered with 304 when unchanged.
+
+A view hands :func:`serve` two functions: ``body`` renders the expensive part
+(the text, the lists, the diffs: everything that is the same for every
+reader of one *variant*), and ``shell`` wraps it in the page with what is
+personal (header, unread count, CSRF tokens, one's own forms). ``body`` runs
+only when no cache tier holds the part for this state; ``shell`` runs on
+every full answer; neither runs for a 304.
+
+What the cached part may depend on, and so what its key holds:
+
+- the content states of the site and of the document (``audit/states.py``);
+- the language and the time zone of the page;
+- the reader's variant: ``visitor``, ``inactive`` (logged in, suspended),
+  ``member``, ``moderator`` or ``admin``; a part must show nothing that
+  differs between two readers of one variant;
+- the page's own options (``params``), and whether amendments are open now
+  (a deadline passes without any write).
+
+The validator (weak ``ETag``) holds the same, and for a logged-in reader
+also what the shell shows of them: their id, their own content state, their
+CSRF token and every area's personal figures (:func:`register_personal`,
+such as the unread count). A page that carries a flashed message gets no
+validator, so it is never answered with 304 later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import g, make_response, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+from markupsafe import Markup
+
+from .. import pagecache
+from ..accounts.rules import is_admin, is_member, is_moderator
+from ..audit import states
+from ..i18n import current_zone
+from .models import Document
+
+# Each area's part of what a logged-in reader's shell shows of them, by name: provider(user) -> hashable.
+_personal: dict[str, Callable[[Any], Any]] = {}
+
+
+def register_personal(name: str, provider: Callable[[Any], Any]) -> None:
+    """Register ``provider(user)``: a value that changes whenever the area's personal part of a page does."""
+    _personal[name] = provider
+
+
+def variant(user) -> str:
+    """What the reader's role lets them see: the one thing about them a cached part may depend on."""
+    if user is None or not user.is_authenticated:
+        return "visitor"
+    if is_admin(user):
+        return "admin"
+    if is_moderator(user):
+        return "moderator"
+    return "member" if is_member(user) else "inactive"
+
+
+def serve(document: Document, page: str, *, body: Callable[[], str], shell: Callable[[Markup], Any],
+          params: tuple = ()) -> Any:
+    """Answer a page of ``document``: 304 when the reader has it, else the shell around the cached body."""
+    user = current_user
+    logged_in = bool(user.is_authenticated)
+    scopes = [states.SITE, states.document_scope(document.id)]
+    if logged_in:
+        scopes.append(states.user_scope(user.id))
+    state = states.read(*scopes)
+    shared_part = (page, document.id, state.values[0], state.values[1], str(get_locale()), current_zone(),
+                   variant(user), document.amendments_open(), params)
+    personal = ()
+    if logged_in:
+        personal = (user.id, state.values[2], session.get("csrf_token"),
+                    tuple(provider(user) for provider in _personal.values()))
+    flashed = bool(session.get("_flashes"))
+    shared = not logged_in and not session  # a visitor without a session: the whole page is everyone's
+    tag = pagecache.etag(*shared_part, personal)
+    if not flashed:
+        fresh = pagecache.answer_if_fresh(tag, state.changed_at, shared=shared)
+        if fresh is not None:
+            g.page_cache = "not-modified"
+            return fresh
+    html = pagecache.cached(":".join(map(str, shared_part)), body)
+    response = make_response(shell(Markup(html)))
+    if flashed:
+        response.headers["Cache-Control"] = "private, no-store"
+    else:
+        pagecache.set_validators(response, tag, state.changed_at, shared=shared)
+        if shared:
+            g.compress_key = f"{tag}:{request.full_path}"  # the whole body, for the compressed copy
+    return response
