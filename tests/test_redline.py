@@ -242,8 +242,12 @@ def test_redline_page_runs_a_fixed_number_of_queries(app, make_document, users, 
         with queries() as counted:
             response = client.get(f"/d/doc/compare?{query}")
         assert response.status_code == 200
-        # document, releases, the two texts, their versions to diff, the amendments.
-        assert counted.count <= 6, counted.statements
+        # document, releases, content states, the two texts, their versions to diff, the amendments.
+        assert counted.count <= 7, counted.statements
+    with queries() as counted:
+        assert client.get("/d/doc/compare?from=first&to=second").status_code == 200
+    # Rendered once: the document, its releases and its content states.
+    assert counted.count <= 3, counted.statements
     assert first.id
 
 

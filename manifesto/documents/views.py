@@ -88,13 +88,21 @@ def compare(slug: str, section_id: int):
     view = "side" if request.args.get("view") == "side" else "inline"
     old = services.get_version_or_404(section, old_n)
     new = services.get_version_or_404(section, new_n)
-    inline_html, side_html = services.compare_versions(old, new)
-    heading_ops = word_diff(old.heading, new.heading) if old.heading != new.heading else None
-    labels = diff_labels()  # stored diffs speak English; the page speaks its reader's language
-    return render_template("documents/compare.html", document=document, section=section, old=old, new=new,
-                           view=view, diff_html=relabel(side_html if view == "side" else inline_html, labels),
-                           heading_diff=render_inline(heading_ops, labels=labels) if heading_ops else None,
-                           numbers=range(1, newest + 1))
+
+    def body() -> str:
+        """The word diff (the same for every reader of a variant)."""
+        inline_html, side_html = services.compare_versions(old, new)
+        heading_ops = word_diff(old.heading, new.heading) if old.heading != new.heading else None
+        labels = diff_labels()  # stored diffs speak English; the page speaks its reader's language
+        return render_template("documents/_compare_body.html", document=document, section=section, old=old,
+                               new=new, view=view, diff_html=relabel(side_html if view == "side" else inline_html,
+                                                                      labels),
+                               heading_diff=render_inline(heading_ops, labels=labels) if heading_ops else None,
+                               numbers=range(1, newest + 1))
+
+    return serving.serve(document, "compare", params=(section.id, old.number, new.number, view), body=body,
+                         shell=lambda html: render_template("documents/compare.html", document=document, old=old,
+                                                            new=new, body=html))
 
 
 @bp.route("/<slug>/sections/new", methods=["GET", "POST"])

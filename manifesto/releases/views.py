@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts.rules import is_admin, require_moderator
+from ..documents import serving
 from ..documents import services as documents
 from ..services import NotFound
 from ..web import back_on_refusal, page_arg, refusals
@@ -61,11 +62,20 @@ def show(slug: str, release_slug: str):
     """One release's text as it was frozen, with a table of contents and line numbers (``?lines=0`` hides them)."""
     document = documents.get_document_or_404(slug)
     release = services.get_release_or_404(document, release_slug)
-    entries = services.release_entries(release)
-    return render_template("releases/show.html", document=document, release=release, entries=entries,
-                           show_lines=request.args.get("lines") != "0",
-                           can_mark_final=services.can_mark_final(current_user) and not release.is_final,
-                           final_form=MarkFinalForm())
+    show_lines = request.args.get("lines") != "0"
+
+    def body() -> str:
+        """The frozen text (the same for every reader of a variant)."""
+        return render_template("releases/_show_body.html", document=document, release=release,
+                               entries=services.release_entries(release), show_lines=show_lines)
+
+    def shell(html):
+        """The page around the text, with the admin's form to mark the release final."""
+        return render_template("releases/show.html", document=document, release=release, body=html,
+                               can_mark_final=services.can_mark_final(current_user) and not release.is_final,
+                               final_form=MarkFinalForm())
+
+    return serving.serve(document, "release", params=(release.id, show_lines), body=body, shell=shell)
 
 
 @bp.post("/d/<slug>/releases/<release_slug>/final")
@@ -96,15 +106,24 @@ def compare(slug: str):
     from_slug = request.args.get("from") or (releases[0].slug if releases else None)
     to_slug = request.args.get("to") or LIVE
     if from_slug is None:
-        return render_template("releases/compare.html", document=document, releases=releases, changes=None,
-                               old=None, new=None, from_slug=None, to_slug=LIVE)
+        return render_template("releases/compare.html", document=document, old=None, new=None,
+                               body=render_template("releases/_compare_body.html", document=document,
+                                                    releases=releases, changes=None, old=None, new=None,
+                                                    from_slug=None, to_slug=LIVE))
     by_slug = {release.slug: release for release in releases}
     if from_slug not in by_slug or (to_slug != LIVE and to_slug not in by_slug):
         raise NotFound(_("This document has no release at this address: choose one from the list of "
                          "releases to compare."))
     old, new = by_slug[from_slug], by_slug.get(to_slug)
-    changes = compare_texts(document, old, new)
     show_all = request.args.get("all") == "1"
-    return render_template("releases/compare.html", document=document, releases=releases, old=old, new=new,
-                           from_slug=from_slug, to_slug=to_slug, changes=changes, counts=summary(changes),
-                           labels=CHANGE_LABELS, show_all=show_all)
+
+    def body() -> str:
+        """The redline (the same for every reader of a variant)."""
+        changes = compare_texts(document, old, new)
+        return render_template("releases/_compare_body.html", document=document, releases=releases, old=old,
+                               new=new, from_slug=from_slug, to_slug=to_slug, changes=changes,
+                               counts=summary(changes), labels=CHANGE_LABELS, show_all=show_all)
+
+    return serving.serve(document, "redline", params=(from_slug, to_slug, show_all), body=body,
+                         shell=lambda html: render_template("releases/compare.html", document=document, old=old,
+                                                            new=new, body=html))
