@@ -74,12 +74,18 @@ class State:
     """The counters a page depends on, read at once."""
 
     values: tuple[int, ...]  # the counters, in the order asked for
+    stamps: tuple[float | None, ...]  # when each last changed (None: never written)
     changed_at: datetime | None  # the latest change among them (None: never written)
+
+    @property
+    def marks(self) -> tuple[str, ...]:
+        """Each counter with the moment it was bumped: unique across databases, so across restores too."""
+        return tuple(f"{value}@{stamp}" for value, stamp in zip(self.values, self.stamps))
 
     @property
     def token(self) -> str:
         """One string that changes whenever any of the counters does."""
-        return ".".join(map(str, self.values))
+        return ".".join(self.marks)
 
 
 def read(*scopes: str) -> State:
@@ -88,8 +94,9 @@ def read(*scopes: str) -> State:
         select(ContentState.scope, ContentState.state, ContentState.changed_at)
         .where(ContentState.scope.in_(scopes)))}
     values = tuple(rows[scope].state if scope in rows else 0 for scope in scopes)
-    changed = [as_utc(row.changed_at) for row in rows.values() if row.changed_at is not None]
-    return State(values=values, changed_at=max(changed) if changed else None)
+    when = {scope: as_utc(row.changed_at) for scope, row in rows.items() if row.changed_at is not None}
+    stamps = tuple(when[scope].timestamp() if scope in when else None for scope in scopes)
+    return State(values=values, stamps=stamps, changed_at=max(when.values()) if when else None)
 
 
 def bump(session: Session, scopes: Iterable[str]) -> None:

@@ -69,11 +69,11 @@ def serve(document: Document, page: str, *, body: Callable[[], str], shell: Call
     if logged_in:
         scopes.append(states.user_scope(user.id))
     state = states.read(*scopes)
-    shared_part = (page, document.id, state.values[0], state.values[1], str(get_locale()), current_zone(),
+    shared_part = (page, document.id, state.marks[0], state.marks[1], str(get_locale()), current_zone(),
                    variant(user), document.amendments_open(), params)
     personal = ()
     if logged_in:
-        personal = (user.id, state.values[2], session.get("csrf_token"),
+        personal = (user.id, state.marks[2], session.get("csrf_token"),
                     tuple(provider(user) for provider in _personal.values()))
     flashed = bool(session.get("_flashes"))
     shared = not logged_in and not session  # a visitor without a session: the whole page is everyone's

@@ -47,6 +47,7 @@ from ...extensions import db
 from ...i18n import current_language
 from ...search.indexing import reindex
 from ...services import writes
+from ...audit import states
 from .schema import (EMAIL_COLUMNS, EXCLUDED_TABLES, FORMAT, PRIVATE_COLUMNS, SCHEMA_VERSION, ArchiveError,
                      archived_columns, archived_tables, column_kind)
 
@@ -419,6 +420,8 @@ def import_archive(data: bytes | str) -> ArchiveSummary:
     _check_schema()
     try:
         summary = _restore(plan)
+        # Pages cached from another database with the same ids must never be served for this one.
+        states.bump_all()
     except DBAPIError as error:
         if error.connection_invalidated:
             raise

@@ -56,6 +56,7 @@ EXCLUDED_TABLES: dict[str, str] = {
     "notifications": "derived from audit events and follows, and the mail outbox: restoring it would resend mail",
     "digests": "delivery records of digest emails already sent",
     "export_jobs": "derived: background builds of export files, made again on request",
+    "content_states": "derived: the counters that key cached pages; an import starts them afresh",
 }
 
 # Columns that never leave the database: what import_archive writes in their place.
