@@ -33,12 +33,14 @@ SESSION_HOOKS = [("before_commit", indexing.refresh_pending), ("after_transactio
 
 # Every command and its options, as they were before the commands moved to their areas.
 COMMANDS = {
+    "backup": ["--force", "destination"],
     "create-user": ["--country", "--name", "--organisation", "--password", "--role", "email"],
     "db": None,
     "export": ["--against", "--annex", "--credits", "--format", "--language", "--line-numbers", "--output",
                "--release", "--with-emails", "-o", "slug"],
     "import-archive": ["archive"],
     "reindex": [],
+    "restore": ["source"],
     "seed-demo": ["--password"],
     "seed-scale": ["--amendments", "--chars", "--comments", "--participants", "--sections", "--seed", "--slug",
                    "--versioned-sections", "--versions"],
