@@ -374,3 +374,18 @@ def test_a_write_outside_the_audit_trail_can_invalidate_every_page(client, docum
     states.bump_all()  # as the archive import does: its rows carry no audit events
     db.session.commit()
     assert client.get("/d/doc/", headers={"If-None-Match": tag}).status_code == 200
+
+
+@pytest.mark.parametrize("fmt", ["md", "txt", "html"])
+def test_an_export_answers_304_until_the_text_changes(client, document, users, fmt):
+    path = f"/d/doc/export/{fmt}?lines=1"
+    first = client.get(path)
+    assert first.status_code == 200 and first.headers["Last-Modified"]
+    tag = _etag(first)
+    assert client.get(path, headers={"If-None-Match": tag}).status_code == 304
+    assert client.get(f"/d/doc/export/{fmt}", headers={"If-None-Match": tag}).status_code == 200  # other options
+    documents.edit_section(users["moderator"], document.id, _section_ids(document)[0], heading="Section 1",
+                           body="Exported anew.", reason="r", base_version=1)
+    db.session.commit()
+    again = client.get(path, headers={"If-None-Match": tag})
+    assert again.status_code == 200 and b"Exported anew." in again.get_data()

@@ -22,14 +22,17 @@ import functools
 import io
 import logging
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from .. import pagecache
 from ..accounts.rules import is_admin, require_admin
+from ..audit import states
 from ..documents import services as documents
 from ..extensions import db
 from ..releases import services as releases
@@ -107,6 +110,21 @@ def download(slug: str, fmt: str):
         return _archive()
     options = options_from(request.args)
     _release(document, options.redline_against)
+    # A file depends on the text (or the release), the options and the language: the same for every reader.
+    state = states.read(states.SITE, states.document_scope(document.id))
+    tag = pagecache.etag("export", fmt, document.id, release.id if release is not None else None, state.marks,
+                         sorted(query_of(options, None).items()), str(get_locale()))
+    fresh = pagecache.answer_if_fresh(tag, state.changed_at, shared=True)
+    if fresh is not None:
+        return fresh
+    response = make_response(_download(document, release, fmt, options))
+    if response.status_code == 200:
+        pagecache.set_validators(response, tag, state.changed_at, shared=True)
+    return response
+
+
+def _download(document, release, fmt: str, options: ExportOptions):
+    """The file itself: from the export cache, built now, or (a long PDF) from the background queue."""
     if fmt == "pdf":
         return _pdf(document, release, options)
     render = functools.partial(formats.render, fmt)
