@@ -52,6 +52,12 @@ ENV_SETTINGS: dict[str, Any] = {
     "EXPORT_INLINE_MAX_CHARS": int,
     "EXPORT_JOB_TIMEOUT": float,
     "EXPORT_QUEUE_TIMEOUT": float,
+    # The page cache (see manifesto/pagecache.py).
+    "PAGE_CACHE": str,
+    "PAGE_CACHE_MEMORY_MB": float,
+    "PAGE_CACHE_WAIT": float,
+    "PAGE_CACHE_TTL": int,
+    "PAGE_CACHE_PREFIX": str,
 }
 
 
@@ -119,6 +125,15 @@ class Defaults:
     EXPORT_INLINE_MAX_CHARS = 60_000
     EXPORT_JOB_TIMEOUT = 600.0  # seconds without progress before a running export job counts as dead
     EXPORT_QUEUE_TIMEOUT = 3600.0  # seconds a queued export job may wait for a worker before it counts as lost
+    # The page cache: the heavy part of the reading, section, list, release and comparison pages,
+    # rendered once per state of the content. auto: shared through Redis when REDIS_URL is set,
+    # else in each process's memory; memory; redis; off.
+    PAGE_CACHE = "auto"
+    PAGE_CACHE_MEMORY_MB = 64.0  # per process: the least recently used pages leave first
+    PAGE_CACHE_WAIT = 5.0  # seconds a request waits for another that renders the same page, then renders itself
+    PAGE_CACHE_TTL = 6 * 3600  # seconds a shared entry stays in Redis (keys change with every write anyway)
+    PAGE_CACHE_LOCK_TTL = 30.0  # seconds a crashed renderer can keep the others waiting (at most PAGE_CACHE_WAIT)
+    PAGE_CACHE_PREFIX = "manifesto:page:"  # Redis key prefix: two installations on one Redis need different ones
 
 
 def database_uri(config: dict[str, Any], instance_path: str) -> str:
