@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -26,7 +26,15 @@ def _header_helpers() -> dict:
 
 def _unread_for_header(user) -> int | None:
     """The header's unread count; None on an error page when the database cannot say (like ``nav_user``)."""
-    return read_unless_down(lambda: services.unread_count(user))
+    return read_unless_down(lambda: unread_this_request(user))
+
+
+def unread_this_request(user) -> int:
+    """The unread count, counted once per request: the page's validator and its header both show it."""
+    counted = g.setdefault("unread_counts", {})
+    if user.id not in counted:
+        counted[user.id] = services.unread_count(user)
+    return counted[user.id]
 
 
 @bp.get("/")
