@@ -22,6 +22,7 @@ from psycopg import errors as pg_errors
 from sqlalchemy import exc
 from werkzeug.exceptions import HTTPException
 
+from . import metrics
 from .database import changes_saved, discard_session, is_database_failure
 from .services import DatabaseUnavailable, ServiceError
 
@@ -225,6 +226,7 @@ def handle_database_error(error: Exception):
     if not is_database_failure(error):
         raise error
     reason, maybe_saved = database_failure(error)
+    metrics.database_error(reason)
     # A service may have committed before the view failed to read what comes next.
     saved = changes_saved()
     g.database_down = True

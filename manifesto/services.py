@@ -21,7 +21,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from . import locking
+from . import locking, metrics
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -214,6 +214,7 @@ def writes(func: Callable[P, R]) -> Callable[P, R]:
                 log.warning("%s: %s on attempt %d of %d; running the transaction again",
                             func.__qualname__, RETRYABLE_SQLSTATES.get(getattr(error.orig, "sqlstate", None), kind),
                             attempt, attempts)
+                metrics.database_retry(kind)
                 if kind == "contention":
                     _pause(attempt)
                 continue

@@ -38,7 +38,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc
 from werkzeug import exceptions as http
 
-from . import errors
+from . import errors, metrics
 from .database import discard_session, is_database_failure
 from .forms import show_error
 from .services import MAX_ID, ConflictError, DatabaseUnavailable, NotFound, PermissionDenied, ValidationError
@@ -67,6 +67,7 @@ class ManifestoFlask(Flask):
                 raise
             log.warning("Database connection lost during %s %s; running it once more: %s",
                         request.method, request.path, error.orig)
+        metrics.database_retry("read")
         discard_session()
         # Objects loaded on the lost connection belong to the discarded session.
         g.pop("_login_user", None)
