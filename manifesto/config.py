@@ -58,6 +58,11 @@ ENV_SETTINGS: dict[str, Any] = {
     "PAGE_CACHE_WAIT": float,
     "PAGE_CACHE_TTL": int,
     "PAGE_CACHE_PREFIX": str,
+    # What operators see (see manifesto/observability.py).
+    "TRUSTED_PROXIES": int,
+    "LOG_FORMAT": str,
+    "METRICS_TOKEN": str,
+    "METRICS_ALLOW": str,
 }
 
 
@@ -134,6 +139,13 @@ class Defaults:
     PAGE_CACHE_TTL = 6 * 3600  # seconds a shared entry stays in Redis (keys change with every write anyway)
     PAGE_CACHE_LOCK_TTL = 30.0  # seconds a crashed renderer can keep the others waiting (at most PAGE_CACHE_WAIT)
     PAGE_CACHE_PREFIX = "manifesto:page:"  # Redis key prefix: two installations on one Redis need different ones
+    # How many proxies stand in front (their X-Forwarded-For and X-Request-ID are trusted, nobody else's).
+    TRUSTED_PROXIES = 0
+    LOG_FORMAT = "text"  # or json: one object per line, for log collectors
+    # /metrics (Prometheus) answers only this bearer token or these addresses (comma-separated IPs or
+    # networks); with neither, it is a 404 like any unknown page.
+    METRICS_TOKEN: str | None = None
+    METRICS_ALLOW: str | None = None
 
 
 def database_uri(config: dict[str, Any], instance_path: str) -> str:
