@@ -232,7 +232,9 @@ def handle_database_error(error: Exception):
     g.database_down = True
     discard_session()
     # The driver's message only: SQLAlchemy's would add the statement's parameters (texts, password hashes).
-    log.warning("Database %s on %s %s: %s", reason, request.method, request.path, getattr(error, "orig", None) or error)
+    # The route, not the path: a path may hold a token (unsubscribe links).
+    route = request.url_rule.rule if request.url_rule else "(unmatched)"
+    log.warning("Database %s on %s %s: %s", reason, request.method, route, getattr(error, "orig", None) or error)
     resend = resend_form() if request.method == "POST" and not saved else None
     page = render_template("errors/503.html", reason=reason, maybe_saved=maybe_saved, saved=saved, resend=resend,
                            again=request.full_path.rstrip("?"))

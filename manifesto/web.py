@@ -66,7 +66,7 @@ class ManifestoFlask(Flask):
             if not error.connection_invalidated:
                 raise
             log.warning("Database connection lost during %s %s; running it once more: %s",
-                        request.method, request.path, error.orig)
+                        request.method, request.url_rule.rule if request.url_rule else "(unmatched)", error.orig)
         metrics.database_retry("read")
         discard_session()
         # Objects loaded on the lost connection belong to the discarded session.
