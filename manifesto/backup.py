@@ -148,6 +148,9 @@ class _Folder:
         path = self.path / f".{name}.partial"
         _remove(path)
         self.written.append(path)
+        # Made here, readable by its owner only: a backup holds password hashes and email addresses, and
+        # the tools that fill it (SQLite, pg_dump) keep the mode of a file that exists.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         return path
 
     def finish(self, name: str, temporary: Path) -> dict[str, Any]:
@@ -203,7 +206,7 @@ def _prepare(folder: Path, force: bool) -> _Folder:
     :raises BackupError: when the folder cannot be made or already holds a backup.
     """
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as error:
         raise BackupError(_("Cannot create the backup folder %(folder)s: %(reason)s.", folder=folder,
                             reason=_os_reason(error))) from error

@@ -147,6 +147,9 @@ def test_a_backup_holds_the_database_the_archive_and_a_manifest_that_describes_t
     for entry in manifest["files"]:
         path = folder / entry["name"]
         assert (entry["bytes"], entry["sha256"]) == (path.stat().st_size, file_sha256(path))
+    # Password hashes and email addresses are in there: for the owner's eyes only.
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(path.stat().st_mode) for path in folder.iterdir()} == {0o600}
     # The archive is the whole database's, email addresses included: a backup is as private as the database.
     assert (folder / ARCHIVE_FILE).read_bytes() == write_archive(include_emails=True)
     assert f"comments {manifest['counts']['comments']}" in result.output
