@@ -4,7 +4,9 @@ Texts are compared word by word, not character by character: every token
 (a word, a run of spaces, a punctuation mark or emoji, a run of newlines) is
 mapped to one private character and diff-match-patch diffs those strings. A
 change therefore never starts or ends in the middle of a word, and a long
-section is only as long as its number of tokens.
+section is only as long as its number of tokens. Unchanged lines are matched
+first, so a long section with scattered edits becomes many small diffs
+(``scripts/bench_word_diff.py`` measures it).
 
 The HTML renderers live in ``diff_html``, the three-way rebase in ``merge``.
 Offsets everywhere in this module are Python string indices (code points).
@@ -13,6 +15,8 @@ Offsets everywhere in this module are Python string indices (code points).
 from __future__ import annotations
 
 import re
+import sys
+import time
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,9 +50,9 @@ DiffOp = tuple[int, str]
 # Seconds before diff-match-patch settles for a coarser diff. Word mode keeps
 # the diffed strings short (one character per token), so realistic inputs
 # finish well inside it and the diff stays minimal and deterministic:
-# scattered edits in a 20,000-word section take ~0.05 s, a full rewrite of a
-# 2,000-word section ~3 s. It is not 0 (unlimited) because Myers' algorithm is
-# O(N*D): rewriting a 20,000-word section wholesale would pin a worker for
+# scattered edits in a 20,000-word section take ~0.03 s, a full rewrite of a
+# 2,000-word section ~2.5 s. It is not 0 (unlimited) because Myers' algorithm
+# is O(N*D): rewriting a 20,000-word section wholesale would pin a worker for
 # many minutes. Past the limit the diff is coarser but still exact, and every
 # caller here stays correct with coarse diffs (rebase just conflicts more).
 DIFF_TIMEOUT = 5.0
@@ -67,6 +71,8 @@ _NEWLINE_RE = re.compile(r"\r\n|\r|\n")
 
 _JOINERS = frozenset("\u200c\u200d")
 _FIRST_EXTENDER = "\u0300"  # no combining mark, joiner or modifier comes earlier
+# Only a character from _FIRST_EXTENDER on can glue two tokens (see _glues).
+_MAY_GLUE_RE = re.compile("[^\x00-\u02ff]")
 
 
 def _is_extender(char: str) -> bool:
@@ -109,12 +115,21 @@ def _glues(previous: str, token: str) -> bool:
 
 def tokenize(text: str) -> list[str]:
     """Split text into word, whitespace, newline-run and symbol tokens, losslessly."""
+    found: list[str] = _TOKEN_RE.findall(text)
+    if not _MAY_GLUE_RE.search(text):
+        # Latin, French, Spanish...: nothing to glue, so no per-token loop
+        # (it was a third of a long section's diff time).
+        return found
     tokens: list[str] = []
-    for token in _TOKEN_RE.findall(text):
+    for token in found:
         # \w stops at combining marks and "." takes one code point; gluing
         # keeps accents, emoji sequences and flags inside a single token so
         # a diff never cuts a visible character in half.
-        if tokens and _glues(tokens[-1], token):
+        if (
+            tokens
+            and (token[0] >= _FIRST_EXTENDER or tokens[-1][-1] >= _FIRST_EXTENDER)
+            and _glues(tokens[-1], token)
+        ):
             tokens[-1] += token
         else:
             tokens.append(token)
@@ -189,27 +204,124 @@ class _TokenCodec:
         self.token_of: dict[str, str] = {}
         self.kind_of: dict[str, int] = {}
         self.paragraph_chars: set[str] = set()
+        self.line_end_chars: list[str] = []
 
-    def encode(self, tokens: Iterable[str]) -> str:
+    def encode(self, tokens: Sequence[str]) -> str:
         """Encode tokens as a string of one character per token."""
-        chars = []
-        for token in tokens:
-            char = self.char_of.get(token)
-            if char is None:
-                char = _code_point(len(self.char_of))
-                self.char_of[token] = char
-                self.token_of[char] = token
-                kind = _token_kind(token)
-                self.kind_of[char] = kind
-                if kind == _KIND_PARAGRAPH:
-                    self.paragraph_chars.add(char)
-            chars.append(char)
-        return "".join(chars)
+        char_of = self.char_of
+        # Distinct tokens in first-seen order: a long section has tens of
+        # thousands of tokens but a few thousand distinct ones, and the codes
+        # come out in the same order as a token-by-token loop would give.
+        for token in dict.fromkeys(tokens):
+            if token not in char_of:
+                self._add(token)
+        return "".join(map(char_of.__getitem__, tokens))
+
+    def _add(self, token: str) -> None:
+        """Give a new token the next private character and remember its kind."""
+        char = _code_point(len(self.char_of))
+        self.char_of[token] = char
+        self.token_of[char] = token
+        kind = _token_kind(token)
+        self.kind_of[char] = kind
+        if kind == _KIND_PARAGRAPH:
+            self.paragraph_chars.add(char)
+        if kind in (_KIND_LINE, _KIND_PARAGRAPH):
+            self.line_end_chars.append(char)
+
+    def line_splitter(self) -> re.Pattern[str] | None:
+        """A pattern cutting encoded text into lines ending with their newline run, if any."""
+        if not self.line_end_chars:
+            return None
+        ends = "".join(map(re.escape, self.line_end_chars))
+        return re.compile(f"[^{ends}]*[{ends}]|[^{ends}]+")
 
     def decode(self, chars: str) -> str:
         """Turn encoded characters back into the original text."""
-        token_of = self.token_of
-        return "".join(token_of[char] for char in chars)
+        return "".join(map(self.token_of.__getitem__, chars))
+
+
+def _common_run(text1: str, text2: str, start1: int, start2: int) -> int:
+    """Length of the common prefix of text1[start1:] and text2[start2:], compared in C."""
+    # A snake of the bisection follows an unchanged run, often hundreds of
+    # tokens long; comparing slices of doubling size (then halving back)
+    # costs a few string comparisons instead of one Python step per token.
+    limit = min(len(text1) - start1, len(text2) - start2)
+    known, step = 0, 8
+    while known < limit:
+        end = min(known + step, limit)
+        if text1[start1 + known : start1 + end] != text2[start2 + known : start2 + end]:
+            # The run ends in [known, end): bisect for it.
+            end -= 1
+            while known < end:
+                middle = (known + end + 1) // 2
+                if (
+                    text1[start1 + known : start1 + middle]
+                    == text2[start2 + known : start2 + middle]
+                ):
+                    known = middle
+                else:
+                    end = middle - 1
+            return known
+        known = end
+        step *= 2
+    return known
+
+
+def _common_run_back(text1: str, text2: str, end1: int, end2: int) -> int:
+    """Length of the common suffix of text1[:end1] and text2[:end2], compared in C."""
+    limit = min(end1, end2)
+    known, step = 0, 8
+    while known < limit:
+        start = min(known + step, limit)
+        if text1[end1 - start : end1 - known] != text2[end2 - start : end2 - known]:
+            start -= 1
+            while known < start:
+                middle = (known + start + 1) // 2
+                if text1[end1 - middle : end1 - known] == text2[end2 - middle : end2 - known]:
+                    known = middle
+                else:
+                    start = middle - 1
+            return known
+        known = start
+        step *= 2
+    return known
+
+
+def _best_edit_start(
+    equality1: str, edit: str, equality2: str, start: int, kind_of: dict[str, int]
+) -> int:
+    """Where the edit sits most naturally, slid right from ``start`` while the text repeats."""
+    # Offsets are into equality1 + edit + equality2, never built: one window
+    # slides by index, where rebuilding three strings per step is quadratic
+    # along a long repetitive run.
+    size1, width = len(equality1), len(edit)
+    total = size1 + width + len(equality2)
+
+    def char_at(index: int) -> str:
+        """The index-th character of equality1 + edit + equality2."""
+        if index < size1:
+            return equality1[index]
+        if index < size1 + width:
+            return edit[index - size1]
+        return equality2[index - size1 - width]
+
+    def score(start: int) -> int:
+        """Score the edit placed at ``start``: its two boundaries together."""
+        end = start + width
+        before = kind_of[char_at(start - 1)] if start else None
+        after = kind_of[char_at(end)] if end < total else None
+        first, last = kind_of[char_at(start)], kind_of[char_at(end - 1)]
+        return _boundary_score(before, first) + _boundary_score(last, after)
+
+    best, best_score = start, score(start)
+    while start + width < total and char_at(start) == char_at(start + width):
+        start += 1
+        candidate = score(start)
+        # ">=" prefers trailing over leading whitespace in edits.
+        if candidate >= best_score:
+            best, best_score = start, candidate
+    return best
 
 
 class _TokenDiffer(diff_match_patch):  # type: ignore[misc]
@@ -221,62 +333,234 @@ class _TokenDiffer(diff_match_patch):  # type: ignore[misc]
         self.Diff_Timeout = DIFF_TIMEOUT
         self.codec = codec
 
-    def _score(self, before: str, after: str) -> int:
-        """Score the boundary between two encoded strings."""
-        kind_of = self.codec.kind_of
-        return _boundary_score(
-            kind_of[before[-1]] if before else None,
-            kind_of[after[0]] if after else None,
-        )
-
     def diff_cleanupSemanticLossless(self, diffs: list[DiffOp]) -> None:  # noqa: N802
         """Slide single edits between equalities onto the most natural token boundary."""
-        # Same algorithm as the parent; only the scoring differs.
+        # The parent's algorithm: first as far left as the edit's common
+        # suffix with equality1 allows, then right while the text repeats;
+        # scored on token kinds, and sliding by index (_best_edit_start).
+        kind_of = self.codec.kind_of
         pointer = 1
         while pointer < len(diffs) - 1:
-            if diffs[pointer - 1][0] == DIFF_EQUAL and diffs[pointer + 1][0] == DIFF_EQUAL:
-                equality1 = diffs[pointer - 1][1]
-                edit = diffs[pointer][1]
-                equality2 = diffs[pointer + 1][1]
-
-                offset = self.diff_commonSuffix(equality1, edit)
-                if offset:
-                    common = edit[-offset:]
-                    equality1 = equality1[:-offset]
-                    edit = common + edit[:-offset]
-                    equality2 = common + equality2
-
-                best = (equality1, edit, equality2)
-                best_score = self._score(equality1, edit) + self._score(edit, equality2)
-                while edit and equality2 and edit[0] == equality2[0]:
-                    equality1 += edit[0]
-                    edit = edit[1:] + equality2[0]
-                    equality2 = equality2[1:]
-                    score = self._score(equality1, edit) + self._score(edit, equality2)
-                    # ">=" prefers trailing over leading whitespace in edits.
-                    if score >= best_score:
-                        best_score = score
-                        best = (equality1, edit, equality2)
-
-                if diffs[pointer - 1][1] != best[0]:
-                    if best[0]:
-                        diffs[pointer - 1] = (diffs[pointer - 1][0], best[0])
-                    else:
-                        del diffs[pointer - 1]
-                        pointer -= 1
-                    diffs[pointer] = (diffs[pointer][0], best[1])
-                    if best[2]:
-                        diffs[pointer + 1] = (diffs[pointer + 1][0], best[2])
-                    else:
-                        del diffs[pointer + 1]
-                        pointer -= 1
+            if not (diffs[pointer - 1][0] == DIFF_EQUAL and diffs[pointer + 1][0] == DIFF_EQUAL):
+                pointer += 1
+                continue
+            equality1, edit, equality2 = (diffs[pointer + shift][1] for shift in (-1, 0, 1))
+            size1, width = len(equality1), len(edit)
+            best = _best_edit_start(
+                equality1, edit, equality2, size1 - self.diff_commonSuffix(equality1, edit), kind_of
+            )
+            if best != size1:
+                text = equality1 + edit + equality2
+                new_equality1, new_edit, new_equality2 = (
+                    text[:best],
+                    text[best : best + width],
+                    text[best + width :],
+                )
+                if new_equality1:
+                    diffs[pointer - 1] = (DIFF_EQUAL, new_equality1)
+                else:
+                    del diffs[pointer - 1]
+                    pointer -= 1
+                diffs[pointer] = (diffs[pointer][0], new_edit)
+                if new_equality2:
+                    diffs[pointer + 1] = (DIFF_EQUAL, new_equality2)
+                else:
+                    del diffs[pointer + 1]
+                    pointer -= 1
             pointer += 1
+
+    def diff_bisect(self, text1: str, text2: str, deadline: float) -> list[DiffOp]:
+        """Find the middle snake (Myers 1986) and recurse, walking snakes in C."""
+        # diff_match_patch.diff_bisect line for line, except the two snake
+        # loops: they moved one Python step per token along unchanged runs,
+        # most of a long section's diff time. Same paths, same result.
+        text1_length = len(text1)
+        text2_length = len(text2)
+        max_d = (text1_length + text2_length + 1) // 2
+        v_offset = max_d
+        v_length = 2 * max_d
+        v1 = [-1] * v_length
+        v1[v_offset + 1] = 0
+        v2 = v1[:]
+        delta = text1_length - text2_length
+        front = delta % 2 != 0
+        k1start = k1end = k2start = k2end = 0
+        for d in range(max_d):
+            if time.time() > deadline:
+                break
+            for k1 in range(-d + k1start, d + 1 - k1end, 2):
+                k1_offset = v_offset + k1
+                if k1 == -d or (k1 != d and v1[k1_offset - 1] < v1[k1_offset + 1]):
+                    x1 = v1[k1_offset + 1]
+                else:
+                    x1 = v1[k1_offset - 1] + 1
+                y1 = x1 - k1
+                if x1 < text1_length and y1 < text2_length and text1[x1] == text2[y1]:
+                    x1 += 1 + _common_run(text1, text2, x1 + 1, y1 + 1)
+                    y1 = x1 - k1
+                v1[k1_offset] = x1
+                if x1 > text1_length:
+                    k1end += 2  # ran off the right of the graph
+                elif y1 > text2_length:
+                    k1start += 2  # ran off the bottom of the graph
+                elif front:
+                    k2_offset = v_offset + delta - k1
+                    if 0 <= k2_offset < v_length and v2[k2_offset] != -1:
+                        if x1 >= text1_length - v2[k2_offset]:  # overlap: middle snake
+                            return self.diff_bisectSplit(text1, text2, x1, y1, deadline)
+            for k2 in range(-d + k2start, d + 1 - k2end, 2):
+                k2_offset = v_offset + k2
+                if k2 == -d or (k2 != d and v2[k2_offset - 1] < v2[k2_offset + 1]):
+                    x2 = v2[k2_offset + 1]
+                else:
+                    x2 = v2[k2_offset - 1] + 1
+                y2 = x2 - k2
+                if (
+                    x2 < text1_length
+                    and y2 < text2_length
+                    and text1[-x2 - 1] == text2[-y2 - 1]
+                ):
+                    x2 += 1 + _common_run_back(
+                        text1, text2, text1_length - x2 - 1, text2_length - y2 - 1
+                    )
+                    y2 = x2 - k2
+                v2[k2_offset] = x2
+                if x2 > text1_length:
+                    k2end += 2
+                elif y2 > text2_length:
+                    k2start += 2
+                elif not front:
+                    k1_offset = v_offset + delta - k2
+                    if 0 <= k1_offset < v_length and v1[k1_offset] != -1:
+                        x1 = v1[k1_offset]
+                        y1 = v_offset + x1 - k1_offset
+                        if x1 >= text1_length - x2:
+                            return self.diff_bisectSplit(text1, text2, x1, y1, deadline)
+        # Out of time, or no commonality at all.
+        return [(DIFF_DELETE, text1), (DIFF_INSERT, text2)]
+
+    def diff_by_lines(self, old: str, new: str) -> list[DiffOp]:
+        """Diff whole lines first, then token by token only where lines changed."""
+        # Myers' algorithm costs O(N*D) and its middle-snake search explores
+        # every diagonal within D of the start, so 40 edits scattered over a
+        # 10,000-word section cost as much as one dense rewrite. Matching the
+        # unchanged lines (paragraphs, list items) first cuts the section into
+        # small independent problems, as diff-match-patch's line mode does.
+        # One deadline covers every step, so DIFF_TIMEOUT still bounds the lot.
+        timeout = self.Diff_Timeout
+        deadline = time.time() + timeout if timeout > 0 else sys.maxsize
+        splitter = self.codec.line_splitter()
+        if splitter is None:
+            return self._diff_tokens(old, new, deadline)
+        old_lines, new_lines = splitter.findall(old), splitter.findall(new)
+        if len(old_lines) < 2 and len(new_lines) < 2:
+            return self._diff_tokens(old, new, deadline)
+
+        char_of: dict[str, str] = {}
+        for line in dict.fromkeys(old_lines + new_lines):
+            char_of[line] = _code_point(len(char_of))
+        line_of = {char: line for line, char in char_of.items()}
+        line_diffs = self._diff_tokens(
+            "".join(map(char_of.__getitem__, old_lines)),
+            "".join(map(char_of.__getitem__, new_lines)),
+            deadline,
+        )
+        diffs: list[DiffOp] = []
+        for stretch in self._diff_stretches(_stretches(line_diffs, line_of), deadline):
+            diffs.extend(stretch.diffs or ())
+        self.diff_cleanupMerge(diffs)
+        return diffs
+
+    def _diff_tokens(self, old: str, new: str, deadline: float) -> list[DiffOp]:
+        """Diff encoded strings character by character (a character is a token or a line)."""
+        diffs: list[DiffOp] = self.diff_main(old, new, False, deadline)  # no line mode
+        return diffs
+
+    def _diff_stretches(self, stretches: list[_Stretch], deadline: float) -> list[_Stretch]:
+        """Diff each changed stretch, after merging those an unchanged one may wrongly split."""
+        # Whole-line matching has one blind spot: it anchors on any unchanged
+        # line, even where token by token the smaller diff leaves that line
+        # unmatched (a short paragraph moved past a long edited one: the line
+        # diff keeps the short one and deletes and re-inserts the long one).
+        # Leaving a stretch unmatched costs at least twice its length, so it
+        # can only win when the changes on both sides together cost that
+        # much; then the three are diffed as one. Scattered edits cost a few
+        # tokens against whole unchanged paragraphs, and stay apart.
+        merged: list[_Stretch] = []
+        for stretch in stretches:
+            if stretch.changed:
+                stretch.diff(self, deadline)
+            merged.append(stretch)
+            while len(merged) >= 3 and _may_hide_move(*merged[-3:]):
+                after, unchanged, before = merged.pop(), merged.pop(), merged.pop()
+                merged.append(before.merge(unchanged, after))
+        for stretch in merged:
+            if stretch.diffs is None:
+                stretch.diff(self, deadline)
+        return merged
 
     def semantic_diff(self, old: str, new: str) -> list[DiffOp]:
         """Diff two encoded strings and clean the result up for human readers."""
-        diffs: list[DiffOp] = self.diff_main(old, new, False)
+        diffs = self.diff_by_lines(old, new)
         self.diff_cleanupSemantic(diffs)
         return diffs
+
+
+@dataclass
+class _Stretch:
+    """Consecutive lines of a line-first diff: unchanged, or changed from ``old`` to ``new``."""
+
+    old: list[str]
+    new: list[str]
+    changed: bool
+    diffs: list[DiffOp] | None = None
+    # Tokens deleted plus inserted; after a merge, the sum of the parts,
+    # an upper bound of what diffing the whole will find.
+    cost: int = 0
+
+    def diff(self, differ: _TokenDiffer, deadline: float) -> None:
+        """Diff the stretch token by token and record what it costs."""
+        old, new = "".join(self.old), "".join(self.new)
+        if not self.changed:
+            self.diffs = [(DIFF_EQUAL, old)]
+        elif old and new:
+            self.diffs = differ._diff_tokens(old, new, deadline)
+        else:
+            self.diffs = [(DIFF_DELETE, old)] if old else [(DIFF_INSERT, new)]
+        self.cost = sum(len(text) for op, text in self.diffs if op != DIFF_EQUAL)
+
+    def merge(self, unchanged: _Stretch, after: _Stretch) -> _Stretch:
+        """One changed stretch covering this one, ``unchanged`` and ``after``."""
+        return _Stretch(
+            old=self.old + unchanged.old + after.old,
+            new=self.new + unchanged.new + after.new,
+            changed=True,
+            cost=self.cost + after.cost,
+        )
+
+
+def _stretches(line_diffs: list[DiffOp], line_of: dict[str, str]) -> list[_Stretch]:
+    """Group a line-level diff into alternating unchanged and changed stretches."""
+    stretches: list[_Stretch] = []
+    for op, chars in line_diffs:
+        lines = list(map(line_of.__getitem__, chars))
+        if op == DIFF_EQUAL:
+            stretches.append(_Stretch(old=lines, new=lines, changed=False))
+            continue
+        if not stretches or not stretches[-1].changed:
+            stretches.append(_Stretch(old=[], new=[], changed=True))
+        (stretches[-1].old if op == DIFF_DELETE else stretches[-1].new).extend(lines)
+    return stretches
+
+
+def _may_hide_move(before: _Stretch, unchanged: _Stretch, after: _Stretch) -> bool:
+    """Tell whether leaving ``unchanged`` unmatched might give a smaller diff."""
+    return (
+        before.changed
+        and not unchanged.changed
+        and after.changed
+        and 2 * sum(map(len, unchanged.old)) <= before.cost + after.cost
+    )
 
 
 def _merge_adjacent(ops: Iterable[DiffOp]) -> list[DiffOp]:

@@ -7,6 +7,7 @@ import html
 import random
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from itertools import pairwise
@@ -22,6 +23,8 @@ from manifesto.text.diff import (
     DIFF_INSERT,
     DiffOp,
     Hunk,
+    _common_run,
+    _common_run_back,
     apply_hunks,
     changed_ranges,
     changes_overlap,
@@ -398,6 +401,86 @@ def test_big_section_diff_stays_minimal() -> None:
     assert equal > 0.9 * len(old)
     assert len(changed_ranges(ops)) <= 100
     assert elapsed < 5.0
+
+
+def _changed_words(ops: list[DiffOp], side: int) -> Counter[str]:
+    """The words (not spaces or punctuation) a diff deletes (side -1) or inserts (side 1)."""
+    return Counter(t for op, text in ops if op == side for t in tokenize(text) if t[0].isalnum())
+
+
+@pytest.mark.parametrize("paragraph", [120, 10_000], ids=["paragraphs", "one-paragraph"])
+def test_scattered_edits_in_a_long_section_change_exactly_the_edited_words(paragraph: int) -> None:
+    """10,000 words, 40 edits far apart: 40 changes holding only the edited words."""
+    rng = random.Random(15)
+    vocabulary = sorted({w.strip(".,;") for s in SENTENCES for w in s.split()} - {""})
+    # One piece per word, carrying the separator before it: a paragraph
+    # break every ``paragraph`` words, a space otherwise.
+    pieces = [
+        ("\n\n" if i % paragraph == 0 else " ") * bool(i) + rng.choice(vocabulary)
+        for i in range(10_000)
+    ]
+    old = "".join(pieces)
+    removed: Counter[str] = Counter()
+    added: Counter[str] = Counter()
+    for edit in reversed(range(40)):  # back to front, so earlier indices stay valid
+        size = rng.randint(1, 3)
+        at = edit * 250 + rng.randrange(10, 200)
+        while any((at + i) % paragraph == 0 for i in range(size + 1)):  # keep breaks
+            at += 1
+        markers = [f"NOUVEAU{edit}x{i}" for i in range(size)]  # found nowhere else
+        if edit % 3 == 0:
+            removed += _changed_words([(DIFF_DELETE, "".join(pieces[at : at + size]))], DIFF_DELETE)
+            pieces[at : at + size] = [f" {marker}" for marker in markers]
+            added.update(markers)
+        elif edit % 3 == 1:
+            pieces[at:at] = [f" {marker}" for marker in markers]
+            added.update(markers)
+        else:
+            removed += _changed_words([(DIFF_DELETE, "".join(pieces[at : at + size]))], DIFF_DELETE)
+            del pieces[at : at + size]
+    new = "".join(pieces)
+
+    ops = word_diff(old, new)
+
+    assert_valid_diff(old, new, ops)
+    # Nothing but the edited words changes: a coarser diff (up to "delete
+    # everything, insert everything") shows untouched words as changed.
+    assert _changed_words(ops, DIFF_DELETE) == removed
+    assert _changed_words(ops, DIFF_INSERT) == added
+    assert len(changed_ranges(ops)) == 40
+
+
+@given(st.lists(st.text("ab", max_size=40), min_size=5, max_size=5), st.data())
+@settings(max_examples=300, deadline=None)
+def test_common_runs_match_a_step_by_step_walk(parts: list[str], data: st.DataObject) -> None:
+    """The bisection's snakes, compared a slice at a time, stop exactly where a walk would."""
+    common, before1, after1, before2, after2 = parts  # long shared runs, as in real diffs
+    text1, text2 = before1 + common + after1, before2 + common + after2
+    start1 = data.draw(st.integers(0, len(text1)))
+    aligned = min(max(start1 - len(before1) + len(before2), 0), len(text2))  # inside the run
+    start2 = data.draw(st.one_of(st.just(aligned), st.integers(0, len(text2))))
+    forward = 0
+    while text1[start1 + forward :][:1] == text2[start2 + forward :][:1] != "":
+        forward += 1
+    assert _common_run(text1, text2, start1, start2) == forward
+    backward = 0
+    while text1[: start1 - backward][-1:] == text2[: start2 - backward][-1:] != "":
+        backward += 1
+    assert _common_run_back(text1, text2, start1, start2) == backward
+
+
+def test_short_paragraph_moved_past_an_edited_long_one_moves_the_short_one() -> None:
+    """Matching whole lines first must not keep the short paragraph and re-insert the long one."""
+    long_old = " ".join(SENTENCES)
+    long_new = long_old.replace("planifiée", "organisée")
+    old = f"Préambule.\n\n{long_old}\n\nArticle premier.\n\nFin."
+    new = f"Préambule.\n\nArticle premier.\n\n{long_new}\n\nFin."
+
+    ops = word_diff(old, new)
+
+    assert_valid_diff(old, new, ops)
+    assert _changed_words(ops, DIFF_DELETE) == Counter(["Article", "premier", "planifiée"])
+    assert _changed_words(ops, DIFF_INSERT) == Counter(["Article", "premier", "organisée"])
 
 
 # ---------------------------------------------------------------- rendering
