@@ -645,8 +645,8 @@ def restore_backup(source: Path) -> RestoreResult:
                             backup=manifest["engine"], engine=engine, how=_archive_instead(source)))
     name = manifest.get("database_file")
     if not name:
-        raise BackupError(_("This backup holds no copy of the database (pg_dump was missing when it was made): "
-                            "%(how)s.", how=_archive_instead(source)))
+        raise BackupError(_("This backup holds no copy of the database (pg_dump was missing or too old when it "
+                            "was made): %(how)s.", how=_archive_instead(source)))
     try:
         if engine == "sqlite":
             _restore_sqlite(source / name)
