@@ -19,6 +19,7 @@ import sys
 import time
 import unicodedata
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -445,7 +446,9 @@ class _TokenDiffer(diff_match_patch):  # type: ignore[misc]
         # every diagonal within D of the start, so 40 edits scattered over a
         # 10,000-word section cost as much as one dense rewrite. Matching the
         # unchanged lines (paragraphs, list items) first cuts the section into
-        # small independent problems, as diff-match-patch's line mode does.
+        # small independent problems, as diff-match-patch's line mode does;
+        # the lines are matched as patience diff does (_line_stretches),
+        # since Myers on lines has the same O(N*D) when most lines change.
         # One deadline covers every step, so DIFF_TIMEOUT still bounds the lot.
         timeout = self.Diff_Timeout
         deadline = time.time() + timeout if timeout > 0 else sys.maxsize
@@ -455,18 +458,8 @@ class _TokenDiffer(diff_match_patch):  # type: ignore[misc]
         old_lines, new_lines = splitter.findall(old), splitter.findall(new)
         if len(old_lines) < 2 and len(new_lines) < 2:
             return self._diff_tokens(old, new, deadline)
-
-        char_of: dict[str, str] = {}
-        for line in dict.fromkeys(old_lines + new_lines):
-            char_of[line] = _code_point(len(char_of))
-        line_of = {char: line for line, char in char_of.items()}
-        line_diffs = self._diff_tokens(
-            "".join(map(char_of.__getitem__, old_lines)),
-            "".join(map(char_of.__getitem__, new_lines)),
-            deadline,
-        )
         diffs: list[DiffOp] = []
-        for stretch in self._diff_stretches(_stretches(line_diffs, line_of), deadline):
+        for stretch in self._diff_stretches(_line_stretches(old_lines, new_lines), deadline):
             diffs.extend(stretch.diffs or ())
         self.diff_cleanupMerge(diffs)
         return diffs
@@ -539,18 +532,83 @@ class _Stretch:
         )
 
 
-def _stretches(line_diffs: list[DiffOp], line_of: dict[str, str]) -> list[_Stretch]:
-    """Group a line-level diff into alternating unchanged and changed stretches."""
+def _line_stretches(old_lines: list[str], new_lines: list[str]) -> list[_Stretch]:
+    """Cut two texts' lines into alternating unchanged and changed stretches."""
+    # Anchored on the lines found once in each text (patience diff): a
+    # paragraph is almost always unique, so scattered edits leave most of
+    # them anchors, and finding them is O(n log n) however many changed.
     stretches: list[_Stretch] = []
-    for op, chars in line_diffs:
-        lines = list(map(line_of.__getitem__, chars))
-        if op == DIFF_EQUAL:
-            stretches.append(_Stretch(old=lines, new=lines, changed=False))
-            continue
-        if not stretches or not stretches[-1].changed:
-            stretches.append(_Stretch(old=[], new=[], changed=True))
-        (stretches[-1].old if op == DIFF_DELETE else stretches[-1].new).extend(lines)
+    old_start = new_start = 0
+    ends = (len(old_lines), len(new_lines))
+    for old_at, new_at in [*_unique_line_chain(old_lines, new_lines), ends]:
+        old_gap, new_gap = old_lines[old_start:old_at], new_lines[new_start:new_at]
+        # Repeated lines (a "---", a list item said twice) next to an anchor
+        # are matched too; the rest of the gap is diffed token by token.
+        same_start = 0
+        while same_start < min(len(old_gap), len(new_gap)) and (
+            old_gap[same_start] == new_gap[same_start]
+        ):
+            same_start += 1
+        same_end = 0
+        while same_end < min(len(old_gap), len(new_gap)) - same_start and (
+            old_gap[-1 - same_end] == new_gap[-1 - same_end]
+        ):
+            same_end += 1
+        old_end, new_end = len(old_gap) - same_end, len(new_gap) - same_end
+        _append_stretch(stretches, old_gap[:same_start], new_gap[:same_start], changed=False)
+        _append_stretch(
+            stretches, old_gap[same_start:old_end], new_gap[same_start:new_end], changed=True
+        )
+        _append_stretch(stretches, old_gap[old_end:], new_gap[new_end:], changed=False)
+        anchor = old_lines[old_at : old_at + 1]  # none after the last anchor
+        _append_stretch(stretches, anchor, anchor, changed=False)
+        old_start, new_start = old_at + 1, new_at + 1
     return stretches
+
+
+def _unique_line_chain(old_lines: list[str], new_lines: list[str]) -> list[tuple[int, int]]:
+    """The longest in-order chain of lines found exactly once in each text, as index pairs."""
+    old_count, new_count = Counter(old_lines), Counter(new_lines)
+    new_index = {
+        line: index
+        for index, line in enumerate(new_lines)
+        if new_count[line] == 1 and old_count[line] == 1
+    }
+    pairs = [(index, new_index[line]) for index, line in enumerate(old_lines) if line in new_index]
+    # Longest increasing subsequence of the new indices (patience sorting):
+    # tails[k] ends the best chain of length k + 1, back[] links each pair
+    # to its predecessor in a chain.
+    tails: list[int] = []
+    tail_pairs: list[int] = []
+    back: list[int] = []
+    for pair, (_, new_at) in enumerate(pairs):
+        length = bisect_left(tails, new_at)
+        if length == len(tails):
+            tails.append(new_at)
+            tail_pairs.append(pair)
+        else:
+            tails[length] = new_at
+            tail_pairs[length] = pair
+        back.append(tail_pairs[length - 1] if length else -1)
+    chain: list[tuple[int, int]] = []
+    pair = tail_pairs[-1] if tail_pairs else -1
+    while pair != -1:
+        chain.append(pairs[pair])
+        pair = back[pair]
+    return chain[::-1]
+
+
+def _append_stretch(
+    stretches: list[_Stretch], old: list[str], new: list[str], changed: bool
+) -> None:
+    """Add lines to the last stretch if it is of the same kind, else start a new one."""
+    if not old and not new:
+        return
+    if stretches and stretches[-1].changed == changed:
+        stretches[-1].old.extend(old)
+        stretches[-1].new.extend(new)
+    else:
+        stretches.append(_Stretch(old=list(old), new=list(new), changed=changed))
 
 
 def _may_hide_move(before: _Stretch, unchanged: _Stretch, after: _Stretch) -> bool:
