@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, abort, request, session
+from flask import Flask, abort, request
 from flask_login import current_user
 
 from . import accounts, amendments, audit, cli, discussion, documents, exports, i18n, jobs, notifications
@@ -133,11 +133,6 @@ def _register_site(app: Flask) -> None:
         # Werkzeug's int converter takes any number of digits; no id of ours is that large.
         if any(isinstance(v, int) and v > MAX_ID for v in (request.view_args or {}).values()):
             abort(404)
-
-    @app.before_request
-    def _keep_session():
-        """Keep sessions (and with them CSRF tokens) for PERMANENT_SESSION_LIFETIME, not just until the browser closes."""
-        session.permanent = True
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -105,7 +105,7 @@ def live_markup(page: str, allowed_forms: bool = True) -> list[str]:
     class Finder(HTMLParser):
         def handle_starttag(self, tag, attrs):
             if tag == "script" and dict(attrs) == {"src": dict(attrs).get("src"), "defer": None} \
-                    and dict(attrs).get("src") in OUR_SCRIPTS:
+                    and (dict(attrs).get("src") or "").split("?")[0] in OUR_SCRIPTS:  # ?v=<content hash>
                 return
             if tag in LIVE_TAGS and not (allowed_forms and tag in {"form", "link", "meta"}):
                 found.append(f"<{tag}>")

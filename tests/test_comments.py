@@ -29,7 +29,7 @@ def doc(make_document, users):
     return document, documents.current_sections(document)[0].section
 
 
-OUR_SCRIPT = re.compile(r'<script src="/static/passage\.js" defer></script>')
+OUR_SCRIPT = re.compile(r'<script src="/static/passage\.js(\?v=\w+)?" defer></script>')
 
 
 def _live(page: str) -> list[str]:
