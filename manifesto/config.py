@@ -26,6 +26,8 @@ ENV_SETTINGS: dict[str, Any] = {
     "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": float,
     "DATABASE_TCP_TIMEOUT": float,
     "DATABASE_POOL_TIMEOUT": float,
+    "DATABASE_POOL_SIZE": int,
+    "DATABASE_MAX_OVERFLOW": int,
     "DATABASE_APPLICATION_NAME": str,
     "WRITE_ATTEMPTS": int,
     "WRITE_RETRY_DELAY": float,
@@ -63,6 +65,8 @@ ENV_SETTINGS: dict[str, Any] = {
     "LOG_FORMAT": str,
     "METRICS_TOKEN": str,
     "METRICS_ALLOW": str,
+    "COMPRESSED_BODIES_MAX_BYTES": int,
+    "PG_BIN_DIR": str,
 }
 
 
@@ -94,6 +98,10 @@ class Defaults:
     DATABASE_IDLE_IN_TRANSACTION_TIMEOUT = 60.0  # the server ends a transaction a stuck worker left open
     DATABASE_TCP_TIMEOUT = 10.0  # keepalives and tcp_user_timeout: a vanished server host counts as gone
     DATABASE_POOL_TIMEOUT = 5.0  # waiting for a free connection in this process's pool
+    # PostgreSQL connections kept per process, and how many more it may open at a peak: every
+    # worker of every machine has its own pool (docs/DEPLOYMENT.md does the sum).
+    DATABASE_POOL_SIZE = 5
+    DATABASE_MAX_OVERFLOW = 10
     # Shown in pg_stat_activity, so operators (and the tests) can tell our connections apart.
     DATABASE_APPLICATION_NAME = "manifesto"
     # A write transaction that meets a deadlock, a serialization failure, SQLite's
@@ -146,6 +154,10 @@ class Defaults:
     # networks); with neither, it is a 404 like any unknown page.
     METRICS_TOKEN: str | None = None
     METRICS_ALLOW: str | None = None
+    # Compressed copies of visitors' pages (shared by everyone), per process.
+    COMPRESSED_BODIES_MAX_BYTES = 16 * 1024 * 1024
+    # Where pg_dump and pg_restore are, for `flask backup` on PostgreSQL (None: on PATH).
+    PG_BIN_DIR: str | None = None
 
 
 def database_uri(config: dict[str, Any], instance_path: str) -> str:

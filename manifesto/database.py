@@ -46,6 +46,11 @@ def engine_options(uri: str, config: Mapping[str, Any]) -> dict:
     options: dict[str, Any] = {"pool_pre_ping": True}
     if config.get("DATABASE_POOL_TIMEOUT"):
         options["pool_timeout"] = config["DATABASE_POOL_TIMEOUT"]
+    # Connections per process: workers x (size + overflow) x machines must stay under max_connections.
+    if config.get("DATABASE_POOL_SIZE") is not None:
+        options["pool_size"] = int(config["DATABASE_POOL_SIZE"])
+    if config.get("DATABASE_MAX_OVERFLOW") is not None:
+        options["max_overflow"] = int(config["DATABASE_MAX_OVERFLOW"])
     if url.get_backend_name() == "postgresql":
         # A parameter written into DATABASE_URL itself wins over the settings.
         options["connect_args"] = {name: value for name, value in postgresql_connect_args(config).items()

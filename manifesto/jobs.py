@@ -71,7 +71,10 @@ def init_app(app: Flask) -> None:
     """
     mode = queue_mode(app)
     if app.config.get("REDIS_URL"):
-        huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": app.config["REDIS_URL"]}
+        huey.storage_class, huey.storage_kwargs = RedisStorage, {
+            # Bounded, so a Redis that accepts connections but never answers cannot hold a request;
+            # above the consumer's one-second blocking read.
+            "url": app.config["REDIS_URL"], "socket_connect_timeout": 2, "socket_timeout": 5}
     else:
         filename = app.config.get("QUEUE_FILE") or os.path.join(app.instance_path, "queue.sqlite3")
         huey.storage_class, huey.storage_kwargs = SqliteStorage, {"filename": filename}
