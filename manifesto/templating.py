@@ -6,7 +6,11 @@ and ``date`` filters, Flask-Babel's ``numberformat``).
 
 from __future__ import annotations
 
+import json
+
+from flask import current_app
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from .text.diff_html import DiffLabels, relabel
 from .text.lines import format_line_range
@@ -26,3 +30,27 @@ def diff_labels() -> DiffLabels:
 def relabel_diff(html: str | None) -> str:
     """A diff stored with English labels, speaking the reader's language (the ``diff_labels`` filter)."""
     return relabel(html or "", diff_labels())
+
+
+def render_parts(template_name: str, **context) -> str:
+    """Render each ``{% block %}`` of a template on its own, packed in one string a page cache can keep.
+
+    A cached body in parts lets a page's shell put what is personal (forms,
+    one's own links) between them, where the page shows it. Blocks are
+    rendered without the template's top level: each imports its own macros.
+    """
+    app = current_app._get_current_object()
+    app.update_template_context(context)
+    template = app.jinja_env.get_template(template_name)
+    jinja_context = template.new_context(context)
+    try:
+        parts = {name: template.environment.concat(render(jinja_context))
+                 for name, render in template.blocks.items()}
+    except Exception:
+        template.environment.handle_exception()  # the template's own traceback, as render_template gives
+    return json.dumps(parts, ensure_ascii=False)
+
+
+def unpack_parts(packed: str) -> dict[str, Markup]:
+    """The parts :func:`render_parts` packed, as markup for the shell's template."""
+    return {name: Markup(html) for name, html in json.loads(packed).items()}

@@ -257,8 +257,12 @@ def test_section_page_runs_a_fixed_number_of_queries(app, make_document, users, 
     for n in range(1, 12):
         services.edit_section(users["moderator"], document.id, section.id, heading="H", body=f"Body {n}.",
                               reason="r", base_version=n)
-    client = app.test_client()
+    client, url = app.test_client(), f"/d/doc/sections/{section.id}"
     with queries() as counted:
-        assert client.get(f"/d/doc/sections/{section.id}").status_code == 200
-    # ... plus the comment threads (one query) and the passages marked in the text (one query).
+        assert client.get(url).status_code == 200
+    # ... plus the content states, the comment threads (one query) and the passages marked in the text (one query).
     assert counted.count <= 10, counted.statements
+    with queries() as counted:
+        assert client.get(url).status_code == 200
+    # From the cache: the number, line range and history are not read again; the discussion is the reader's.
+    assert counted.count <= 7, counted.statements

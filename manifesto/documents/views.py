@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import to_user_timezone, to_utc
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from ..accounts.rules import is_moderator, require_admin, require_moderator
 from ..audit import labels as audit_labels
@@ -14,7 +15,7 @@ from ..forms import choices
 from ..i18n import current_zone
 from ..services import ConflictError
 from ..text.diff import word_diff
-from ..templating import diff_labels
+from ..templating import diff_labels, render_parts, unpack_parts
 from ..text.diff_html import relabel, render_inline
 from ..web import back_on_refusal, int_arg, page_arg, refusals
 from . import services, serving
@@ -52,19 +53,29 @@ def read(slug: str):
 
 @bp.get("/<slug>/sections/<int:section_id>")
 def section(slug: str, section_id: int):
-    """A section's current text, and its history."""
+    """A section's current text, its discussion, and its history."""
     document = services.get_document_or_404(slug)
     section = services.get_section_or_404(document, section_id)
-    entry = services.section_entry(document, section)
-    history = services.section_history(section)
-    return render_template("documents/section.html", document=document, entry=entry, section=section,
-                           history=history,
-                           show_lines=request.args.get("lines") == "1",
-                           can_edit=services.can_edit_sections(current_user),
-                           revert_form=RevertForm(base_version=section.version_count),
-                           move_form=MoveForm(structure_version=document.structure_version),
-                           retire_form=RetireForm(base_version=section.version_count),
-                           **page_figures(document, current_user, "section", section=section))
+    show_lines = request.args.get("lines") == "1"
+    can_edit = services.can_edit_sections(current_user)
+
+    def body() -> str:
+        """The section's number and line range, its numbered text and its history (the same for a variant).
+
+        The history's revert forms carry the reader's CSRF token: for those who may revert, the shell renders it.
+        """
+        return render_parts("documents/_section_body.html", document=document, section=section,
+                            entry=services.section_entry(document, section), show_lines=show_lines,
+                            history=None if can_edit else services.section_history(section), can_edit=False)
+
+    def shell(cached: Markup) -> str:
+        """The page around the cached parts: follow button, moderators' forms, the reader's discussion."""
+        return render_template("documents/section.html", document=document, section=section,
+                               parts=unpack_parts(cached), show_lines=show_lines, can_edit=can_edit,
+                               history=services.section_history(section) if can_edit else None,
+                               **page_figures(document, current_user, "section", section=section))
+
+    return serving.serve(document, "section", params=(section.id, show_lines), body=body, shell=shell)
 
 
 @bp.get("/<slug>/sections/<int:section_id>/versions/<int:number>")
