@@ -125,22 +125,27 @@ def test_big_pages_issue_a_fixed_number_of_queries(app, make_document, users, ma
     made = _populate(document, users, make_user, n)
     client = app.test_client()
     client.post("/login", data={"email": users["moderator"].email, "password": "correct-horse-battery"})
-    # Logged-in pages include the header's unread-notification count (one query);
-    # the lists also count the comments of the amendments shown (one query).
+    # Logged-in pages include the header's unread-notification count (one query) and the content states (one);
+    # the lists also count the comments of the amendments shown (one query). The first request renders the
+    # cached part (a miss); the second reads it from the page cache (a hit) and reads again only the content
+    # states and what is about the reader (drafts, supports, follow button, discussion).
     pages = {
-        "document": ("/d/doc/", 6),
-        "document with lines": ("/d/doc/?lines=1", 6),
-        "list (needs decision)": ("/d/doc/amendments/", 11),
-        "list all by section": ("/d/doc/amendments/?status=all&sort=section", 11),
-        "list supported by me": ("/d/doc/amendments/?status=all&mine_supported=1", 11),
-        "amendment": (f"/d/doc/amendments/{made[2].id}", 12),
-        "amendment side by side": (f"/d/doc/amendments/{made[-1].id}?view=side", 12),
-        "decided amendment": (f"/d/doc/amendments/{made[0].id}", 12),
+        "document": ("/d/doc/", 7, 4),
+        "document with lines": ("/d/doc/?lines=1", 7, 4),
+        "list (needs decision)": ("/d/doc/amendments/", 13, 6),
+        "list all by section": ("/d/doc/amendments/?status=all&sort=section", 13, 6),
+        "list supported by me": ("/d/doc/amendments/?status=all&mine_supported=1", 13, 6),
+        "amendment": (f"/d/doc/amendments/{made[2].id}", 13, 9),
+        "amendment side by side": (f"/d/doc/amendments/{made[-1].id}?view=side", 13, 9),
+        "decided amendment": (f"/d/doc/amendments/{made[0].id}", 13, 9),
     }
-    for name, (url, limit) in pages.items():
+    for name, (url, miss, hit) in pages.items():
         with queries() as counted:
             assert client.get(url).status_code == 200, name
-        assert counted.count <= limit, (name, counted.count, counted.statements)
+        assert counted.count <= miss, (name, counted.count, counted.statements)
+        with queries() as counted:
+            assert client.get(url).status_code == 200, name
+        assert counted.count <= hit, (name, counted.count, counted.statements)
 
 
 def test_query_counts_do_not_grow_with_amendments(app, make_document, users, make_user, queries):

@@ -5,14 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from ..accounts.rules import is_moderator, require_moderator
 from ..audit.services import events_for
 from ..documents import services as documents
+from ..documents import serving
 from ..documents.contributions import page_figures
 from ..documents.rules import closed_by_phase
 from ..forms import choices
 from ..services import NotFound, PermissionDenied
+from ..templating import render_parts, unpack_parts
 from ..text.diff import word_diff
 from ..text.diff_html import render_inline, render_side_by_side
 from ..web import back_on_refusal, int_arg, page_arg, refusals
@@ -51,13 +54,46 @@ def index(slug: str):
         flt.needs_decision = True
     if flt.sort not in services.SORTS:
         flt.sort = "code"
-    page = services.list_amendments(document, flt, current_user)
-    return render_template("amendments/list.html", document=document, page=page, flt=flt,
-                           outline=documents.outline(document),
-                           counts=services.status_counts(document, document.min_supporters, current_user),
-                           **page_figures(document, current_user, "amendments",
-                                          amendment_ids=[a.id for a in page.pagination.items]),
-                           drafts=services.my_drafts(document, current_user), statuses=list(Status))
+    if flt.status not in _LIST_STATUSES:
+        flt.status = "all"  # what the filter does with a status it does not know; the form now says so
+    # A moderator's queue and counts leave out her own amendments: her list is kept under her id.
+    moderator = current_user if is_moderator(current_user) else None
+
+    def body() -> str:
+        """The counts, the filter form and one page of rows: the same for every reader of a variant and filter."""
+        page = services.list_amendments(document, flt, moderator)
+        return render_parts(
+            "amendments/_list_body.html", document=document, page=page, flt=flt, statuses=list(Status),
+            outline=documents.outline(document),
+            counts=services.status_counts(document, document.min_supporters, moderator),
+            **page_figures(document, current_user, "amendments", amendment_ids=[a.id for a in page.pagination.items]))
+
+    def shell(cached: Markup) -> str:
+        """The page around the cached parts: the reader's drafts, and the rows they support marked."""
+        parts = unpack_parts(cached)
+        ids = [int(i) for i in parts.pop("row_ids").split(",") if i]
+        parts["list"] = _mark_supported(parts["list"], services.supported_among(current_user, ids))
+        return render_template("amendments/list.html", document=document, parts=parts,
+                               drafts=services.my_drafts(document, current_user))
+
+    params = (flt.status, flt.section_id, flt.author_id, flt.needs_decision, flt.conflicted, flt.supported_by,
+              flt.sort, flt.descending, flt.page, flt.per_page, moderator.id if moderator else None)
+    return serving.serve(document, "amendments", params=params, body=body, shell=shell)
+
+
+_LIST_STATUSES = {"open", "decided", "all"} | {s.value for s in Status}
+
+
+def _mark_supported(rows: Markup, supported: set[int]) -> Markup:
+    """Say "you support it" in the cached rows of the amendments the reader supports.
+
+    Only this sentence is put in, never anything secret: text that imitated a row's comment
+    (it cannot: what people write is escaped) could only make the reader's own page say it.
+    """
+    mark = Markup(" · <strong>%s</strong>") % _("you support it")
+    for amendment_id in supported:
+        rows = rows.replace(Markup(f"<!--you-support:{amendment_id}-->"), mark)
+    return rows
 
 
 def _proposal_choices(form: ProposalForm, outline) -> None:
@@ -146,24 +182,39 @@ def show(slug: str, amendment_id: int):
 
 def _render_show(document, amendment, view="inline", decision_form=None, withdraw_form=None, status=200,
                  conflict_message=None):
-    """Render the amendment page (also after a refused decision, with the form kept)."""
-    supporters = services.supporters(amendment)
-    decision_form = decision_form or DecisionForm(revision=amendment.revision,
-                                                  final_heading=amendment.proposed_heading,
-                                                  final_body=amendment.proposed_body)
-    withdraw_form = withdraw_form or WithdrawForm(revision=amendment.revision)
-    return render_template(
-        "amendments/show.html", document=document, a=amendment, view=view, supporters=supporters,
-        supported=any(current_user.is_authenticated and s.id == current_user.id for s in supporters),
-        revisions=services.revisions(amendment), events=events_for("amendments", amendment.id),
-        collisions=services.collisions_for([amendment.id]).get(amendment.id, []),
-        merged_into=services.merged_target_code(amendment),
-        can_edit=services.can_edit(current_user, amendment), can_withdraw=services.can_withdraw(current_user, amendment),
-        can_support=services.can_support(current_user, amendment),
-        can_decide=services.can_decide(current_user, amendment),
-        collecting=amendment.collecting_support(document.min_supporters),
-        decision_form=decision_form, withdraw_form=withdraw_form, conflict_message=conflict_message,
-        **page_figures(document, current_user, "amendment", amendment=amendment)), status
+    """Render the amendment page: from the page cache on a GET, rendered anew after a refused form (kept)."""
+    hidden_from_me = not services.can_see_hidden(current_user, amendment)
+
+    def body() -> str:
+        """Facts, reason, diff, decision, supporters and history: the same for a variant and a view."""
+        return render_parts(
+            "amendments/_show_body.html", document=document, a=amendment, view=view, hidden_from_me=hidden_from_me,
+            supporters=services.supporters(amendment), revisions=services.revisions(amendment),
+            events=events_for("amendments", amendment.id),
+            collisions=services.collisions_for([amendment.id]).get(amendment.id, []),
+            merged_into=services.merged_target_code(amendment))
+
+    def shell(cached: Markup) -> str:
+        """The page around the cached parts: follow button, the reader's forms, moderation links, discussion."""
+        can_support = services.can_support(current_user, amendment)
+        return render_template(
+            "amendments/show.html", document=document, a=amendment, view=view, parts=unpack_parts(cached),
+            supported=can_support and bool(services.supported_among(current_user, [amendment.id])),
+            can_edit=services.can_edit(current_user, amendment),
+            can_withdraw=services.can_withdraw(current_user, amendment), can_support=can_support,
+            can_decide=services.can_decide(current_user, amendment),
+            collecting=amendment.collecting_support(document.min_supporters),
+            decision_form=decision_form or DecisionForm(revision=amendment.revision,
+                                                        final_heading=amendment.proposed_heading,
+                                                        final_body=amendment.proposed_body),
+            withdraw_form=withdraw_form or WithdrawForm(revision=amendment.revision),
+            conflict_message=conflict_message,
+            **page_figures(document, current_user, "amendment", amendment=amendment))
+
+    if request.method in ("GET", "HEAD"):
+        return serving.serve(document, "amendment", params=(amendment.id, view, hidden_from_me), body=body,
+                             shell=shell)
+    return shell(Markup(body())), status  # a refused form: this reader's page, kept nowhere
 
 
 @bp.route("/<int:amendment_id>/edit", methods=["GET", "POST"])

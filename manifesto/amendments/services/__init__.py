@@ -25,7 +25,8 @@ from .moderation import can_moderate, can_see_hidden, hide_amendment, restore_am
 from .permissions import can_decide, can_edit, can_propose, can_support, can_view, can_withdraw
 from .proposing import edit_amendment, propose_amendment, withdraw_amendment
 from .queries import (SORTS, AmendmentPage, ListFilter, list_amendments, merged_target_code, my_drafts,
-                      open_counts_by_section, private_reasons, revisions, status_counts, supporters)
+                      open_counts_by_section, private_reasons, revisions, status_counts, supported_among,
+                      supporters)
 from .support import support_amendment, withdraw_support
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "can_see_hidden", "can_support", "can_view", "can_withdraw", "collisions_for", "decide_amendment",
     "edit_amendment", "get_amendment_or_404", "hide_amendment", "list_amendments", "merged_target_code",
     "my_drafts", "open_counts_by_section", "private_reasons", "propose_amendment", "resolution_start", "restore_amendment",
-    "revisions", "status_counts", "support_amendment", "supporters", "withdraw_amendment", "withdraw_support",
+    "revisions", "status_counts", "support_amendment", "supported_among", "supporters", "withdraw_amendment",
+    "withdraw_support",
 ]

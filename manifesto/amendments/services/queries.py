@@ -54,7 +54,6 @@ class AmendmentPage:
 
     pagination: Page[Amendment]
     collisions: dict[int, list[str]] = field(default_factory=dict)
-    supported: set[int] = field(default_factory=set)
     excluded_own: bool = False  # the viewer's own amendments were left out: someone else decides them
 
 
@@ -89,7 +88,10 @@ def _current_heading():
 
 
 def list_amendments(document: Document, flt: ListFilter, user=None) -> AmendmentPage:
-    """Return one page of a document's amendments, filtered and sorted, in four queries.
+    """Return one page of a document's amendments, filtered and sorted, in three queries.
+
+    The same for every reader but a moderator (below): which rows the reader supports is
+    :func:`supported_among`'s, asked where the page is composed, so the list can be cached.
 
     A moderator's "needs a decision" leaves out her own amendments: another
     moderator decides them (``excluded_own`` tells the page to say so).
@@ -109,10 +111,15 @@ def list_amendments(document: Document, flt: ListFilter, user=None) -> Amendment
     page = AmendmentPage(pagination, excluded_own=decides_elsewhere)
     if ids:
         page.collisions = collisions_for(ids)
-        if is_member(user):
-            page.supported = set(db.session.scalars(select(Support.amendment_id).where(
-                Support.user_id == user.id, Support.amendment_id.in_(ids))))
     return page
+
+
+def supported_among(user, amendment_ids: list[int]) -> set[int]:
+    """Which of these amendments ``user`` supports (one query; none for visitors or without ids)."""
+    if not is_member(user) or not amendment_ids:
+        return set()
+    return set(db.session.scalars(select(Support.amendment_id).where(
+        Support.user_id == user.id, Support.amendment_id.in_(amendment_ids))))
 
 
 def open_counts_by_section(document: Document) -> dict[int, int]:
