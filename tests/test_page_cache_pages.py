@@ -237,6 +237,8 @@ def test_one_members_own_parts_never_reach_another_member(app, login, world, mak
                           (again.get_data(as_text=True), False)):
             if page.startswith("section") and "lines" not in page:
                 assert (edit_mine in text) is own, page
+                # The threads everyone else gets (from the cache) let them report it, never edit it.
+                assert (f"/d/doc/comments/{mine.id}/report" in text) is not own, page
             if page in ("amendment", "amendment side by side"):
                 assert (edit_on_amendment in text) is own, page
                 assert ("Withdraw my support" in text) is own, page

@@ -11,6 +11,8 @@ are built from these.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import gettext as _
 
 from ..services import PermissionDenied
@@ -56,3 +58,27 @@ def require_admin(user, message: str | None = None) -> None:
     """
     if not is_admin(user):
         raise PermissionDenied(message or _("Only admins may do this."))
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """Someone of a reader's role and standing, but nobody in person: owns nothing, wrote nothing.
+
+    What a page shows such a stand-in is what every reader of that role sees,
+    so a page cache may keep it for all of them (``documents/serving.py``).
+    """
+
+    is_authenticated: bool
+    is_active: bool
+    is_moderator: bool
+    is_admin: bool
+    id: None = None
+    is_anonymous: bool = False
+
+
+def stand_in(user) -> StandIn:
+    """A stand-in for ``user``'s role: the same answers to ``is_member``, ``is_moderator`` and ``is_admin``."""
+    known = user is not None and bool(user.is_authenticated)
+    return StandIn(is_authenticated=known, is_active=known and bool(user.is_active),
+                   is_moderator=known and bool(user.is_moderator), is_admin=known and bool(user.is_admin),
+                   is_anonymous=not known)

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from ..accounts.rules import is_moderator, require_moderator
+from ..accounts.rules import is_moderator, require_moderator, stand_in
 from ..audit.services import events_for
 from ..documents import services as documents
 from ..documents import serving
@@ -186,16 +186,17 @@ def _render_show(document, amendment, view="inline", decision_form=None, withdra
     hidden_from_me = not services.can_see_hidden(current_user, amendment)
 
     def body() -> str:
-        """Facts, reason, diff, decision, supporters and history: the same for a variant and a view."""
+        """Facts, reason, diff, decision, supporters, threads and history, as a stand-in of the role sees them."""
         return render_parts(
             "amendments/_show_body.html", document=document, a=amendment, view=view, hidden_from_me=hidden_from_me,
             supporters=services.supporters(amendment), revisions=services.revisions(amendment),
             events=events_for("amendments", amendment.id),
             collisions=services.collisions_for([amendment.id]).get(amendment.id, []),
-            merged_into=services.merged_target_code(amendment))
+            merged_into=services.merged_target_code(amendment),
+            **page_figures(document, stand_in(current_user), "amendment", amendment=amendment))
 
     def shell(cached: Markup) -> str:
-        """The page around the cached parts: follow button, the reader's forms, moderation links, discussion."""
+        """The page around the cached parts: follow button, the reader's forms and links, their own threads."""
         can_support = services.can_support(current_user, amendment)
         return render_template(
             "amendments/show.html", document=document, a=amendment, view=view, parts=unpack_parts(cached),
@@ -209,11 +210,11 @@ def _render_show(document, amendment, view="inline", decision_form=None, withdra
                                                         final_body=amendment.proposed_body),
             withdraw_form=withdraw_form or WithdrawForm(revision=amendment.revision),
             conflict_message=conflict_message,
-            **page_figures(document, current_user, "amendment", amendment=amendment))
+            **page_figures(document, current_user, "amendment", amendment=amendment, shared_threads=True))
 
     if request.method in ("GET", "HEAD"):
-        return serving.serve(document, "amendment", params=(amendment.id, view, hidden_from_me), body=body,
-                             shell=shell)
+        return serving.serve(document, "amendment", params=(amendment.id, view, hidden_from_me, page_arg("comments")),
+                             body=body, shell=shell)
     return shell(Markup(body())), status  # a refused form: this reader's page, kept nowhere
 
 

@@ -569,6 +569,20 @@ def revisions_of(comment: Comment) -> list[CommentRevision]:
                                    .order_by(CommentRevision.number.desc())))
 
 
+def wrote_on(user, *, section: Section | None = None, amendment: Amendment | None = None) -> bool:
+    """Whether a member has a comment (not deleted) on a section or an amendment (one query; none for others).
+
+    Only such a reader sees its threads otherwise than everyone of their role does: their own
+    links, their own hidden comments and the passages of those.
+    """
+    if not is_member(user):
+        return False
+    target = _target_clause(section.id if section is not None else None,
+                            amendment.id if amendment is not None else None)
+    return db.session.scalar(select(Comment.id).where(target, Comment.author_id == user.id,
+                                                      Comment.deleted_at.is_(None)).limit(1)) is not None
+
+
 def counts_by_section(document: Document) -> dict[int, int]:
     """Visible comments per section of a document, for the reading page (one query)."""
     return dict(db.session.execute(

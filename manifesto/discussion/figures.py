@@ -50,14 +50,25 @@ class Rights:
 
 
 def document_page_figures(document, user, page: str, **context) -> dict:
-    """Comment counts for the reading page and amendment lists; threads and forms for section and amendment pages."""
+    """Comment counts for the reading page and amendment lists; threads and forms for section and amendment pages.
+
+    With ``shared_threads`` the page already has the threads as every reader of the reader's role sees
+    them (from its cache, rendered for ``accounts.rules.stand_in``): they come only when this reader
+    wrote some of them and so sees them otherwise; what is about the reader (rights, form) always does.
+    """
     if page == "read":
         return {"comment_counts": comments.counts_by_section(document)}
     if page == "amendments":
         return {"comment_counts": comments.counts_by_amendment(context.get("amendment_ids") or [])}
     rights = Rights(user)
+    shared = context.get("shared_threads", False)
     if page == "section":
         section = context["section"]
+        figures = {"comment_rights": rights,
+                   "comment_form": CommentForm(formdata=None) if comments.can_comment(user) and not section.retired
+                   else None}
+        if shared and not comments.wrote_on(user, section=section):
+            return figures
 
         def passage_href(comment_id: int, on_page: bool) -> str:
             """Link from a marked passage to its comment: on this page, or wherever it is."""
@@ -70,19 +81,19 @@ def document_page_figures(document, user, page: str, **context) -> dict:
                                              passage_href=passage_href if marked else None)
         if discussion.passages:
             discussion.body_html = highlight_passages(section.current_version.body_html, discussion.passages)
-        return {"discussion": discussion, "comment_rights": rights,
-                "comment_form": CommentForm(formdata=None) if comments.can_comment(user) and not section.retired
-                else None}
+        return {"discussion": discussion, **figures}
     if page == "amendment":
         amendment = context["amendment"]
         open_to_comments = (comments.can_comment(user) and amendment.status != "draft"
                             and (not amendment.is_hidden or rights.moderate))
+        figures = {"comment_rights": rights,
+                   "comment_form": ReplyForm(formdata=None) if open_to_comments else None,
+                   "amendment_hidden_from_me": not amendments.can_see_hidden(user, amendment),
+                   "can_report_amendment": (is_member(user) and user.id != amendment.author_id
+                                            and not amendment.is_hidden),
+                   "can_moderate": rights.moderate}
+        if shared and not comments.wrote_on(user, amendment=amendment):
+            return figures
         return {"discussion": comments.discussion_for(document, user, amendment=amendment,
-                                                      page=page_arg("comments")),
-                "comment_rights": rights,
-                "comment_form": ReplyForm(formdata=None) if open_to_comments else None,
-                "amendment_hidden_from_me": not amendments.can_see_hidden(user, amendment),
-                "can_report_amendment": (is_member(user) and user.id != amendment.author_id
-                                         and not amendment.is_hidden),
-                "can_moderate": rights.moderate}
+                                                      page=page_arg("comments")), **figures}
     return {}

@@ -8,7 +8,7 @@ from flask_babel import to_user_timezone, to_utc
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from ..accounts.rules import is_moderator, require_admin, require_moderator
+from ..accounts.rules import is_moderator, require_admin, require_moderator, stand_in
 from ..audit import labels as audit_labels
 from ..audit.services import document_log
 from ..forms import choices
@@ -60,22 +60,25 @@ def section(slug: str, section_id: int):
     can_edit = services.can_edit_sections(current_user)
 
     def body() -> str:
-        """The section's number and line range, its numbered text and its history (the same for a variant).
+        """The section's number, text, threads and history, as a stand-in of the reader's role sees them.
 
         The history's revert forms carry the reader's CSRF token: for those who may revert, the shell renders it.
         """
         return render_parts("documents/_section_body.html", document=document, section=section,
                             entry=services.section_entry(document, section), show_lines=show_lines,
-                            history=None if can_edit else services.section_history(section), can_edit=False)
+                            history=None if can_edit else services.section_history(section), can_edit=False,
+                            **page_figures(document, stand_in(current_user), "section", section=section))
 
     def shell(cached: Markup) -> str:
-        """The page around the cached parts: follow button, moderators' forms, the reader's discussion."""
+        """The page around the cached parts: follow button, moderators' forms, the comment form, one's own threads."""
         return render_template("documents/section.html", document=document, section=section,
                                parts=unpack_parts(cached), show_lines=show_lines, can_edit=can_edit,
                                history=services.section_history(section) if can_edit else None,
-                               **page_figures(document, current_user, "section", section=section))
+                               **page_figures(document, current_user, "section", section=section,
+                                              shared_threads=True))
 
-    return serving.serve(document, "section", params=(section.id, show_lines), body=body, shell=shell)
+    return serving.serve(document, "section", params=(section.id, show_lines, page_arg("comments")), body=body,
+                         shell=shell)
 
 
 @bp.get("/<slug>/sections/<int:section_id>/versions/<int:number>")
