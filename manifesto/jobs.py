@@ -71,10 +71,12 @@ def init_app(app: Flask) -> None:
     """
     mode = queue_mode(app)
     if app.config.get("REDIS_URL"):
-        huey.storage_class, huey.storage_kwargs = RedisStorage, {
-            # Bounded, so a Redis that accepts connections but never answers cannot hold a request;
-            # above the consumer's one-second blocking read.
-            "url": app.config["REDIS_URL"], "socket_connect_timeout": 2, "socket_timeout": 5}
+        import redis  # a dependency, needed only with REDIS_URL
+
+        # Bounded, so a Redis that accepts connections but never answers cannot hold a request;
+        # above the consumer's one-second blocking read.
+        pool = redis.ConnectionPool.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
+        huey.storage_class, huey.storage_kwargs = RedisStorage, {"connection_pool": pool}
     else:
         filename = app.config.get("QUEUE_FILE") or os.path.join(app.instance_path, "queue.sqlite3")
         huey.storage_class, huey.storage_kwargs = SqliteStorage, {"filename": filename}
