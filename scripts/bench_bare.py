@@ -19,7 +19,9 @@ filled by ``flask --app manifesto seed-scale``. The script
 3. runs ``wrk`` (``--connections``, 2 threads, ``--duration``) against the
    app, then against the bare app, page by page, one after the other;
 4. prints per page: size, app req/s, bare req/s, app / bare, app p50 and
-   bare p50 (wrk's latency distribution).
+   bare p50 (wrk's latency distribution), and the CPU time each server
+   spent per request (from ``/proc``: a figure that other load on a shared
+   machine changes less than req/s).
 
 Read the ratios: absolute figures move between machines and with what else
 runs on them. ``--code`` serves another tree (a ``git worktree`` of an older
@@ -132,13 +134,35 @@ def fetch(base: str, path: str, headers: dict[str, str]) -> tuple[bytes, dict[st
         return response.read(), kept
 
 
-def wrk(url: str, connections: int, duration: int, headers: list[str]) -> tuple[float, float, int]:
-    """Run wrk; return requests/s, p50 in ms and the count of non-2xx/3xx or socket errors."""
+def cpu_seconds(root: int) -> float:
+    """CPU seconds used so far by process ``root`` and its children (gunicorn's master and workers)."""
+    found: dict[int, tuple[int, int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                raw = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = raw[raw.rindex(")") + 2:].split()
+            found[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    tree, grew = {root}, True
+    while grew:
+        grew = False
+        for pid, (ppid, _ticks) in found.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return sum(found[p][1] for p in tree if p in found) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, connections: int, duration: int, headers: list[str]) -> tuple[float, float, int, int]:
+    """Run wrk; return requests/s, p50 in ms, the count of non-2xx/3xx or socket errors, and of requests."""
     command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--timeout", "60s", "--latency"]
     for header in headers:
         command += ["-H", header]
     output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    done = int(re.search(r"(\d+) requests in", output).group(1))
     found = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", output)
     p50 = float(found.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[found.group(2)]
     errors = 0
@@ -148,7 +172,7 @@ def wrk(url: str, connections: int, duration: int, headers: list[str]) -> tuple[
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
         errors += int(non_2xx.group(1))
-    return rate, p50, errors
+    return rate, p50, errors, done
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,13 +233,17 @@ def main(argv: list[str] | None = None) -> int:
         wrk_headers = [f"{k}: {v}" for k, v in headers.items()]
         results = []
         for entry in index:
-            app_rate, app_p50, app_errors = wrk(app_base + entry["path"], args.connections, args.duration,
-                                                wrk_headers)
-            bare_rate, bare_p50, bare_errors = wrk(bare_base + entry["path"], args.connections, args.duration,
-                                                   wrk_headers)
+            used = cpu_seconds(app.pid)
+            app_rate, app_p50, app_errors, app_done = wrk(app_base + entry["path"], args.connections,
+                                                          args.duration, wrk_headers)
+            app_cpu = (cpu_seconds(app.pid) - used) / max(1, app_done) * 1000
+            used = cpu_seconds(bare.pid)
+            bare_rate, bare_p50, bare_errors, bare_done = wrk(bare_base + entry["path"], args.connections,
+                                                              args.duration, wrk_headers)
+            bare_cpu = (cpu_seconds(bare.pid) - used) / max(1, bare_done) * 1000
             results.append({**entry, "app_rps": app_rate, "bare_rps": bare_rate, "ratio": app_rate / bare_rate,
-                            "app_p50_ms": app_p50, "bare_p50_ms": bare_p50,
-                            "errors": app_errors + bare_errors})
+                            "app_p50_ms": app_p50, "bare_p50_ms": bare_p50, "app_cpu_ms": app_cpu,
+                            "bare_cpu_ms": bare_cpu, "errors": app_errors + bare_errors})
     finally:
         stop(app)
         if bare is not None:
@@ -224,10 +252,13 @@ def main(argv: list[str] | None = None) -> int:
           f"and app, headers: {wrk_headers or 'none'}; uptime after: "
           f"{subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     print(f"{'page':<32} {'size KiB':>9} {'app req/s':>10} {'bare req/s':>11} {'app/bare':>9} {'app p50 ms':>11} "
-          f"{'bare p50 ms':>12} {'errors':>7}")
+          f"{'bare p50 ms':>12} {'app CPU ms':>11} {'bare CPU ms':>12} {'errors':>7}")
     for r in results:
         print(f"{r['label']:<32} {r['size'] / 1024:>9.0f} {r['app_rps']:>10.1f} {r['bare_rps']:>11.1f} "
-              f"{r['ratio']:>9.1%} {r['app_p50_ms']:>11.1f} {r['bare_p50_ms']:>12.2f} {r['errors']:>7}")
+              f"{r['ratio']:>9.1%} {r['app_p50_ms']:>11.1f} {r['bare_p50_ms']:>12.2f} {r['app_cpu_ms']:>11.1f} "
+              f"{r['bare_cpu_ms']:>12.2f} {r['errors']:>7}")
+    print("CPU ms: the servers' CPU time per answered request (all workers), which other load on the machine "
+          "does not change as much as req/s.")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 1 if any(r["errors"] for r in results) else 0

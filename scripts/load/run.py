@@ -19,8 +19,11 @@ What it does, in order:
    consumer and Redis from ``/proc`` every few seconds, and the load average;
 5. prints, for the whole run and for the steady state (from ``--settle``
    seconds after the last user started to the end), per page: requests,
-   requests/s, p50, p95, p99, max and errors; the expected refusals; the CPU
-   share of each party during the steady state, in cores.
+   requests/s, p50, p95, p99, max and errors; the expected refusals; a
+   timeline per 10 s (throughput, latency and the CPU of each party: it shows
+   the backlog of the arrivals and when it drained); the CPU share of each
+   party during the steady state, in cores. ``--analyse DIR`` prints them
+   again from a kept run (with another ``--settle``, say).
 
 ``--code`` chooses the tree to serve: the default is this repository; point
 it at a ``git worktree`` of an older commit to measure "before" (its
@@ -158,21 +161,23 @@ class CpuSampler(threading.Thread):
                 out.flush()
                 self.halt.wait(self.every)
 
-    def shares(self, start: float, end: float) -> dict[str, float]:
-        """Average cores used by each party between ``start`` and ``end`` (the nearest samples inside)."""
-        inside = [s for s in self.samples if start <= s["time"] <= end]
-        if len(inside) < 2:
-            return {}
-        first, last = inside[0], inside[-1]
-        seconds = last["time"] - first["time"]
-        names = [k for k in first if k not in ("time", "load1", "machine_busy", "machine_total")]
-        result = {name: (last[name] - first[name]) / TICK / seconds for name in names}
-        cores = os.cpu_count() or 1
-        total = last["machine_total"] - first["machine_total"]
-        result["machine"] = (last["machine_busy"] - first["machine_busy"]) / total * cores if total else 0.0
-        result["other"] = result["machine"] - sum(result[n] for n in names)
-        result["load1 (mean)"] = statistics.mean(s["load1"] for s in inside)
-        return result
+
+
+def cpu_shares(samples: list[dict], start: float, end: float) -> dict[str, float]:
+    """Average cores used by each party between ``start`` and ``end`` (the first and last samples inside)."""
+    inside = [s for s in samples if start <= s["time"] <= end]
+    if len(inside) < 2:
+        return {}
+    first, last = inside[0], inside[-1]
+    seconds = last["time"] - first["time"]
+    names = [k for k in first if k not in ("time", "load1", "machine_busy", "machine_total")]
+    result = {name: (last[name] - first[name]) / TICK / seconds for name in names}
+    cores = os.cpu_count() or 1
+    total = last["machine_total"] - first["machine_total"]
+    result["machine"] = (last["machine_busy"] - first["machine_busy"]) / total * cores if total else 0.0
+    result["other"] = result["machine"] - sum(result[n] for n in names)
+    result["load1 (mean)"] = statistics.mean(s["load1"] for s in inside)
+    return result
 
 
 # ---------------------------------------------------------------- servers
@@ -335,14 +340,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--spawn-rate", type=float, default=20)
     parser.add_argument("--run-time", type=int, default=250, help="Seconds of the whole run, ramp-up included.")
-    parser.add_argument("--settle", type=int, default=20,
-                        help="Seconds after the last user started before the steady state counts.")
+    parser.add_argument("--settle", type=int, default=60,
+                        help="Seconds after the last user started before the steady state counts (default: 60; "
+                             "the timeline shows when the arrivals' backlog drained).")
     parser.add_argument("--processes", type=int, default=1,
                         help="Locust processes (each takes a core's share; -1: one per core).")
     parser.add_argument("--slug", default="convention")
     parser.add_argument("--no-browser-cache", action="store_true", help="Never send If-None-Match.")
     parser.add_argument("--out", type=Path, default=None, help="Directory for logs and CSV files.")
+    parser.add_argument("--analyse", type=Path, default=None, metavar="DIR",
+                        help="Run nothing: print the figures of the run kept in DIR again (with this --settle).")
     args = parser.parse_args(argv)
+    if args.analyse:
+        return analyse(args.analyse, args.settle)
     if not args.database_url:
         parser.error("give --database-url or set DATABASE_URL (the seed-scale PostgreSQL database)")
     args.code = args.code.resolve()
@@ -379,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         if consumer is not None:
             parties["consumer"] = consumer.pid
         database = args.database_url.rsplit("/", 1)[-1].split("?")[0]
-        sampler = CpuSampler(parties, 5.0, args.out / "cpu.jsonl", database)
+        sampler = CpuSampler(parties, 2.5, args.out / "cpu.jsonl", database)
         sampler.start()
         locust.wait()
         end = time.time()
@@ -391,23 +401,51 @@ def main(argv: list[str] | None = None) -> int:
         stop(gunicorn)
         stop(consumer)
     print("uptime after:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
-    rows = read_log(args.out / "requests")
+    meta = {"users": args.users, "spawn_rate": args.spawn_rate, "run_time": args.run_time,
+            "workers": args.workers, "processes": args.processes, "code": git_commit(args.code),
+            "t0": t0, "end": end, "command": command}
+    (args.out / "meta.json").write_text(json.dumps(meta, indent=1))
+    return analyse(args.out, args.settle)
+
+
+def timeline(rows: list[dict], samples: list[dict], t0: float, end: float, step: int = 10) -> str:
+    """Per ``step`` seconds: requests, p50, p95, max, errors, and the cores gunicorn, PostgreSQL and the machine used."""
+    lines = [f"Timeline (per {step} s)", f"{'from s':>6} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} "
+                                         f"{'errors':>6} {'gunicorn':>8} {'postgres':>8} {'locust':>6} {'machine':>7}"]
+    for start in range(0, int(end - t0) + 1, step):
+        inside = sorted(r["ms"] for r in rows if start <= r["start"] - t0 < start + step)
+        errors = sum(1 for r in rows if start <= r["start"] - t0 < start + step and r["error"])
+        cpu = cpu_shares(samples, t0 + start - 2.5, t0 + start + step + 2.5)
+        if not inside:
+            continue
+        lines.append(f"{start:>6} {len(inside) / step:>6.1f} {percentile(inside, .5):>7.0f} "
+                     f"{percentile(inside, .95):>7.0f} {inside[-1]:>7.0f} {errors:>6} "
+                     f"{cpu.get('gunicorn', 0):>8.2f} {cpu.get('postgres', 0):>8.2f} {cpu.get('locust', 0):>6.2f} "
+                     f"{cpu.get('machine', 0):>7.2f}")
+    return "\n".join(lines)
+
+
+def analyse(out: Path, settle: int) -> int:
+    """Print (and write to report.txt) the figures of the run kept in ``out``."""
+    meta = json.loads((out / "meta.json").read_text())
+    rows = read_log(out / "requests")
     if not rows:
-        print(f"No request was logged; see {args.out / 'locust.log'}")
+        print(f"No request was logged; see {out / 'locust.log'}")
         return 1
-    t0 = min(t0, rows[0]["start"])
-    steady_from = t0 + args.users / args.spawn_rate + args.settle
-    end = min(end, max(r["start"] + r["ms"] / 1000 for r in rows))
-    report = [f"{args.users} users (spawn {args.spawn_rate}/s), {args.run_time} s, {args.workers} gunicorn workers, "
-              f"{args.processes} Locust process(es), code {git_commit(args.code)}", "",
-              summarise(rows, t0, steady_from, end), ""]
-    shares = sampler.shares(steady_from, end)
+    samples = [json.loads(line) for line in (out / "cpu.jsonl").read_text().splitlines() if line.strip()]
+    t0 = min(meta["t0"], rows[0]["start"])
+    steady_from = t0 + meta["users"] / meta["spawn_rate"] + settle
+    end = min(meta["end"], max(r["start"] + r["ms"] / 1000 for r in rows))
+    report = [f"{meta['users']} users (spawn {meta['spawn_rate']}/s), {meta['run_time']} s, {meta['workers']} gunicorn "
+              f"workers, {meta['processes']} Locust process(es), code {meta['code']}", "",
+              summarise(rows, t0, steady_from, end), "", timeline(rows, samples, t0, end), ""]
+    shares = cpu_shares(samples, steady_from, end)
     if shares:
         report.append("CPU during the steady state, in cores (of %d): " % (os.cpu_count() or 1)
                       + ", ".join(f"{name} {value:.2f}" for name, value in shares.items()))
     text = "\n".join(report)
     print(text)
-    (args.out / "report.txt").write_text(text + "\n")
+    (out / "report.txt").write_text(text + "\n")
     return 0
 
 
