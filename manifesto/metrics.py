@@ -80,6 +80,9 @@ POOL_SIZE = Gauge("manifesto_db_pool_size",
                   registry=registry, multiprocess_mode="liveall")
 FAILED_JOBS = Counter("manifesto_job_failures", "Job runs that raised (each attempt; a retried job may succeed later).",
                       ("job",), registry=registry)
+PAGE_CACHE_BYTES = Gauge("manifesto_page_cache_memory_bytes",
+                         "Bytes of cached pages each worker holds in memory (bounded by PAGE_CACHE_MEMORY_MB).",
+                         registry=registry, multiprocess_mode="liveall")
 MEMORY = Gauge("manifesto_worker_resident_memory_bytes", "Resident memory of each worker (read every 10 s at most).",
                registry=registry, multiprocess_mode="liveall")
 
@@ -100,6 +103,11 @@ _memory_lock = threading.Lock()
 def page_cache(outcome: str) -> None:
     """Count one page-cache lookup: ``hit``, ``miss``, ``wait`` (another worker rendered it) or ``error``."""
     PAGE_CACHE.labels(_label(outcome)).inc()
+
+
+def page_cache_memory(size: int) -> None:
+    """Note how many bytes of pages this worker's memory tier holds now."""
+    PAGE_CACHE_BYTES.set(size)
 
 
 def database_retry(kind: str) -> None:

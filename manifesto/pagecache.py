@@ -101,6 +101,8 @@ class MemoryStore:
             while self.bytes > self.max_bytes and self._entries:
                 _, (_, freed) = self._entries.popitem(last=False)
                 self.bytes -= freed
+            held = self.bytes
+        metrics.page_cache_memory(held)
 
     def __len__(self) -> int:
         return len(self._entries)

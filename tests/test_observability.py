@@ -250,6 +250,7 @@ def test_the_counters_move_with_requests_and_the_page_cache(make_app, document):
     assert value(after, "manifesto_db_pool_checked_out") >= 0
     assert (value(after, "manifesto_job_queue_reachable"), value(after, "manifesto_jobs_pending")) == (1, 0)
     assert value(after, "manifesto_worker_resident_memory_bytes") > 0
+    assert value(after, "manifesto_page_cache_memory_bytes") > 0  # the reading page, held in memory
 
 
 def test_database_retries_are_counted(make_app):
