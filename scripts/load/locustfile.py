@@ -48,7 +48,9 @@ Settings (environment): ``LOAD_SLUG`` (default ``convention``),
 ``LOAD_PASSWORD`` (``scale-password``), ``LOAD_PARTICIPANTS`` (800),
 ``LOAD_PROCESSES`` (1; the number of Locust processes, so each takes other
 accounts), ``LOAD_BROWSER_CACHE`` (1: send ``If-None-Match``; 0: never),
-``LOAD_LOG_DIR`` (unset: no per-request log).
+``LOAD_LOG_DIR`` (unset: no per-request log), ``LOAD_WRITES`` (1: every
+support or comment task posts; 0.25: a quarter of them do, the others stop
+after reading the page; the moderators decide all the same).
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ PARTICIPANTS = int(os.environ.get("LOAD_PARTICIPANTS", "800"))
 PROCESSES = max(1, int(os.environ.get("LOAD_PROCESSES", "1")))
 BROWSER_CACHE = os.environ.get("LOAD_BROWSER_CACHE", "1") != "0"
 LOG_DIR = os.environ.get("LOAD_LOG_DIR")
+# The share of delegates' supports and comments that are sent (the rest stop after reading the page): 1 by default.
+WRITES = float(os.environ.get("LOAD_WRITES", "1"))
 BASE = f"/d/{SLUG}"
 # Bodies up to this size are kept with their ETag, so a 304 still lets the browser read the page's links.
 KEEP_BODY_BELOW = 256 * 1024
@@ -318,6 +322,8 @@ class Delegate(Browser):
         amendment = self.read_amendment(open_only=True)
         if amendment is None:
             return
+        if random.random() >= WRITES:
+            return  # read, and left it at that
         time.sleep(random.uniform(2, 6))  # reading before deciding to co-sign
         target = self.post(f"{BASE}/amendments/{amendment}/support", {"action": "support"}, "support (POST)")
         if target:
@@ -328,6 +334,8 @@ class Delegate(Browser):
         """Read an amendment, then comment on it."""
         amendment = self.read_amendment()
         if amendment is None:
+            return
+        if random.random() >= WRITES:
             return
         time.sleep(random.uniform(5, 15))  # writing the comment
         target = self.post(f"{BASE}/amendments/{amendment}/comments", {"body": random.choice(COMMENTS)},
@@ -342,6 +350,8 @@ class Delegate(Browser):
         if section is None:
             return self.read_text()
         self.page(f"{BASE}/sections/{section}", "section")
+        if random.random() >= WRITES:
+            return
         time.sleep(random.uniform(5, 15))
         target = self.post(f"{BASE}/sections/{section}/comments",
                            {"body": random.choice(COMMENTS), "quote": "", "quote_prefix": "", "quote_suffix": ""},

@@ -41,6 +41,7 @@ import csv
 import glob
 import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -347,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="Locust processes (each takes a core's share; -1: one per core).")
     parser.add_argument("--slug", default="convention")
     parser.add_argument("--no-browser-cache", action="store_true", help="Never send If-None-Match.")
+    parser.add_argument("--writes", type=float, default=1.0,
+                        help="Share of the delegates' supports and comments actually sent (default: 1).")
     parser.add_argument("--out", type=Path, default=None, help="Directory for logs and CSV files.")
     parser.add_argument("--analyse", type=Path, default=None, metavar="DIR",
                         help="Run nothing: print the figures of the run kept in DIR again (with this --settle).")
@@ -374,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         warm_up(base, args.slug, args.workers)
         locust_env = {**os.environ, "LOAD_LOG_DIR": str(args.out / "requests"), "LOAD_SLUG": args.slug,
                       "LOAD_PROCESSES": str(args.processes if args.processes > 0 else os.cpu_count() or 1),
-                      "LOAD_BROWSER_CACHE": "0" if args.no_browser_cache else "1"}
+                      "LOAD_BROWSER_CACHE": "0" if args.no_browser_cache else "1",
+                      "LOAD_WRITES": str(args.writes)}
         command = [str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless", "--host", base,
                    "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
                    "--run-time", f"{args.run_time}s", "--stop-timeout", "30", "--csv", str(args.out / "locust"),
@@ -403,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     print("uptime after:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     meta = {"users": args.users, "spawn_rate": args.spawn_rate, "run_time": args.run_time,
             "workers": args.workers, "processes": args.processes, "code": git_commit(args.code),
+            "writes": args.writes,
             "t0": t0, "end": end, "command": command}
     (args.out / "meta.json").write_text(json.dumps(meta, indent=1))
     return analyse(args.out, args.settle)
@@ -425,6 +430,31 @@ def timeline(rows: list[dict], samples: list[dict], t0: float, end: float, step:
     return "\n".join(lines)
 
 
+REQUEST_LINE = re.compile(r"\] (GET|POST|HEAD) (\S+) (\d{3}) ([\d.]+) ms, (\d+) queries, cache (\S+)")
+
+
+def server_side(out: Path) -> str:
+    """Per route and cache outcome, from the app's one line per request (when the served code writes them)."""
+    path = out / "gunicorn.log"
+    groups: dict[tuple, list[float]] = defaultdict(list)
+    if path.exists():
+        with path.open(errors="replace") as handle:
+            for line in handle:
+                found = REQUEST_LINE.search(line)
+                if found:
+                    method, route, _status, ms, _queries, cache = found.groups()
+                    groups[(f"{method} {route}", cache)].append(float(ms))
+    if not groups:
+        return "Server side: the served code writes no request lines (no page cache outcome to show)."
+    lines = ["Server side, whole run (the app's request lines): requests, mean and p95 ms by route and cache outcome",
+             f"{'route':<48} {'cache':<13} {'requests':>8} {'mean ms':>8} {'p95 ms':>8}"]
+    for (route, cache), times in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
+        times.sort()
+        lines.append(f"{route:<48} {cache:<13} {len(times):>8} {statistics.mean(times):>8.1f} "
+                     f"{percentile(times, .95):>8.1f}")
+    return "\n".join(lines)
+
+
 def analyse(out: Path, settle: int) -> int:
     """Print (and write to report.txt) the figures of the run kept in ``out``."""
     meta = json.loads((out / "meta.json").read_text())
@@ -437,12 +467,21 @@ def analyse(out: Path, settle: int) -> int:
     steady_from = t0 + meta["users"] / meta["spawn_rate"] + settle
     end = min(meta["end"], max(r["start"] + r["ms"] / 1000 for r in rows))
     report = [f"{meta['users']} users (spawn {meta['spawn_rate']}/s), {meta['run_time']} s, {meta['workers']} gunicorn "
-              f"workers, {meta['processes']} Locust process(es), code {meta['code']}", "",
+              f"workers, {meta['processes']} Locust process(es), writes {meta.get('writes', 1)}, code {meta['code']}",
+              "",
               summarise(rows, t0, steady_from, end), "", timeline(rows, samples, t0, end), ""]
+    report += [server_side(out), ""]
     shares = cpu_shares(samples, steady_from, end)
     if shares:
         report.append("CPU during the steady state, in cores (of %d): " % (os.cpu_count() or 1)
                       + ", ".join(f"{name} {value:.2f}" for name, value in shares.items()))
+        answered = sum(1 for r in rows if steady_from <= r["start"] <= end)
+        seconds = end - steady_from
+        posts = sum(1 for r in rows if steady_from <= r["start"] <= end and r["method"] == "POST")
+        report.append(f"Per request in the steady state ({answered} requests, {posts / seconds:.2f} POSTs/s): "
+                      f"gunicorn {shares['gunicorn'] * seconds / answered * 1000:.1f} ms CPU, PostgreSQL "
+                      f"{shares['postgres'] * seconds / answered * 1000:.1f} ms CPU (figures other load on the "
+                      "machine changes less than the latencies)")
     text = "\n".join(report)
     print(text)
     (out / "report.txt").write_text(text + "\n")
