@@ -138,6 +138,7 @@ def test_big_pages_issue_a_fixed_number_of_queries(app, make_document, users, ma
         "amendment": (f"/d/doc/amendments/{made[2].id}", 15, 8),
         "amendment side by side": (f"/d/doc/amendments/{made[-1].id}?view=side", 15, 8),
         "decided amendment": (f"/d/doc/amendments/{made[0].id}", 15, 8),
+        "section": (f"/d/doc/sections/{made[2].section_id}", 16, 8),
     }
     for name, (url, miss, hit) in pages.items():
         with queries() as counted:

@@ -210,7 +210,7 @@ def _render_show(document, amendment, view="inline", decision_form=None, withdra
                                                         final_body=amendment.proposed_body),
             withdraw_form=withdraw_form or WithdrawForm(revision=amendment.revision),
             conflict_message=conflict_message,
-            **page_figures(document, current_user, "amendment", amendment=amendment, shared_threads=True))
+            **page_figures(document, current_user, "amendment", amendment=amendment, reader_only=True))
 
     if request.method in ("GET", "HEAD"):
         return serving.serve(document, "amendment", params=(amendment.id, view, hidden_from_me, page_arg("comments")),

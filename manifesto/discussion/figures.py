@@ -52,16 +52,16 @@ class Rights:
 def document_page_figures(document, user, page: str, **context) -> dict:
     """Comment counts for the reading page and amendment lists; threads and forms for section and amendment pages.
 
-    With ``shared_threads`` the page already has the threads as every reader of the reader's role sees
-    them (from its cache, rendered for ``accounts.rules.stand_in``): they come only when this reader
-    wrote some of them and so sees them otherwise; what is about the reader (rights, form) always does.
+    With ``reader_only`` the page already has what every reader of the reader's role sees (from its
+    cache, rendered for ``accounts.rules.stand_in``): the threads come only when this reader wrote some
+    of them and so sees them otherwise; what is about the reader (rights, form) always does.
     """
     if page == "read":
         return {"comment_counts": comments.counts_by_section(document)}
     if page == "amendments":
         return {"comment_counts": comments.counts_by_amendment(context.get("amendment_ids") or [])}
     rights = Rights(user)
-    shared = context.get("shared_threads", False)
+    shared = context.get("reader_only", False)
     if page == "section":
         section = context["section"]
         figures = {"comment_rights": rights,

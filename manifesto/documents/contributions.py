@@ -18,6 +18,12 @@ not serve). Pages and their context:
 - ``"log"``: ``events`` (the audit events on the log's page); providers name the
   events whose reason the reader may not see in ``withheld_reasons`` (a set of
   event ids, merged across areas).
+
+A page served from the page cache (``serving.py``) asks twice: for a stand-in
+of the reader's role (``accounts.rules.stand_in``) when it renders the part it
+keeps, and for the reader with ``reader_only=True`` on every request; then a
+provider returns only what is about the reader (or what this reader, unlike
+the stand-in, sees otherwise), never again what is the same for the role.
 """
 
 from __future__ import annotations

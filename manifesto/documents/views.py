@@ -75,7 +75,7 @@ def section(slug: str, section_id: int):
                                parts=unpack_parts(cached), show_lines=show_lines, can_edit=can_edit,
                                history=services.section_history(section) if can_edit else None,
                                **page_figures(document, current_user, "section", section=section,
-                                              shared_threads=True))
+                                              reader_only=True))
 
     return serving.serve(document, "section", params=(section.id, show_lines, page_arg("comments")), body=body,
                          shell=shell)
