@@ -66,7 +66,8 @@ def index(slug: str):
             "amendments/_list_body.html", document=document, page=page, flt=flt, statuses=list(Status),
             outline=documents.outline(document),
             counts=services.status_counts(document, document.min_supporters, moderator),
-            **page_figures(document, current_user, "amendments", amendment_ids=[a.id for a in page.pagination.items]))
+            **page_figures(document, stand_in(current_user), "amendments",
+                           amendment_ids=[a.id for a in page.pagination.items]))
 
     def shell(cached: Markup) -> str:
         """The page around the cached parts: the reader's drafts, and the rows they support marked."""
