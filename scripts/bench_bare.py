@@ -144,7 +144,10 @@ def cpu_seconds(root: int) -> float:
             except OSError:
                 continue
             fields = raw[raw.rindex(")") + 2:].split()
-            found[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+            ticks = int(fields[11]) + int(fields[12])
+            if int(entry) == root:  # the master's reaped children: workers replaced meanwhile (max_requests)
+                ticks += int(fields[13]) + int(fields[14])
+            found[int(entry)] = (int(fields[1]), ticks)
     tree, grew = {root}, True
     while grew:
         grew = False

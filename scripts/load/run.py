@@ -77,14 +77,18 @@ def percentile(values: list[float], share: float) -> float:
 # ---------------------------------------------------------------- CPU
 
 def _stat(pid: int) -> tuple[int, int, str, int] | None:
-    """(ppid, CPU ticks, command name, process group) of ``pid``, or None when it has gone."""
+    """(ppid, CPU ticks, command name, process group) of ``pid``, or None when it has gone.
+
+    The ticks include those of the children it has reaped, so a gunicorn worker replaced during the run
+    (max_requests) still counts, in its master.
+    """
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     name = raw[raw.index("(") + 1:raw.rindex(")")]
     fields = raw[raw.rindex(")") + 2:].split()
-    return int(fields[1]), int(fields[11]) + int(fields[12]), name, int(fields[2])
+    return int(fields[1]), sum(int(f) for f in fields[11:15]), name, int(fields[2])
 
 
 def _cmdline(pid: int) -> str:
