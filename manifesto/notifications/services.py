@@ -53,8 +53,8 @@ class Followed:
 
 
 def follow_state(user, target: str, target_id: int) -> FollowState | None:
-    """The follow button's state for a page (one query); None for anonymous readers."""
-    if not is_member(user):
+    """The follow button's state for a page (one query); None for anonymous readers and role stand-ins."""
+    if not is_member(user) or user.id is None:  # a stand-in (accounts.rules.stand_in) follows nothing
         return None
     following = db.session.scalar(select(Follow.id).where(
         Follow.user_id == user.id, Follow.target == target, Follow.target_id == target_id)) is not None
