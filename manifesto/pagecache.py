@@ -309,15 +309,20 @@ def cache() -> PageCache | None:
     return current_app.extensions.get(_EXTENSION)
 
 
-def cached(key: str, render: Callable[[], str]) -> str:
-    """The HTML under ``key``, rendered by ``render`` only when no tier has it (see the module docstring)."""
+def cached(key: str, render: Callable[[], str], *, count: bool = True) -> str:
+    """The HTML under ``key``, rendered by ``render`` only when no tier has it (see the module docstring).
+
+    ``count=False`` for an entry that wraps another cached one: its misses render the inner entry,
+    which counts itself, so only its hits and waits are counted (one outcome per request).
+    """
     pages = cache()
     if pages is None:
         g.page_cache = "off"
         return render()
     value, outcome = pages.get_or_render(key, render)
-    g.page_cache = outcome
-    metrics.page_cache(outcome)
+    if count or outcome in ("hit", "wait"):
+        g.page_cache = outcome
+        metrics.page_cache(outcome)
     return value
 
 

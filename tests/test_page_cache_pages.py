@@ -341,3 +341,42 @@ def test_a_refused_decision_keeps_the_moderators_text_on_a_page_nobody_else_gets
     assert "My careful reasoning." in response.get_data(as_text=True) and "ETag" not in response.headers
     visitor = _page(_reader(app, login, None), url).get_data(as_text=True)
     assert "My careful reasoning." not in visitor
+
+
+@pytest.mark.parametrize("page", [*PAGES, "/d/doc/", "/d/doc/?lines=1"])
+def test_a_visitors_whole_page_is_rendered_once_and_then_served_as_it_was(app, world, page):
+    from flask import template_rendered
+
+    url = _url(world, page) if page in PAGES else page
+    rendered = []
+
+    def record(sender, template, context, **extra):
+        rendered.append(template.name)
+
+    template_rendered.connect(record, app)
+    first = app.test_client().get(url)
+    assert first.status_code == 200 and rendered
+    rendered.clear()
+    again = app.test_client().get(url)  # another visitor, no cookie
+    assert again.get_data() == first.get_data() and again.headers["ETag"] == first.headers["ETag"]
+    assert rendered == [] and "Set-Cookie" not in again.headers
+    amendments.support_amendment(world.other, world.document.id, world.amendment.id)
+    after = app.test_client().get(url)
+    assert after.headers["ETag"] != first.headers["ETag"] and rendered  # a write: rendered again
+
+
+def test_a_visitors_page_that_gives_them_a_session_is_never_served_to_another(app, world):
+    from flask_wtf.csrf import generate_csrf
+
+    from manifesto.documents import serving
+
+    def page():
+        return serving.serve(world.document, "probe", body=lambda: "<p>body</p>",
+                             shell=lambda body: f"<html>{body}<input value='{generate_csrf()}'></html>")
+
+    app.add_url_rule("/probe-token", "probe_token", page)
+    one, two = app.test_client().get("/probe-token"), app.test_client().get("/probe-token")
+    token = re.compile(r"value='([^']+)'")
+    assert token.search(one.get_data(as_text=True))[1] != token.search(two.get_data(as_text=True))[1]
+    assert "Set-Cookie" in one.headers and "Set-Cookie" in two.headers
+    assert one.headers["Cache-Control"].startswith("private")

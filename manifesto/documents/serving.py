@@ -22,6 +22,13 @@ also what the shell shows of them: their id, their own content state, their
 CSRF token and every area's personal figures (:func:`register_personal`,
 such as the unread count). A page that carries a flashed message gets no
 validator, so it is never answered with 304 later.
+
+**A visitor's whole page.** For a visitor without a session the shell holds
+nothing of theirs either, so the whole page (shell included) is cached under
+its validator and address, and a hit costs the counters' query and a lookup:
+no template runs. Should the shell print something of the visitor's after
+all (a form's CSRF token puts it in their new session), that page is theirs
+alone and is not kept.
 """
 
 from __future__ import annotations
@@ -83,8 +90,13 @@ def serve(document: Document, page: str, *, body: Callable[[], str], shell: Call
         if fresh is not None:
             g.page_cache = "not-modified"
             return fresh
-    html = pagecache.cached(":".join(map(str, shared_part)), body)
-    response = make_response(shell(Markup(html)))
+    body_key = ":".join(map(str, shared_part))
+    if shared and not flashed:
+        page = _whole_page(f"whole:{tag}:{request.full_path}", body_key, body, shell)
+    else:
+        page = shell(Markup(pagecache.cached(body_key, body)))
+    response = make_response(page)
+    shared = shared and not session  # a page that printed a token gave its visitor a session: theirs alone
     if flashed:
         response.headers["Cache-Control"] = "private, no-store"
     else:
@@ -92,3 +104,25 @@ def serve(document: Document, page: str, *, body: Callable[[], str], shell: Call
         if shared:
             g.compress_key = f"{tag}:{request.full_path}"  # the whole body, for the compressed copy
     return response
+
+
+class _NotShared(Exception):
+    """A visitor's page that turned out to be theirs alone (it gave them a session): served, never kept."""
+
+    def __init__(self, page: Any) -> None:
+        super().__init__("page not shared")
+        self.page = page
+
+
+def _whole_page(key: str, body_key: str, body: Callable[[], str], shell: Callable[[Markup], Any]) -> Any:
+    """A session-less visitor's page, shell and all, rendered once per validator and address."""
+    def render() -> str:
+        page = shell(Markup(pagecache.cached(body_key, body)))
+        if session or not isinstance(page, str):
+            raise _NotShared(page)  # a printed token (now in their session), or not plain HTML
+        return page
+
+    try:
+        return pagecache.cached(key, render, count=False)
+    except _NotShared as refused:
+        return refused.page
