@@ -34,6 +34,7 @@ def world(make_document, users, make_user):
 
 
 PAGES = {
+    "reading page": "/d/doc/",
     "section": "/d/doc/sections/{s}",
     "section with line numbers": "/d/doc/sections/{s}?lines=1",
     "amendment list": "/d/doc/amendments/?status=all",
@@ -88,9 +89,9 @@ def _new_version(world):
 def _proposal(world):
     """Someone proposes another amendment to the section."""
     version = documents.get_section_or_404(world.document, world.section.id).current_version
-    amendments.propose_amendment(world.other, world.document.id, kind="modify", section_id=world.section.id,
-                                 heading=None, body=version.body.replace("democracy", "wind democracy"),
-                                 reason="Wind too.")
+    return amendments.propose_amendment(world.other, world.document.id, kind="modify",
+                                        section_id=world.section.id, heading=None,
+                                        body=version.body.replace("democracy", "wind democracy"), reason="Wind too.")
 
 
 def _support(world):
@@ -125,8 +126,27 @@ def _hidden(target: str):
     return write
 
 
+def _retitled(world):
+    """An admin renames the document (a write no area narrows: every page shows it)."""
+    document = world.document
+    documents.update_document(world.admin, document.id, title="The Renamed Manifesto",
+                              introduction=document.introduction or "", phase=document.phase,
+                              amendment_deadline=document.deadline, min_supporters=document.min_supporters)
+
+
 # (page, write, what a visitor sees before but not after, what a visitor sees after but not before)
 WRITES = [
+    ("reading page", _new_version, "Paragraph one of section 1", "tidal power"),
+    ("reading page", _proposal, "1 open amendment", "2 open amendments"),
+    ("reading page", _decision, '1 open amendment<span class="visually-hidden"> to §1',
+     '0 open amendments<span class="visually-hidden"> to §1'),
+    ("reading page", _section_comment, '1 comment<span class="visually-hidden"> on §1',
+     '2 comments<span class="visually-hidden"> on §1'),
+    ("reading page", _retitled, "Test manifesto", "The Renamed Manifesto"),
+    ("section", _retitled, "Test manifesto", "The Renamed Manifesto"),
+    ("amendment", _retitled, "Test manifesto", "The Renamed Manifesto"),
+    ("amendment", _new_version, "Written on</dt><dd>version 1", "rebased onto version 2"),
+    ("section", _decision, "1 open amendment", "0 open amendments"),
     ("section", _new_version, "Paragraph one of section 1", "tidal power"),
     ("section with line numbers", _new_version, "Paragraph one of section 1", "tidal power"),
     ("section", _proposal, "1 open amendment", "2 open amendments"),
@@ -343,7 +363,7 @@ def test_a_refused_decision_keeps_the_moderators_text_on_a_page_nobody_else_gets
     assert "My careful reasoning." not in visitor
 
 
-@pytest.mark.parametrize("page", [*PAGES, "/d/doc/", "/d/doc/?lines=1"])
+@pytest.mark.parametrize("page", [*PAGES, "/d/doc/?lines=1"])
 def test_a_visitors_whole_page_is_rendered_once_and_then_served_as_it_was(app, world, page):
     from flask import template_rendered
 
@@ -360,7 +380,7 @@ def test_a_visitors_whole_page_is_rendered_once_and_then_served_as_it_was(app, w
     again = app.test_client().get(url)  # another visitor, no cookie
     assert again.get_data() == first.get_data() and again.headers["ETag"] == first.headers["ETag"]
     assert rendered == [] and "Set-Cookie" not in again.headers
-    amendments.support_amendment(world.other, world.document.id, world.amendment.id)
+    _decision(world)
     after = app.test_client().get(url)
     assert after.headers["ETag"] != first.headers["ETag"] and rendered  # a write: rendered again
 
@@ -380,3 +400,30 @@ def test_a_visitors_page_that_gives_them_a_session_is_never_served_to_another(ap
     assert token.search(one.get_data(as_text=True))[1] != token.search(two.get_data(as_text=True))[1]
     assert "Set-Cookie" in one.headers and "Set-Cookie" in two.headers
     assert one.headers["Cache-Control"].startswith("private")
+
+
+# (page, a write elsewhere that the page does not show): the page is not rendered again for it
+UNSHOWN = [
+    ("reading page", _support),
+    ("reading page", _amendment_comment),
+    ("section", _support),
+    ("section", _amendment_comment),
+    ("amendment", _section_comment),
+]
+
+
+@pytest.mark.parametrize("page,write", UNSHOWN, ids=[f"{page}: {write.__name__.strip('_')}" for page, write in UNSHOWN])
+def test_a_write_on_another_part_leaves_the_page_and_its_validator_as_they_were(app, world, page, write):
+    visitor, url = app.test_client(), _url(world, page)
+    before = _page(visitor, url)
+    write(world)
+    again = visitor.get(url, headers={"If-None-Match": before.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_a_support_on_one_amendment_leaves_the_other_amendments_of_its_section_as_they_were(app, world):
+    other = _proposal(world)
+    visitor, url = app.test_client(), _url(world, "amendment")
+    before = _page(visitor, url)
+    amendments.support_amendment(world.participant, world.document.id, other.id)
+    assert visitor.get(url, headers={"If-None-Match": before.headers["ETag"]}).status_code == 304

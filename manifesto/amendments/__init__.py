@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ..audit.states import register_parts
 from ..documents.contributions import register_provider
 from ..documents.signals import section_retired, version_written
 
@@ -15,6 +16,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     register_provider("amendments", figures.document_page_figures)
+    register_parts("amendments", figures.changed_parts)
     # blinker keeps one connection per receiver, however many apps the tests build.
     version_written.connect(following.follow_new_version)
     section_retired.connect(following.follow_retirement)

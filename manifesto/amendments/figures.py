@@ -1,11 +1,17 @@
-"""What amendments show on the document's pages: open amendments per section, and who may propose.
+"""What amendments show on the document's pages, and which parts of them an amendment's event changes.
 
-Registered with ``documents.contributions`` by the area's ``init_app``.
+Registered with ``documents.contributions`` and ``audit.states`` by the area's ``init_app``.
 """
 
 from __future__ import annotations
 
+from ..audit.states import amendment_scope, reading_scope, section_scope, section_text_scope
 from . import services
+from .models import Kind
+
+# Events that change nothing but the amendment's own page (and the lists, which every write changes):
+# its support count and supporters, or a draft only its author sees.
+OWN_PAGE_ONLY = frozenset({"amendment.supported", "amendment.support_withdrawn", "amendment.drafted"})
 
 
 def document_page_figures(document, user, page: str, **context) -> dict:
@@ -19,3 +25,30 @@ def document_page_figures(document, user, page: str, **context) -> dict:
         return {}
     return {"open_counts": services.open_counts_by_section(document),
             "can_propose": services.can_propose(user, document)}
+
+
+def changed_parts(event, amendment) -> set[str] | None:
+    """The parts of the document an event on ``amendment`` changes (``audit.states.register_parts``).
+
+    A change to a modifying amendment shows on its own page, on its section's page (open amendments)
+    and on the pages of the section's other amendments (collisions, the text after a decision), and on
+    the reading page (open amendments per section, the text). An amendment that inserts or deletes a
+    section, or a merge, may renumber or touch anything: None, the whole frame.
+    """
+    own = {amendment_scope(amendment.id)}
+    if event.action in OWN_PAGE_ONLY:
+        return own
+    if amendment.kind != Kind.MODIFY.value or amendment.section_id is None or event.action == "amendment.merged":
+        return None
+    return own | {section_scope(amendment.section_id), section_text_scope(amendment.section_id),
+                  reading_scope(event.document_id)}
+
+
+def page_scopes(amendment) -> list[str] | None:
+    """The scopes an amendment's page is keyed by, beside the site and the document's frame (see ``changed_parts``).
+
+    None for an amendment that inserts or deletes a section: its page follows the whole document.
+    """
+    if amendment.kind != Kind.MODIFY.value or amendment.section_id is None:
+        return None
+    return [section_text_scope(amendment.section_id), amendment_scope(amendment.id)]

@@ -19,7 +19,7 @@ from ..templating import render_parts, unpack_parts
 from ..text.diff import word_diff
 from ..text.diff_html import render_inline, render_side_by_side
 from ..web import back_on_refusal, int_arg, page_arg, refusals
-from . import services
+from . import figures, services
 from .forms import DecisionForm, ProposalForm, WithdrawForm
 from .models import Kind, Status
 from .wording import diff_labels, event_action_label
@@ -215,7 +215,7 @@ def _render_show(document, amendment, view="inline", decision_form=None, withdra
 
     if request.method in ("GET", "HEAD"):
         return serving.serve(document, "amendment", params=(amendment.id, view, hidden_from_me, page_arg("comments")),
-                             body=body, shell=shell)
+                             body=body, shell=shell, parts=figures.page_scopes(amendment))
     return shell(Markup(body())), status  # a refused form: this reader's page, kept nowhere
 
 

@@ -35,6 +35,10 @@ class AuditEvent(db.Model):
 
     actor = relationship("User", lazy="raise")
 
+    # Not stored: the object the service recorded the event for, while its transaction runs (states.py
+    # asks its area which parts of the document the event changes).
+    subject = None
+
     def __repr__(self) -> str:
         return f"<AuditEvent {self.action} {self.object_type}:{self.object_id}>"
 

@@ -46,6 +46,7 @@ def record_event(
         reason=reason,
         data=data,
     )
+    event.subject = obj
     db.session.add(event)
     if event_recorded.receivers:
         db.session.flush()

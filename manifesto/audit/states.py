@@ -11,7 +11,19 @@ rule), so the counters follow the audit trail, not a list of tables that a
 new feature could forget:
 
 - an event on a document (``document_id`` set) bumps ``document:<id>``:
-  its text, amendments, supports, decisions, comments, releases, settings;
+  its text, amendments, supports, decisions, comments, releases, settings.
+  It also bumps the finer scopes of the parts it changes, so the pages that
+  show one part are not rendered again for a write on another:
+  ``amendment:<id>`` (one amendment's page), ``section:<id>`` (one section's
+  page), ``section-text:<id>`` (what its amendments' pages show of it: its
+  text and versions, their collisions),
+  ``reading:<id>`` (the reading page: texts, open amendments and comments per
+  section). The area that owns the event's object names those parts
+  (:func:`register_parts`); an event no area narrows bumps ``frame:<id>``,
+  what *every* page of the document shows (its title, settings, phase,
+  sections and their numbering, releases). A page keyed by finer scopes
+  always includes ``frame:<id>``, so forgetting to narrow an event can only
+  cost a render, never serve a stale page;
 - an event of one person's own (``PERSONAL``: follows, preferences, password,
   notification settings, exports, registering) bumps ``user:<actor>``: only
   that person's pages show it;
@@ -32,9 +44,10 @@ archive import, migrations that rewrite stored HTML) call :func:`bump_all`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,6 +68,45 @@ def document_scope(document_id: int) -> str:
     return f"document:{document_id}"
 
 
+def frame_scope(document_id: int) -> str:
+    """What every page of a document shows: bumped by every event no area narrows to its parts."""
+    return f"frame:{document_id}"
+
+
+def reading_scope(document_id: int) -> str:
+    """What the reading page shows beyond the frame: texts, open amendments and comments per section."""
+    return f"reading:{document_id}"
+
+
+def section_scope(section_id: int) -> str:
+    """One section's page: its text, history, comments, open amendments (and its amendments' diffs)."""
+    return f"section:{section_id}"
+
+
+def section_text_scope(section_id: int) -> str:
+    """What a section's amendments' pages show of it: its text and versions, its open amendments' collisions."""
+    return f"section-text:{section_id}"
+
+
+def amendment_scope(amendment_id: int) -> str:
+    """One amendment's page: the amendment, its supporters, comments and history."""
+    return f"amendment:{amendment_id}"
+
+
+# By the events' object_type (a table name): parts(event, obj) -> the finer scopes it changes, or None.
+_parts: dict[str, Callable[[AuditEvent, Any], set[str] | None]] = {}
+
+
+def register_parts(object_type: str, parts: Callable[[AuditEvent, Any], set[str] | None]) -> None:
+    """Let the area owning ``object_type`` name the parts of a document its events change.
+
+    ``parts(event, obj)`` gets the event and its object (as the service passed it to ``record_event``)
+    and returns the finer scopes the event changes (``section_scope``, ``amendment_scope``,
+    ``reading_scope``), or None when it may change anything (the frame is bumped then).
+    """
+    _parts[object_type] = parts
+
+
 def user_scope(user_id: int) -> str:
     """The scope of what one person sees of their own."""
     return f"user:{user_id}"
@@ -65,7 +117,11 @@ def scopes_of(audit_event: AuditEvent) -> set[str]:
     if audit_event.action.startswith(PERSONAL):
         return {user_scope(audit_event.actor_id)} if audit_event.actor_id is not None else set()
     if audit_event.document_id is not None:
-        return {document_scope(audit_event.document_id)}
+        document_id = audit_event.document_id
+        parts = _parts.get(audit_event.object_type)
+        subject = audit_event.subject
+        narrowed = parts(audit_event, subject) if parts is not None and subject is not None else None
+        return {document_scope(document_id), *(narrowed if narrowed is not None else {frame_scope(document_id)})}
     return {SITE}
 
 

@@ -14,6 +14,7 @@ from flask import request, url_for
 
 from ..accounts.rules import is_member
 from ..amendments import services as amendments
+from ..audit.states import amendment_scope, reading_scope, section_scope
 from ..text.anchor import highlight_passages
 from ..web import page_arg
 from . import comments, moderation
@@ -97,3 +98,16 @@ def document_page_figures(document, user, page: str, **context) -> dict:
         return {"discussion": comments.discussion_for(document, user, amendment=amendment,
                                                       page=page_arg("comments")), **figures}
     return {}
+
+
+def changed_parts(event, comment: Comment) -> set[str] | None:
+    """The parts of the document an event on ``comment`` changes (``audit.states.register_parts``).
+
+    A comment on an amendment shows on that amendment's page (and in the lists' counts); one on a
+    section on the section's page and in the reading page's counts.
+    """
+    if comment.amendment_id is not None:
+        return {amendment_scope(comment.amendment_id)}
+    if comment.section_id is not None:
+        return {section_scope(comment.section_id), reading_scope(event.document_id)}
+    return None

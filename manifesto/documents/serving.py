@@ -33,7 +33,7 @@ alone and is not kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import g, make_response, request, session
@@ -68,19 +68,28 @@ def variant(user) -> str:
 
 
 def serve(document: Document, page: str, *, body: Callable[[], str], shell: Callable[[Markup], Any],
-          params: tuple = ()) -> Any:
-    """Answer a page of ``document``: 304 when the reader has it, else the shell around the cached body."""
+          params: tuple = (), parts: Sequence[str] | None = None) -> Any:
+    """Answer a page of ``document``: 304 when the reader has it, else the shell around the cached body.
+
+    ``parts``: the finer scopes the page shows (``audit/states.py``), read with the document's frame;
+    by default the page follows every write on the document.
+    """
     user = current_user
     logged_in = bool(user.is_authenticated)
-    scopes = [states.SITE, states.document_scope(document.id)]
+    whole = states.document_scope(document.id)
+    content = [states.SITE, *([states.frame_scope(document.id), *parts] if parts is not None else [whole])]
+    scopes = list(content)
     if logged_in:
-        scopes.append(states.user_scope(user.id))
+        # What the shell shows of the reader (their drafts, marks, own threads) may follow any of their
+        # writes on the document: their validator follows the whole document, the cached part only its parts.
+        scopes += [whole, states.user_scope(user.id)] if whole not in scopes else [states.user_scope(user.id)]
     state = states.read(*scopes)
-    shared_part = (page, document.id, state.marks[0], state.marks[1], str(get_locale()), current_zone(),
+    marks = state.marks
+    shared_part = (page, document.id, *marks[:len(content)], str(get_locale()), current_zone(),
                    variant(user), document.amendments_open(), params)
     personal = ()
     if logged_in:
-        personal = (user.id, state.marks[2], session.get("csrf_token"),
+        personal = (user.id, *marks[len(content):], session.get("csrf_token"),
                     tuple(provider(user) for provider in _personal.values()))
     flashed = bool(session.get("_flashes"))
     shared = not logged_in and not session  # a visitor without a session: the whole page is everyone's

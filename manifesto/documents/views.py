@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from ..accounts.rules import is_moderator, require_admin, require_moderator, stand_in
 from ..audit import labels as audit_labels
+from ..audit import states
 from ..audit.services import document_log
 from ..forms import choices
 from ..i18n import current_zone
@@ -47,7 +48,7 @@ def read(slug: str):
                                entries=services.current_sections(document),
                                **page_figures(document, current_user, "read"))
 
-    return serving.serve(document, "read", params=(show_lines,), body=body,
+    return serving.serve(document, "read", params=(show_lines,), body=body, parts=[states.reading_scope(document.id)],
                          shell=lambda html: render_template("documents/read.html", document=document, body=html))
 
 
@@ -78,7 +79,7 @@ def section(slug: str, section_id: int):
                                               reader_only=True))
 
     return serving.serve(document, "section", params=(section.id, show_lines, page_arg("comments")), body=body,
-                         shell=shell)
+                         shell=shell, parts=[states.section_scope(section.id)])
 
 
 @bp.get("/<slug>/sections/<int:section_id>/versions/<int:number>")
