@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
+from sqlalchemy import inspect
 
 from ..accounts.rules import is_moderator, require_moderator, stand_in
 from ..audit.services import events_for
@@ -176,7 +177,10 @@ def _window_message(document) -> str:
 def show(slug: str, amendment_id: int):
     """An amendment: its diff, reason, supporters, history, collisions and decision."""
     document = documents.get_document_or_404(slug)
-    amendment = services.get_amendment_or_404(document, amendment_id, current_user)
+    # For a visitor the row alone: their cached page or 304 needs no more, and rendering loads the rest
+    # (``_render_show``). A logged-in reader's shell is always rendered: everything at once.
+    amendment = services.get_amendment_or_404(document, amendment_id, current_user,
+                                              related=current_user.is_authenticated)
     view = "side" if request.args.get("view") == "side" else "inline"
     return _render_show(document, amendment, view)
 
@@ -186,8 +190,14 @@ def _render_show(document, amendment, view="inline", decision_form=None, withdra
     """Render the amendment page: from the page cache on a GET, rendered anew after a refused form (kept)."""
     hidden_from_me = not services.can_see_hidden(current_user, amendment)
 
+    def complete() -> None:
+        """Load what the page shows of the amendment (author, section, versions) into it, once, when rendering."""
+        if "author" in inspect(amendment).unloaded:
+            services.get_amendment_or_404(document, amendment.id, current_user)  # the same object, completed
+
     def body() -> str:
         """Facts, reason, diff, decision, supporters, threads and history, as a stand-in of the role sees them."""
+        complete()
         return render_parts(
             "amendments/_show_body.html", document=document, a=amendment, view=view, hidden_from_me=hidden_from_me,
             supporters=services.supporters(amendment), revisions=services.revisions(amendment),
@@ -198,6 +208,7 @@ def _render_show(document, amendment, view="inline", decision_form=None, withdra
 
     def shell(cached: Markup) -> str:
         """The page around the cached parts: follow button, the reader's forms and links, their own threads."""
+        complete()
         can_support = services.can_support(current_user, amendment)
         return render_template(
             "amendments/show.html", document=document, a=amendment, view=view, parts=unpack_parts(cached),

@@ -22,16 +22,18 @@ from ..wording import ENGLISH, render_excerpt, render_note, render_title, title_
 from .permissions import can_view
 
 
-def get_amendment_or_404(document: Document, amendment_id: int, user=None) -> Amendment:
-    """Return an amendment of ``document`` that ``user`` may see, with author and section.
+def get_amendment_or_404(document: Document, amendment_id: int, user=None, *, related: bool = True) -> Amendment:
+    """Return an amendment of ``document`` that ``user`` may see, with author, section and versions.
+
+    ``related=False`` loads the row alone (a fifth of the time: the versions hold whole texts), for a
+    page served from the cache; asking again with ``related=True`` completes the same object.
 
     :raises NotFound: also for someone else's draft, which must not be seen to exist.
     """
+    options = (joinedload(Amendment.author), joinedload(Amendment.section), joinedload(Amendment.base_version),
+               joinedload(Amendment.decided_by), joinedload(Amendment.result_version)) if related else ()
     amendment = db.session.scalar(
-        select(Amendment)
-        .options(joinedload(Amendment.author), joinedload(Amendment.section),
-                 joinedload(Amendment.base_version), joinedload(Amendment.decided_by),
-                 joinedload(Amendment.result_version))
+        select(Amendment).options(*options)
         .where(Amendment.id == amendment_id, Amendment.document_id == document.id))
     if amendment is None or not can_view(user, amendment):
         raise NotFound(_("There is no such amendment."))
