@@ -43,6 +43,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
@@ -68,6 +69,8 @@ REDIRECTED = "(redirect)"  # the router's own redirect, to the address with its 
 log = logging.getLogger(__name__)
 requests_log = logging.getLogger("manifesto.requests")
 app_log = logging.getLogger("manifesto")
+# The id of a request answered beneath Flask (``answered_beneath``), for its log records.
+_beneath_id: ContextVar[str | None] = ContextVar("manifesto_request_id", default=None)
 
 # The attributes every LogRecord has; anything else on a record came from ``extra`` and goes into its JSON.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime",
@@ -107,7 +110,7 @@ def _install_record_factory() -> None:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         """Make the record as before, then add the id (so any handler's format may name it)."""
         record = previous(*args, **kwargs)
-        record.request_id = (g.get("request_id") if has_request_context() else None) or "-"
+        record.request_id = (g.get("request_id") if has_request_context() else _beneath_id.get()) or "-"
         return record
 
     factory.manifesto_request_id = True  # type: ignore[attr-defined]
@@ -218,7 +221,34 @@ def _record(status: int) -> None:
         return
     g.request_recorded = True
     seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
-    path, method, queries, cache = route(), request.method, g.get("query_count", 0), g.get("page_cache")
+    _log_request(request.method, route(), status, seconds, g.get("query_count", 0), g.get("page_cache"))
+
+
+def answered_beneath(environ: dict, trusted_proxies: int) -> Callable[[str, int, int, str], str]:
+    """For a middleware beneath Flask that answers a request itself: the request's id, and how to record it.
+
+    Returns ``done(route, status, queries, cache) -> request id``: it counts the request and writes its
+    one line, as for any other request, with the id (the trusted proxy's, else a new one).
+    """
+    given = incoming_request_id(environ.get("HTTP_X_REQUEST_ID")) if trusted_proxies else None
+    rid = given or _new_request_id()
+    started = environ.get(_STARTED) or time.perf_counter()
+
+    def done(path: str, status: int, queries: int, cache: str) -> str:
+        """Count and log the request; its id."""
+        token = _beneath_id.set(rid)
+        try:
+            _log_request(environ.get("REQUEST_METHOD", "GET"), path, status, time.perf_counter() - started,
+                         queries, cache)
+        finally:
+            _beneath_id.reset(token)
+        return rid
+
+    return done
+
+
+def _log_request(method: str, path: str, status: int, seconds: float, queries: int, cache: str | None) -> None:
+    """Count a request in the metrics and write its one line."""
     metrics.request_done(path, method, status, seconds)
     duration_ms = round(seconds * 1000, 1)
     requests_log.info("%s %s %s %.1f ms, %d queries, cache %s", method, path, status, duration_ms, queries,
@@ -297,6 +327,19 @@ class MetricsEndpoint:
 
 # ----------------------------------------------------------------- wiring
 
+_OUTERMOST = "manifesto.metrics_endpoint"
+
+
+def install_beneath(app: Flask, middleware: Callable[[Callable], Callable]) -> None:
+    """Wrap the Flask app itself in ``middleware``, beneath the metrics endpoint and ``ProxyFix``.
+
+    So the middleware sees the client's address, host and scheme as the app does, and its
+    requests are timed from when they came in.
+    """
+    endpoint = app.extensions[_OUTERMOST]
+    endpoint.app = middleware(endpoint.app)
+
+
 def init_app(app: Flask) -> None:
     """Install request ids, request logging and the metrics endpoint.
 
@@ -324,6 +367,7 @@ def init_app(app: Flask) -> None:
                     "this machine would let everyone it serves read /metrics. Set TRUSTED_PROXIES, or refuse "
                     "/metrics at the proxy.")
     app.wsgi_app = MetricsEndpoint(app.wsgi_app, app.config.get("METRICS_TOKEN") or None, networks)
+    app.extensions[_OUTERMOST] = app.wsgi_app
     if proxies:
         # Outermost, so the metrics endpoint and the app both see the client's address.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

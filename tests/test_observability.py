@@ -240,7 +240,7 @@ def test_the_counters_move_with_requests_and_the_page_cache(make_app, document):
         value(before, "manifesto_http_requests_total", **health) + 1
     assert value(after, "manifesto_http_request_duration_seconds_count", **health) == \
         value(before, "manifesto_http_request_duration_seconds_count", **health) + 1
-    for outcome in ("miss", "hit"):
+    for outcome in ("miss", "replay"):  # a visitor's page again: replayed beneath Flask (documents/replay.py)
         assert value(after, "manifesto_page_cache_lookups_total", outcome=outcome) == \
             value(before, "manifesto_page_cache_lookups_total", outcome=outcome) + 1
     # The scrapes themselves are not requests of the app.

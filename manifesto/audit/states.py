@@ -44,13 +44,14 @@ archive import, migrations that rewrite stored HTML) call :func:`bump_all`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -146,7 +147,12 @@ class State:
 
 def read(*scopes: str) -> State:
     """Read the counters of ``scopes`` in one query; a scope never written counts as state 0."""
-    rows = {row.scope: row for row in db.session.execute(
+    return read_with(db.session, scopes)
+
+
+def read_with(connection: Session | Connection, scopes: Sequence[str]) -> State:
+    """:func:`read` on a connection of one's own (outside a request's session)."""
+    rows = {row.scope: row for row in connection.execute(
         select(ContentState.scope, ContentState.state, ContentState.changed_at)
         .where(ContentState.scope.in_(scopes)))}
     values = tuple(rows[scope].state if scope in rows else 0 for scope in scopes)

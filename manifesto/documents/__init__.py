@@ -7,6 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Wire documents into the app: its pages (other areas add to them through ``contributions``)."""
-    from . import views
+    from . import replay, views
 
     app.register_blueprint(views.bp)
+    replay.init_app(app)

@@ -45,6 +45,8 @@ from .. import pagecache
 from ..accounts.rules import is_admin, is_member, is_moderator
 from ..audit import states
 from ..i18n import current_zone
+from ..services import as_utc
+from . import replay
 from .models import Document
 
 # Each area's part of what a logged-in reader's shell shows of them, by name: provider(user) -> hashable.
@@ -112,7 +114,17 @@ def serve(document: Document, page: str, *, body: Callable[[], str], shell: Call
         pagecache.set_validators(response, tag, state.changed_at, shared=shared)
         if shared:
             g.compress_key = f"{tag}:{request.full_path}"  # the whole body, for the compressed copy
+            request.environ[replay.NOTE] = replay.Mark(
+                scopes=tuple(content), marks=marks[:len(content)], etag=tag, route=request.url_rule.rule,
+                valid_until=_open_until(document))
     return response
+
+
+def _open_until(document: Document) -> float | None:
+    """When the document's pages change without a write: the moment its amendment deadline passes."""
+    if document.amendments_open() and document.deadline is not None:
+        return as_utc(document.deadline).timestamp()
+    return None
 
 
 class _NotShared(Exception):
