@@ -60,6 +60,7 @@ ENV_SETTINGS: dict[str, Any] = {
     "PAGE_CACHE_WAIT": float,
     "PAGE_CACHE_TTL": int,
     "PAGE_CACHE_PREFIX": str,
+    "VISITOR_ANSWERS_MB": float,
     # What operators see (see manifesto/observability.py).
     "TRUSTED_PROXIES": int,
     "LOG_FORMAT": str,
@@ -147,6 +148,8 @@ class Defaults:
     PAGE_CACHE_TTL = 6 * 3600  # seconds a shared entry stays in Redis (keys change with every write anyway)
     PAGE_CACHE_LOCK_TTL = 30.0  # seconds a crashed renderer can keep the others waiting (at most PAGE_CACHE_WAIT)
     PAGE_CACHE_PREFIX = "manifesto:page:"  # Redis key prefix: two installations on one Redis need different ones
+    # Per process: visitors' finished answers, replayed after one query (documents/replay.py); 0 turns it off.
+    VISITOR_ANSWERS_MB = 32.0
     # How many proxies stand in front (their X-Forwarded-For and X-Request-ID are trusted, nobody else's).
     TRUSTED_PROXIES = 0
     LOG_FORMAT = "text"  # or json: one object per line, for log collectors
