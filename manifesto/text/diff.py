@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
 
+from .memo import remembered
+
 __all__ = [
     "DIFF_DELETE",
     "DIFF_EQUAL",
@@ -206,6 +208,13 @@ class _TokenCodec:
         self.kind_of: dict[str, int] = {}
         self.paragraph_chars: set[str] = set()
         self.line_end_chars: list[str] = []
+
+    def copy(self) -> _TokenCodec:
+        """A codec with the same vocabulary, to be extended independently of this one."""
+        twin = _TokenCodec()
+        twin.char_of, twin.token_of, twin.kind_of = dict(self.char_of), dict(self.token_of), dict(self.kind_of)
+        twin.paragraph_chars, twin.line_end_chars = set(self.paragraph_chars), list(self.line_end_chars)
+        return twin
 
     def encode(self, tokens: Sequence[str]) -> str:
         """Encode tokens as a string of one character per token."""
@@ -691,12 +700,32 @@ def word_diff(old: str, new: str) -> list[DiffOp]:
     """Diff two texts token by token; ops are (-1 delete | 0 equal | 1 insert, text)."""
     if old == new:
         return [(DIFF_EQUAL, old)] if old else []
-    codec = _TokenCodec()
-    encoded_old = codec.encode(tokenize(old))
+    # Inside memo.reusing_work, a pair diffed before (the new version of a section against the old
+    # one, for itself and for every amendment that follows it) is not diffed again. Tuples are kept:
+    # nobody can change a kept result through the list they get.
+    return list(remembered("word_diff", (old, new), lambda: tuple(_word_diff(old, new))))
+
+
+def _word_diff(old: str, new: str) -> list[DiffOp]:
+    """Diff two different texts token by token (see :func:`word_diff`)."""
+    codec, encoded_old = remembered("encoded", old, lambda: _encoded(old))
+    codec = codec.copy()  # the kept one stays as it was after ``old``
     encoded_new = codec.encode(tokenize(new))
     differ = _TokenDiffer(codec)
     diffs = _realign_paragraphs(differ, differ.semantic_diff(encoded_old, encoded_new))
     return _merge_adjacent((op, codec.decode(chars)) for op, chars in diffs)
+
+
+def _encoded(old: str) -> tuple[_TokenCodec, str]:
+    """A codec that has encoded ``old`` first, and the encoding.
+
+    A codec's state after the old text depends on that text alone, so a copy
+    of it encodes a new text exactly as a fresh codec encoding both would:
+    inside memo.reusing_work, the many texts diffed against one old text
+    (every open amendment of a section against its new version) encode it once.
+    """
+    codec = _TokenCodec()
+    return codec, codec.encode(tokenize(old))
 
 
 # ---------------------------------------------------------------- rendering

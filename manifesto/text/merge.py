@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from diff_match_patch import diff_match_patch
 
@@ -33,14 +34,25 @@ class RebaseResult:
 
     text: str | None
     conflicts: list[Conflict] = field(default_factory=list)
-    # Diagnostics only: whether diff-match-patch's own patch_apply produced
-    # the same text. None when the cross-check did not run.
-    patch_apply_agreed: bool | None = None
+    # (base, proposal, new) of a clean merge to cross-check, when asked for.
+    cross_check: tuple[str, str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def clean(self) -> bool:
         """True when the proposal applied without conflicts."""
         return not self.conflicts and self.text is not None
+
+    @cached_property
+    def patch_apply_agreed(self) -> bool | None:
+        """Diagnostics only: whether diff-match-patch's own patch_apply produced the same text.
+
+        None when the cross-check did not run. It runs when first read, not
+        in :func:`rebase`: rebasing the open amendments of a section never
+        reads it, and patch_make and patch_apply are a good part of a merge.
+        """
+        if self.cross_check is None or self.text is None:
+            return None
+        return _patch_apply_agrees(*self.cross_check, self.text)
 
 
 def _shift(hunk: Hunk, others: Sequence[Hunk]) -> Hunk:
@@ -175,8 +187,7 @@ def rebase(base: str, proposal: str, new: str, *, cross_check: bool = True) -> R
         merged = None
     if merged is None or not _verify(base, proposal, new, p_hunks, n_hunks, merged):
         return RebaseResult(None, [_whole_conflict(base, proposal, new, p_hunks + n_hunks)])
-    agreed = _patch_apply_agrees(base, proposal, new, merged) if cross_check else None
-    return RebaseResult(merged, patch_apply_agreed=agreed)
+    return RebaseResult(merged, cross_check=(base, proposal, new) if cross_check else None)
 
 
 def carry_over(base: str, proposal: str, new: str) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from .diff import DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT, word_diff
 from .diff_html import _LINE_GAP, DiffLabels, _break_marker, _changed, _PARAGRAPH, _LINE, change_separator
 from .lines import DEFAULT_LINE_LENGTH, Layout, format_line_range, wrap
+from .memo import remembered
 from .render import render_marked
 from .visible import Block, visible_blocks
 
@@ -66,6 +67,7 @@ class _Flat:
             position += len(block.text)
         self.text = "".join(parts)
         self._signatures: dict[int, list[tuple]] = {}
+        self.lines: dict[int | None, list[tuple[int, int, Block]]] = {}  # see _lines
 
     def locate(self, position: int) -> tuple[int, int]:
         """The block holding flat ``position`` and the offset inside it."""
@@ -74,6 +76,10 @@ class _Flat:
 
     def signature(self, index: int, offset: int) -> tuple:
         """What a visible character looks like besides its letter: block, nesting and marks."""
+        return self.signatures(index)[offset]
+
+    def signatures(self, index: int) -> list[tuple]:
+        """The :meth:`signature` of every visible character of block ``index`` (computed once)."""
         if index not in self._signatures:
             block = self.blocks[index]
             signs: list[list] = [[] for _ in block.text]
@@ -81,7 +87,7 @@ class _Flat:
                 for at in range(mark.start, min(mark.end, len(block.text))):
                     signs[at].append((mark.tag, mark.href))
             self._signatures[index] = [(block.kind, block.depth, *sign) for sign in signs]
-        return self._signatures[index][offset]
+        return self._signatures[index]
 
     def render(self, start: int, end: int, op: int, labels: DiffLabels) -> str:
         """Render flat ``start:end`` with its formatting, in ``<ins>``/``<del>`` unless kept.
@@ -114,14 +120,29 @@ class _Flat:
         return "".join(out)
 
 
+def _flat(source: str) -> _Flat:
+    """The visible blocks of Markdown ``source``, joined (read only: shared inside memo.reusing_work).
+
+    Accepting an amendment numbers every other open amendment of the section
+    against the same new version: its Markdown is parsed once, not once each.
+    """
+    return remembered("flat", source, lambda: _Flat(visible_blocks(source)))
+
+
 def _lines(flat: _Flat, width: int | None) -> list[tuple[int, int, Block]]:
-    """The old text's numbered lines as flat spans, with their block (``width`` None: one per block)."""
-    result = []
-    for index, block in enumerate(flat.blocks):
-        base = flat.starts[index]
-        for start, end in wrap(block.text, width or len(block.text) + 1):
-            result.append((base + start, base + end, block))
-    return result
+    """The old text's numbered lines as flat spans, with their block (``width`` None: one per block).
+
+    Kept on the (shared, read-only) flat text per width: the same text is numbered again for
+    every amendment written on it.
+    """
+    if width not in flat.lines:
+        result = []
+        for index, block in enumerate(flat.blocks):
+            base = flat.starts[index]
+            for start, end in wrap(block.text, width or len(block.text) + 1):
+                result.append((base + start, base + end, block))
+        flat.lines[width] = result
+    return flat.lines[width]
 
 
 def numbered_diff(
@@ -142,7 +163,7 @@ def numbered_diff(
     ``numbers`` (see :func:`visible_diff`) each old block is one paragraph.
     """
     labels = labels or _DEFAULT_LABELS
-    before, after = _Flat(visible_blocks(old)), _Flat(visible_blocks(new))
+    before, after = _flat(old), _flat(new)
     lines = _lines(before, width if numbers else None)
     css = "diff diff-numbered" if numbers else "diff diff-visible"
     if not lines:  # nothing to number: every block of the new text, inserted
@@ -261,16 +282,11 @@ def _equal(before: _Flat, after: _Flat, old_start: int, old_end: int, new_start:
             kept = before.render(run_start, until, DIFF_EQUAL, labels)
             out.append((DIFF_EQUAL, before.text[run_start:until], kept))
 
-    for position in range(old_start, old_end):
-        new_position = new_start + (position - old_start)
-        old_index, old_offset = before.locate(position)
-        new_index, new_offset = after.locate(new_position)
-        in_old = old_offset < len(before.blocks[old_index].text)
-        in_new = new_offset < len(after.blocks[new_index].text)
-        if in_old and in_new:
-            different = before.signature(old_index, old_offset) != after.signature(new_index, new_offset)
-        else:
-            different = False
+    position = old_start
+
+    def advance(different: bool, count: int) -> None:
+        """Take ``count`` positions that all differ in formatting, or all do not."""
+        nonlocal run_start, run_differs, differs, position
         if run_differs is None:
             run_differs = different
         elif different != run_differs:
@@ -278,6 +294,27 @@ def _equal(before: _Flat, after: _Flat, old_start: int, old_end: int, new_start:
             run_start = position
             run_differs = different
         differs = differs or different
+        position += count
+
+    while position < old_end:
+        # A stretch inside one old and one new block is compared at once (a single position
+        # between blocks has no formatting to compare); character by character only where it differs.
+        old_index, old_offset = before.locate(position)
+        new_index, new_offset = after.locate(new_start + (position - old_start))
+        old_block, new_block = before.blocks[old_index], after.blocks[new_index]
+        length = min(len(old_block.text) - old_offset, len(new_block.text) - new_offset, old_end - position)
+        if length <= 0:
+            advance(False, 1)
+        elif not old_block.marks and not new_block.marks:
+            advance((old_block.kind, old_block.depth) != (new_block.kind, new_block.depth), length)
+        else:
+            old_signs = before.signatures(old_index)[old_offset:old_offset + length]
+            new_signs = after.signatures(new_index)[new_offset:new_offset + length]
+            if old_signs == new_signs:
+                advance(False, length)
+            else:
+                for old_sign, new_sign in zip(old_signs, new_signs):
+                    advance(old_sign != new_sign, 1)
     flush(old_end, bool(run_differs))
     return out, differs
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from markdown_it.token import Token
 
@@ -34,6 +35,7 @@ _BULLETS = ("\u2022", "\u25e6", "\u25aa")
 _INLINE_MARKS = {"strong_open": "strong", "em_open": "em", "s_open": "del"}
 _CELL_SEPARATOR = " | "
 _SPACE = re.compile(r"\s")
+_NEWLINE = re.compile("\n")
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,7 @@ class _Builder:
     def __init__(self, source: str) -> None:
         """Start at the top of ``source``."""
         self.source = source
-        self.line_starts = [0]
-        for index, char in enumerate(source):
-            if char == "\n":
-                self.line_starts.append(index + 1)
+        self.line_starts = [0] + [match.end() for match in _NEWLINE.finditer(source)]
         self.blocks: list[Block] = []
         self.cursor = 0
         self.limit = len(source)
@@ -289,8 +288,11 @@ def visible_blocks(source: str) -> list[Block]:
 
 def _make_monotonic(offsets: list[int], length: int) -> None:
     """Keep offsets non-decreasing and inside the source, whatever the mapping guessed."""
-    previous = 0
-    for index, offset in enumerate(offsets):
-        offset = min(max(offset, previous), max(length - 1, 0))
-        offsets[index] = offset
-        previous = offset
+    # Each offset becomes the running maximum (from 0) capped at the last index: the same as
+    # clamping one by one against the previous result, without a Python step per character.
+    last = max(length - 1, 0)
+    if not offsets or (offsets[0] >= 0 and offsets[-1] <= last and offsets == sorted(offsets)):
+        return  # found in order, as nearly always: nothing to clamp
+    running = accumulate(offsets, max, initial=0)
+    next(running)
+    offsets[:] = [offset if offset < last else last for offset in running]
