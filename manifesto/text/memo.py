@@ -5,14 +5,15 @@ open amendment of the section then follows it: each is merged onto the new
 version, diffed against it and numbered on its lines. Those are pure
 functions of the texts, and one text (the old version, the new one, their
 visible text) comes back in every one of them. Inside :func:`reusing_work`
-the engine keeps what it computed for a text (or a pair of texts) and gives
-it again when asked again; outside a block it computes everything anew, as
-always, so nothing is kept between requests and a benchmark that repeats a
-call measures the call.
+the engine keeps its last few results for a text (or a pair of texts) and
+gives one again when asked again; outside a block it computes everything
+anew, as always, so nothing is kept between requests and a benchmark that
+repeats a call measures the call.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,8 +23,12 @@ __all__ = ["remembered", "reusing_work"]
 
 T = TypeVar("T")
 
-# What the running block computed, by kind and key; None outside a block.
-_kept: ContextVar[dict[str, dict[Hashable, Any]] | None] = ContextVar("text_work_kept", default=None)
+# Results kept per kind: the last ones asked for. The text that comes back (the new version) is asked
+# for again every few calls and stays; a long block over long texts keeps no more than these.
+KEPT_PER_KIND = 8
+
+# What the running block computed, by kind and key, least recently asked for first; None outside a block.
+_kept: ContextVar[dict[str, OrderedDict[Hashable, Any]] | None] = ContextVar("text_work_kept", default=None)
 
 
 @contextmanager
@@ -40,15 +45,20 @@ def reusing_work() -> Iterator[None]:
 
 
 def remembered(kind: str, key: Hashable, compute: Callable[[], T]) -> T:
-    """``compute()``, or what it gave for ``key`` earlier in the block; outside a block, always ``compute()``.
+    """``compute()``, or what it gave for ``key`` recently in the block; outside a block, always ``compute()``.
 
     What is kept is shared by every caller in the block: only immutable
-    results, or results their users never change, may be kept.
+    results, or results their users never change, may be kept. Of each kind
+    the last ``KEPT_PER_KIND`` asked for are kept.
     """
     kept = _kept.get()
     if kept is None:
         return compute()
-    results = kept.setdefault(kind, {})
-    if key not in results:
-        results[key] = compute()
-    return results[key]
+    results = kept.setdefault(kind, OrderedDict())
+    if key in results:
+        results.move_to_end(key)
+        return results[key]
+    value = results[key] = compute()
+    if len(results) > KEPT_PER_KIND:
+        results.popitem(last=False)
+    return value
