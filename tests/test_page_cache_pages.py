@@ -427,3 +427,35 @@ def test_a_support_on_one_amendment_leaves_the_other_amendments_of_its_section_a
     before = _page(visitor, url)
     amendments.support_amendment(world.participant, world.document.id, other.id)
     assert visitor.get(url, headers={"If-None-Match": before.headers["ETag"]}).status_code == 304
+
+
+@pytest.mark.parametrize("url", ["/d/doc/", "/d/doc/?lines=1"])
+def test_a_section_comment_changes_the_reading_pages_count_without_rendering_its_text(app, world, url):
+    from flask import template_rendered
+
+    rendered = []
+
+    def record(sender, template, context, **extra):
+        rendered.append(template.name)
+
+    template_rendered.connect(record, app)
+    first = app.test_client().get(url).get_data(as_text=True)
+    assert "documents/_read_body.html" in rendered and '0 comments<span class="visually-hidden"> on §1' in first
+    rendered.clear()
+    _section_comment(world)
+    after = app.test_client().get(url).get_data(as_text=True)
+    assert '1 comment<span class="visually-hidden"> on §1' in after
+    assert "documents/_read_body.html" not in rendered  # the text was kept; only the counts were filled in
+    _decision(world)  # the amendment's rejection changes the text part (its open amendments)
+    again = app.test_client().get(url).get_data(as_text=True)
+    assert "documents/_read_body.html" in rendered and '1 comment<span class="visually-hidden"> on §1' in again
+
+
+def test_the_comment_count_marks_cannot_be_forged_by_what_people_write(app, world):
+    forged = f"<!--comment-count:{world.section.id}:1-->"
+    documents.edit_section(world.admin, world.document.id, world.section.id, heading="Forged",
+                           body=f"Text {forged} and more.\n\n`{forged}`", reason="Testing.", base_version=1)
+    for url in ("/d/doc/", "/d/doc/?lines=1"):
+        page = app.test_client().get(url).get_data(as_text=True)
+        assert page.count(f'href="/d/doc/sections/{world.section.id}#comments"') == 1, url
+        assert "<!--comment-count" not in page

@@ -17,8 +17,9 @@ new feature could forget:
   ``amendment:<id>`` (one amendment's page), ``section:<id>`` (one section's
   page), ``section-text:<id>`` (what its amendments' pages show of it: its
   text and versions, their collisions),
-  ``reading:<id>`` (the reading page: texts, open amendments and comments per
-  section). The area that owns the event's object names those parts
+  ``reading:<id>`` (the reading page: texts and open amendments per section),
+  ``reading-comments:<id>`` (its comment counts). The area that owns the
+  event's object names those parts
   (:func:`register_parts`); an event no area narrows bumps ``frame:<id>``,
   what *every* page of the document shows (its title, settings, phase,
   sections and their numbering, releases). A page keyed by finer scopes
@@ -75,8 +76,13 @@ def frame_scope(document_id: int) -> str:
 
 
 def reading_scope(document_id: int) -> str:
-    """What the reading page shows beyond the frame: texts, open amendments and comments per section."""
+    """What the reading page shows beyond the frame: texts and open amendments per section."""
     return f"reading:{document_id}"
+
+
+def reading_comments_scope(document_id: int) -> str:
+    """The reading page's comment counts per section (its text is kept apart: ``reading_scope``)."""
+    return f"reading-comments:{document_id}"
 
 
 def section_scope(section_id: int) -> str:

@@ -14,7 +14,7 @@ from flask import request, url_for
 
 from ..accounts.rules import is_member
 from ..amendments import services as amendments
-from ..audit.states import amendment_scope, reading_scope, section_scope
+from ..audit.states import amendment_scope, reading_comments_scope, section_scope
 from ..text.anchor import highlight_passages
 from ..web import page_arg
 from . import comments, moderation
@@ -57,7 +57,7 @@ def document_page_figures(document, user, page: str, **context) -> dict:
     cache, rendered for ``accounts.rules.stand_in``): the threads come only when this reader wrote some
     of them and so sees them otherwise; what is about the reader (rights, form) always does.
     """
-    if page == "read":
+    if page == "read-comments":
         return {"comment_counts": comments.counts_by_section(document)}
     if page == "amendments":
         return {"comment_counts": comments.counts_by_amendment(context.get("amendment_ids") or [])}
@@ -104,10 +104,10 @@ def changed_parts(event, comment: Comment) -> set[str] | None:
     """The parts of the document an event on ``comment`` changes (``audit.states.register_parts``).
 
     A comment on an amendment shows on that amendment's page (and in the lists' counts); one on a
-    section on the section's page and in the reading page's counts.
+    section on the section's page and in the reading page's counts (not in its text).
     """
     if comment.amendment_id is not None:
         return {amendment_scope(comment.amendment_id)}
     if comment.section_id is not None:
-        return {section_scope(comment.section_id), reading_scope(event.document_id)}
+        return {section_scope(comment.section_id), reading_comments_scope(event.document_id)}
     return None

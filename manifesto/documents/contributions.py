@@ -11,7 +11,8 @@ A provider is called as ``provider(document, user, page=..., **context)``
 and returns a dict of template values (or an empty one for pages it does
 not serve). Pages and their context:
 
-- ``"read"``: the reading page;
+- ``"read"``: the reading page's text;
+- ``"read-comments"``: the reading page's comment counts (kept apart from its text);
 - ``"section"``: ``section`` (a Section);
 - ``"amendments"``: ``amendment_ids`` (the ids on the list's page);
 - ``"amendment"``: ``amendment`` (an Amendment);

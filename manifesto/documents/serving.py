@@ -127,6 +127,19 @@ def _open_until(document: Document) -> float | None:
     return None
 
 
+def cached_part(document: Document, name: str, parts: Sequence[str], render: Callable[[], str],
+                params: tuple = ()) -> str:
+    """A part of a page's body that follows fewer scopes than the page: kept under those (and the frame) alone.
+
+    For a body that joins a big part that rarely changes with a small one that changes often; called
+    while rendering the body, for the reader's variant, language and time zone as :func:`serve` keys it.
+    """
+    state = states.read(states.SITE, states.frame_scope(document.id), *parts)
+    key = ("part", name, document.id, *state.marks, str(get_locale()), current_zone(), variant(current_user),
+           document.amendments_open(), params)
+    return pagecache.cached(":".join(map(str, key)), render, count=False)
+
+
 class _NotShared(Exception):
     """A visitor's page that turned out to be theirs alone (it gave them a session): served, never kept."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import re
+
+from flask import Blueprint, flash, get_template_attribute, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import to_user_timezone, to_utc
 from flask_login import current_user, login_required
@@ -42,14 +44,42 @@ def read(slug: str):
     document = services.get_document_or_404(slug)
     show_lines = request.args.get("lines") == "1"
 
-    def body() -> str:
-        """The text of every section, with the counts beside them (the same for every reader of a variant)."""
+    def text() -> str:
+        """The text of every section with its open amendments (the same for every reader of a variant)."""
         return render_template("documents/_read_body.html", document=document, show_lines=show_lines,
                                entries=services.current_sections(document),
                                **page_figures(document, current_user, "read"))
 
-    return serving.serve(document, "read", params=(show_lines,), body=body, parts=[states.reading_scope(document.id)],
+    def body() -> str:
+        """The text, kept until the text or its amendments change, with the comment counts filled in.
+
+        Comments come far more often than changes of the text: a new one fills 300 counts into the
+        kept text again, where it rendered the whole page.
+        """
+        kept = serving.cached_part(document, "read-text", [states.reading_scope(document.id)], text,
+                                   params=(show_lines,))
+        return fill_comment_counts(kept, document,
+                                   page_figures(document, current_user, "read-comments").get("comment_counts"))
+
+    return serving.serve(document, "read", params=(show_lines,), body=body,
+                         parts=[states.reading_scope(document.id), states.reading_comments_scope(document.id)],
                          shell=lambda html: render_template("documents/read.html", document=document, body=html))
+
+
+_COMMENT_COUNT = re.compile(r"<!--comment-count:(\d+):([\w.]+)-->")
+
+
+def fill_comment_counts(html: str, document, counts: dict[int, int] | None) -> str:
+    """Put each section's comment count where the reading page's kept text marks it (none without comments).
+
+    The marks cannot come from what people write: their text is sanitised, comments stripped, and
+    the numbered view escapes it.
+    """
+    if counts is None:
+        return _COMMENT_COUNT.sub("", html)
+    link = get_template_attribute("documents/_comment_count.html", "comment_count")
+    return _COMMENT_COUNT.sub(lambda mark: str(link(document, int(mark[1]), mark[2], counts.get(int(mark[1]), 0))),
+                              html)
 
 
 @bp.get("/<slug>/sections/<int:section_id>")
