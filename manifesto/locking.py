@@ -109,13 +109,16 @@ def lock_rows(model: type[T], ids: Iterable[int]) -> list[T]:
     ids = sorted({int(i) for i in ids if i is not None})
     taken = locks.get(table, set())
     wanted = [i for i in ids if i not in taken]
+    fresh: dict[int, T] = {}
     if wanted:
         _check_order(table, wanted, locks)
-        db.session.scalars(
+        # The rows the lock returns are the ones handed back: the session keeps only objects someone
+        # refers to, so reading them again by id would query each one anew.
+        fresh = {row.id: row for row in db.session.scalars(
             select(model).where(model.id.in_(wanted)).order_by(model.id)
             .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)).all()
-    rows = [row for row in (db.session.get(model, i) for i in ids) if row is not None]
+            .execution_options(populate_existing=True))}
+    rows = [row for row in (fresh[i] if i in fresh else db.session.get(model, i) for i in ids) if row is not None]
     locks.setdefault(table, set()).update(row.id for row in rows)
     return rows
 

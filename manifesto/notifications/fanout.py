@@ -11,6 +11,11 @@ never one about their own action. Deactivated accounts get none.
 Set-based whatever the number of followers: one query finds the recipients
 with their delivery settings, one bulk insert writes the notifications, and
 the emails to send at once are queued after the commit, one job per event.
+Whatever the number of events, too, when they are recorded as one batch
+(``amendments.services.following.recording_together``: the amendments that
+follow a new version, and the decision that made it): each event's plan is
+made when it is recorded, and all of them are delivered when the batch ends,
+with one query and one insert for the lot.
 
 A summary is stored as text, so it is written in its reader's language: the
 rule's words are rendered once per (reason, language) of the people who
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
@@ -30,6 +36,7 @@ from sqlalchemy import and_, insert, null, or_, select
 
 from ..accounts.models import User
 from ..amendments.models import Amendment, Kind, Status
+from ..amendments.services import following
 from ..discussion.models import Comment
 from ..documents.models import Document, Section, SectionVersion
 from ..extensions import db
@@ -422,17 +429,28 @@ OBJECTS = {"amendment": Amendment, "section": Section, "comment": Comment}
 # --- Delivery ------------------------------------------------------------------------------------
 
 
-def _recipients(plan: Plan, actor_id: int | None) -> list[tuple[int, str | None, str | None, str | None, str | None]]:
-    """One query: (user, followed target, chosen kind, chosen delivery, language) rows for everyone who hears."""
-    direct_ids = list(plan.direct)
-    kinds = set(plan.direct.values())
-    query = select(User.id, Follow.target if plan.follows else null(), NotificationSetting.kind,
+def _recipients(plans: list[Plan], actor_id: int | None) -> list[tuple]:
+    """One query for everyone who hears about any of ``plans``.
+
+    Rows of (user, followed target, its id, chosen kind, chosen delivery,
+    language); ``actor_id`` (the actor of every plan) is left out at once.
+    """
+    direct_ids = sorted({user_id for plan in plans for user_id in plan.direct})
+    kinds = {kind for plan in plans for kind in plan.direct.values()}
+    follows = sorted({follow for plan in plans for follow in plan.follows})
+    query = select(User.id, Follow.target if follows else null().label("target"),
+                   Follow.target_id if follows else null().label("target_id"), NotificationSetting.kind,
                    NotificationSetting.delivery, User.locale).select_from(User)
     reach = [User.id.in_(direct_ids)] if direct_ids else []
-    if plan.follows:
+    if follows:
         kinds.add("following")
+        # One condition per kind of target, with the ids as a list: the statement keeps one shape (and one
+        # compiled form in the cache) whatever the number of events and targets.
+        ids: dict[str, list[int]] = {}
+        for target, target_id in follows:
+            ids.setdefault(target, []).append(target_id)
         query = query.outerjoin(Follow, and_(Follow.user_id == User.id, or_(
-            *(and_(Follow.target == target, Follow.target_id == target_id) for target, target_id in plan.follows))))
+            *(and_(Follow.target == target, Follow.target_id.in_(ids[target])) for target in sorted(ids)))))
         reach.append(Follow.id.is_not(None))
     query = query.outerjoin(NotificationSetting, and_(NotificationSetting.user_id == User.id,
                                                       NotificationSetting.kind.in_(sorted(kinds))))
@@ -442,21 +460,26 @@ def _recipients(plan: Plan, actor_id: int | None) -> list[tuple[int, str | None,
     return db.session.execute(query).all()
 
 
-def deliver(plan: Plan, event, actor) -> int:
-    """Write the plan's notifications in one insert and queue their immediate emails; returns how many."""
-    if not plan.direct and not plan.follows:
-        return 0
+def _people(plan: Plan, found: list[tuple], actor) -> dict[int, dict]:
+    """Who hears about one plan, from the recipients of its batch: by user, the targets followed and settings."""
+    actor_id = actor.id if actor is not None else None
+    targets = set(plan.follows)
     people: dict[int, dict] = {}
-    for user_id, via, kind, delivery, locale in _recipients(plan, actor.id if actor is not None else None):
+    for user_id, target, target_id, kind, delivery, locale in found:
+        followed = target is not None and (target, target_id) in targets
+        if user_id == actor_id or not (followed or user_id in plan.direct):
+            continue  # never about one's own action; someone who hears of another event of the batch
         person = people.setdefault(user_id, {"via": set(), "chosen": {},
                                              "language": supported(locale) or DEFAULT_LANGUAGE})
-        if via:
-            person["via"].add(via)
+        if followed:
+            person["via"].add(target)
         if kind:
             person["chosen"][kind] = delivery
-    if not people:
-        return 0
-    now = utcnow()
+    return people
+
+
+def _rows(plan: Plan, event, actor, people: dict[int, dict], now) -> list[dict]:
+    """The notifications of one event, one per person who hears, in their language."""
     rows = []
     # The same words for everyone who hears for one reason and reads one language: a summary is
     # stored as text, so it is written in its reader's language (their profile's, else English).
@@ -480,16 +503,64 @@ def deliver(plan: Plan, event, actor) -> int:
                      "actor_id": actor.id if actor is not None else None, "event_id": event.id,
                      "object_type": event.object_type, "object_id": event.object_id, "summary": summary,
                      "link": plan.link, "created_at": now, "email_state": EMAIL_STATE[delivery]})
+    return rows
+
+
+def deliver(plan: Plan, event, actor) -> int:
+    """Write the plan's notifications in one insert and queue their immediate emails; returns how many."""
+    return deliver_all([(plan, event, actor)])
+
+
+def deliver_all(planned: list[tuple[Plan, object, object]]) -> int:
+    """Write the notifications of several events: one recipients query, one insert; returns how many.
+
+    ``planned`` holds (plan, event, actor) in the order the events were
+    recorded; each event's notifications are those :func:`deliver` would
+    write for it alone, in the same order, and its immediate emails are
+    queued after the commit, one job per event.
+    """
+    planned = [(plan, event, actor) for plan, event, actor in planned if plan.direct or plan.follows]
+    if not planned:
+        return 0
+    actors = {actor.id if actor is not None else None for _plan, _event, actor in planned}
+    found = _recipients([plan for plan, _event, _actor in planned], next(iter(actors)) if len(actors) == 1 else None)
+    now = utcnow()
+    rows, mailed = [], []
+    for plan, event, actor in planned:
+        written = _rows(plan, event, actor, _people(plan, found, actor), now)
+        rows.extend(written)
+        if any(row["email_state"] == "queued" for row in written):
+            mailed.append(event.id)
+    if not rows:
+        return 0
     # A Core insert: the ORM's bulk machinery would only add work for rows nobody loads here.
     db.session.execute(insert(Notification.__table__), rows)
-    if any(row["email_state"] == "queued" for row in rows) and in_write_transaction():
-        event_id = event.id
-        after_commit(lambda: enqueue_event_mail(event_id))
+    if mailed and in_write_transaction():
+        for event_id in mailed:
+            after_commit(partial(enqueue_event_mail, event_id))
     return len(rows)
 
 
+class _Held:
+    """The plans of a batch of events (see ``following.recording_together``), delivered when it ends."""
+
+    def __init__(self) -> None:
+        """An empty batch."""
+        self.planned: list[tuple[Plan, object, object]] = []
+
+    def __call__(self) -> None:
+        """Deliver every plan of the batch at once."""
+        planned, self.planned = self.planned, []
+        deliver_all(planned)
+
+
 def fan_out(event, *, obj, actor=None, **_kw) -> None:
-    """Turn one recorded event into notifications, inside its transaction."""
+    """Turn one recorded event into notifications, inside its transaction.
+
+    Inside a batch of events (the amendments that follow a new version, and
+    the decision that made it), the plan is made now and delivered with the
+    others' when the batch ends: one query for who hears, one insert.
+    """
     rule = RULES.get(event.action)
     if rule is None:
         return
@@ -497,5 +568,13 @@ def fan_out(event, *, obj, actor=None, **_kw) -> None:
     if not isinstance(obj, expected):
         return
     plan = rule(event, obj, actor)
-    if plan is not None:
+    if plan is None:
+        return
+    batch = following.events_batch()
+    if batch is None:
         deliver(plan, event, actor)
+        return
+    held = batch.get("notifications")
+    if held is None:
+        held = batch["notifications"] = _Held()
+    held.planned.append((plan, event, actor))

@@ -187,16 +187,34 @@ def _store_summary(amendment: Amendment, title: dict[str, Any], excerpt: dict[st
 
 def record_revision(amendment: Amendment, actor, note: dict[str, Any]) -> None:
     """Keep the amendment's current text as a numbered revision; ``note`` is ``wording.note_data(...)``."""
-    db.session.add(AmendmentRevision(
-        amendment_id=amendment.id, number=amendment.revision, base_version_id=amendment.base_version_id,
-        proposed_heading=amendment.proposed_heading, proposed_body=amendment.proposed_body,
-        reason=amendment.reason, note=render_note(note, ENGLISH)[:200], note_data=note,
-        author_id=actor.id if actor else None))
+    db.session.add(AmendmentRevision(**revision_values(amendment, actor, note)))
 
 
-def touch(amendment: Amendment, actor, note: dict[str, Any]) -> None:
-    """Bump the revision after a change and keep it in the history."""
+def revision_values(amendment: Amendment, actor, note: dict[str, Any]) -> dict[str, Any]:
+    """The columns of the revision that keeps the amendment's current text (see :func:`record_revision`)."""
+    return {"amendment_id": amendment.id, "number": amendment.revision, "base_version_id": amendment.base_version_id,
+            "proposed_heading": amendment.proposed_heading, "proposed_body": amendment.proposed_body,
+            "reason": amendment.reason, "note": render_note(note, ENGLISH)[:200], "note_data": note,
+            "author_id": actor.id if actor else None}
+
+
+def touch(amendment: Amendment, actor, note: dict[str, Any], *, revisions: list[dict[str, Any]] | None = None) -> None:
+    """Bump the revision after a change and keep it in the history.
+
+    Nothing is flushed here: the amendment's UPDATE and its revision's INSERT
+    go out with the caller's next flush (recording the audit event flushes),
+    so that many amendments changed together are written together. Only a new
+    amendment is flushed first, for the id its revision refers to.
+
+    ``revisions`` collects the revision's columns instead, for a caller that
+    changes many amendments and inserts all their revisions in one statement
+    (the ORM inserts them one by one on SQLite, to learn ids nobody reads).
+    """
     amendment.revision += 1
     amendment.updated_at = utcnow()
-    db.session.flush()
-    record_revision(amendment, actor, note)
+    if amendment.id is None:
+        db.session.flush()
+    if revisions is None:
+        record_revision(amendment, actor, note)
+    else:
+        revisions.append(revision_values(amendment, actor, note))

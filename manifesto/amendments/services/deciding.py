@@ -9,7 +9,7 @@ from ...accounts.models import User
 from ...accounts.rules import require_moderator
 from ...audit.services import record_event
 from ...documents import services as documents
-from ...documents.models import Document, Section, SectionVersion
+from ...documents.models import Document, Section
 from ...documents.rules import require_text_changes
 from ...extensions import db
 from ...services import ConflictError, NotFound, PermissionDenied, ValidationError, utcnow, writes
@@ -19,7 +19,7 @@ from ...text.memo import reusing_work
 from ..models import Amendment, Kind, Status
 from .core import check_revision, lock_for_change, touch
 from .collisions import update_collisions
-from .following import decision_in_progress
+from .following import decision_in_progress, recording_together
 from ..wording import note_data
 
 
@@ -75,15 +75,19 @@ def decide_amendment(actor, document_id: int, amendment_id: int, *, decision: st
     amendment.decided_at = utcnow()
     db.session.flush()
     followed = False
-    if accepting:
-        # What the new text does to others names this decision; the section's texts are diffed and parsed
-        # once for the new version and all the amendments that follow it, not once per amendment.
-        with decision_in_progress(amendment, status), reusing_work():
-            followed = _apply(amendment, document, section, actor, status, reason, kind, final_heading, final_body)
-    touch(amendment, actor, note_data("decided", status=status.value))
-    record_event(actor, f"amendment.{status.value}", amendment, document_id=document.id,
-                 from_state=before, to_state=amendment.status, reason=reason,
-                 data={"merged_into": merged_into} if status is Status.MERGED else None)
+    # The events of the amendments that follow the new text and of the decision itself are recorded as one
+    # batch: their notifications are written together, once all of them are known.
+    with recording_together():
+        if accepting:
+            # What the new text does to others names this decision; the section's texts are diffed and parsed
+            # once for the new version and all the amendments that follow it, not once per amendment.
+            with decision_in_progress(amendment, status), reusing_work():
+                followed = _apply(amendment, document, section, actor, status, reason, kind, final_heading,
+                                  final_body)
+        touch(amendment, actor, note_data("decided", status=status.value))
+        record_event(actor, f"amendment.{status.value}", amendment, document_id=document.id,
+                     from_state=before, to_state=amendment.status, reason=reason,
+                     data={"merged_into": merged_into} if status is Status.MERGED else None)
     if not followed:  # else the section's collisions were rewritten once already, after this one closed
         update_collisions(amendment.section_id if kind is not Kind.INSERT else None)
     return amendment
@@ -138,12 +142,13 @@ def _apply(amendment, document, section, actor, status, reason, kind, final_head
     """
     author = db.session.get(User, amendment.author_id)
     version_reason = f"{amendment.code} accepted: {reason}"
-    # Both held until the section's other amendments have followed the change (see _undecided_of).
-    followers, bases = _undecided_of(section, with_bases=kind is Kind.MODIFY) if kind is not Kind.INSERT else ([], [])
+    # Asked before the change: those that follow a new version are the ones not written on it, every one
+    # with a base; all of them follow a retirement.
+    followed = _has_followers(section, based=kind is Kind.MODIFY) if kind is not Kind.INSERT else False
     if kind is Kind.DELETE:
         documents.retire_section(actor, document.id, section.id, reason=version_reason,
                                  audit_action="section.retired_by_amendment")
-        return bool(followers)
+        return followed
     if kind is Kind.INSERT:
         heading, body = amendment.proposed_heading, amendment.proposed_body
         if status is Status.ACCEPTED_MODIFIED:
@@ -165,30 +170,23 @@ def _apply(amendment, document, section, actor, status, reason, kind, final_head
             raise ValidationError(_("The modified text is the same as the current text; reject the amendment "
                                     "instead."), "final_body")
         _store_modification(amendment, heading, body)
-    # Those that follow a new version are the ones not written on it: every one with a base.
-    followed = any(follower.base_version_id is not None for follower in followers)
     version = documents.write_version(section, document, heading=heading, body=body, reason=version_reason,
                                       author=author, approver=actor, kind="amendment")
     amendment.result_version_id = version.id
     return followed
 
 
-def _undecided_of(section: Section, *, with_bases: bool) -> tuple[list[Amendment], list[SectionVersion]]:
-    """Load the section's undecided amendments (not inserts), and ``with_bases`` the versions they were written on.
+def _has_followers(section: Section, *, based: bool) -> bool:
+    """Whether the section has undecided amendments (not inserts), ``based`` on some version, to follow a change.
 
-    The new version (or the section's retirement) makes every one of them
-    follow, one by one: each is locked, then read by id, with its base
-    version by id. The session keeps only the objects someone refers to, so
-    without these queries (whose rows the caller holds meanwhile) each of
-    those reads would be a query of its own, per amendment; with them the
-    lock refreshes the rows in one query and the reads find them loaded.
+    One query for the answer alone: following locks and loads the
+    amendments themselves, and their base versions, in a few queries.
     """
-    undecided = list(db.session.scalars(select(Amendment).where(
-        Amendment.section_id == section.id, Amendment.kind != Kind.INSERT.value,
-        Amendment.status.in_([Status.SUBMITTED.value, Status.DRAFT.value]))))
-    bases = {a.base_version_id for a in undecided} - {section.current_version_id, None} if with_bases else set()
-    versions = list(db.session.scalars(select(SectionVersion).where(SectionVersion.id.in_(bases)))) if bases else []
-    return undecided, versions
+    undecided = [Amendment.section_id == section.id, Amendment.kind != Kind.INSERT.value,
+                 Amendment.status.in_([Status.SUBMITTED.value, Status.DRAFT.value])]
+    if based:
+        undecided.append(Amendment.base_version_id.is_not(None))
+    return db.session.scalar(select(Amendment.id).where(*undecided).limit(1)) is not None
 
 
 def _store_modification(amendment: Amendment, heading: str, body: str) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from ...audit.services import record_event
 from ...documents import services as documents
@@ -12,7 +14,7 @@ from ...documents.models import Document, Section, SectionVersion
 from ...extensions import db
 from ...locking import lock_rows, require_held
 from ...text.merge import carry_over, rebase
-from ..models import Amendment, Kind, Status
+from ..models import Amendment, AmendmentRevision, Kind, Status
 from ..wording import note_data
 from .core import describe, touch
 
@@ -32,6 +34,40 @@ def decision_in_progress(amendment: Amendment, status: Status):
         db.session.info.pop(_CAUSE, None)
 
 
+# While a change records the events of many amendments at once (those that follow a new version),
+# the session holds the batch: listeners to ``event_recorded`` may keep part of their work for its end.
+_BATCH = "amendments.events_batch"
+
+
+@contextmanager
+def recording_together() -> Iterator[None]:
+    """Record the events of the block as one batch, inside the running transaction.
+
+    A listener to ``event_recorded`` that would do the same work for each
+    event (the notifications' fan-out asks who hears, then writes) may hold
+    it: it registers, under its own name in :func:`events_batch`, a callback
+    that does the work for all the held events when the block ends. Nested
+    blocks make one batch, the outermost's. When the block raises, nothing
+    held is done: the transaction is not going to commit.
+    """
+    if events_batch() is not None:
+        yield
+        return
+    finish: dict[str, Callable[[], None]] = {}
+    db.session.info[_BATCH] = finish
+    try:
+        yield
+    finally:
+        db.session.info.pop(_BATCH, None)
+    for callback in finish.values():
+        callback()
+
+
+def events_batch() -> dict[str, Callable[[], None]] | None:
+    """The running batch of events (see :func:`recording_together`): its end's callbacks by name, or None."""
+    return db.session.info.get(_BATCH)
+
+
 def followed_from() -> dict:
     """The decision the running change follows from, as audit data (empty for a direct edit)."""
     return dict(db.session.info.get(_CAUSE) or {})
@@ -47,6 +83,21 @@ from .collisions import update_collisions
 def rebase_one(amendment: Amendment, document: Document, new: SectionVersion, actor,
                 entry: documents.SectionEntry | None = None) -> bool:
     """Move one amendment onto ``new`` by three-way merge, or mark it conflicted; True when clean."""
+    clean, record = _rebase(amendment, document, new, actor, entry)
+    record()
+    return clean
+
+
+def _rebase(amendment: Amendment, document: Document, new: SectionVersion, actor,
+            entry: documents.SectionEntry | None,
+            revisions: list[dict] | None = None) -> tuple[bool, Callable[[], object]]:
+    """Rebase one amendment (see :func:`rebase_one`) and keep its revision; return its audit event, to record.
+
+    Whether it rebased cleanly, and the call that records what happened to
+    it: a caller that moves many amendments writes all of them in one flush
+    (and their ``revisions``, collected, in one insert) before recording
+    their events, one by one and in the same order.
+    """
     base = db.session.get(SectionVersion, amendment.base_version_id)
     if amendment.kind == Kind.DELETE:
         merged_body, conflicts, heading_conflict = None, [], False
@@ -66,11 +117,10 @@ def rebase_one(amendment: Amendment, document: Document, new: SectionVersion, ac
         }
         # Nobody chose this: it follows from the change, so the system records it, naming the cause.
         cause = followed_from()
-        touch(amendment, None, _with_cause("conflicted", cause, version=new.number))
-        record_event(None, "amendment.conflicted", amendment, document_id=document.id,
-                     reason=f"Version {new.number} of the section changed the same passage.",
-                     data={"version": new.number, **cause})
-        return False
+        touch(amendment, None, _with_cause("conflicted", cause, version=new.number), revisions=revisions)
+        return False, partial(record_event, None, "amendment.conflicted", amendment, document_id=document.id,
+                              reason=f"Version {new.number} of the section changed the same passage.",
+                              data={"version": new.number, **cause})
     if amendment.kind == Kind.MODIFY:
         amendment.proposed_body = merged_body
         if amendment.proposed_heading == new.heading:
@@ -82,17 +132,17 @@ def rebase_one(amendment: Amendment, document: Document, new: SectionVersion, ac
             amendment.conflicted = True
             amendment.conflict = {"version": new.number, "regions": [], "heading": None, "absorbed": True}
             cause = followed_from()
-            touch(amendment, None, _with_cause("absorbed", cause, version=new.number))
-            record_event(None, "amendment.conflicted", amendment, document_id=document.id,
-                         reason=f"Version {new.number} of the section already says what the amendment asked for.",
-                         data={"version": new.number, "absorbed": True, **cause})
-            return False
+            touch(amendment, None, _with_cause("absorbed", cause, version=new.number), revisions=revisions)
+            return False, partial(
+                record_event, None, "amendment.conflicted", amendment, document_id=document.id,
+                reason=f"Version {new.number} of the section already says what the amendment asked for.",
+                data={"version": new.number, "absorbed": True, **cause})
     amendment.base_version_id = new.id
     amendment.conflicted, amendment.conflict = False, None
     describe(amendment, document, new, entry=entry)
-    touch(amendment, actor, note_data("rebased", version=new.number))
-    record_event(actor, "amendment.rebased", amendment, document_id=document.id, data={"version": new.number})
-    return True
+    touch(amendment, actor, note_data("rebased", version=new.number), revisions=revisions)
+    return True, partial(record_event, actor, "amendment.rebased", amendment, document_id=document.id,
+                         data={"version": new.number})
 
 
 def _lock_undecided(section: Section, *conditions) -> list[Amendment]:
@@ -115,26 +165,61 @@ def follow_new_version(section: Section, *, document: Document, version: Section
     amendments = _lock_undecided(section, Amendment.base_version_id != version.id)
     if not amendments:
         return
+    # Their base versions, loaded at once and kept (the list) while each amendment reads its own by id.
+    _bases = _versions({amendment.base_version_id for amendment in amendments})
     entry = documents.section_entry(document, section)  # once, not per amendment
-    for amendment in amendments:
-        rebase_one(amendment, document, version, actor, entry)
+    revisions: list[dict] = []
+    events = [_rebase(amendment, document, version, actor, entry, revisions)[1] for amendment in amendments]
+    _write(revisions)
+    with recording_together():
+        for record in events:
+            record()
     db.session.flush()
     update_collisions(section.id)
+
+
+def _write(revisions: list[dict]) -> None:
+    """Write the amendments that followed a change: their UPDATEs in one flush, their ``revisions`` in one insert.
+
+    Their events are recorded afterwards, one by one, in the same order.
+    """
+    db.session.flush()
+    if revisions:
+        # A Core insert: the ORM would insert them one by one on SQLite, to learn ids nobody reads here.
+        db.session.execute(insert(AmendmentRevision.__table__), revisions)
+
+
+def _versions(ids: set[int | None]) -> list[SectionVersion]:
+    """Load the versions of ``ids`` that the session does not hold yet, in one query.
+
+    The caller keeps the list while it reads them by id: the session keeps
+    only the objects someone refers to.
+    """
+    missing = sorted(i for i in ids if i is not None
+                     and db.session.identity_map.get(db.session.identity_key(SectionVersion, i)) is None)
+    if not missing:
+        return []
+    return list(db.session.scalars(select(SectionVersion).where(SectionVersion.id.in_(missing))))
 
 
 def follow_retirement(section: Section, *, document: Document, actor, **_kw) -> None:
     """When a section leaves the text, its open amendments cannot be accepted as they are."""
     amendments = _lock_undecided(section)
+    if not amendments:
+        return
     cause = followed_from()
+    revisions: list[dict] = []
     for amendment in amendments:
         amendment.conflicted = True
         amendment.conflict = {"retired": True, "regions": [], "heading": None}
-        touch(amendment, None, _with_cause("retired", cause))
-        record_event(None, "amendment.conflicted", amendment, document_id=document.id,
-                     reason="The section was retired.", data={"retired": True, **cause})
-    if amendments:
-        db.session.flush()
-        update_collisions(section.id)
+        touch(amendment, None, _with_cause("retired", cause), revisions=revisions)
+    _write(revisions)
+    with recording_together():
+        for amendment in amendments:
+            record_event(None, "amendment.conflicted", amendment, document_id=document.id,
+                         reason="The section was retired.", data={"retired": True, **cause})
+    db.session.flush()
+    update_collisions(section.id)
 
 
 def resolution_start(amendment: Amendment) -> tuple[str | None, str | None]:
