@@ -30,7 +30,8 @@ per write (less sensitive to other load on a shared machine), the SQL
 statements of the median request, and the answer's status (a redirect is
 success). ``--profile KIND``
 runs that kind under cProfile and prints the top functions by cumulative and
-by own time. Times are server-side: no network, no browser.
+by own time (``--dump FILE`` keeps the raw profile, for pstats' callers and
+callees). Times are server-side: no network, no browser.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"Comma-separated, of {', '.join(KINDS)}.")
     parser.add_argument("--profile", choices=KINDS, default=None, help="Profile this kind and print the top.")
     parser.add_argument("--top", type=int, default=40, help="Rows of the profile (default: 40).")
+    parser.add_argument("--dump", type=Path, default=None,
+                        help="With --profile: also save the raw profile there (for pstats: callers, callees).")
     parser.add_argument("--in-place", action="store_true", help="SQLite: write into the seeded file itself.")
     parser.add_argument("--code", type=Path, default=ROOT,
                         help="Tree to measure (default: this repository; a git worktree for 'before').")
@@ -223,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             results.append((kind, len(times), statistics.median(times), percentile(times, 0.95), max(times),
                             statistics.median(cpu), statements[median_index], statuses))
         if profiler:
+            if args.dump:
+                profiler.dump_stats(args.dump)
             for order in ("cumulative", "tottime"):
                 out = io.StringIO()
                 pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(args.top)
