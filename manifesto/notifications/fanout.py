@@ -449,9 +449,11 @@ def _recipients(plans: list[Plan], actor_id: int | None) -> list[tuple]:
         ids: dict[str, list[int]] = {}
         for target, target_id in follows:
             ids.setdefault(target, []).append(target_id)
-        query = query.outerjoin(Follow, and_(Follow.user_id == User.id, or_(
-            *(and_(Follow.target == target, Follow.target_id.in_(ids[target])) for target in sorted(ids)))))
-        reach.append(Follow.id.is_not(None))
+        following = or_(*(and_(Follow.target == target, Follow.target_id.in_(ids[target])) for target in sorted(ids)))
+        query = query.outerjoin(Follow, and_(Follow.user_id == User.id, following))
+        # Who follows, as a list of ids: the engines look people up by key (the follows by their target's
+        # index), where "the joined follow exists" made them read every account.
+        reach.append(User.id.in_(select(Follow.user_id).where(following)))
     query = query.outerjoin(NotificationSetting, and_(NotificationSetting.user_id == User.id,
                                                       NotificationSetting.kind.in_(sorted(kinds))))
     query = query.where(User.active.is_(True), or_(*reach))
