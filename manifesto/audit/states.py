@@ -168,15 +168,21 @@ def read_with(connection: Session | Connection, scopes: Sequence[str]) -> State:
 
 
 def bump(session: Session, scopes: Iterable[str]) -> None:
-    """Add one to each scope's counter (creating it), in ascending order, in the running transaction."""
+    """Add one to each scope's counter (creating it), in ascending order, in the running transaction.
+
+    One statement for all of them (a decision that rebases fifteen amendments bumps twenty scopes);
+    both engines take the rows' locks in the order of its VALUES, so writers still lock in one order.
+    """
+    ordered = sorted(set(scopes))
+    if not ordered:
+        return
     now = utcnow()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for scope in sorted(set(scopes)):
-        statement = insert(ContentState).values(scope=scope, state=1, changed_at=now)
-        session.execute(statement.on_conflict_do_update(
-            index_elements=[ContentState.scope],
-            set_={"state": ContentState.state + 1, "changed_at": now}))
+    statement = insert(ContentState).values([{"scope": scope, "state": 1, "changed_at": now} for scope in ordered])
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[ContentState.scope],
+        set_={"state": ContentState.state + 1, "changed_at": now}))
 
 
 def bump_all(session: Session | None = None) -> None:
