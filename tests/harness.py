@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
 
 from manifesto.extensions import db
 
@@ -27,7 +29,23 @@ def empty_tables() -> None:
         # Content states last, as every commit locks them last (audit/states.py): a write still
         # committing in another connection finishes instead of deadlocking with the TRUNCATE.
         names = ", ".join(f'"{t.name}"' for t in sorted(tables, key=lambda t: t.name == "content_states"))
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        truncate = text(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        try:
+            with db.session.begin_nested():
+                db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+                db.session.execute(truncate)
+        except OperationalError:
+            # Something still holds a lock on the tables: say what (it is a leak to find), end it, empty them.
+            db.session.rollback()
+            blockers = db.session.execute(text(
+                "SELECT pid, state, application_name, xact_start, left(query, 200) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND state IN ('idle in transaction', 'idle in transaction (aborted)')")).all()
+            print(f"\nempty_tables: TRUNCATE waited on {len(blockers)} idle transaction(s): {blockers}",
+                  file=sys.stderr)
+            for blocker in blockers:
+                db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": blocker.pid})
+            db.session.execute(truncate)
     else:
         db.session.execute(text("UPDATE sections SET current_version_id = NULL"))
         for table in reversed(tables):

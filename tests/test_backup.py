@@ -54,7 +54,10 @@ def _postgres_only() -> None:
 def _counts() -> dict[str, int]:
     """Rows of the counted tables, as the app sees them."""
     db.session.commit()
-    return {name: db.session.scalar(select(func.count()).select_from(db.metadata.tables[name])) for name in COUNTED}
+    counts = {name: db.session.scalar(select(func.count()).select_from(db.metadata.tables[name]))
+              for name in COUNTED}
+    db.session.commit()  # no read transaction left open: it would hold its locks while another app runs
+    return counts
 
 
 def _texts() -> dict:
@@ -65,6 +68,7 @@ def _texts() -> dict:
     amendments = db.session.execute(select(Amendment.id, Amendment.proposed_heading, Amendment.proposed_body,
                                            Amendment.reason)).all()
     comments = db.session.execute(select(Comment.id, Comment.body)).all()
+    db.session.commit()  # no read transaction left open: it would hold its locks while another app runs
     return {"sections": sorted(map(tuple, sections)), "amendments": sorted(map(tuple, amendments)),
             "comments": sorted(map(tuple, comments))}
 
