@@ -68,6 +68,31 @@ ENV_SETTINGS: dict[str, Any] = {
     "METRICS_ALLOW": str,
     "COMPRESSED_BODIES_MAX_BYTES": int,
     "PG_BIN_DIR": str,
+    # Accounts (#16): who may take part, passwords, two factors, single sign-on, rate limits.
+    "REGISTRATION": str,
+    "EMAIL_VERIFICATION": str,
+    "PASSWORD_MIN_LENGTH": int,
+    "PASSWORD_MIN_LENGTH_TWO_FACTOR": int,
+    "ARGON2_TIME_COST": int,
+    "ARGON2_MEMORY_COST": int,
+    "ARGON2_PARALLELISM": int,
+    "TWO_FACTOR_REQUIRED": lambda v: v.lower() in {"1", "true", "yes"},
+    "OIDC_ISSUER": str,
+    "OIDC_CLIENT_ID": str,
+    "OIDC_CLIENT_SECRET": str,
+    "OIDC_NAME": str,
+    "OIDC_CREATE_ACCOUNTS": lambda v: v.lower() in {"1", "true", "yes"},
+    "SSO_ONLY": lambda v: v.lower() in {"1", "true", "yes"},
+    "RATELIMIT_ENABLED": lambda v: v.lower() in {"1", "true", "yes"},
+    "RATELIMIT_STORAGE_URI": str,
+    "RATELIMIT_EXEMPT_ADDRESSES": str,
+    "RATELIMIT_LOGIN_PER_ACCOUNT": str,
+    "RATELIMIT_LOGIN_PER_ADDRESS": str,
+    "RATELIMIT_MAIL_PER_ADDRESS": str,
+    "RATELIMIT_MAIL_PER_EMAIL": str,
+    "RATELIMIT_PROPOSALS": str,
+    "RATELIMIT_COMMENTS": str,
+    "RATELIMIT_REPORTS": str,
 }
 
 
@@ -161,6 +186,35 @@ class Defaults:
     COMPRESSED_BODIES_MAX_BYTES = 16 * 1024 * 1024
     # Where pg_dump and pg_restore are, for `flask backup` on PostgreSQL (None: on PATH).
     PG_BIN_DIR: str | None = None
+
+    # --- Accounts (#16) ---
+    # Who may take part: open (anyone registers), invitation (only imported or invited people),
+    # approval (anyone registers, an admin approves before the account may log in).
+    REGISTRATION = "open"
+    # required: a self-registered account reads but may not act until it follows the link we mail; off.
+    EMAIL_VERIFICATION = "required"
+    # Signed links we mail: reset (single use, one hour), invitation and address verification.
+    RESET_LINK_MAX_AGE = 3600
+    INVITATION_LINK_MAX_AGE = 14 * 24 * 3600
+    VERIFICATION_LINK_MAX_AGE = 7 * 24 * 3600
+    # NIST SP 800-63B-4: 15 characters for a password that alone signs in, 8 with a second factor.
+    PASSWORD_MIN_LENGTH = 15
+    PASSWORD_MIN_LENGTH_TWO_FACTOR = 8
+
+    # --- Accounts: two factors (#16) ---
+    TWO_FACTOR_REQUIRED = False  # moderators and admins must set up TOTP at their next login
+    TOTP_MAX_FAILURES = 5  # wrong codes in a row before the code step locks
+    TOTP_LOCK_SECONDS = 900
+
+    # --- Accounts: single sign-on (#16) ---
+    OIDC_ISSUER: str | None = None  # None: no single sign-on button
+    OIDC_CLIENT_ID: str | None = None
+    OIDC_CLIENT_SECRET: str | None = None
+    OIDC_NAME = "single sign-on"  # the button says "Log in with <OIDC_NAME>"
+    OIDC_CREATE_ACCOUNTS = True  # a first login creates the account (just in time); else only invited ones
+    SSO_ONLY = False  # no password login or registration: everyone comes through the provider
+
+    # --- Accounts: rate limits (#16, manifesto/accounts/limits.py) ---
 
 
 def database_uri(config: dict[str, Any], instance_path: str) -> str:

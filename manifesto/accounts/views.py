@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, current_language, supported
 from ..web import back_on_refusal, page_arg, refusals, safe_next
 from . import services
+from .signin import sign_in
 from .models import Role
 from .rules import is_admin, require_admin
 from .forms import (ActiveForm, CreditForm, LoginForm, LogoutForm, PasswordForm, PreferencesForm, RegisterForm,
@@ -29,7 +30,7 @@ def register():
             user = services.register_user(form.email.data, form.name.data, form.password.data,
                                           form.organisation.data, form.country.data,
                                           locale=current_language())
-            login_user(user)
+            sign_in(user, method="registration")
             flash(_("Welcome! Your account is ready."), "success")
             return redirect(url_for("main.index"))
     return render_template("accounts/register.html", form=form), 200 if not form.errors else 400
@@ -44,7 +45,7 @@ def login():
     if form.validate_on_submit():
         with refusals(form):
             user = services.authenticate(form.email.data, form.password.data)
-            login_user(user, remember=form.remember.data)
+            sign_in(user, remember=form.remember.data, method="password")
             refresh()  # the message speaks the language of the profile, as the next page will
             flash(_("Logged in as %(name)s.", name=user.name), "success")
             return redirect(safe_next(form.next.data, url_for("main.index")))

@@ -61,7 +61,10 @@ from .models import AuditEvent, ContentState
 
 SITE = "site"
 # Actions that change only what their actor sees of their own.
-PERSONAL = ("follow.", "notifications.", "export.", "user.registered", "user.password_", "user.preferences_changed")
+PERSONAL = ("follow.", "notifications.", "export.", "user.registered", "user.password_", "user.preferences_changed",
+            # Account security (#16): sessions, second factor, links mailed; no public page shows them.
+            "user.signed_in", "user.session", "user.two_factor", "user.recovery", "user.reset_requested",
+            "user.verif", "user.invit", "user.login_")
 _KEY = "content_scopes"
 
 
