@@ -118,7 +118,8 @@ def test_every_private_column_gets_a_value_on_import(app):
     for name, columns in PRIVATE_COLUMNS.items():
         for column_name in columns:
             column = db.metadata.tables[name].columns[column_name]
-            assert (name, column_name) in reader.PRIVATE_VALUES or column.default is not None
+            # a nullable column left out comes back empty (two factors off, for instance)
+            assert (name, column_name) in reader.PRIVATE_VALUES or column.default is not None or column.nullable
 
 
 def test_every_archived_table_is_covered_with_rows_by_the_round_trip_data(rich):

@@ -6,8 +6,8 @@ delivery state), so a table added later is archived without a change here;
 ``tests/test_archive.py`` fails when a table is neither archived with data
 nor excluded with a reason. It covers **every document** of the instance, not
 one slug. Of each archived table it keeps every column except those in
-:data:`PRIVATE_COLUMNS` (password hashes and session tokens never leave
-the database); users' email addresses only when ``include_emails=True``,
+:data:`PRIVATE_COLUMNS` (password hashes, session tokens and two-factor
+secrets never leave the database); users' email addresses only when ``include_emails=True``,
 which only an admin may ask for: the web and command-line layers enforce
 that, this module does not know who asks.
 
@@ -57,11 +57,16 @@ EXCLUDED_TABLES: dict[str, str] = {
     "digests": "delivery records of digest emails already sent",
     "export_jobs": "derived: background builds of export files, made again on request",
     "content_states": "derived: the counters that key cached pages; an import starts them afresh",
+    "login_sessions": "credentials: a restored instance starts with everyone logged out",
+    "recovery_codes": "credentials: two-factor recovery codes never leave the database",
+    "external_identities": "links to a sign-on provider's accounts: people are linked again by verified email "
+                           "at their next single sign-on",
 }
 
 # Columns that never leave the database: what import_archive writes in their place.
 PRIVATE_COLUMNS: dict[str, frozenset[str]] = {
-    "users": frozenset({"password_hash", "session_token"}),
+    "users": frozenset({"password_hash", "session_token", "totp_secret", "totp_enabled_at", "totp_last_step",
+                        "totp_failures", "totp_locked_until"}),
 }
 # Columns written only when the archive is made with include_emails=True.
 EMAIL_COLUMNS: dict[str, frozenset[str]] = {
