@@ -11,11 +11,13 @@ from . import rules
 
 def init_app(app: Flask) -> None:
     """Wire accounts into the app: its pages, who the logged-in user is, the logout form, its commands."""
-    from . import cli, views
+    from . import cli, security_views, views
     from .forms import LogoutForm
-    from .services import load_user
+    from .sessions import load_user
 
     app.register_blueprint(views.bp)
+    # One's sessions and second factor, the login's code step, the admins' security pages and log.
+    app.register_blueprint(security_views.bp)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = lazy_gettext("Please log in to continue.")
     login_manager.login_message_category = "info"

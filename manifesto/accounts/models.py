@@ -104,8 +104,12 @@ class User(UserMixin, db.Model):
         return bool(self.active)
 
     def get_id(self) -> str:
-        """Session identity: id plus the session token."""
-        return f"{self.id}:{self.session_token}"
+        """Session identity: id plus this browser's login-session key (``signin`` and the loader set it).
+
+        Without a key (an account object not logged in through a session) the
+        identity loads nobody.
+        """
+        return f"{self.id}:{getattr(self, 'login_session_key', '')}"
 
     @property
     def is_admin(self) -> bool:

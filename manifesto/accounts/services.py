@@ -350,15 +350,3 @@ def list_users(page: int, per_page: int = 50, query: str | None = None) -> Page[
         stmt = stmt.where(func.lower(User.name).like(like) | func.lower(User.email).like(like))
     return paginate(stmt, page, per_page)
 
-
-def load_user(identity: str) -> User | None:
-    """Flask-Login loader: the active user whose id and session token match."""
-    user_id, _sep, token = (identity or "").partition(":")
-    if not user_id.isdigit():
-        return None
-    if not 0 < int(user_id) <= 2**31 - 1:
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_token != token:
-        return None
-    return user

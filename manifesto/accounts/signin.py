@@ -1,16 +1,37 @@
 """The one place every way of logging in ends: password, second factor, single sign-on, invitation, reset.
 
-(Skeleton: the sessions work of #16 gives it login sessions, the new-device notice and the
-two-factor requirement.)
+Each login is a row of its own (:mod:`.sessions`): the browser gets the row's
+key through Flask-Login's identity (``User.get_id``), and the audit trail gets
+``user.signed_in``, which the notifications area turns into a notice when the
+device is new. Nothing else about the browser's session is changed here.
 """
 
 from __future__ import annotations
 
+from flask import flash, url_for
+from flask_babel import gettext as _
 from flask_login import login_user
 
+from . import sessions, twofactor
 from .models import User
 
 
 def sign_in(user: User, *, remember: bool = False, method: str = "password") -> None:
-    """Log ``user`` in in this browser, as a new login session begun by ``method``."""
+    """Log ``user`` in in this browser, as a new login session begun by ``method``.
+
+    :raises NotFound: when the account vanished meanwhile.
+    """
+    user_agent, address = sessions.client_details()
+    row, key = sessions.start_session(user.id, method=method, remember=remember, user_agent=user_agent,
+                                      address=address)
+    user.login_session_key = key
+    user.login_session = row
     login_user(user, remember=remember)
+
+
+def after_sign_in(user: User, target: str) -> str:
+    """Where a fresh login goes: ``target``, or the two-factor setup when TWO_FACTOR_REQUIRED asks for it."""
+    if twofactor.setup_required(user):
+        flash(_("Moderators and admins need two factors here. Set them up now: it takes a minute."), "info")
+        return url_for("security.index", _anchor="two-factor")
+    return target

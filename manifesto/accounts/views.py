@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from ..i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, current_language, supported
 from ..web import back_on_refusal, page_arg, refusals, safe_next
-from . import services
-from .signin import sign_in
+from . import services, sessions, twofactor
+from .signin import after_sign_in, sign_in
 from .models import Role
 from .rules import is_admin, require_admin
 from .forms import (ActiveForm, CreditForm, LoginForm, LogoutForm, PasswordForm, PreferencesForm, RegisterForm,
@@ -45,10 +45,14 @@ def login():
     if form.validate_on_submit():
         with refusals(form):
             user = services.authenticate(form.email.data, form.password.data)
+            target = safe_next(form.next.data, url_for("main.index"))
+            if user.two_factor_enabled:  # the password was right; the code comes next, on its own page
+                twofactor.begin_pending_login(user, remember=form.remember.data, next_url=target)
+                return redirect(url_for("security.login_code"))
             sign_in(user, remember=form.remember.data, method="password")
             refresh()  # the message speaks the language of the profile, as the next page will
             flash(_("Logged in as %(name)s.", name=user.name), "success")
-            return redirect(safe_next(form.next.data, url_for("main.index")))
+            return redirect(after_sign_in(user, target))
     status = 400 if form.errors else 200
     return render_template("accounts/login.html", form=form), status
 
@@ -59,6 +63,9 @@ def logout():
     LogoutForm()  # CSRF is checked globally; the form only documents it
     language = supported(current_user.locale) if current_user.is_authenticated else None
     message = _("You are logged out.")  # in the language of the profile, before it is gone
+    row = sessions.current_session(current_user)
+    if row is not None:  # the row ends too: a copy of this cookie no longer logs anyone in
+        sessions.end_current_session(current_user, row.id)
     logout_user()
     flash(message, "info")
     response = redirect(url_for("main.index"))
@@ -80,8 +87,10 @@ def password():
     form = PasswordForm()
     if form.validate_on_submit():
         with refusals(form, on_conflict=lambda error: None):
+            row = sessions.current_session(current_user)
             user = services.change_password(current_user, form.current_password.data, form.new_password.data)
-            login_user(user)  # the session token changed; keep this session
+            # The token changed, which ended every session: this browser starts a fresh one.
+            sign_in(user, remember=bool(row and row.remember), method="password")
             flash(_("Your password is changed. Other devices are logged out."), "success")
             return redirect(url_for("main.index"))
     return render_template("accounts/password.html", form=form, preferences_form=_preferences_form(),

@@ -63,6 +63,14 @@ ACTIONS = {
     "user.password_changed": _l("user password changed"),
     "user.password_reset": _l("user password reset"),
     "user.preferences_changed": _l("user preferences changed"),
+    "user.signed_in": _l("user signed in"),
+    "user.session_ended": _l("user session ended"),
+    "user.sessions_ended": _l("user sessions ended"),
+    "user.two_factor_enabled": _l("user two factors turned on"),
+    "user.two_factor_disabled": _l("user two factors turned off"),
+    "user.recovery_code_used": _l("user recovery code used"),
+    "user.recovery_codes_regenerated": _l("user recovery codes replaced"),
+    "user.login_code_locked": _l("user login code step locked after wrong codes"),
 }
 
 # What an event is about, by table: "amendment 12".
