@@ -203,7 +203,7 @@ def describe_circles(graph: dict[str, dict[str, list[int]]]) -> list[str]:
 # Root modules (manifesto/*.py) the areas build on: plumbing below every area. They import one another and
 # the text engine, never an area.
 ROOT_SHARED = {"config", "database", "delivery", "errors", "extensions", "forms", "i18n", "jobs", "locking", "metrics",
-               "observability", "pagecache", "pagination", "requests", "services", "templating", "web"}
+               "observability", "pagecache", "pagination", "requests", "services", "spreadsheets", "templating", "web"}
 # Root modules above the areas: they assemble the app from the areas, so no area may import them.
 ROOT_TOP = {"__init__", "backup", "catalogue", "cli", "main", "worker"}
 # The only modules of the package that may import the application factory (``wsgi.py`` lies outside it).
