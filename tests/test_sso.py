@@ -28,7 +28,8 @@ from manifesto.accounts import sso
 from manifesto.accounts.models import ExternalIdentity, User
 from manifesto.audit.models import AuditEvent
 from manifesto.extensions import db
-from manifesto.services import ValidationError, utcnow
+from manifesto.locking import lock_row
+from manifesto.services import ValidationError, utcnow, writes
 
 from harness import PASSWORD
 
@@ -543,3 +544,23 @@ def test_sso_only_hides_and_refuses_password_login_and_registration(sso_app, pro
 def test_sso_only_without_a_provider_does_not_start(make_app):
     with pytest.raises(RuntimeError, match="SSO_ONLY needs OIDC_ISSUER"):
         make_app(SSO_ONLY=True)
+
+
+def test_an_identity_linked_at_the_same_moment_elsewhere_is_a_message_not_a_500(app, make_user):
+    first, second = make_user(), make_user()
+    db.session.add(ExternalIdentity(user_id=first.id, issuer="https://id.example", subject="twice"))
+    db.session.commit()
+    identity = sso.Identity(issuer="https://id.example", subject="twice", email=second.email,
+                            email_verified=True, name=None, locale=None)
+
+    @writes
+    def link_as_a_racing_sign_on_would():
+        """The second sign-on missed the first one's row when it looked; its insert meets the unique index."""
+        account = lock_row(User, second.id)
+        account.name = "Changed by the losing transaction"
+        sso._link(account, identity, second.email)
+
+    with pytest.raises(ValidationError, match="at this very moment"):
+        link_as_a_racing_sign_on_would()
+    assert db.session.scalars(select(ExternalIdentity.user_id)).all() == [first.id]
+    assert db.session.get(User, second.id).name != "Changed by the losing transaction"
