@@ -536,6 +536,13 @@ def test_sso_only_hides_and_refuses_password_login_and_registration(sso_app, pro
                                        "confirm": "a" * 20 + "Zq!9x"})
         assert count(User) == 1
 
+        # No password is asked for, set by a mailed link, or chosen for an invitation either.
+        for address in ("/password/forgot", "/password/reset/some-token", "/invitation/some-token"):
+            for send in (client.get, client.post):
+                response = send(address, data={"email": member.email})
+                assert response.status_code == 303, address
+                assert response.headers["Location"].startswith("/login")
+
         # The way in is the provider's.
         sign_on(client, provider, "only", email="member@example.org", email_verified=True)
         assert logged_in(client)

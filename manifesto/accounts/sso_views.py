@@ -20,10 +20,10 @@ from .signin import sign_in
 
 bp = Blueprint("sso", __name__)
 
-# Password pages SSO_ONLY closes: the password login and registration, and every page of the password
-# recovery blueprint (asking for a reset link, choosing a new password by it).
-PASSWORD_ENDPOINTS = frozenset({"accounts.login", "accounts.register"})
-PASSWORD_BLUEPRINTS = frozenset({"recovery"})
+# Password pages SSO_ONLY closes: the password login, registration, asking for a reset link, choosing a
+# password by a reset or invitation link (an invited delegate signs on instead, and is linked by address).
+PASSWORD_ENDPOINTS = frozenset({"accounts.login", "accounts.register", "recovery.forgot_password",
+                                "recovery.reset_password", "recovery.accept_invitation"})
 PREFIX = "sso"  # the login page has a "next" field of its own
 
 
@@ -106,7 +106,7 @@ def refuse_password_pages():
     if not current_app.config.get("SSO_ONLY"):
         return None
     endpoint = request.endpoint or ""
-    if endpoint not in PASSWORD_ENDPOINTS and request.blueprint not in PASSWORD_BLUEPRINTS:
+    if endpoint not in PASSWORD_ENDPOINTS:
         return None
     if endpoint == "accounts.login" and request.method in ("GET", "HEAD"):
         return None  # the login page stays: it holds the sign-on button
