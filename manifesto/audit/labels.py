@@ -63,6 +63,14 @@ ACTIONS = {
     "user.password_changed": _l("user password changed"),
     "user.password_reset": _l("user password reset"),
     "user.preferences_changed": _l("user preferences changed"),
+    "user.reset_requested": _l("user asked for a password reset link"),
+    "user.verification_requested": _l("user asked for the address verification link"),
+    "user.verified": _l("user email address verified"),
+    "user.approved": _l("user account approved"),
+    "user.login_throttled": _l("logins refused after failed attempts"),
+    "user.invited": _l("user invited"),
+    "user.invitations_imported": _l("delegates imported from a list"),
+    "user.profile_changed": _l("user profile changed"),
     "user.signed_in": _l("user signed in"),
     "user.session_ended": _l("user session ended"),
     "user.sessions_ended": _l("user sessions ended"),
@@ -71,6 +79,8 @@ ACTIONS = {
     "user.recovery_code_used": _l("user recovery code used"),
     "user.recovery_codes_regenerated": _l("user recovery codes replaced"),
     "user.login_code_locked": _l("user login code step locked after wrong codes"),
+    "user.invitation_accepted": _l("user invitation accepted"),
+    "user.login_linked": _l("user login linked to single sign-on"),
 }
 
 # What an event is about, by table: "amendment 12".
