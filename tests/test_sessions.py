@@ -90,14 +90,15 @@ def test_each_login_is_a_session_listed_with_its_device_and_network(app, make_us
 
 def test_a_login_says_whether_the_device_is_new(app, make_user, login):
     user = make_user()
-    login(user, test_client=browser(app))
+    login(user, test_client=browser(app))  # the first login ever: nothing to tell it apart from
     login(user, test_client=browser(app))  # same phone, same network
     login(user, test_client=browser(app, address="198.51.100.9"))  # the same phone elsewhere
+    login(user, test_client=browser(app, CHROME_WINDOWS))  # another device
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.signed_in",
                                                          AuditEvent.object_id == user.id)
                                 .order_by(AuditEvent.id)).all()
-    assert [e.data["new_device"] for e in events] == [True, False, True]
-    assert events[0].data == {"method": "password", "device": "Firefox on Android", "address": "203.0.113.0/24",
+    assert [e.data["new_device"] for e in events] == [False, False, True, True]
+    assert events[2].data == {"method": "password", "device": "Firefox on Android", "address": "198.51.100.0/24",
                               "new_device": True}
     assert events[0].actor_id == user.id
 

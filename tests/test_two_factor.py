@@ -297,6 +297,9 @@ def test_two_factors_required_lead_a_moderator_to_the_setup(make_app, clock):
             assert style.status_code == 200
         secret, _codes = turn_on(client, clock)
         assert client.get("/account/password").status_code == 200  # free once it is done
+        refused = client.post("/account/security/two-factor/disable", data={"off-password": PASSWORD})
+        assert refused.status_code == 400 and "must keep two factors on" in refused.get_data(as_text=True)
+        assert db.session.get(User, moderator.id).two_factor_enabled
         assert client.post("/logout").status_code == 302
         other = app.test_client()
         assert password_step(other, participant).headers["Location"].endswith("/")

@@ -121,8 +121,11 @@ def start_session(user_id: int, *, method: str, remember: bool, user_agent: str 
                   address: str | None) -> tuple[LoginSession, str]:
     """Begin a login session of ``user_id`` and record ``user.signed_in``; return the row and its key.
 
-    The event's data says whether the device is new (no earlier session of the
-    person from the same device and network), for the notice mail.
+    The event's data says whether the device is new, for the notice mail: the
+    person has logged in before, never from this device and network. An
+    account's very first login (registration, invitation, import) is not
+    "new": there is nothing it could be told apart from, and the person is
+    the one who just received the link.
 
     :raises NotFound: for an unknown account.
     """
@@ -132,16 +135,17 @@ def start_session(user_id: int, *, method: str, remember: bool, user_agent: str 
     key = new_key()
     device = describe_device(user_agent)
     network = approximate_address(address)
-    seen_before = db.session.scalar(select(exists().where(
-        LoginSession.user_id == user.id,
-        LoginSession.device.is_(None) if device is None else LoginSession.device == device,
-        LoginSession.address.is_(None) if network is None else LoginSession.address == network)))
+    known_devices, seen_before = db.session.execute(select(
+        exists().where(LoginSession.user_id == user.id),
+        exists().where(LoginSession.user_id == user.id,
+                       LoginSession.device.is_(None) if device is None else LoginSession.device == device,
+                       LoginSession.address.is_(None) if network is None else LoginSession.address == network))).one()
     row = LoginSession(user_id=user.id, key_hash=hash_key(key), generation=user.session_token, method=method,
                        remember=bool(remember), user_agent=(user_agent or "")[:USER_AGENT_LENGTH] or None,
                        device=device, address=network)
     db.session.add(row)
     record_event(user, "user.signed_in", user, data={"method": method, "device": device, "address": network,
-                                                     "new_device": not seen_before})
+                                                     "new_device": bool(known_devices and not seen_before)})
     return row, key
 
 

@@ -299,9 +299,13 @@ def disable(user, password: str) -> User:
     """Turn the second factor off, with the password; recorded as ``user.two_factor_disabled``.
 
     :raises PermissionDenied: for visitors.
-    :raises ValidationError: on a wrong password, or when two factors are off.
+    :raises ValidationError: on a wrong password, when two factors are off, or when
+        TWO_FACTOR_REQUIRED asks them of the person's role.
     """
     require_member(user, _("Log in to change your second factor."))
+    if current_app.config.get("TWO_FACTOR_REQUIRED") and is_moderator(user):
+        raise ValidationError(_("Moderators and admins must keep two factors on here. To move them to a new "
+                                "phone, ask another admin to reset them, then set them up again."), "password")
     _check_password(user, password)
     return _clear(user.id, actor=None, reason=None)
 
