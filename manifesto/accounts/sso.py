@@ -183,7 +183,7 @@ def finish(args) -> tuple[Identity, str]:
     try:
         token = client.fetch_access_token(redirect_uri=started["redirect_uri"], code=args["code"],
                                           code_verifier=started.get("code_verifier"))
-    except RequestException as error:
+    except (RequestException, ValueError) as error:  # unreachable, or an answer that is not JSON
         log.warning("Single sign-on: the token request failed: %s", error)
         raise ProviderUnavailable(str(error)) from error
     except AuthlibBaseError as error:  # invalid_grant: a code used twice, expired, or not ours
