@@ -267,3 +267,23 @@ def test_admins_see_a_members_sessions(app, make_user, login, users):
     member_client = browser(app)
     login(member, test_client=member_client)
     assert member_client.get(f"/admin/users/{member.id}/security").status_code == 403
+
+
+def test_the_security_log_lists_account_events_newest_first_for_admins_only(app, make_user, login, users):
+    from manifesto.accounts.services import set_role
+
+    member = make_user(name="Lina Member")
+    login(member, test_client=browser(app))
+    set_role(users["admin"], member.id, "moderator")
+    set_active(users["admin"], member.id, False)
+    admin = browser(app)
+    login(users["admin"], test_client=admin)
+    page = admin.get("/admin/security").get_data(as_text=True)
+    assert page.index("user deactivated") < page.index("user role changed") < page.index("user registered")
+    assert "user signed in" not in page  # everyday logins only when asked for
+    assert f'href="/admin/users/{member.id}/security">Lina Member</a>' in page
+    with_logins = admin.get("/admin/security?sign_ins=1").get_data(as_text=True)
+    assert "user signed in" in with_logins
+    moderator = browser(app)
+    login(users["moderator"], test_client=moderator)
+    assert moderator.get("/admin/security").status_code == 403

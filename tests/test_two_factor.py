@@ -304,3 +304,52 @@ def test_two_factors_required_lead_a_moderator_to_the_setup(make_app, clock):
         other = app.test_client()
         assert password_step(other, participant).headers["Location"].endswith("/")
         assert other.get("/account/password").status_code == 200  # participants are not asked
+
+
+def test_two_tabs_racing_with_one_code_log_in_only_once(app, member, clock):
+    """The accepted step is stored under the account's row lock: of six tries with one code, one wins."""
+    import threading
+
+    from sqlalchemy import text
+
+    from manifesto.services import ServiceError
+
+    pending = {"user_id": member.id, "token": twofactor._token_digest(db.session.get(User, member.id))}
+    code = code_at(member.secret, clock.now)
+    results: list[str] = []
+    ready = threading.Barrier(7)
+
+    def tab():
+        with app.app_context():
+            ready.wait()
+            try:
+                twofactor.check_login_code(pending, code)
+                results.append("in")
+            except ServiceError as error:
+                results.append(error.message)
+            finally:
+                db.session.remove()
+
+    tabs = [threading.Thread(target=tab) for _ in range(6)]
+    db.session.commit()
+    engine = db.engine
+    # Hold the account's row from outside while every tab starts, so that they all meet at the lock.
+    if engine.dialect.name == "postgresql":
+        holder = engine.connect()
+        holder.begin()
+        holder.execute(text("SELECT id FROM users WHERE id = :id FOR UPDATE"), {"id": member.id})
+    else:
+        holder = engine.raw_connection()
+        holder.cursor().execute("BEGIN IMMEDIATE")
+    for thread in tabs:
+        thread.start()
+    ready.wait()
+    if engine.dialect.name == "postgresql":
+        holder.commit()
+    else:
+        holder.cursor().execute("COMMIT")
+    holder.close()
+    for thread in tabs:
+        thread.join(30)
+    assert results.count("in") == 1, results
+    assert len(results) == 6 and all("already used" in r for r in results if r != "in"), results

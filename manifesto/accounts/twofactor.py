@@ -194,7 +194,9 @@ def _check_code(user_id: int, token: str, code: str) -> CodeCheck:
     if _CODE.match(code):
         step = matching_step(user.totp_secret, code, now)
         if step is not None and user.totp_last_step is not None and step <= user.totp_last_step:
-            return _failure(user, now, _("This code was already used. Wait for the next code your app shows."))
+            # Not counted as a wrong code: it was right, once (a second tab, a double click), and
+            # refusing it is all a replay needs.
+            return CodeCheck(error=_("This code was already used. Wait for the next code your app shows."))
         if step is not None:
             user.totp_last_step, user.totp_failures, user.totp_locked_until = step, 0, None
             return CodeCheck(user=user, method="totp")
