@@ -7,7 +7,7 @@ import time
 
 import pyotp
 
-from e2e_helpers import PASSWORD, axe_violations, describe, expect, log_in
+from e2e_helpers import OVERFLOWING, PASSWORD, axe_violations, describe, expect, log_in
 
 
 def test_a_delegate_turns_on_two_factors_and_logs_in_with_a_code(new_page, live_server):
@@ -29,6 +29,10 @@ def test_a_delegate_turns_on_two_factors_and_logs_in_with_a_code(new_page, live_
     assert re.fullmatch(r"([A-Z2-7]{4} )*[A-Z2-7]{1,4}", words), words
     violations = axe_violations(page)
     assert not violations, describe(violations)
+    page.set_viewport_size({"width": 360, "height": 740})  # a phone: the QR code and the key fit
+    overflow = page.evaluate(OVERFLOWING)
+    assert overflow["scrollWidth"] <= overflow["clientWidth"], overflow
+    page.set_viewport_size({"width": 1280, "height": 900})
     app = pyotp.TOTP(words.replace(" ", ""))
     page.get_by_label("Code").fill(app.now())
     page.get_by_role("button", name="Turn two factors on").click()
