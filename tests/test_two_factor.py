@@ -353,3 +353,20 @@ def test_two_tabs_racing_with_one_code_log_in_only_once(app, member, clock):
         thread.join(30)
     assert results.count("in") == 1, results
     assert len(results) == 6 and all("already used" in r for r in results if r != "in"), results
+
+
+def test_changing_the_password_keeps_a_two_factor_login_and_nothing_skips_the_code(app, member, clock):
+    from manifesto.accounts.signin import SecondFactorSkipped, sign_in
+
+    client = app.test_client()
+    password_step(client, member)
+    client.post("/login/code", data={"code": code_at(member.secret, clock.now)})
+    response = client.post("/account/password", data={"current_password": PASSWORD,
+                                                       "new_password": "a-brand-new-long-passphrase",
+                                                       "confirm": "a-brand-new-long-passphrase"})
+    assert response.status_code == 302 and logged_in(client)
+    newest = db.session.scalars(select(LoginSession).where(LoginSession.user_id == member.id)
+                                .order_by(LoginSession.id.desc())).first()
+    assert newest.method == "totp"  # the fresh session keeps how this browser proved itself
+    with app.test_request_context("/"), pytest.raises(SecondFactorSkipped):
+        sign_in(db.session.get(User, member.id), method="password")

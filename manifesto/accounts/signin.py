@@ -16,11 +16,22 @@ from . import sessions, twofactor
 from .models import User
 
 
+# Ways of logging in that prove only what someone knows or receives: never enough for an account with two factors.
+FIRST_FACTOR_ONLY = frozenset({"password", "reset", "invitation", "registration"})
+
+
+class SecondFactorSkipped(RuntimeError):
+    """A caller tried to log in an account with two factors on without its code: a bug, refused loudly."""
+
+
 def sign_in(user: User, *, remember: bool = False, method: str = "password") -> None:
     """Log ``user`` in in this browser, as a new login session begun by ``method``.
 
     :raises NotFound: when the account vanished meanwhile.
+    :raises SecondFactorSkipped: when ``method`` proves only the first factor of an account with two.
     """
+    if user.two_factor_enabled and method in FIRST_FACTOR_ONLY:
+        raise SecondFactorSkipped(f"{method!r} is not enough to log in account {user.id}: it has two factors on")
     user_agent, address = sessions.client_details()
     row, key = sessions.start_session(user.id, method=method, remember=remember, user_agent=user_agent,
                                       address=address)

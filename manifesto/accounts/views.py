@@ -90,7 +90,7 @@ def password():
             row = sessions.current_session(current_user)
             user = services.change_password(current_user, form.current_password.data, form.new_password.data)
             # The token changed, which ended every session: this browser starts a fresh one.
-            sign_in(user, remember=bool(row and row.remember), method="password")
+            sign_in(user, remember=bool(row and row.remember), method=row.method if row else "password")
             flash(_("Your password is changed. Other devices are logged out."), "success")
             return redirect(url_for("main.index"))
     return render_template("accounts/password.html", form=form, preferences_form=_preferences_form(),
