@@ -77,7 +77,11 @@ def _config(database_url: str, **extra) -> dict:
         "DATABASE_URL": database_url,
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # A test that hashes with Argon2id (PASSWORD_HASH_METHOD="argon2id") does it cheaply too.
+        "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
         "SERVER_NAME": "localhost",
+        # Limits on, as in production, counted in each test app's own memory (never a shared Redis).
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
     config.update(extra)
     return config

@@ -37,7 +37,7 @@ def test_register_duplicate_email_any_case_keeps_input(client, make_user):
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("password", "short", "at least 10"),
+    ("password", "short", "at least 15"),
     ("email", "not-an-email", "valid email"),
     ("name", "", "This field is required"),
     ("name", "x" * 121, "121"),

@@ -29,7 +29,7 @@ def test_create_user_prompts_for_password(runner):
 
 def test_create_user_rejects_weak_password_and_duplicates(runner):
     weak = runner.invoke(args=["create-user", "w@example.org", "--name", "W", "--password", "short"])
-    assert weak.exit_code != 0 and "at least 10" in weak.output
+    assert weak.exit_code != 0 and "at least 15" in weak.output
     runner.invoke(args=["create-user", "d@example.org", "--name", "D", "--password", "a-long-password"])
     again = runner.invoke(args=["create-user", "d@example.org", "--name", "D", "--password", "a-long-password"])
     assert again.exit_code != 0 and "already exists" in again.output

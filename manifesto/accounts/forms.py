@@ -4,6 +4,7 @@ Labels, help and messages are lazy (``_l``): the classes are built once, at
 import, and each reader sees them in their own language.
 """
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
@@ -12,7 +13,11 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from ..forms import choices
 from ..i18n import LANGUAGES, timezone_names
 from .models import Role
-from .services import LIMITS, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from .passwords import describe_policy
+from .services import LIMITS, MAX_PASSWORD_LENGTH
+
+# The policy (length, common passwords, one's own name) is the service's: its message shows by the field.
+NEW_PASSWORD_HELP = LazyString(describe_policy)
 
 
 class RegisterForm(FlaskForm):
@@ -24,9 +29,8 @@ class RegisterForm(FlaskForm):
     organisation = StringField(_l("Organisation (optional)"),
                                validators=[Optional(), Length(max=LIMITS["organisation"])])
     country = StringField(_l("Country (optional)"), validators=[Optional(), Length(max=LIMITS["country"])])
-    password = PasswordField(_l("Password"),
-                             validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
-                             description=_l("At least %(num)s characters.", num=MIN_PASSWORD_LENGTH))
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)],
+                             description=NEW_PASSWORD_HELP)
     confirm = PasswordField(_l("Repeat the password"),
                             validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))])
 
@@ -45,9 +49,8 @@ class PasswordForm(FlaskForm):
 
     current_password = PasswordField(_l("Current password"),
                                      validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
-    new_password = PasswordField(_l("New password"),
-                                 validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
-                                 description=_l("At least %(num)s characters.", num=MIN_PASSWORD_LENGTH))
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)],
+                                 description=NEW_PASSWORD_HELP)
     confirm = PasswordField(_l("Repeat the new password"),
                             validators=[DataRequired(), EqualTo("new_password", _l("The two passwords differ."))])
 
@@ -92,3 +95,23 @@ class ActiveForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Logging out is a POST, so a link on another site cannot do it."""
+
+
+class ResetRequestForm(FlaskForm):
+    """Ask for a link to choose a new password."""
+
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=LIMITS["email"])],
+                       description=_l("The address of your account. We send the link there."))
+
+
+class NewPasswordForm(FlaskForm):
+    """Choose a password from a mailed link (a reset or an invitation)."""
+
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)],
+                             description=NEW_PASSWORD_HELP)
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))])
+
+
+class VerificationForm(FlaskForm):
+    """Send the address verification link again (a POST, with CSRF)."""

@@ -8,19 +8,19 @@ from flask_babel import format_number
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit.services import record_event
 from ..extensions import db
 from ..i18n import supported, valid_timezone
 from ..locking import lock_row, lock_rows
 from ..pagination import Page, paginate
-from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, writes
+from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, utcnow, writes
+from . import tokens
 from .models import Role, User, new_session_token
+from .passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
+from .passwords import check_new_password, hash_password, is_usable, needs_rehash, verify_nothing, verify_password
 from .rules import require_admin, require_member
 
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 200
 LIMITS = {"email": 254, "name": 120, "organisation": 200, "country": 100}
 
 
@@ -38,22 +38,6 @@ def normalise_email(email: str) -> str:
         # The library explains in English only; the reader gets one sentence in their language.
         raise ValidationError(_("That is not a valid email address (like name@example.org)."), "email") from exc
     return checked.normalized.lower()
-
-
-def check_password_strength(password: str, field: str = "password") -> None:
-    """Refuse passwords that are too short or absurdly long.
-
-    :raises ValidationError: naming ``field``.
-    """
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationError(_("Use at least %(num)s characters.", num=MIN_PASSWORD_LENGTH), field)
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationError(_("Use at most %(num)s characters.", num=MAX_PASSWORD_LENGTH), field)
-
-
-def hash_password(password: str) -> str:
-    """Hash a password with the configured method."""
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def _clean_profile(name: str, organisation: str | None, country: str | None) -> tuple[str, str | None, str | None]:
@@ -93,30 +77,65 @@ def register_user(
     role: Role = Role.PARTICIPANT,
     actor: User | None = None,
     locale: str | None = None,
+    *,
+    self_registered: bool = False,
+    check_policy: bool = True,
 ) -> User:
     """Create an account; a role other than participant needs an admin (or the CLI, with no actor).
 
     ``locale`` is the interface language the person registered in; their
     mail is written in it, and they can change it under "Your account".
 
+    ``self_registered``: someone signing up on the register page. Then the
+    ``REGISTRATION`` setting applies (``invitation``: refused; ``approval``:
+    the account waits for an admin) and, with ``EMAIL_VERIFICATION=required``,
+    the account starts unverified (the listener mails the link). Accounts an
+    admin, the CLI or a seed creates are verified at once.
+
+    ``check_policy=False`` skips the password policy: for the seeds only,
+    whose documented passwords predate it.
+
     The password is checked and hashed before the write transaction starts:
     hashing is slow on purpose, and SQLite's write lock must not wait for it.
 
     :raises ValidationError: on a bad or taken email, a weak password or a bad profile field.
+    :raises PermissionDenied: when registration is by invitation only.
     """
+    config = current_app.config
+    if self_registered:
+        require_registration_open()
     email = normalise_email(email)
     name, organisation, country = _clean_profile(name, organisation, country)
-    check_password_strength(password)
+    if check_policy:
+        check_new_password(password, name=name, email=email)
     role = Role(role)
     if actor is not None and role != Role.PARTICIPANT:
         require_admin(actor, _("Only an admin can give a role."))
+    verified = not (self_registered and config.get("EMAIL_VERIFICATION", "required") == "required")
+    awaiting = self_registered and config.get("REGISTRATION", "open") == "approval"
     return _create_account(email, name, hash_password(password), organisation, country, role, actor,
-                           supported(locale))
+                           supported(locale), verified=verified, awaiting_approval=awaiting)
+
+
+def registration_open() -> bool:
+    """Whether people may create their own account here (``REGISTRATION`` is not ``invitation``)."""
+    return current_app.config.get("REGISTRATION", "open") != "invitation"
+
+
+def require_registration_open() -> None:
+    """Refuse self-registration when only invited people have accounts.
+
+    :raises PermissionDenied: when ``REGISTRATION`` is ``invitation``.
+    """
+    if not registration_open():
+        raise PermissionDenied(_("Registration here is by invitation only. If you should take part, ask the "
+                                 "organisers for an invitation."))
 
 
 @writes
 def _create_account(email: str, name: str, password_hash: str, organisation: str | None, country: str | None,
-                    role: Role, actor: User | None, locale: str | None = None) -> User:
+                    role: Role, actor: User | None, locale: str | None = None, *, verified: bool = True,
+                    awaiting_approval: bool = False) -> User:
     """Write a checked account and its audit event (``register_user`` validates and hashes first).
 
     :raises ValidationError: when the email address is taken, even by someone registering at this moment.
@@ -125,7 +144,8 @@ def _create_account(email: str, name: str, password_hash: str, organisation: str
     if get_user_by_email(email) is not None:
         raise taken
     user = User(email=email, name=name, password_hash=password_hash,
-                organisation=organisation, country=country, role=role.value, locale=locale)
+                organisation=organisation, country=country, role=role.value, locale=locale,
+                email_verified_at=utcnow() if verified else None, awaiting_approval=awaiting_approval)
     try:
         with db.session.begin_nested():  # the unique index settles a race the check above cannot see
             db.session.add(user)
@@ -138,15 +158,39 @@ def _create_account(email: str, name: str, password_hash: str, organisation: str
 def authenticate(email: str, password: str) -> User:
     """Return the user whose credentials these are.
 
+    A hash of an older scheme (werkzeug's scrypt or pbkdf2) or older Argon2
+    parameters is replaced by a fresh one now that the password is known,
+    without ending any session.
+
     :raises ValidationError: on unknown email or wrong password (one message for
-        both, so the form does not reveal who has an account), or a deactivated account.
+        both, so the form does not reveal who has an account), a deactivated account,
+        or one awaiting an admin's approval (said only after the right password).
     """
     user = get_user_by_email(email or "")
-    if user is None or not check_password_hash(user.password_hash, password or ""):
+    if user is None or not is_usable(user.password_hash):
+        verify_nothing(password)  # as slow as a real check: the clock tells nobody who has an account
+    if user is None or not verify_password(user.password_hash, password or ""):
         raise ValidationError(_("The email address or the password is wrong."), "password")
     if not user.active:
         raise ValidationError(_("This account has been deactivated. Ask an admin to reactivate it."), "email")
+    if user.awaiting_approval:
+        raise ValidationError(_("Your account waits for an admin's approval. You can log in once it is "
+                                "approved."), "email")
+    if needs_rehash(user.password_hash):
+        _upgrade_hash(user.id, user.password_hash, hash_password(password))
     return user
+
+
+@writes
+def _upgrade_hash(user_id: int, checked_hash: str, new_hash: str) -> None:
+    """Store a stronger hash of the same password, unless the password changed meanwhile.
+
+    The session token stays: nobody is logged out by an upgrade, and nothing
+    is recorded (the person did nothing).
+    """
+    user = lock_row(User, user_id)
+    if user is not None and user.password_hash == checked_hash:
+        user.password_hash = new_hash
 
 
 def change_password(user: User, current: str, new: str) -> User:
@@ -158,9 +202,10 @@ def change_password(user: User, current: str, new: str) -> User:
     :raises ConflictError: when the password changed meanwhile (in another tab).
     """
     known_hash = db.session.scalar(select(User.password_hash).where(User.id == user.id))
-    if known_hash is None or not check_password_hash(known_hash, current or ""):
+    if known_hash is None or not verify_password(known_hash, current or ""):
         raise ValidationError(_("That is not your current password."), "current_password")
-    check_password_strength(new, "new_password")
+    check_new_password(new, name=user.name, email=user.email, two_factor=user.two_factor_enabled,
+                       field="new_password")
     return _store_password(user.id, known_hash, hash_password(new))
 
 
@@ -195,8 +240,8 @@ def reset_password(email: str, new: str, *, email_address: str | None = None) ->
     user = get_user_by_email(email)
     if user is None:
         raise NotFound(_("No account has that email address."))
-    check_password_strength(new)
     new_email = normalise_email(email_address) if email_address else None
+    check_new_password(new, name=user.name, email=new_email or user.email, two_factor=user.two_factor_enabled)
     return _reset_password(user.id, hash_password(new), new_email)
 
 
@@ -213,6 +258,133 @@ def _reset_password(user_id: int, new_hash: str, new_email: str | None) -> User:
     user.password_hash = new_hash
     user.session_token = new_session_token()
     record_event(None, "user.password_reset", user)
+    return user
+
+
+# ------------------------------------------------------------ links by mail: reset, invitation, verification
+# The services record events; the notifications area's listener (notifications/account_mail.py) mails the
+# links, made at send time from the account's state (tokens.py), after the commit.
+
+
+def request_password_reset(email: str) -> None:
+    """Ask for a reset link; the same whether or not an account has this address.
+
+    Only an existing, active account gets ``user.reset_requested`` (and so the
+    mail); the caller shows one answer either way, so the form reveals nobody.
+
+    :raises ValidationError: when the text is not an email address at all.
+    """
+    user = get_user_by_email(normalise_email(email))
+    if user is not None and user.active:
+        _record_reset_request(user.id)
+
+
+@writes
+def _record_reset_request(user_id: int) -> None:
+    """Record the request the mail listener answers with a link."""
+    user = lock_row(User, user_id)
+    if user is not None and user.active:
+        record_event(user, "user.reset_requested", user)
+
+
+def account_for_link(token: str, purpose: str) -> User:
+    """The active account a mailed link (``tokens.RESET`` or ``tokens.INVITATION``) was made for.
+
+    :raises ValidationError: (field ``token``) when the link expired, was used, replaced or tampered with,
+        or its account is deactivated.
+    """
+    user = tokens.read_token(token, purpose)
+    if not user.active:
+        raise ValidationError(_("This account has been deactivated. Ask an admin to reactivate it."), "token")
+    return user
+
+
+def reset_password_from_link(token: str, new: str, *, field: str = "password") -> User:
+    """Set the password a reset link's owner chose, ending every session of the account.
+
+    The link proved the address, so an unverified one counts as verified.
+
+    :raises ValidationError: on a bad link (field ``token``) or a refused password (``field``).
+    """
+    user = account_for_link(token, tokens.RESET)
+    check_new_password(new, name=user.name, email=user.email, two_factor=user.two_factor_enabled, field=field)
+    return _set_password_from_link(user.id, token, tokens.RESET, hash_password(new), "user.password_reset")
+
+
+def accept_invitation(token: str, new: str, *, field: str = "password") -> User:
+    """Set the password an invited person chose; their address is verified by the mail that brought them.
+
+    :raises ValidationError: on a bad link (field ``token``) or a refused password (``field``).
+    """
+    user = account_for_link(token, tokens.INVITATION)
+    check_new_password(new, name=user.name, email=user.email, two_factor=user.two_factor_enabled, field=field)
+    return _set_password_from_link(user.id, token, tokens.INVITATION, hash_password(new),
+                                   "user.invitation_accepted")
+
+
+@writes
+def _set_password_from_link(user_id: int, token: str, purpose: str, new_hash: str, action: str) -> User:
+    """Store the new hash if the link is still unused (checked again under the row lock), end every session.
+
+    :raises ValidationError: (field ``token``) when the same link was used meanwhile, in another tab.
+    """
+    user = lock_row(User, user_id)
+    if user is None:
+        raise NotFound(_("No such user."))
+    account_for_link(token, purpose)  # again, on the locked row: a second use of the link fails here
+    user.password_hash = new_hash
+    user.session_token = new_session_token()
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    record_event(user, action, user, data={"by": "link"} if purpose == tokens.RESET else None)
+    return user
+
+
+@writes
+def request_verification(user: User) -> bool:
+    """Ask for the address verification mail again; False when the address is verified already.
+
+    :raises PermissionDenied: for visitors and deactivated accounts.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise PermissionDenied(_("Log in with an active account to do this."))
+    account = lock_row(User, user.id)
+    if account is None:
+        raise NotFound(_("No such user."))
+    if account.email_verified_at is not None:
+        return False
+    record_event(account, "user.verification_requested", account)
+    return True
+
+
+@writes
+def verify_email(token: str) -> User:
+    """Mark the address of a verification link's account as verified.
+
+    :raises ValidationError: (field ``token``) when the link expired, was used, or was tampered with.
+    """
+    user = lock_row(User, tokens.read_token(token, tokens.VERIFICATION).id)
+    tokens.read_token(token, tokens.VERIFICATION)  # again, on the locked row: one use only
+    user.email_verified_at = utcnow()
+    record_event(user, "user.verified", user)
+    return user
+
+
+@writes
+def approve_account(actor: User, user_id: int) -> User:
+    """Let an account that registered under ``REGISTRATION=approval`` log in.
+
+    :raises PermissionDenied: unless the actor is an admin.
+    :raises NotFound: for an unknown account.
+    """
+    _require_admin(actor)
+    user = lock_row(User, user_id)
+    if user is None:
+        raise NotFound(_("No such user."))
+    if not user.awaiting_approval:
+        return user
+    user.awaiting_approval = False
+    record_event(actor, "user.approved", user, from_state="awaiting approval", to_state="approved")
     return user
 
 
