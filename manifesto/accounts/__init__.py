@@ -18,6 +18,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     # One's sessions and second factor, the login's code step, the admins' security pages and log.
     app.register_blueprint(security_views.bp)
+    # The admins' pages for people: delegates imported from a CSV file, invitations, the list as CSV.
+    from . import admin_views
+
+    app.register_blueprint(admin_views.bp)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = lazy_gettext("Please log in to continue.")
     login_manager.login_message_category = "info"

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, logout_user
 
 from ..i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, current_language, supported
 from ..web import back_on_refusal, page_arg, refusals, safe_next
-from . import services, sessions, twofactor
+from . import importing, services, sessions, twofactor
 from .signin import after_sign_in, sign_in
 from .models import Role
 from .rules import is_admin, require_admin
@@ -169,7 +169,8 @@ def users():
     query = (request.args.get("q") or "")[:200]
     pagination = services.list_users(page_arg(), query=query)
     return render_template("accounts/users.html", pagination=pagination, query=query,
-                           roles=list(Role), active_form=ActiveForm())
+                           roles=list(Role), active_form=ActiveForm(),
+                           invitation_pending=importing.invitation_pending)
 
 
 @bp.post("/admin/users/<int:user_id>/role")
