@@ -271,6 +271,20 @@ def test_a_sign_on_counts_as_the_providers_authentication_second_factor_included
     assert logged_in(client)  # no code asked: the provider is where the organisation enforces its factors
 
 
+def test_required_two_factors_do_not_stop_a_moderator_who_came_by_sign_on(sso_app, provider, make_user):
+    """TWO_FACTOR_REQUIRED leads password logins to the TOTP setup, never a sign-on's (no code would be asked)."""
+    app = sso_app(TWO_FACTOR_REQUIRED=True)
+    with app.app_context():
+        make_user("moderator", email="mod@example.org")
+        client = app.test_client()
+        response = sign_on(client, provider, "mod", email="mod@example.org", email_verified=True)
+        assert response.headers["Location"] == "/"
+        assert client.get("/account/password").status_code == 200  # not sent to the setup
+        other = app.test_client()
+        other.post("/login", data={"email": "mod@example.org", "password": PASSWORD})
+        assert other.get("/account/password").headers["Location"].endswith("/account/security#two-factor")
+
+
 def test_an_unverified_address_is_refused_and_nothing_is_linked_or_created(client, provider, make_user):
     make_user(email="taken@example.org")
 

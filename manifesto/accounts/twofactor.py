@@ -114,7 +114,15 @@ def qr_code_svg(uri: str, title: str) -> Markup:
 
 
 def setup_required(user) -> bool:
-    """Whether TWO_FACTOR_REQUIRED asks this person to set up two factors before anything else."""
+    """Whether TWO_FACTOR_REQUIRED asks this person to set up two factors before anything else.
+
+    Not in a session begun by single sign-on: there the provider proved who
+    the person is (and enforces its own factors); a TOTP code would never be
+    asked for such a login, so leading them to set one up would only stop them.
+    """
+    session_row = getattr(user, "login_session", None)
+    if session_row is not None and session_row.method == "sso":
+        return False
     return (bool(current_app.config.get("TWO_FACTOR_REQUIRED")) and is_moderator(user)
             and not user.two_factor_enabled)
 
