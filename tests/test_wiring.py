@@ -23,7 +23,8 @@ from manifesto.search import indexing
 
 # Who follows what, in the order they run: lower areas first.
 RECEIVERS = {
-    "event-recorded": ["manifesto.notifications.fanout.fan_out", "manifesto.search.indexing.note_event"],
+    "event-recorded": ["manifesto.notifications.fanout.fan_out", "manifesto.notifications.account_mail.on_event_recorded",
+                       "manifesto.search.indexing.note_event"],
     "section-version-written": ["manifesto.amendments.services.following.follow_new_version",
                                 "manifesto.discussion.comments.follow_new_version"],
     "section-retired": ["manifesto.amendments.services.following.follow_retirement"],

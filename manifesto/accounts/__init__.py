@@ -11,7 +11,7 @@ from . import rules
 
 def init_app(app: Flask) -> None:
     """Wire accounts into the app: its pages, who the logged-in user is, the logout form, its commands."""
-    from . import cli, security_views, views
+    from . import cli, limits, security_views, views
     from .forms import LogoutForm
     from .sessions import load_user
 
@@ -29,6 +29,22 @@ def init_app(app: Flask) -> None:
     # Every page's header has the logout button.
     app.jinja_env.globals["logout_form"] = LogoutForm
     # Templates hide what the services refuse by asking the same rules.
-    app.jinja_env.globals.update(is_member=rules.is_member, is_moderator=rules.is_moderator, is_admin=rules.is_admin)
+    app.jinja_env.globals.update(is_member=rules.is_member, is_moderator=rules.is_moderator, is_admin=rules.is_admin,
+                                 is_unverified=rules.is_unverified)
+    # Getting in by a mailed link: forgotten password, invitation, address verification.
+    from . import recovery_views
+
+    app.register_blueprint(recovery_views.bp)
     app.cli.add_command(cli.create_user)
     app.cli.add_command(cli.set_password)
+    # Single sign-on (OpenID Connect): its pages, the login page's button, SSO_ONLY's guard on password pages.
+    from . import sso, sso_views
+
+    if app.config.get("SSO_ONLY") and not sso.configured(app.config):
+        raise RuntimeError("SSO_ONLY needs OIDC_ISSUER and OIDC_CLIENT_ID: nobody could log in otherwise.")
+    app.register_blueprint(sso_views.bp)
+    app.before_request(sso_views.refuse_password_pages)
+    app.context_processor(sso_views.template_globals)
+    app.jinja_env.globals["sso_login_form"] = sso_views.sign_on_form
+    # Every rate limit of the site, its storage and its 429 page.
+    limits.init_app(app)

@@ -12,7 +12,7 @@ from ..web import back_on_refusal, page_arg, refusals, safe_next
 from . import importing, services, sessions, twofactor
 from .signin import after_sign_in, sign_in
 from .models import Role
-from .rules import is_admin, require_admin
+from .rules import is_admin, is_unverified, require_admin
 from .forms import (ActiveForm, CreditForm, LoginForm, LogoutForm, PasswordForm, PreferencesForm, RegisterForm,
                     RoleForm)
 
@@ -21,19 +21,30 @@ bp = Blueprint("accounts", __name__)
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
-    """Create an account and log in."""
+    """Create an account and log in (``REGISTRATION``: open, by invitation only, or approved by an admin)."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegisterForm()
+    if request.method == "POST":
+        services.require_registration_open()  # by invitation only: refused before anything is read
     if form.validate_on_submit():
         with refusals(form):
             user = services.register_user(form.email.data, form.name.data, form.password.data,
                                           form.organisation.data, form.country.data,
-                                          locale=current_language())
+                                          locale=current_language(), self_registered=True)
+            if user.awaiting_approval:
+                flash(_("Your account is created. An admin approves it before you can log in; "
+                        "we write to %(email)s then.", email=user.email), "info")
+                return redirect(url_for("main.index"))
             sign_in(user, method="registration")
-            flash(_("Welcome! Your account is ready."), "success")
+            if is_unverified(user):
+                flash(_("Welcome! We sent a link to %(email)s: follow it to confirm your address. Until then "
+                        "you can read everything but not take part.", email=user.email), "success")
+            else:
+                flash(_("Welcome! Your account is ready."), "success")
             return redirect(url_for("main.index"))
-    return render_template("accounts/register.html", form=form), 200 if not form.errors else 400
+    return (render_template("accounts/register.html", form=form, closed=not services.registration_open()),
+            200 if not form.errors else 400)
 
 
 @bp.route("/login", methods=["GET", "POST"])

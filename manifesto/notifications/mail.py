@@ -91,14 +91,16 @@ def _one_line(text: str, limit: int | None = None) -> str:
     return text
 
 
-def compose(user: User, subject: str, template: str, scope: str, **context) -> EmailMessage:
+def compose(user: User, subject: str, template: str, scope: str | None, **context) -> EmailMessage:
     """Write one email to ``user`` from ``notifications/email/<template>.txt`` and ``.html``.
 
     The HTML part goes through Jinja's autoescape, like every page. Call it
     inside :func:`speaking_to` for ``user`` (the subject is written by the
-    caller, in the same language).
+    caller, in the same language). ``scope`` None: mail about the person's own
+    account (a link, a security notice), which nobody unsubscribes from, so it
+    carries no unsubscribe link or header.
     """
-    unsubscribe = unsubscribe_url(user.id, scope)
+    unsubscribe = unsubscribe_url(user.id, scope) if scope is not None else None
     context.update(user=user, site_url=site_url(), unsubscribe_url=unsubscribe,
                    settings_url=absolute(site_path("notifications.settings")))
     message = EmailMessage()
@@ -108,8 +110,9 @@ def compose(user: User, subject: str, template: str, scope: str, **context) -> E
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain=urlsplit(site_url()).hostname or "localhost")
     message["Auto-Submitted"] = "auto-generated"
-    message["List-Unsubscribe"] = f"<{unsubscribe}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if unsubscribe is not None:
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(render_template(f"notifications/email/{template}.txt", **context))
     message.add_alternative(render_template(f"notifications/email/{template}.html", **context), subtype="html")
     return message

@@ -64,13 +64,14 @@ def test_page_in_another_language_is_accessible_and_fits_a_phone(language_pages,
     assert measured["scrollWidth"] <= measured["clientWidth"], f"{name} in {language} at 360 px: {measured}"
 
 
-def test_a_visitor_switches_to_spanish_and_registers_in_it(new_page, live_server, demo):
+def test_a_visitor_switches_to_spanish_and_registers_in_it(new_page, live_server, demo, monkeypatch):
     """Journey: with the keyboard, a visitor picks Español; registering, the error and the account all speak it.
 
     The browser asks for English: the switcher alone makes the site Spanish,
     for a visitor without an account (a cookie, no session), and the account
     then keeps the language and a time zone of its own.
     """
+    monkeypatch.setitem(live_server.app.config, "EMAIL_VERIFICATION", "off")  # the welcome of a ready account
     page = new_page(width=390, height=844)
     page.goto(f"/d/{demo['doc']}/")
     assert page.locator("html").get_attribute("lang") == "en"
