@@ -192,6 +192,12 @@ def test_duplicates_are_flagged_on_both_rows(app):
     assert not second.has_problems
 
 
+def test_an_address_repeated_on_many_rows_names_a_few_of_the_other_lines(app):
+    rows = importing.read_delegates(csv_of(*(f"D{i},same@example.org,,,," for i in range(3000)))).rows
+    assert rows[0].problems["email"] == ["This address is also on lines 3, 4, 5, 6, 7 and 2994 others."]
+    assert rows[2].problems["email"] == ["This address is also on lines 2, 3, 5, 6, 7 and 2994 others."]
+
+
 def test_roles_and_languages_in_any_language_and_case(app):
     rows = importing.read_delegates(csv_of("A,a@example.org,,,ADMIN,EN", "B,b@example.org,,,Modératrice,",
                                            "C,c@example.org,,,Administrador,Español",

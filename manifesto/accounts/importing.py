@@ -87,6 +87,7 @@ ROLE_SYNONYMS = {"administrator": "admin", "administrateur": "admin", "administr
 DELIMITERS = ",;\t"
 NEW, UPDATE, UNCHANGED = "new", "update", "unchanged"
 CHUNK = 500  # emails per IN query
+SHOWN_LINES = 5  # the other lines of a repeated address a row names (a file may repeat one 20,000 times)
 RESEND_INTERVAL = timedelta(minutes=1)
 _ATTRIBUTES = {"name": "name", "organisation": "organisation", "country": "country", "role": "role",
                "language": "locale"}
@@ -335,11 +336,16 @@ def _flag_duplicates(rows: list[DelegateRow]) -> None:
         if row.email:
             lines[row.email].append(row.line)
     for row in rows:
-        others = [line for line in lines.get(row.email or "", ()) if line != row.line]
-        if others:
-            row.refuse("email", ngettext("This address is also on line %(lines)s.",
-                                         "This address is also on lines %(lines)s.", len(others),
-                                         lines=", ".join(map(str, others))))
+        same = lines.get(row.email or "", ())
+        if len(same) < 2:
+            continue
+        others = [line for line in same[:SHOWN_LINES + 1] if line != row.line][:SHOWN_LINES]
+        named, rest = ", ".join(map(str, others)), len(same) - 1 - len(others)
+        row.refuse("email", ngettext("This address is also on lines %(lines)s and %(num)s other.",
+                                     "This address is also on lines %(lines)s and %(num)s others.", rest,
+                                     lines=named) if rest else
+                   ngettext("This address is also on line %(lines)s.", "This address is also on lines %(lines)s.",
+                            len(others), lines=named))
 
 
 def read_delegates(data: bytes) -> Preview:
