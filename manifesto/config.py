@@ -73,6 +73,8 @@ ENV_SETTINGS: dict[str, Any] = {
     "EMAIL_VERIFICATION": str,
     "PASSWORD_MIN_LENGTH": int,
     "PASSWORD_MIN_LENGTH_TWO_FACTOR": int,
+    "IMPORT_MAX_BYTES": int,
+    "IMPORT_MAX_ROWS": int,
     "ARGON2_TIME_COST": int,
     "ARGON2_MEMORY_COST": int,
     "ARGON2_PARALLELISM": int,
@@ -82,9 +84,11 @@ ENV_SETTINGS: dict[str, Any] = {
     "OIDC_CLIENT_SECRET": str,
     "OIDC_NAME": str,
     "OIDC_CREATE_ACCOUNTS": lambda v: v.lower() in {"1", "true", "yes"},
+    "OIDC_TIMEOUT": float,
     "SSO_ONLY": lambda v: v.lower() in {"1", "true", "yes"},
     "RATELIMIT_ENABLED": lambda v: v.lower() in {"1", "true", "yes"},
     "RATELIMIT_STORAGE_URI": str,
+    "RATELIMIT_KEY_PREFIX": str,
     "RATELIMIT_EXEMPT_ADDRESSES": str,
     "RATELIMIT_LOGIN_PER_ACCOUNT": str,
     "RATELIMIT_LOGIN_PER_ADDRESS": str,
@@ -113,8 +117,9 @@ class Defaults:
     MAX_CONTENT_LENGTH = 1024 * 1024
     LINE_LENGTH = 80
     AMENDMENTS_PER_PAGE = 50
-    # werkzeug's default (scrypt); tests use a cheap method to stay fast.
-    PASSWORD_HASH_METHOD = "scrypt"
+    # "argon2id" (manifesto/accounts/passwords.py, ARGON2_* below), or one of werkzeug's methods;
+    # tests use a cheap one to stay fast. Older scrypt/pbkdf2 hashes are upgraded at the next login.
+    PASSWORD_HASH_METHOD = "argon2id"
     SQLITE_BUSY_TIMEOUT_MS = 15000
     # PostgreSQL: how long a request may wait for the database before the
     # user gets the 503 page instead of a hung request (seconds; 0 turns one off).
@@ -200,6 +205,16 @@ class Defaults:
     # NIST SP 800-63B-4: 15 characters for a password that alone signs in, 8 with a second factor.
     PASSWORD_MIN_LENGTH = 15
     PASSWORD_MIN_LENGTH_TWO_FACTOR = 8
+    # Argon2id, above OWASP's minimum (m=19 MiB t=2 p=1). Measured with scripts/bench_login.py on the
+    # 2-core machine: one verify costs ~59 ms of one core (m=19 MiB t=2: ~22 ms; m=46 MiB t=1: ~58 ms
+    # but more memory per login); 800 delegates in five minutes (2.7 logins/s) keep ~8% of 2 cores busy.
+    ARGON2_TIME_COST = 2
+    ARGON2_MEMORY_COST = 32768  # KiB
+    ARGON2_PARALLELISM = 1
+    # Delegates imported from a CSV file (accounts/importing.py): the largest file and the most rows
+    # one import takes. Only that upload may exceed MAX_CONTENT_LENGTH.
+    IMPORT_MAX_BYTES = 5 * 1024 * 1024
+    IMPORT_MAX_ROWS = 20_000
 
     # --- Accounts: two factors (#16) ---
     TWO_FACTOR_REQUIRED = False  # moderators and admins must set up TOTP at their next login
@@ -213,8 +228,27 @@ class Defaults:
     OIDC_NAME = "single sign-on"  # the button says "Log in with <OIDC_NAME>"
     OIDC_CREATE_ACCOUNTS = True  # a first login creates the account (just in time); else only invited ones
     SSO_ONLY = False  # no password login or registration: everyone comes through the provider
+    OIDC_TIMEOUT = 10.0  # seconds any request to the provider may take (discovery, token, keys)
 
     # --- Accounts: rate limits (#16, manifesto/accounts/limits.py) ---
+    # Limits read "N per <period>", several separated by ";"; an empty one is off. Only POSTs count.
+    RATELIMIT_ENABLED = True  # false turns every limit off
+    # None: Redis at REDIS_URL (shared by every worker and machine), else memory (each process counts apart).
+    RATELIMIT_STORAGE_URI: str | None = None
+    RATELIMIT_KEY_PREFIX = "manifesto"  # two installations on one Redis need different ones
+    # The venue's NAT address(es): IPs and networks, comma-separated; exempt from the per-address limits only.
+    RATELIMIT_EXEMPT_ADDRESSES: str | None = None
+    # Failed logins per account (the email typed): growing delays, never a lock for good.
+    RATELIMIT_LOGIN_PER_ACCOUNT = "5 per minute; 20 per hour; 100 per day"
+    # Every login POST per address: 800 delegates behind one NAT logging in within five minutes pass.
+    RATELIMIT_LOGIN_PER_ADDRESS = "2000 per 5 minutes; 20000 per day"
+    # Mail asked for (reset, invitation, verification), per address and per email.
+    RATELIMIT_MAIL_PER_ADDRESS = "100 per hour; 500 per day"
+    RATELIMIT_MAIL_PER_EMAIL = "5 per hour; 20 per day"
+    # Per person: what they create.
+    RATELIMIT_PROPOSALS = "30 per hour"
+    RATELIMIT_COMMENTS = "120 per hour"
+    RATELIMIT_REPORTS = "30 per hour"
 
 
 def database_uri(config: dict[str, Any], instance_path: str) -> str:

@@ -71,30 +71,25 @@ def upgrade():
     with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_recovery_codes_user_id'), ['user_id'], unique=False)
 
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('email_verified_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('awaiting_approval', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('invited_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('totp_enabled_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('totp_last_step', sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column('totp_failures', sa.Integer(), server_default='0', nullable=False))
-        batch_op.add_column(sa.Column('totp_locked_until', sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN: a batch copy of users (SQLite) would drop a table that others point at.
+    op.add_column('users', sa.Column('email_verified_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('users', sa.Column('awaiting_approval', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('users', sa.Column('invited_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('users', sa.Column('totp_secret', sa.String(length=64), nullable=True))
+    op.add_column('users', sa.Column('totp_enabled_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('users', sa.Column('totp_last_step', sa.BigInteger(), nullable=True))
+    op.add_column('users', sa.Column('totp_failures', sa.Integer(), server_default='0', nullable=False))
+    op.add_column('users', sa.Column('totp_locked_until', sa.DateTime(timezone=True), nullable=True))
 
     op.execute("UPDATE users SET email_verified_at = created_at")
 
 
 
 def downgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('totp_locked_until')
-        batch_op.drop_column('totp_failures')
-        batch_op.drop_column('totp_last_step')
-        batch_op.drop_column('totp_enabled_at')
-        batch_op.drop_column('totp_secret')
-        batch_op.drop_column('invited_at')
-        batch_op.drop_column('awaiting_approval')
-        batch_op.drop_column('email_verified_at')
+    # Plain DROP COLUMN (SQLite 3.35+): a batch copy of users would drop the table others point at.
+    for column in ("totp_locked_until", "totp_failures", "totp_last_step", "totp_enabled_at", "totp_secret",
+                   "invited_at", "awaiting_approval", "email_verified_at"):
+        op.drop_column("users", column)
 
     with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recovery_codes_user_id'))
