@@ -18,6 +18,17 @@ A link is made when the mail is written, from the account as it is then
 (``accounts/tokens.py``): a link mailed after the password changed again
 would not work, so none is. These emails are transactional: notification
 settings never stop them, and they carry no unsubscribe link.
+
+Each email is one job of its own, so a failing address is retried alone and
+never holds up or resends the others. Queueing a job costs a write to the
+queue's storage (1-3 ms with the default SQLite file), so a transaction that
+makes many emails (an import of 10,000 delegates) does not queue them in the
+request: after its commit it queues ONE job carrying the event ids
+(:func:`_account_mail_batch_job`), and the worker queues the per-email jobs
+from there. A transaction with at most ``QUEUE_IN_REQUEST`` emails queues
+them itself, as before. The batch job only queues: it sends nothing and is
+never retried as a whole, which would queue some emails twice; when the
+queue's storage fails half-way, it queues a new batch job for the rest.
 """
 
 from __future__ import annotations
@@ -177,14 +188,53 @@ def wanted(event: AuditEvent, user: User) -> bool:
     return True
 
 
+# Up to this many emails of one transaction are queued in the request, one job each; more go in one batch job.
+QUEUE_IN_REQUEST = 20
+
+_BATCH_KEY = "manifesto.account_mail.batch"
+
+
 def on_event_recorded(event, *, obj, actor=None, **_kw) -> None:
     """``event_recorded`` listener: queue the account's email once the transaction commits."""
     if not isinstance(obj, User) or not wanted(event, obj):
         return
     if in_write_transaction():
-        after_commit(partial(enqueue_account_mail, event.id))
+        _batch().append(event.id)
     else:  # recorded outside a write service (never by the house's services): the caller commits first
         log.warning("Account email for %s not queued: recorded outside a write service", event.action)
+
+
+def _batch() -> list[int]:
+    """The ids of the events of the running transaction that get an email, queued together after its commit.
+
+    Kept in the session by transaction: an attempt that rolls back leaves its
+    list behind, and the retry (a new transaction) starts a new one, whose
+    ``after_commit`` is the only one that runs.
+    """
+    session = db.session()  # the request's own Session (the scoped proxy does not offer get_transaction)
+    transaction = session.get_transaction()
+    kept = session.info.get(_BATCH_KEY)
+    if kept is not None and kept[0] is transaction:
+        return kept[1]
+    ids: list[int] = []
+    session.info[_BATCH_KEY] = (transaction, ids)
+    after_commit(partial(_queue_batch, ids))
+    return ids
+
+
+def _queue_batch(event_ids: list[int]) -> None:
+    """After the commit: queue the emails of a transaction, one job each, or one batch job for many."""
+    kept = db.session.info.get(_BATCH_KEY)
+    if kept is not None and kept[1] is event_ids:
+        del db.session.info[_BATCH_KEY]
+    if len(event_ids) <= QUEUE_IN_REQUEST:
+        for event_id in event_ids:
+            try:
+                enqueue_account_mail(event_id)
+            except Exception:  # the change is committed; the other emails still go
+                log.exception("Account email of event %s not queued", event_id)
+    else:
+        enqueue(_account_mail_batch_job, list(event_ids))
 
 
 def write_account_mail(event: AuditEvent, user: User):
@@ -217,3 +267,27 @@ def _account_mail_job(event_id: int) -> None:
 def enqueue_account_mail(event_id: int) -> None:
     """Queue the email of one account event (after the commit)."""
     enqueue(_account_mail_job, event_id, **retry_options())
+
+
+@task("manifesto.account-mail-batch")
+def _account_mail_batch_job(event_ids: list[int]) -> None:
+    """Queue the email of each of many events, one job each (in the worker, not in the request that made them).
+
+    Never retried as a whole (it would queue some emails twice): when the
+    queue fails half-way, a new batch job for the rest waits a retry delay.
+
+    :raises Exception: when even that cannot be queued; the log says how many emails are lost.
+    """
+    for done, event_id in enumerate(event_ids):
+        try:
+            enqueue_account_mail(event_id)
+        except Exception as error:  # the queue's storage: locked, full, unreachable
+            rest = event_ids[done:]
+            log.warning("Account emails: %d of %d queued, the queue failed (%s); the other %d wait for "
+                        "another try", done, len(event_ids), error, len(rest))
+            try:
+                enqueue(_account_mail_batch_job, rest, delay=retry_options()["retry_delay"])
+            except Exception:
+                log.error("Account emails of %d events lost: the queue failed twice", len(rest))
+                raise
+            return
