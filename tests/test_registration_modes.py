@@ -33,6 +33,8 @@ def test_by_invitation_the_page_says_so_and_a_post_is_refused_with_nothing_writt
     assert response.status_code == 403
     assert "Registration here is by invitation only." in response.get_data(as_text=True)
     assert accounts() == before
+    # Nothing invites a visitor to a page that would refuse them.
+    assert 'href="/register"' not in client.get("/login").get_data(as_text=True)
     with pytest.raises(PermissionDenied):
         services.register_user("x@example.org", "X", PHRASE, self_registered=True)
     # Admins, the command line and imports still create accounts.
