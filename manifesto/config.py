@@ -94,6 +94,7 @@ ENV_SETTINGS: dict[str, Any] = {
     "RATELIMIT_LOGIN_PER_ADDRESS": str,
     "RATELIMIT_MAIL_PER_ADDRESS": str,
     "RATELIMIT_MAIL_PER_EMAIL": str,
+    "RATELIMIT_REGISTRATIONS_PER_ADDRESS": str,
     "RATELIMIT_PROPOSALS": str,
     "RATELIMIT_COMMENTS": str,
     "RATELIMIT_REPORTS": str,
@@ -245,6 +246,8 @@ class Defaults:
     # Mail asked for (reset, invitation, verification), per address and per email.
     RATELIMIT_MAIL_PER_ADDRESS = "100 per hour; 500 per day"
     RATELIMIT_MAIL_PER_EMAIL = "5 per hour; 20 per day"
+    # Accounts created per address (each mails a verification link); the venue's address is exempt.
+    RATELIMIT_REGISTRATIONS_PER_ADDRESS = "1000 per hour; 3000 per day"
     # Per person: what they create.
     RATELIMIT_PROPOSALS = "30 per hour"
     RATELIMIT_COMMENTS = "120 per hour"

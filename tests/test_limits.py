@@ -324,6 +324,26 @@ def test_comments_and_reports_are_limited_per_person(make_app, make_document, ma
     assert report(f"/d/doc/comments/{mine[1].id}/report", data={"reason": "Off topic."}).status_code == 429
 
 
+def test_accounts_created_from_one_address_are_limited(make_app):
+    """Each registration mails a link to the address typed: a script must not create thousands."""
+    app = make_app(RATELIMIT_REGISTRATIONS_PER_ADDRESS="2 per hour")
+    client = app.test_client()
+
+    def register(n: int, name: str = "New delegate") -> int:
+        return client.post("/register", data={"email": f"new{n}@example.org", "name": name,
+                                              "password": "a phrase of several words", "confirm":
+                                              "a phrase of several words"},
+                           environ_base={"REMOTE_ADDR": "198.51.100.30"}).status_code
+
+    assert register(1, name="") == 400  # a refused form counts for nothing
+    assert [register(n) for n in (1, 2, 3)] == [302, 302, 429]
+    other = app.test_client().post("/register", data={"email": "new4@example.org", "name": "Other",
+                                                      "password": "a phrase of several words",
+                                                      "confirm": "a phrase of several words"},
+                                   environ_base={"REMOTE_ADDR": "198.51.100.31"})
+    assert other.status_code == 302  # another address is counted apart
+
+
 # ------------------------------------------------------------------ mail asked for
 
 def test_reset_links_are_limited_per_email_and_per_address_whether_or_not_there_is_an_account(make_app, make_user):

@@ -33,7 +33,10 @@ minutes are never slowed.
    people from the venue). **Proposals, comments, reports**: per person
    (``RATELIMIT_PROPOSALS``, ``RATELIMIT_COMMENTS``, ``RATELIMIT_REPORTS``),
    counting what was created (a redirect after the POST), not previews or
-   refused forms.
+   refused forms. **Accounts created** per address
+   (``RATELIMIT_REGISTRATIONS_PER_ADDRESS``): each registration mails a
+   verification link to the address typed, so a script must not create
+   thousands; a hall registering in the morning stays far below it.
 5. **The address** is ``request.remote_addr``, which ``ProxyFix``
    (``TRUSTED_PROXIES``, see ``observability.py``) has already taken from the
    trusted proxies' ``X-Forwarded-For``; nothing here reads that header.
@@ -215,6 +218,8 @@ RULES: tuple[Rule, ...] = (
          _l("Too many emails were asked for from your network in a short time.")),
     Rule("RATELIMIT_MAIL_PER_EMAIL", MAIL_ENDPOINTS + INVITATION_ENDPOINTS, _by_email_asked, None, None,
          _l("Too many emails were asked for this address in a short time.")),
+    Rule("RATELIMIT_REGISTRATIONS_PER_ADDRESS", ("accounts.register",), _by_address, _created, _exempt_address,
+         _l("Many accounts were created from your network in a short time.")),
     Rule("RATELIMIT_PROPOSALS", ("amendments.new",), _by_person, _created, _anonymous,
          _l("You have proposed many amendments in the last hour.")),
     Rule("RATELIMIT_COMMENTS", COMMENT_ENDPOINTS, _by_person, _created, _anonymous,
