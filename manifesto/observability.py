@@ -258,10 +258,13 @@ def _log_request(method: str, path: str, status: int, seconds: float, queries: i
 
 # ----------------------------------------------------------------- the metrics endpoint
 
-def allowed_networks(value: str | None) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """The networks of ``METRICS_ALLOW`` (``10.0.0.5, 192.168.0.0/24, ::1``).
+def allowed_networks(value: str | None, setting: str = "METRICS_ALLOW",
+                     ) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The networks of a setting listing addresses (``10.0.0.5, 192.168.0.0/24, ::1``): ``METRICS_ALLOW``,
+    ``RATELIMIT_EXEMPT_ADDRESSES``.
 
-    :raises ValueError: for anything that is not an address or network, so a typo fails at start-up.
+    :raises ValueError: naming ``setting``, for anything that is not an address or network, so a typo
+        fails at start-up.
     """
     networks = []
     for item in (value or "").split(","):
@@ -269,7 +272,7 @@ def allowed_networks(value: str | None) -> tuple[ipaddress.IPv4Network | ipaddre
             try:
                 networks.append(ipaddress.ip_network(item.strip(), strict=False))
             except ValueError as error:
-                raise ValueError(f"METRICS_ALLOW: {item.strip()!r} is not an address or network") from error
+                raise ValueError(f"{setting}: {item.strip()!r} is not an address or network") from error
     return tuple(networks)
 
 

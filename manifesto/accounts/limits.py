@@ -89,6 +89,7 @@ from ..audit.services import record_event
 from ..errors import resend_form
 from ..extensions import db
 from ..locking import lock_row
+from ..observability import allowed_networks
 from ..services import ValidationError, writes
 from .models import User
 from .services import get_user_by_email, normalise_email
@@ -256,15 +257,7 @@ def exempt_networks(value: str | None) -> tuple[ipaddress.IPv4Network | ipaddres
 
     :raises ValueError: for anything that is not an address or network, so a typo fails at start-up.
     """
-    networks = []
-    for item in (value or "").split(","):
-        if item.strip():
-            try:
-                networks.append(ipaddress.ip_network(item.strip(), strict=False))
-            except ValueError as error:
-                raise ValueError(f"RATELIMIT_EXEMPT_ADDRESSES: {item.strip()!r} is not an address or network") \
-                    from error
-    return tuple(networks)
+    return allowed_networks(value, "RATELIMIT_EXEMPT_ADDRESSES")
 
 
 def _limit_string(config, rule: Rule) -> str:
