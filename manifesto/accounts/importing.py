@@ -47,7 +47,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale, ngettext
+from flask_babel import force_locale, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -402,7 +402,7 @@ def too_large() -> ValidationError:
     """The refusal of a file over ``IMPORT_MAX_BYTES`` (the upload's page gives it before reading the file)."""
     size = int(current_app.config["IMPORT_MAX_BYTES"]) / (1024 * 1024)
     return ValidationError(_("The file is larger than %(size)s MB. Split the list into several files.",
-                             size=f"{size:g}"), "file")
+                             size=format_decimal(size)), "file")
 
 
 # ------------------------------------------------------------------ planning

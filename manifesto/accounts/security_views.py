@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
 from flask_login import current_user, login_required, logout_user
@@ -120,7 +121,8 @@ def end_others():
     """Log out everywhere else, keeping this browser."""
     current = sessions.current_session(current_user)
     ended = sessions.end_other_sessions(current_user, current.id if current else None)
-    flash(_("Logged out everywhere else (%(num)s sessions ended).", num=ended), "success")
+    flash(ngettext("Logged out everywhere else (%(num)s session ended).",
+                   "Logged out everywhere else (%(num)s sessions ended).", ended), "success")
     return redirect(url_for("security.index") + "#sessions")
 
 
