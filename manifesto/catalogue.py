@@ -36,7 +36,8 @@ ROOT = os.path.dirname(PACKAGE_DIR)
 MAPPING = os.path.join(ROOT, "babel.cfg")
 TEMPLATE = os.path.join(TRANSLATIONS_DIR, "messages.pot")
 KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2),
-            "lazy_ngettext": (1, 2), "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
+            "lazy_ngettext": (1, 2), "pgettext": ((1, "c"), 2), "lazy_pgettext": ((1, "c"), 2),
+            "npgettext": ((1, "c"), 2, 3)}
 TRANSLATED = [code for code in LANGUAGES if code != DEFAULT_LANGUAGE]
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|\{(\w+)\}")
 
@@ -161,7 +162,7 @@ def problems(language: str, template: Catalog | None = None) -> Iterator[Problem
         if not message.id:
             continue
         key = message.id
-        translated = catalog.get(key if isinstance(key, str) else key[0])
+        translated = catalog.get(key if isinstance(key, str) else key[0], context=message.context)
         shown = key if isinstance(key, str) else key[0]
         if translated is None:
             yield Problem(language, shown, "not in the catalogue (run: flask --app manifesto translations update)")

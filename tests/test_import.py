@@ -133,6 +133,14 @@ def test_quoted_newlines_stay_in_their_cell_and_lines_are_counted(app):
     assert (second.name, second.line) == ("Kofi", 5)
 
 
+def test_the_missing_columns_are_named_in_the_readers_language(app):
+    from flask_babel import force_locale
+
+    with force_locale("fr"), pytest.raises(ValidationError) as refused:
+        importing.read_delegates(csv_of("a,b", header="qui,où"))
+    assert "Manquantes\xa0: nom, courriel." in refused.value.message
+
+
 def test_extra_columns_are_left_out_with_a_note_and_columns_may_come_in_any_order(app):
     preview = importing.read_delegates(csv_of("moderator,Kofi,kofi@example.org,42", header="ROLE,Name,E-mail,Seat"))
     assert preview.columns == ["role", "name", "email"] and preview.ignored == ["Seat"]

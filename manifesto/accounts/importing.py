@@ -50,6 +50,7 @@ from flask import current_app
 from flask_babel import force_locale, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -80,6 +81,8 @@ HEADER_NAMES = {
     "role": ("role", "rol"),
     "language": ("language", "lang", "locale", "langue", "idioma", "lengua"),
 }
+# The required columns as a refusal names them, in the reader's language (the header may be in any).
+REQUIRED_LABELS = {"name": lazy_pgettext("CSV column", "name"), "email": lazy_pgettext("CSV column", "email")}
 # Role names accepted besides the values and their labels in each language.
 ROLE_SYNONYMS = {"administrator": "admin", "administrateur": "admin", "administrateur·rice": "admin",
                  "administrador": "admin", "administradora": "admin", "moderatrice": "moderator",
@@ -265,7 +268,7 @@ def _header(text: str) -> tuple[str, dict[str, int], list[str]]:
     raise ValidationError(
         _("The first line must name the columns. Missing: %(missing)s. Expected: name and email, and if you "
           "like organisation, country, role and language, separated by commas, semicolons or tabs.",
-          missing=", ".join(missing)), "file")
+          missing=", ".join(str(REQUIRED_LABELS[column]) for column in missing)), "file")
 
 
 def _role_names() -> dict[str, str]:
