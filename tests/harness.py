@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
@@ -19,6 +24,57 @@ from sqlalchemy.exc import OperationalError
 from manifesto.extensions import db
 
 PASSWORD = "correct-horse-battery"
+# The tests' own Redis database (the page cache's and the rate limits' process tests use it).
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def redis_client(url: str = REDIS_URL):
+    """A client of the tests' Redis, or a skip with the reason when no Redis answers there."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("needs Redis on 127.0.0.1:6379")
+    return client
+
+
+def free_port() -> int:
+    """A port nobody listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_app(instance: Path, database_url: str, settings: str, redis_url: str = REDIS_URL,
+              ) -> tuple[subprocess.Popen, str]:
+    """Start a real app process (``flask run``) on its own port, with ``settings`` as its instance/config.py.
+
+    Every process started for one test shares the database, Redis and secret key, as two machines
+    of one site do. Waits until it answers; raises with its log when it does not start.
+    """
+    instance.mkdir()
+    (instance / "config.py").write_text(settings)
+    port = free_port()
+    env = {**os.environ, "MANIFESTO_INSTANCE_PATH": str(instance), "DATABASE_URL": database_url,
+           "REDIS_URL": redis_url, "SECRET_KEY": "one key for both machines"}
+    env.pop("RATELIMIT_STORAGE_URI", None)
+    log = instance / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "manifesto", "run", "--port", str(port),
+                                    "--no-reload", "--with-threads"], env=env, stdout=output, stderr=output)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):
+                return process, base
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(log.read_text())
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server at {instance} did not start")
 
 
 def empty_tables() -> None:

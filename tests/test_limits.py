@@ -12,7 +12,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import time
 import types
 import urllib.error
@@ -21,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from harness import PASSWORD, _config
+from harness import PASSWORD, REDIS_URL, _config, redis_client, serve_app
 from sqlalchemy import insert, select
 
 from manifesto.accounts import limits
@@ -451,19 +450,13 @@ def test_logins_work_while_redis_is_down(make_app, make_user, caplog):
 
 # ------------------------------------------------------------------ two app processes on one Redis
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
 SERVER_PASSWORD = "a delegate's own long passphrase"
 
 
 @pytest.fixture
 def redis_prefix():
     """A key prefix of this test's own in the tests' Redis database, its keys removed afterwards."""
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("needs Redis on 127.0.0.1:6379")
+    client = redis_client()
     prefix = f"manifesto-test-limits-{time.monotonic_ns()}"
     yield prefix, client
     for key in client.scan_iter(f"*{prefix}*"):
@@ -489,33 +482,9 @@ def _prepare(tmp_path: Path) -> str:
 
 
 def _serve(tmp_path: Path, name: str, url: str, prefix: str) -> tuple[subprocess.Popen, str]:
-    """Start one app process (its own port and instance folder, limits on Redis); wait until it answers."""
-    instance = tmp_path / f"instance-{name}"
-    instance.mkdir()
-    (instance / "config.py").write_text(f"RATELIMIT_KEY_PREFIX = {prefix!r}\nQUEUE_MODE = 'immediate'\n"
-                                        "PAGE_CACHE = 'memory'\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "MANIFESTO_INSTANCE_PATH": str(instance), "DATABASE_URL": url, "REDIS_URL": REDIS_URL,
-           "SECRET_KEY": "one key for both machines"}
-    env.pop("RATELIMIT_STORAGE_URI", None)
-    log = instance / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "manifesto", "run", "--port", str(port),
-                                    "--no-reload", "--with-threads"], env=env, stdout=output, stderr=output)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1):
-                return process, base
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(log.read_text())
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"server {name} did not start")
+    """Start one app process (its own port and instance folder, limits on the shared Redis)."""
+    return serve_app(tmp_path / f"instance-{name}", url, f"RATELIMIT_KEY_PREFIX = {prefix!r}\n"
+                     "QUEUE_MODE = 'immediate'\nPAGE_CACHE = 'memory'\n")
 
 
 def _log_in(base: str, email: str, password: str) -> tuple[int, dict]:

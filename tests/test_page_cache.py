@@ -14,6 +14,7 @@ import threading
 import time
 
 import pytest
+from harness import REDIS_URL, redis_client
 
 from manifesto import pagecache
 from manifesto.amendments import services as amendments
@@ -23,8 +24,6 @@ from manifesto.discussion import moderation
 from manifesto.documents import services as documents
 from manifesto.extensions import db
 from manifesto.releases import services as releases
-
-REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 def _etag(response) -> str:
@@ -294,12 +293,7 @@ def test_many_concurrent_misses_render_once_in_one_process():
 @pytest.fixture
 def redis_url():
     """A Redis database of the tests' own, emptied of the page cache's keys before and after."""
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("needs Redis on 127.0.0.1:6379")
+    client = redis_client()
     prefix = f"manifesto:test:{time.monotonic_ns()}:"
     yield REDIS_URL, prefix
     for key in client.scan_iter(prefix + "*"):

@@ -12,26 +12,16 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
-import socket
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
-from harness import _config
+from harness import REDIS_URL, _config, redis_client, serve_app
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
 PASSWORD = "a moderator's long password"
-
-
-def _free_port() -> int:
-    """A port nobody listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _prepare(tmp_path: Path) -> tuple[str, int]:
@@ -59,30 +49,9 @@ def _prepare(tmp_path: Path) -> tuple[str, int]:
 
 
 def _serve(tmp_path: Path, name: str, url: str, prefix: str) -> tuple[subprocess.Popen, str]:
-    """Start one app process on its own port and instance folder; wait until it answers."""
-    instance = tmp_path / f"instance-{name}"
-    instance.mkdir()
-    (instance / "config.py").write_text(f"PAGE_CACHE = 'redis'\nPAGE_CACHE_PREFIX = {prefix!r}\n"
-                                        "QUEUE_MODE = 'immediate'\n")
-    port = _free_port()
-    env = {**os.environ, "MANIFESTO_INSTANCE_PATH": str(instance), "DATABASE_URL": url, "REDIS_URL": REDIS_URL,
-           "SECRET_KEY": "one key for both machines"}
-    log = instance / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "manifesto", "run", "--port", str(port),
-                                    "--no-reload", "--with-threads"], env=env, stdout=output, stderr=output)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1):
-                return process, base
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(log.read_text())
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"server {name} did not start")
+    """Start one app process on its own port and instance folder, caching in the shared Redis."""
+    return serve_app(tmp_path / f"instance-{name}", url, f"PAGE_CACHE = 'redis'\nPAGE_CACHE_PREFIX = {prefix!r}\n"
+                     "QUEUE_MODE = 'immediate'\n")
 
 
 def _csrf(html: str) -> str:
@@ -93,12 +62,7 @@ def _csrf(html: str) -> str:
 @pytest.fixture
 def redis_prefix():
     """A key prefix of this test's own in the tests' Redis database, removed afterwards."""
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("needs Redis on 127.0.0.1:6379")
+    client = redis_client()
     prefix = f"manifesto:test-processes:{time.monotonic_ns()}:"
     yield prefix
     for key in client.scan_iter(prefix + "*"):
