@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, abort, request
 from flask_login import current_user
 
-from . import accounts, amendments, audit, cli, discussion, documents, exports, i18n, jobs, notifications
+from . import accounts, amendments, api, audit, cli, discussion, documents, exports, i18n, jobs, notifications
 from . import config as config_module
 from . import delivery, observability, pagecache, releases, search, web
 from .audit import states as audit_states
@@ -30,7 +30,7 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 # Lower areas first: an area's listeners, providers and pages may rely on those beneath it, never above.
-AREAS = (audit, accounts, documents, amendments, discussion, notifications, search, releases, exports)
+AREAS = (audit, accounts, documents, amendments, discussion, notifications, search, releases, exports, api)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -86,6 +86,7 @@ def _import_models() -> None:
     """Import every model (and nothing else) so that metadata and migrations see all tables."""
     from .accounts import models as _accounts  # noqa: F401
     from .amendments import models as _amendments  # noqa: F401
+    from .api import models as _api  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .discussion import models as _discussion  # noqa: F401
     from .documents import models as _documents  # noqa: F401

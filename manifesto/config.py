@@ -98,6 +98,14 @@ ENV_SETTINGS: dict[str, Any] = {
     "RATELIMIT_PROPOSALS": str,
     "RATELIMIT_COMMENTS": str,
     "RATELIMIT_REPORTS": str,
+    "RATELIMIT_API_PER_TOKEN": str,
+    "RATELIMIT_API_PER_ADDRESS": str,
+    "API_MAX_BODY": int,
+    "API_MAX_PAGE_SIZE": int,
+    "WEBHOOK_ALLOW_PRIVATE": lambda v: v.lower() in {"1", "true", "yes"},
+    "WEBHOOK_TIMEOUT": float,
+    "WEBHOOK_MAX_ATTEMPTS": int,
+    "WEBHOOK_DISABLE_AFTER": int,
 }
 
 
@@ -252,6 +260,22 @@ class Defaults:
     RATELIMIT_PROPOSALS = "30 per hour"
     RATELIMIT_COMMENTS = "120 per hour"
     RATELIMIT_REPORTS = "30 per hour"
+    # The API (#17): every call counts, reads too; per token, and per address for calls without one.
+    RATELIMIT_API_PER_TOKEN = "600 per minute; 20000 per hour"
+    RATELIMIT_API_PER_ADDRESS = "300 per minute; 5000 per hour"
+
+    # --- The API and webhooks (#17, manifesto/api/) ---
+    API_MAX_BODY = 256 * 1024  # bytes a request body may have (413 beyond)
+    API_MAX_PAGE_SIZE = 100  # items a list page may ask for (per_page)
+    API_PAGE_SIZE = 25  # items of a list page by default
+    # Webhook receivers at private, loopback or link-local addresses are refused unless this is true
+    # (an intranet receiver); cloud metadata addresses (169.254.169.254...) are refused always.
+    WEBHOOK_ALLOW_PRIVATE = False
+    WEBHOOK_TIMEOUT = 5.0  # seconds to connect, and again to answer
+    WEBHOOK_MAX_ATTEMPTS = 8  # then the delivery has failed; waits double from WEBHOOK_RETRY_DELAY
+    WEBHOOK_RETRY_DELAY = 30.0  # seconds before the second attempt (then 60, 120... at most an hour)
+    WEBHOOK_DISABLE_AFTER = 24 * 3600  # seconds of nothing but failures before a receiver is switched off
+    WEBHOOK_RESPONSE_MAX_BYTES = 4096  # of a receiver's answer read (and kept, shortened, in the log)
 
 
 def database_uri(config: dict[str, Any], instance_path: str) -> str:

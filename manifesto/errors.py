@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Callable
 from types import CodeType
+from typing import Any
 
 from flask import current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -241,8 +243,20 @@ def handle_database_error(error: Exception):
     return page, 503, {"Retry-After": str(RETRY_AFTER[reason])}
 
 
+# Addresses answered in another form than a page (the JSON API), by path prefix: handler(error) -> response.
+_elsewhere: dict[str, Callable[[HTTPException], Any]] = {}
+
+
+def answer_elsewhere(prefix: str, handler: Callable[[HTTPException], Any]) -> None:
+    """Let an area answer the HTTP errors of the addresses under ``prefix`` that match none of its views."""
+    _elsewhere[prefix] = handler
+
+
 def handle_http_error(error: HTTPException):
     """Render a readable page for 4xx/5xx errors raised with abort()."""
+    for prefix, handler in _elsewhere.items():
+        if request.path.startswith(prefix):
+            return handler(error)
     g.error_page = True
     code = error.code or 500
     template = f"errors/{code}.html" if code in (400, 403, 404, 405, 409, 413) else "errors/generic.html"

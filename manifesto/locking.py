@@ -6,9 +6,10 @@ no-op, since ``BEGIN IMMEDIATE`` already serialises writers, but the order is
 still checked, so a mistake shows up in the SQLite test run too):
 
 1. **Levels.** Rows are locked level by level: documents, then sections, then
-   amendments, then comments, then reports, then users. A transaction never locks a new row of a lower
-   level once it holds one of a higher level (re-taking a row it already
-   holds is fine). Locks taken in one global order cannot form a cycle.
+   amendments, then comments, then reports, then users, then the API's
+   tokens, webhooks and webhook deliveries. A transaction never locks a new
+   row of a lower level once it holds one of a higher level (re-taking a
+   row it already holds is fine). Locks taken in one global order cannot form a cycle.
 2. **Within a level** one call locks its rows in ascending id. A second call
    at the same level may add rows only while the transaction holds a lock of
    the level above (the document for sections, a section for amendments):
@@ -43,7 +44,9 @@ from .extensions import db
 
 T = TypeVar("T")
 
-LEVELS = {"documents": 1, "sections": 2, "amendments": 3, "comments": 4, "reports": 5, "users": 6}
+LEVELS = {"documents": 1, "sections": 2, "amendments": 3, "comments": 4, "reports": 5, "users": 6,
+          # The API's own rows (#17): a person's tokens, then webhooks and their deliveries.
+          "api_tokens": 7, "webhooks": 8, "webhook_deliveries": 9}
 _PARENT = {level: level - 1 for level in LEVELS.values()}
 
 # Rows locked by the running write transaction, by table; None outside one.

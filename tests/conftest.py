@@ -208,6 +208,23 @@ def document(make_document):
 
 
 @pytest.fixture
+def make_token(app):
+    """Make a personal access token through the service: ``make_token(user, scopes=("read",))`` -> its secret."""
+    from manifesto.api.models import SCOPES
+    from manifesto.api.tokens import create_token
+
+    def factory(user, scopes=SCOPES, *, name: str = "Test token", expires_in_days: int | None = None) -> str:
+        return create_token(user, name=name, scopes=scopes, expires_in_days=expires_in_days).secret
+
+    return factory
+
+
+def bearer(secret: str | None) -> dict[str, str]:
+    """The header an API call sends its token in (none for None)."""
+    return {"Authorization": f"Bearer {secret}"} if secret else {}
+
+
+@pytest.fixture
 def queries():
     """The query counter as a fixture."""
     return count_queries

@@ -28,6 +28,8 @@ ALLOWED = {
     "releases": {"accounts", "audit", "documents", "amendments", "text"},
     "exports": {"accounts", "audit", "documents", "amendments", "discussion", "notifications", "releases", "search",
                 "text"},
+    "api": {"accounts", "audit", "documents", "amendments", "discussion", "notifications", "releases", "search",
+            "text"},
 }
 AREAS = set(ALLOWED) | {"seed", "migrations"}
 

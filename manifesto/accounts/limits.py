@@ -58,6 +58,13 @@ minutes are never slowed.
    passwords excepted, as the 503 page does (``errors.resend_form``).
 9. ``RATELIMIT_ENABLED = False`` turns every limit off (a private deployment,
    a test of something else); an empty limit setting turns that one off.
+10. **The API** (#17) counts every request, GETs too, since a script may read
+   thousands of times a minute: per token (``RATELIMIT_API_PER_TOKEN``) and,
+   for calls without a token, per address (``RATELIMIT_API_PER_ADDRESS``,
+   ``RATELIMIT_EXEMPT_ADDRESSES`` exempt). :data:`API_RULES` is their table,
+   :func:`api_allowance` counts a call on the same storage and strategy and
+   gives what the ``RateLimit-*`` headers say; the API answers a refusal
+   with 429 problem details. Its requests never reach :data:`RULES`.
 
 One Flask-Limiter per app (``app.extensions``; ``extensions.limiter`` is the
 current app's): Flask-Limiter keeps its storage and settings on the instance,
@@ -232,6 +239,23 @@ _BY_SCOPE = {rule.scope: rule for rule in RULES}
 LOGIN_PER_ACCOUNT = RULES[0]
 
 
+@dataclass(frozen=True)
+class ApiRule:
+    """A limit of the API: its setting and its bucket's name."""
+
+    setting: str
+
+    @property
+    def scope(self) -> str:
+        """The bucket's name in the storage."""
+        return self.setting.removeprefix("RATELIMIT_").lower()
+
+
+API_PER_TOKEN = ApiRule("RATELIMIT_API_PER_TOKEN")
+API_PER_ADDRESS = ApiRule("RATELIMIT_API_PER_ADDRESS")
+API_RULES = (API_PER_TOKEN, API_PER_ADDRESS)
+
+
 @dataclass
 class _State:
     """One app's limiter and what its rules need at request time."""
@@ -243,6 +267,19 @@ class _State:
 
 
 # ------------------------------------------------------------------ settings
+
+def _api_limit_string(config, rule: ApiRule) -> str:
+    """An API limit as set, checked.
+
+    :raises ValueError: naming the setting, when the limits library cannot read it.
+    """
+    value = (config.get(rule.setting) or "").strip()
+    try:
+        parse_many(value) if value else None
+    except ValueError as error:
+        raise ValueError(f"{rule.setting}: {value!r} is not a limit like '600 per minute'") from error
+    return value
+
 
 def storage_uri(config) -> str:
     """Where the counts live: ``RATELIMIT_STORAGE_URI``, else Redis at ``REDIS_URL``, else this process's memory."""
@@ -301,6 +338,8 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(_by_address, default_limits=[_limit(config, rule) for rule in RULES], strategy=STRATEGY,
                       storage_uri=uri, storage_options=options, key_prefix=prefix, swallow_errors=True,
                       in_memory_fallback_enabled=True, headers_enabled=False)
+    for rule in API_RULES:
+        _api_limit_string(config, rule)  # a typo fails at start-up, not at the first call
     limited = frozenset(endpoint for rule in RULES for endpoint in rule.endpoints)
     # Every other request (GETs, other endpoints) skips the limiter at once: it would cost each page ~0.3 ms.
     limiter.request_filter(lambda: request.method != "POST" or request.endpoint not in limited)
@@ -411,3 +450,86 @@ def handle_rate_limited(error: RateLimitExceeded):
     page = render_template("errors/429.html", why=rule.why if rule else None, when=when, resend=resend,
                            reset_endpoint=reset_url, again=request.full_path.rstrip("?"))
     return page, 429, {"Retry-After": str(seconds)}
+
+
+# ------------------------------------------------------------------ the API
+
+@dataclass(frozen=True)
+class Allowance:
+    """What an API call left of its tightest limit: for the ``RateLimit-*`` headers, and whether it may go on."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window frees a call (Retry-After when refused)
+    policy: str  # "600;w=60", the header RateLimit-Policy's form
+
+
+def api_allowance(rule: ApiRule, key: str) -> Allowance | None:
+    """Count one API call under ``rule`` for ``key`` (a token, an address); None when no limit applies.
+
+    Every window of the setting is tested first and counted only when all
+    allow it, so a refused call costs nothing. A storage that fails lets the
+    call through (logged), as the pages' limits do.
+    """
+    state: _State | None = current_app.extensions.get(EXTENSION)
+    if state is None or not state.limiter.enabled:
+        return None
+    if rule is API_PER_ADDRESS and _exempt_address():
+        return None
+    value = (current_app.config.get(rule.setting) or "").strip()
+    if not value:
+        return None
+    items = parse_many(value)
+    bucket = ([state.prefix] if state.prefix else []) + [key, rule.scope]
+    strategy = state.limiter.limiter
+    try:
+        allowed = all(strategy.test(item, *bucket) for item in items)
+        if allowed:
+            for item in items:
+                strategy.hit(item, *bucket)
+        stats = [(item, *strategy.get_window_stats(item, *bucket)) for item in items]
+    except Exception:  # the storage is down: the call goes through, as every limit does then
+        log.warning("Could not count an API call under %s", rule.setting, exc_info=True)
+        return None
+    now = time.time()
+    blocking = [entry for entry in stats if entry[2] <= 0] if not allowed else []
+    item, reset_at, remaining = max(blocking, key=lambda entry: entry[1]) if blocking \
+        else min(stats, key=lambda entry: entry[2])
+    return Allowance(allowed=allowed, limit=item.amount, remaining=max(0, remaining),
+                     reset=max(1, math.ceil(reset_at - now)),
+                     policy=", ".join(f"{entry.amount};w={entry.get_expiry()}" for entry in items))
+
+
+def creation_allowance(setting: str, user_id: int, *, count: bool) -> Allowance | None:
+    """The per-person limit of what the API creates (``RATELIMIT_PROPOSALS``...), in the pages' own bucket.
+
+    An amendment proposed through the API counts as one proposed on its page:
+    the API is no way around the limit. ``count=False`` only tests (before
+    the service runs); ``count=True`` counts one creation (after it
+    succeeded). None when no limit applies or the storage fails.
+    """
+    state: _State | None = current_app.extensions.get(EXTENSION)
+    rule = next((rule for rule in RULES if rule.setting == setting), None)
+    if state is None or rule is None or not state.limiter.enabled:
+        return None
+    value = (current_app.config.get(setting) or "").strip()
+    if not value:
+        return None
+    items = parse_many(value)
+    bucket = _bucket(state, f"person:{user_id}", rule)
+    strategy = state.limiter.limiter
+    try:
+        if count:
+            for item in items:
+                strategy.hit(item, *bucket)
+            return None
+        allowed = all(strategy.test(item, *bucket) for item in items)
+        stats = [(item, *strategy.get_window_stats(item, *bucket)) for item in items]
+    except Exception:  # the storage is down: the call goes through, as every limit does then
+        log.warning("Could not read the %s limit of person %s", setting, user_id, exc_info=True)
+        return None
+    item, reset_at, remaining = min(stats, key=lambda entry: entry[2])
+    return Allowance(allowed=allowed, limit=item.amount, remaining=max(0, remaining),
+                     reset=max(1, math.ceil(reset_at - time.time())),
+                     policy=", ".join(f"{entry.amount};w={entry.get_expiry()}" for entry in items))

@@ -23,6 +23,7 @@ from ..accounts.rules import is_admin, is_moderator
 from ..audit.services import record_event
 from ..extensions import db
 from ..locking import lock_row, lock_rows
+from ..pagination import Page, paginate
 from ..services import ConflictError, NotFound, PermissionDenied, ValidationError, as_utc, to_int, utcnow, writes
 from ..text.diff import word_diff
 from ..text.diff_html import render_inline, render_side_by_side
@@ -65,6 +66,11 @@ def get_document_or_404(slug: str) -> Document:
     if document is None:
         raise NotFound(_("There is no document at this address."))
     return document
+
+
+def documents_page(page: int = 1, per_page: int = 25) -> Page[Document]:
+    """Every document, oldest first, one page at a time (the API's list; the site shows one at a time)."""
+    return paginate(select(Document).order_by(Document.id), page, per_page)
 
 
 def first_document() -> Document | None:
