@@ -64,7 +64,9 @@ SITE = "site"
 PERSONAL = ("follow.", "notifications.", "export.", "user.registered", "user.password_", "user.preferences_changed",
             # Account security (#16): sessions, second factor, links mailed; no public page shows them.
             "user.signed_in", "user.session", "user.two_factor", "user.recovery", "user.reset_requested",
-            "user.verif", "user.invit", "user.login_")
+            "user.verif", "user.invit", "user.login_",
+            # API tokens (#17): only their owner's tokens page and the admins' list show them.
+            "user.api_token")
 _KEY = "content_scopes"
 
 
