@@ -61,6 +61,9 @@ EXCLUDED_TABLES: dict[str, str] = {
     "recovery_codes": "credentials: two-factor recovery codes never leave the database",
     "external_identities": "links to a sign-on provider's accounts: people are linked again by verified email "
                            "at their next single sign-on",
+    "api_tokens": "credentials: a restored instance starts with no API token; people make new ones",
+    "webhooks": "signing secrets and addresses of receivers: an admin registers them again on the new instance",
+    "webhook_deliveries": "the delivery log of webhooks that are not carried over",
 }
 
 # Columns that never leave the database: what import_archive writes in their place.
