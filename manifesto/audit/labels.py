@@ -81,6 +81,8 @@ ACTIONS = {
     "user.login_code_locked": _l("user login code step locked after wrong codes"),
     "user.invitation_accepted": _l("user invitation accepted"),
     "user.login_linked": _l("user login linked to single sign-on"),
+    "user.api_token_created": _l("API token made"),
+    "user.api_token_revoked": _l("API token revoked"),
 }
 
 # What an event is about, by table: "amendment 12".
@@ -222,6 +224,11 @@ def reason_label(event) -> str | None:
                      version=data.get("version"))
         if data.get("version"):
             return _("Version %(version)s of the section changed the same passage.", version=data.get("version"))
+    if event.action in ("user.api_token_created", "user.api_token_revoked") and data.get("name"):
+        # The token's own name says which one; whether an admin revoked it is worth saying (its owner did not).
+        if data.get("by_admin"):
+            return _("Token “%(name)s”, revoked by an admin.", name=data["name"])
+        return _("Token “%(name)s”.", name=data["name"])
     if event.action == "document.updated" and data.get("release"):
         name = data.get("release_name")
         if name is None:
