@@ -280,3 +280,21 @@ def test_the_forms_need_their_csrf_token(csrf_app, make_user, make_token):
     assert make(client, name="Real", csrf_token=csrf_token(page)).status_code == 200
     assert client.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": csrf_token(page)}).status_code == 303
     assert documents_call(client, secret).status_code == 401
+
+
+def test_the_lists_load_in_a_fixed_number_of_queries(client, users, make_user, login, make_token, queries):
+    """However many tokens and owners, the pages cost the same."""
+    def cost(url: str) -> int:
+        with queries() as counted:
+            assert client.get(url).status_code == 200
+        return counted.count
+
+    admin = users["admin"]
+    make_token(admin)
+    make_token(make_user())
+    login(admin)
+    few = (cost("/admin/tokens"), cost("/account/tokens"))
+    for _ in range(6):
+        make_token(make_user())
+        make_token(admin)
+    assert (cost("/admin/tokens"), cost("/account/tokens")) == few
