@@ -292,8 +292,24 @@ class DeferredToken:
         return str(self)
 
 
+# Address prefixes whose answers never carry the session cookie (the JSON API reads no cookie: a
+# refreshed one on its public answers could be kept by a shared cache and handed to the next caller).
+_cookieless: set[str] = set()
+
+
+def never_set_cookie_under(prefix: str) -> None:
+    """Let an area declare addresses whose answers must never set the session cookie."""
+    _cookieless.add(prefix)
+
+
 class DeliverySessionInterface(SecureCookieSessionInterface):
     """The signed-cookie session, whose save is the last word on a response: cookie lifetime and Cache-Control."""
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        """Never under a cookieless prefix (the API); else as Flask decides (refreshed on each request)."""
+        if _cookieless and request.path.startswith(tuple(_cookieless)):
+            return False
+        return super().should_set_cookie(app, session)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         """Keep a session that holds something for 30 days, write the cookie, then decide Cache-Control."""

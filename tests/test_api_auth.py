@@ -168,8 +168,6 @@ def test_the_session_cookie_is_ignored(csrf_app, make_user, make_document, make_
     assert client.get("/account/tokens").status_code == 200  # the pages' login is untouched
 
 
-@pytest.mark.xfail(strict=True, reason="Flask refreshes a permanent session's cookie on every request, API ones "
-                                        "included (delivery.DeliverySessionInterface); reported to the lead")
 def test_an_api_answer_never_sets_the_session_cookie(client, users, login, document):
     """The API never reads the cookie, so it must not write it either: its public answers may sit in a shared
     cache, which varies them by Authorization, not by Cookie, and would hand one person's session to the next."""

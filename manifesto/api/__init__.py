@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .. import errors
+from .. import delivery, errors
 from ..extensions import csrf
 from . import problems, reference, token_views, v1, webhooks
 
@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(v1.bp)
     # An unknown address or method under /api/v1/ matches no view of the blueprint: problem details still.
     errors.answer_elsewhere("/api/v1/", problems.handle_http_error)
+    delivery.never_set_cookie_under("/api/v1/")
     app.register_blueprint(reference.bp)
     app.register_blueprint(token_views.bp)
     webhooks.init_app(app)
