@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from manifesto.amendments import services as amendments
 from manifesto.documents import services as documents
 
 from conftest import bearer
@@ -173,8 +174,6 @@ def test_a_section_is_conditional_and_follows_its_text_and_the_lines_before_it(c
 
 
 def test_an_accepted_amendment_changes_the_section_answer(client, make_document, users, make_user):
-    from manifesto.amendments import services as amendments
-
     doc = make_document(2, slug="open", phase="amendments", editor=users["admin"])
     entry = documents.current_sections(doc)[0]
     url = f"{API}/open/sections/{entry.section.id}"
@@ -240,6 +239,7 @@ def test_one_version_in_full(client, doc, entries, users):
     new = client.get(f"{base}/2").get_json()
     assert new["body"] == "Second *text*." and "<em>text</em>" in new["body_html"] and new["current"] is True
     assert new["line_count"] == 1
+    no_email(client.get(f"{base}/2"))
     for number in (0, 3, 99999999999999999999):
         missing = client.get(f"{base}/{number}")
         assert missing.status_code == 404
@@ -283,6 +283,7 @@ def test_the_diff_between_two_versions_as_runs_and_html(client, doc, entries, us
     assert {r["op"] for r in data["heading_changes"]} == {"equal", "delete", "insert"}
     assert "<ins" in data["inline_html"] and "<del" in data["inline_html"]
     assert "<table" in data["side_by_side_html"]
+    no_email(response)
     # The inline diff is what the comparison page shows (consecutive versions: the stored one).
     assert data["inline_html"] == documents.compare_versions(
         documents.get_version_or_404(entries[0].section, 1), documents.get_version_or_404(entries[0].section, 2))[0]
