@@ -542,3 +542,32 @@ def test_the_openapi_document_lists_the_refusals_of_the_writes(client):
     assert {"201", "409", "422", "429", "401", "403"} <= set(proposals)
     decision_ = paths["/api/v1/documents/{slug}/amendments/{amendment_id}/decision"]["post"]["responses"]
     assert {"409", "412", "403"} <= set(decision_)
+
+
+# ------------------------------------------------------------------ hostile input
+
+HOSTILE = ["\x00", "x" * 60_000, "<script>alert(1)</script>", "A-" + "9" * 40, "\ud800", "§" * 10]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_text_never_makes_a_500(client, doc, entries, author, users, make_token, value):
+    amendment_id = propose(author, doc, entries[0])
+    mine, moderator = make_token(author), make_token(users["moderator"])
+    section = entries[1].section.id
+    answers = [
+        call(client, "POST", BASE, mine, {"kind": "modify", "section_id": section, "body": value, "reason": value}),
+        call(client, "POST", BASE, mine, {"kind": "insert", "section_id": section, "heading": value, "body": value,
+                                          "reason": "r"}),
+        call(client, "PATCH", f"{BASE}/{amendment_id}", mine, {"body": value, "reason": value, "revision": 1}),
+        call(client, "POST", f"{BASE}/{amendment_id}/withdraw", mine, {"revision": 1, "reason": value}),
+        call(client, "POST", f"{BASE}/{amendment_id}/decision", moderator,
+             {"decision": "merged", "reason": value, "revision": 1, "merged_into": value[:20]}),
+        call(client, "POST", f"{BASE}/{amendment_id}/reports", moderator, {"reason": value}),
+        call(client, "PATCH", f"{BASE}/{amendment_id}", mine, {"body": "x", "reason": "y", "revision": 2**40}),
+        call(client, "GET", f"{BASE}?section={2**40}&author=-1", mine),
+        call(client, "PATCH", f"{BASE}/{amendment_id}", mine, {"body": "x", "reason": "y", "revision": 1},
+             {"If-Match": value.encode("utf-8", "replace").decode("latin-1")[:100]}),
+    ]
+    for response in answers:
+        assert response.status_code < 500, response.get_data(as_text=True)[:300]
+        assert response.is_json

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from conftest import bearer
+from harness import live_markup
 from sqlalchemy import func, select
 
 from manifesto.amendments import services as amendments
@@ -251,3 +252,26 @@ def test_the_openapi_document_lists_the_discussions_refusals(client):
     posting = paths["/api/v1/documents/{slug}/comments"]["post"]["responses"]
     assert {"201", "401", "403", "422", "429"} <= set(posting)
     assert "304" in paths["/api/v1/documents/{slug}/comments/{comment_id}"]["get"]["responses"]
+
+
+HOSTILE = ["\x00", "x" * 30_000, "<script>alert(1)</script>", "\ud800", " \n\t ", "[x](javascript:alert(1))"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_text_never_makes_a_500_nor_live_markup(client, doc, section_id, writer, users, make_token, value):
+    root = comments.post_comment(writer, doc.id, section_id=section_id, body="Root.")
+    token = make_token(users["participant"])
+    answers = [
+        call(client, "POST", BASE, token, {"body": value, "section_id": section_id}),
+        call(client, "POST", BASE, token, {"body": "x", "section_id": section_id, "quote": value,
+                                           "quote_prefix": value[:200], "quote_suffix": value[:200]}),
+        call(client, "POST", f"{BASE}/{root.id}/replies", token, {"body": value}),
+        call(client, "POST", f"{BASE}/{root.id}/reports", token, {"reason": value}),
+        call(client, "GET", f"{BASE}?section={2**40}", token),
+        call(client, "GET", f"{BASE}?amendment=-5", token),
+    ]
+    for response in answers:
+        assert response.status_code < 500, response.get_data(as_text=True)[:300]
+        assert response.is_json
+    listed = client.get(f"{BASE}?section={section_id}").get_json()
+    assert not [found for item in listed["items"] for found in live_markup(item["body_html"] or "")]
