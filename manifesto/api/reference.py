@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, json, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
@@ -159,20 +160,20 @@ def type_markup(schema: dict[str, Any]) -> Markup:
         return Markup('<a href="#schema-{0}"><code>{0}</code></a>').format(_ref_name(schema["$ref"]))
     for key in ("anyOf", "oneOf"):
         if key in schema:
-            return Markup(" or ").join(type_markup(option) for option in schema[key])
+            return Markup(_(" or ")).join(type_markup(option) for option in schema[key])
     if "allOf" in schema and len(schema["allOf"]) == 1:
         return type_markup(schema["allOf"][0])
     if "const" in schema:
         return Markup("<code>{}</code>").format(json.dumps(schema["const"]))
     kind = schema.get("type")
     if isinstance(kind, list):
-        return Markup(" or ").join(type_markup({**schema, "type": one}) for one in kind)
+        return Markup(_(" or ")).join(type_markup({**schema, "type": one}) for one in kind)
     if kind == "array":
-        return Markup("array of ") + type_markup(schema.get("items", {}))
+        return Markup(_("array of %(type)s")) % {"type": type_markup(schema.get("items", {}))}
     if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
-        return Markup("object of ") + type_markup(schema["additionalProperties"])
+        return Markup(_("object of %(type)s")) % {"type": type_markup(schema["additionalProperties"])}
     if kind is None:
-        return Markup("any")
+        return Markup(_("any"))
     text = Markup("<code>{}</code>").format(kind)
     if "format" in schema:
         text += Markup(" ({})").format(schema["format"])
@@ -180,30 +181,31 @@ def type_markup(schema: dict[str, Any]) -> Markup:
 
 
 def constraints(schema: dict[str, Any]) -> list[str]:
-    """The limits a value must keep, in short words: ``1 ≤ value ≤ 100``, ``one of: a, b``, ``default 25``."""
+    """The limits a value must keep, in short words in the reader's language: ``from 1 to 100``, ``default 25``."""
     found = []
     for option in schema.get("anyOf", []):
         found.extend(constraints(option))
     low, high = schema.get("minimum"), schema.get("maximum")
     if low is not None and high is not None:
-        found.append(f"{low} ≤ value ≤ {high}")
+        found.append(_("from %(low)s to %(high)s", low=low, high=high))
     elif low is not None:
-        found.append(f"≥ {low}")
+        found.append(_("at least %(low)s", low=low))
     elif high is not None:
-        found.append(f"≤ {high}")
+        found.append(_("at most %(high)s", high=high))
     if "exclusiveMinimum" in schema:
         found.append(f"> {schema['exclusiveMinimum']}")
     if "exclusiveMaximum" in schema:
         found.append(f"< {schema['exclusiveMaximum']}")
-    for key, words in (("minLength", "at least {} characters"), ("maxLength", "at most {} characters"),
-                       ("minItems", "at least {} items"), ("maxItems", "at most {} items"),
-                       ("pattern", "matching {}")):
+    words = {"minLength": _("at least %(n)s characters"), "maxLength": _("at most %(n)s characters"),
+             "minItems": _("at least %(n)s items"), "maxItems": _("at most %(n)s items"),
+             "pattern": _("matching %(n)s")}
+    for key, text in words.items():
         if key in schema:
-            found.append(words.format(schema[key]))
+            found.append(text % {"n": schema[key]})
     if "enum" in schema:
-        found.append("one of: " + ", ".join(json.dumps(value) for value in schema["enum"]))
+        found.append(_("one of: %(values)s", values=", ".join(json.dumps(value) for value in schema["enum"])))
     if "default" in schema:
-        found.append("default " + json.dumps(schema["default"]))
+        found.append(_("default %(value)s", value=json.dumps(schema["default"])))
     return found
 
 
