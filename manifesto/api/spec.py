@@ -130,7 +130,7 @@ def operation(bp: Blueprint, method: str, rule: str, *, summary: str, tag: str, 
     a token is required (writes). ``errors``: the refusals the view's
     services may answer with besides those every operation has (400, 401,
     403 with a scope, 404 with a path parameter, 413/415/422 with a body,
-    429, 503). ``conditional``: a GET answers 304 to ``If-None-Match``, a
+    422 for any write, 429, 503). ``conditional``: a GET answers 304 to ``If-None-Match``, a
     write refuses a stale ``If-Match`` with 412.
     The view is called with the path's parameters, plus ``query=`` and
     ``body=`` (the validated models) when declared; it returns its model, a
@@ -262,6 +262,8 @@ def _statuses(op: Operation) -> list[int]:
         found.add(422)
     if op.body is not None:
         found |= {413, 415, 422}
+    if op.method not in ("GET", "HEAD"):
+        found.add(422)  # every write's service may refuse with a ValidationError (a field, or the state)
     if op.conditional:
         found.add(304 if op.method in ("GET", "HEAD") else 412)
     return sorted(found)
