@@ -16,6 +16,7 @@ from flask import Flask
 from .. import delivery, errors
 from ..extensions import csrf
 from . import problems, reference, token_views, v1, webhooks
+from .webhooks import views as webhook_views
 
 
 def init_app(app: Flask) -> None:
@@ -27,4 +28,5 @@ def init_app(app: Flask) -> None:
     delivery.never_set_cookie_under("/api/v1/")
     app.register_blueprint(reference.bp)
     app.register_blueprint(token_views.bp)
+    app.register_blueprint(webhook_views.bp)
     webhooks.init_app(app)
