@@ -530,7 +530,7 @@ def _support_answer(document: Document, amendment_id: int) -> SupportOut:
 
 
 @operation(bp, "POST", "/documents/<slug>/amendments/<int:amendment_id>/supports", summary="Support an amendment",
-           tag=TAG, response=SupportOut, scope="propose")
+           tag=TAG, response=SupportOut, scope="propose", errors=(422,))
 def support_amendment(slug: str, amendment_id: int):
     """Co-sign someone else's open amendment (422 when you support it already)."""
     document = documents.get_document_or_404(slug)
@@ -540,7 +540,8 @@ def support_amendment(slug: str, amendment_id: int):
 
 
 @operation(bp, "DELETE", "/documents/<slug>/amendments/<int:amendment_id>/supports",
-           summary="Withdraw your support", tag=TAG, response=SupportOut, scope="propose")
+           summary="Withdraw your support", tag=TAG, response=SupportOut, scope="propose",
+           errors=(422,))
 def withdraw_support(slug: str, amendment_id: int):
     """Take your support back from an open amendment (422 when you did not support it)."""
     document = documents.get_document_or_404(slug)
