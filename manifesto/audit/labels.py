@@ -52,6 +52,12 @@ ACTIONS = {
     "document.updated": _l("document updated"),
     "release.published": _l("release published"),
     "release.marked_final": _l("release marked final"),
+    "webhook.created": _l("webhook added"),
+    "webhook.updated": _l("webhook changed"),
+    "webhook.enabled": _l("webhook switched on"),
+    "webhook.disabled": _l("webhook switched off"),
+    "webhook.deleted": _l("webhook deleted"),
+    "webhook.secret_replaced": _l("webhook secret replaced"),
     "export.queued": _l("export queued"),
     "export.finished": _l("export finished"),
     "export.failed": _l("export failed"),
@@ -94,6 +100,7 @@ OBJECTS = {
     "documents": _l("document %(id)s"),
     "releases": _l("release %(id)s"),
     "export_jobs": _l("export %(id)s"),
+    "webhooks": _l("webhook %(id)s"),
     "users": _l("user %(id)s"),
 }
 
