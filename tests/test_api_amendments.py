@@ -163,8 +163,8 @@ def test_one_amendment_with_diff_supporters_history_and_etag(client, doc, entrie
     data = response.get_json()
     assert data["code"] == "A-001" and data["reason"] == "Because it is better."
     assert data["proposed_body"].endswith(" Added.") and data["base_version"] == 1
-    assert {"op": 1, "text": " Added."} in data["diff"]["runs"] or any(
-        run["op"] == 1 and "Added" in run["text"] for run in data["diff"]["runs"])
+    assert {"op": "insert", "text": " Added."} in data["diff"]["runs"] or any(
+        run["op"] == "insert" and "Added" in run["text"] for run in data["diff"]["runs"])
     assert "<ins" in data["diff"]["inline_html"]
     assert data["supporter_names"] == [users["participant"].display]
     assert [r["number"] for r in data["revisions"]] == [1] and data["decision"] is None

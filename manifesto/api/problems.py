@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, json, request
+from flask import Blueprint, Response, current_app, g, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field

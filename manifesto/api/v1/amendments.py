@@ -14,17 +14,13 @@ counted after it succeeded, so the API is no way around the limit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from flask import url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field
 
-from ...accounts import limits
 from ...accounts.rules import is_member, is_moderator
 from ...amendments import figures, services
 from ...amendments.models import DECIDED, Amendment, Kind, Status
@@ -34,10 +30,9 @@ from ...documents import services as documents
 from ...documents.models import Document
 from ...documents.services import LIMITS
 from ...text.diff import word_diff
-from .. import problems
 from ..spec import Count, Id, Input, Model, Reply, check_if_match, operation
 from .blueprint import bp
-from .common import ListOf, PageQuery, document_validator, iso, list_of
+from .common import DiffRun, ListOf, PageQuery, creating, document_validator, iso, list_of, runs
 
 TAG = "Amendments"
 
@@ -56,28 +51,6 @@ assert set(DecisionName.__args__) == set(services.DECISIONS), "the API's decisio
 
 
 # ------------------------------------------------------------------ rate limits shared with the pages
-
-@contextmanager
-def creating(setting: str) -> Iterator[None]:
-    """Count what the block creates against the caller's per-person limit (``RATELIMIT_PROPOSALS``...).
-
-    Tested before the block (nothing is created past the limit), counted only when the block succeeded,
-    in the bucket the pages count in.
-
-    :raises problems.Problem: 429 with ``Retry-After`` past the limit.
-    """
-    user_id = current_user.id
-    allowance = limits.creation_allowance(setting, user_id, count=False)
-    if allowance is not None and not allowance.allowed:
-        why = next((rule.why for rule in limits.RULES if rule.setting == setting), "")
-        raise problems.Problem(
-            429, "rate-limited",
-            detail=f"{why} " + _("Too many requests: wait %(seconds)d seconds before the next one.",
-                                 seconds=allowance.reset),
-            headers={"Retry-After": str(allowance.reset)})
-    yield
-    limits.creation_allowance(setting, user_id, count=True)
-
 
 # ------------------------------------------------------------------ answers
 
@@ -146,13 +119,6 @@ class AmendmentList(ListOf[AmendmentSummary]):
     """One page of a document's amendments, with the counts by state."""
 
     counts: StatusCounts
-
-
-class DiffRun(Model):
-    """A run of the diff: kept (0), deleted (-1) or inserted (1) text."""
-
-    op: Literal[-1, 0, 1]
-    text: str
 
 
 class Diff(Model):
@@ -342,7 +308,7 @@ def _runs(amendment: Amendment) -> list[DiffRun]:
         ops = [(1, amendment.proposed_body or "")]
     else:
         ops = word_diff(amendment.base_version.body if amendment.base_version else "", amendment.proposed_body or "")
-    return [DiffRun(op=op, text=text) for op, text in ops]
+    return runs(ops)
 
 
 def _decision(amendment: Amendment, merged_into: str | None, hidden_from_me: bool) -> DecisionOut | None:
@@ -409,8 +375,7 @@ def amendment_etag(document: Document, amendment: Amendment) -> tuple:
     The same for the GET and for the writes' ``If-Match`` (keyed by the GET's endpoint, whichever asks).
     """
     parts = figures.page_scopes(amendment) or ()
-    found = document_validator(document, *parts, params=(amendment.id,), personal=True)
-    return ("api.get_amendment", *found[1:])
+    return document_validator(document, *parts, params=(amendment.id,), personal=True, endpoint="api.get_amendment")
 
 
 def _load(document: Document, amendment_id: int) -> Amendment:

@@ -15,19 +15,25 @@ their id; nothing else a body depends on may be left out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
 from flask import current_app, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field
 
+from ...accounts import limits
 from ...audit import states
 from ...documents.models import Document
 from ...documents.serving import variant
 from ...pagination import Page
 from ...services import as_utc
+from ...text.diff import DIFF_DELETE, DIFF_INSERT
+from .. import problems
 from ..spec import Model, PageNumber, Query
 
 T = TypeVar("T")
@@ -84,23 +90,76 @@ def list_of(model: type[ListOf], page: Page, items: Sequence) -> ListOf:
                  links=page_links(page))
 
 
-def validator(*scopes: str, params: tuple = (), personal: bool = False) -> tuple:
+def validator(*scopes: str, params: tuple = (), personal: bool = False, endpoint: str | None = None) -> tuple:
     """What an answer showing ``scopes`` depends on: their states, the caller's variant, ``params``.
 
     ``personal``: the answer shows something of the caller themself (their support), so their id too.
+    ``endpoint``: the GET whose answer this validates (by default the request's own): a write's
+    ``If-Match`` is compared with what that GET sent.
     """
     state = states.read(states.SITE, *scopes)
     who = (variant(current_user),) + ((current_user.id,) if personal and current_user.is_authenticated else ())
-    return (request.endpoint, state.token, who, params)
+    return (endpoint or request.endpoint, state.token, who, params)
 
 
-def document_validator(document: Document, *parts: str, params: tuple = (), personal: bool = False) -> tuple:
+def document_validator(document: Document, *parts: str, params: tuple = (), personal: bool = False,
+                       endpoint: str | None = None) -> tuple:
     """:func:`validator` for an answer about one document: its frame and the finer ``parts`` it shows.
 
     Without ``parts``, the whole document's scope (any write on it).
     """
     scopes = (states.frame_scope(document.id), *parts) if parts else (states.document_scope(document.id),)
-    return validator(*scopes, params=(document.id, document.amendments_open(), *params), personal=personal)
+    return validator(*scopes, params=(document.id, document.amendments_open(), *params), personal=personal,
+                     endpoint=endpoint)
+
+
+# ------------------------------------------------------------------ diffs
+
+class DiffOperation(StrEnum):
+    """What a run of a diff does."""
+
+    EQUAL = "equal"
+    INSERT = "insert"
+    DELETE = "delete"
+
+
+class DiffRun(Model):
+    """A run of text: kept, inserted (only in the newer text) or deleted (only in the older)."""
+
+    op: DiffOperation
+    text: str
+
+
+_OPS = {DIFF_INSERT: DiffOperation.INSERT, DIFF_DELETE: DiffOperation.DELETE}
+
+
+def runs(ops) -> list[DiffRun]:
+    """Diff operations (``(-1|0|1, text)``, as the text engine gives them) as runs."""
+    return [DiffRun(op=_OPS.get(op, DiffOperation.EQUAL), text=text) for op, text in ops]
+
+
+# ------------------------------------------------------------------ what a person creates
+
+@contextmanager
+def creating(setting: str) -> Iterator[None]:
+    """Count what the block creates against the caller's per-person limit (``RATELIMIT_PROPOSALS``...).
+
+    Tested before the block (nothing is created past the limit), counted only when the block succeeded,
+    in the bucket the pages count in.
+
+    :raises problems.Problem: 429 with ``Retry-After`` past the limit.
+    """
+    user_id = current_user.id
+    allowance = limits.creation_allowance(setting, user_id, count=False)
+    if allowance is not None and not allowance.allowed:
+        why = next((rule.why for rule in limits.RULES if rule.setting == setting), "")
+        raise problems.Problem(
+            429, "rate-limited",
+            detail=f"{why} " + _("Too many requests: wait %(seconds)d seconds before the next one.",
+                                 seconds=allowance.reset),
+            headers={"Retry-After": str(allowance.reset)})
+    yield
+    limits.creation_allowance(setting, user_id, count=True)
 
 
 def iso(value: datetime | None) -> datetime | None:

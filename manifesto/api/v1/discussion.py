@@ -27,9 +27,9 @@ from ...documents import services as documents
 from ...documents.models import Document
 from ...services import ValidationError
 from ..spec import Count, Id, Input, Model, PageNumber, Query, Reply, operation
-from .amendments import ReportIn, ReportOut, creating
+from .amendments import ReportIn, ReportOut
 from .blueprint import bp
-from .common import ListOf, document_validator, iso, list_of
+from .common import ListOf, creating, document_validator, iso, list_of
 
 TAG = "Discussion"
 

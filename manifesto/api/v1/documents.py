@@ -24,10 +24,10 @@ from ...documents import services as documents
 from ...documents.models import Document, Phase, Section, SectionVersion
 from ...pagination import Page, clamp_page
 from ...services import MAX_ID
-from ...text.diff import DIFF_DELETE, DIFF_INSERT, word_diff
+from ...text.diff import word_diff
 from ..spec import Count, Id, Model, Query, Reply, operation
 from .blueprint import bp
-from .common import ListOf, PageQuery, document_validator, iso, list_of
+from .common import DiffRun, ListOf, PageQuery, document_validator, iso, list_of, runs
 
 TAG = "Documents"
 T = TypeVar("T")
@@ -294,21 +294,6 @@ def get_version(slug: str, section_id: int, number: int):
 
 # ------------------------------------------------------------------ diff
 
-class DiffOperation(StrEnum):
-    """What a run of a diff does."""
-
-    EQUAL = "equal"
-    INSERT = "insert"
-    DELETE = "delete"
-
-
-class DiffRun(Model):
-    """A run of text: kept, inserted (only in the newer version) or deleted (only in the older)."""
-
-    op: DiffOperation
-    text: str
-
-
 class DiffOut(Model):
     """The word diff between two versions of a section: runs to apply in order, and the same change rendered."""
 
@@ -320,14 +305,6 @@ class DiffOut(Model):
     inline_html: str = Field(description="The body's diff rendered inline (<ins>/<del>; their screen-reader labels "
                                          "in English, as stored).")
     side_by_side_html: str = Field(description="The body's diff rendered as a two-column table.")
-
-
-_OPS = {DIFF_INSERT: DiffOperation.INSERT, DIFF_DELETE: DiffOperation.DELETE}
-
-
-def runs(ops) -> list[DiffRun]:
-    """Diff operations (``(-1|0|1, text)``) as runs."""
-    return [DiffRun(op=_OPS.get(op, DiffOperation.EQUAL), text=text) for op, text in ops]
 
 
 # "from" is a Python keyword: the query's field is named in a mapping, so that the address reads ?from=2&to=5.
