@@ -104,12 +104,15 @@ class WebhookDelivery(db.Model):
 
     ``message_id`` is the ``webhook-id`` header, the same on every attempt, so
     a receiver can tell a retry from a new event. ``status``: ``pending``
-    (waiting for an attempt), ``delivered``, ``failed`` (attempts ran out)
-    or ``skipped`` (the webhook was off).
+    (waiting for an attempt), ``sending`` (an attempt is under way, so a
+    retry and a "send again" never both send it), ``delivered``, ``failed``
+    (attempts ran out) or ``skipped`` (the webhook was off). A worker that
+    dies mid-attempt leaves ``sending``: "send again" starts a new round.
     """
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (UniqueConstraint("webhook_id", "event_id"),)
+    # One audit event may tell two things (a decision, and the version it wrote): one delivery of each.
+    __table_args__ = (UniqueConstraint("webhook_id", "event_id", "event_type"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)

@@ -148,8 +148,8 @@ class _Writer:
             if event.action in _WRITES_VERSION:
                 data = self.accepted_version(event, document)
                 if data is not None:
-                    # Its own message, without the event's id: one audit event, one delivery per webhook.
-                    found.append(Message(document.id, None, "version.written",
+                    # Its own message of the same audit event: one delivery per webhook and event type.
+                    found.append(Message(document.id, event.id, "version.written",
                                          body("version.written", iso(event.at), data)))
         return found
 

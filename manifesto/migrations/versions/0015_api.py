@@ -81,7 +81,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'], name=op.f('fk_webhook_deliveries_webhook_id_webhooks'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
     sa.UniqueConstraint('message_id', name=op.f('uq_webhook_deliveries_message_id')),
-    sa.UniqueConstraint('webhook_id', 'event_id', name=op.f('uq_webhook_deliveries_webhook_id'))
+    sa.UniqueConstraint('webhook_id', 'event_id', 'event_type', name=op.f('uq_webhook_deliveries_webhook_id'))
     )
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_webhook_deliveries_status'), ['status'], unique=False)
