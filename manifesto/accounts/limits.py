@@ -373,7 +373,7 @@ def _check_endpoints() -> None:
         log.error(message)
 
 
-def _bucket(state: _State, key: str, rule: Rule) -> list[str]:
+def _bucket(state: _State, key: str, rule: Rule | ApiRule) -> list[str]:
     """The identifiers Flask-Limiter counts a shared limit under: prefix, key, scope."""
     return ([state.prefix] if state.prefix else []) + [key, rule.scope]
 
@@ -472,33 +472,9 @@ def api_allowance(rule: ApiRule, key: str) -> Allowance | None:
     allow it, so a refused call costs nothing. A storage that fails lets the
     call through (logged), as the pages' limits do.
     """
-    state: _State | None = current_app.extensions.get(EXTENSION)
-    if state is None or not state.limiter.enabled:
-        return None
     if rule is API_PER_ADDRESS and _exempt_address():
         return None
-    value = (current_app.config.get(rule.setting) or "").strip()
-    if not value:
-        return None
-    items = parse_many(value)
-    bucket = ([state.prefix] if state.prefix else []) + [key, rule.scope]
-    strategy = state.limiter.limiter
-    try:
-        allowed = all(strategy.test(item, *bucket) for item in items)
-        if allowed:
-            for item in items:
-                strategy.hit(item, *bucket)
-        stats = [(item, *strategy.get_window_stats(item, *bucket)) for item in items]
-    except Exception:  # the storage is down: the call goes through, as every limit does then
-        log.warning("Could not count an API call under %s", rule.setting, exc_info=True)
-        return None
-    now = time.time()
-    blocking = [entry for entry in stats if entry[2] <= 0] if not allowed else []
-    item, reset_at, remaining = max(blocking, key=lambda entry: entry[1]) if blocking \
-        else min(stats, key=lambda entry: entry[2])
-    return Allowance(allowed=allowed, limit=item.amount, remaining=max(0, remaining),
-                     reset=max(1, math.ceil(reset_at - now)),
-                     policy=", ".join(f"{entry.amount};w={entry.get_expiry()}" for entry in items))
+    return _measure(rule, key, "take")
 
 
 def creation_allowance(setting: str, user_id: int, *, count: bool) -> Allowance | None:
@@ -507,29 +483,45 @@ def creation_allowance(setting: str, user_id: int, *, count: bool) -> Allowance 
     An amendment proposed through the API counts as one proposed on its page:
     the API is no way around the limit. ``count=False`` only tests (before
     the service runs); ``count=True`` counts one creation (after it
-    succeeded). None when no limit applies or the storage fails.
+    succeeded) and answers None. None too when no limit applies or the storage fails.
+    """
+    rule = next((rule for rule in RULES if rule.setting == setting), None)
+    if rule is None:
+        return None
+    return _measure(rule, f"person:{user_id}", "count" if count else "test")
+
+
+def _measure(rule: Rule | ApiRule, key: str, mode: str) -> Allowance | None:
+    """Read (``test``), count when every window allows (``take``) or just count (``count``) one hit of ``key``.
+
+    None when limits are off, the setting is empty, after ``count``, or when the storage fails (logged).
     """
     state: _State | None = current_app.extensions.get(EXTENSION)
-    rule = next((rule for rule in RULES if rule.setting == setting), None)
-    if state is None or rule is None or not state.limiter.enabled:
+    if state is None or not state.limiter.enabled:
         return None
-    value = (current_app.config.get(setting) or "").strip()
+    value = (current_app.config.get(rule.setting) or "").strip()
     if not value:
         return None
     items = parse_many(value)
-    bucket = _bucket(state, f"person:{user_id}", rule)
+    bucket = _bucket(state, key, rule)
     strategy = state.limiter.limiter
     try:
-        if count:
+        if mode == "count":
             for item in items:
                 strategy.hit(item, *bucket)
             return None
         allowed = all(strategy.test(item, *bucket) for item in items)
+        if allowed and mode == "take":
+            for item in items:
+                strategy.hit(item, *bucket)
         stats = [(item, *strategy.get_window_stats(item, *bucket)) for item in items]
     except Exception:  # the storage is down: the call goes through, as every limit does then
-        log.warning("Could not read the %s limit of person %s", setting, user_id, exc_info=True)
+        log.warning("Could not count %s under %s", key.split(":", 1)[0], rule.setting, exc_info=True)
         return None
-    item, reset_at, remaining = min(stats, key=lambda entry: entry[2])
+    # Refused: the window that frees last says when to come back; else the one with least left.
+    blocking = [entry for entry in stats if entry[2] <= 0] if not allowed else []
+    item, reset_at, remaining = max(blocking, key=lambda entry: entry[1]) if blocking \
+        else min(stats, key=lambda entry: entry[2])
     return Allowance(allowed=allowed, limit=item.amount, remaining=max(0, remaining),
                      reset=max(1, math.ceil(reset_at - time.time())),
                      policy=", ".join(f"{entry.amount};w={entry.get_expiry()}" for entry in items))

@@ -12,17 +12,12 @@ the pages.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from flask import Response, g, request
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin
 
 from ..accounts import limits
 from . import problems, tokens
-
-if TYPE_CHECKING:
-    from .spec import Operation
 
 
 def _bearer() -> str | None:
@@ -87,8 +82,8 @@ def add_rate_headers(response: Response) -> Response:
     return response
 
 
-def require(op: Operation) -> None:
-    """Check the token an operation needs: present when it writes, carrying its scope.
+def require(scope: str | None, *, login: bool) -> None:
+    """Check the token an operation needs: present when ``login`` (it writes), carrying ``scope``.
 
     A visitor reads without a token; a token reads only with ``read``.
 
@@ -96,10 +91,10 @@ def require(op: Operation) -> None:
     """
     token = g.get("api_token")
     if token is None:
-        if op.login:
+        if login:
             raise unauthorized("invalid_request", _("This needs an API token: send Authorization: Bearer <token>."))
         return
-    needed = op.scope or "read"
+    needed = scope or "read"
     if needed not in token.scope_set:
         raise problems.Problem(
             403, "insufficient-scope",

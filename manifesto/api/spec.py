@@ -149,7 +149,7 @@ def operation(bp: Blueprint, method: str, rule: str, *, summary: str, tag: str, 
         @functools.wraps(view)
         def run(**path_args: Any) -> Response:
             g.api_operation = op
-            auth.require(op)
+            auth.require(op.scope, login=op.login)
             kwargs = dict(path_args)
             if query is not None:
                 kwargs["query"] = read_query(query)
