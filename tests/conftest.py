@@ -21,7 +21,7 @@ from manifesto.extensions import db
 
 # Shared with test modules, which import them from harness: a module named
 # conftest is ambiguous once a subfolder (tests/e2e) has its own conftest.py.
-from harness import PASSWORD, _config, count_queries, empty_tables, live_markup  # noqa: E402,F401
+from harness import PASSWORD, _config, bearer, count_queries, empty_tables, live_markup  # noqa: E402,F401
 
 
 # The suite asserts English wherever it does not ask for another language; a
@@ -217,11 +217,6 @@ def make_token(app):
         return create_token(user, name=name, scopes=scopes, expires_in_days=expires_in_days).secret
 
     return factory
-
-
-def bearer(secret: str | None) -> dict[str, str]:
-    """The header an API call sends its token in (none for None)."""
-    return {"Authorization": f"Bearer {secret}"} if secret else {}
 
 
 @pytest.fixture

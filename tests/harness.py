@@ -227,3 +227,8 @@ def migrated_demo_app(path, *, also=None):
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def bearer(secret: str | None) -> dict[str, str]:
+    """The header an API call sends its token in (none for None)."""
+    return {"Authorization": f"Bearer {secret}"} if secret else {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import bearer
+from harness import bearer
 from sqlalchemy import func, select
 
 from manifesto.amendments import services as amendments

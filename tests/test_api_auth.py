@@ -8,8 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from conftest import bearer
-from harness import PASSWORD
+from harness import bearer, PASSWORD
 from manifesto.accounts import services as accounts
 from manifesto.accounts.models import User
 from manifesto.api import tokens

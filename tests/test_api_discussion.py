@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import bearer
-from harness import live_markup
+from harness import bearer, live_markup
 from sqlalchemy import func, select
 
 from manifesto.amendments import services as amendments

@@ -13,7 +13,7 @@ import pytest
 from manifesto.amendments import services as amendments
 from manifesto.documents import services as documents
 
-from conftest import bearer
+from harness import bearer
 
 API = "/api/v1/documents"
 

@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from conftest import bearer
-from harness import _config, empty_tables
+from harness import bearer, _config, empty_tables
 from manifesto import create_app
 from manifesto.api import problems, spec
 from manifesto.extensions import db

@@ -20,7 +20,7 @@ from manifesto.extensions import db
 from manifesto.releases import services as releases
 from manifesto.search.models import Visit
 
-from conftest import bearer
+from harness import bearer
 
 API = "/api/v1/documents"
 

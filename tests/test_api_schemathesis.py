@@ -34,8 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conftest import bearer
-from harness import PASSWORD, _config
+from harness import bearer, _config, PASSWORD
 from manifesto import create_app
 from manifesto.api import spec
 from manifesto.extensions import db

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from conftest import bearer
+from harness import bearer
 from manifesto.api import tokens
 from manifesto.api.models import ApiToken
 from manifesto.audit.models import AuditEvent
