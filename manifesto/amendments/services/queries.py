@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import aliased, joinedload, with_expression
+from sqlalchemy.orm import aliased, defer, joinedload, with_expression
 
 from ...accounts.rules import is_member, is_moderator
 from ...documents.models import Document, Section, SectionVersion
@@ -87,6 +87,13 @@ def _current_heading():
             .where(section.id == Amendment.section_id).correlate(Amendment).scalar_subquery())
 
 
+# What a list row never shows: the texts and their stored diffs (most of a row's bytes). Left unread, so that
+# sorting a deep page moves ids and short columns only; reading one of them from a row is a bug, and raises.
+_LIST_DEFERRED = tuple(defer(column, raiseload=True) for column in (
+    Amendment.proposed_body, Amendment.diff_inline_html, Amendment.diff_side_html, Amendment.heading_diff_html,
+    Amendment.final_body, Amendment.modification_diff_html))
+
+
 def list_amendments(document: Document, flt: ListFilter, user=None) -> AmendmentPage:
     """Return one page of a document's amendments, filtered and sorted, in three queries.
 
@@ -97,7 +104,8 @@ def list_amendments(document: Document, flt: ListFilter, user=None) -> Amendment
     moderator decides them (``excluded_own`` tells the page to say so).
     """
     stmt = _filtered(document, flt).options(joinedload(Amendment.author),
-                                            with_expression(Amendment.section_heading, _current_heading()))
+                                            with_expression(Amendment.section_heading, _current_heading()),
+                                            *_LIST_DEFERRED)
     decides_elsewhere = flt.needs_decision and is_moderator(user)
     if decides_elsewhere:
         stmt = stmt.where(Amendment.author_id != user.id)
