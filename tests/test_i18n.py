@@ -66,6 +66,8 @@ _WORDS = re.compile(r"[A-Za-zÀ-ÿ]{2,}")
 # Names and signs that read the same in every language.
 _SAME_EVERYWHERE = {"Manifesto", "PDF", "DOCX", "HTML", "JSON", "Markdown", "Word", "UTC", "OK", "ID"}
 _VISIBLE_ATTRIBUTES = {"title", "alt", "aria-label", "placeholder", "aria-description", "aria-roledescription"}
+# Not read as words: scripts and styles, and what a computer reads (code, a command, a header) the same in every language.
+_NOT_WORDS = ("script", "style", "code", "pre", "kbd", "samp")
 
 
 class _VisibleText(HTMLParser):
@@ -77,7 +79,7 @@ class _VisibleText(HTMLParser):
         self._hidden = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
+        if tag in _NOT_WORDS:
             self._hidden += 1
         attributes = dict(attrs)
         for name, value in attrs:
@@ -87,7 +89,7 @@ class _VisibleText(HTMLParser):
             self.found.append(f'input[value]="{attributes["value"]}"')
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style") and self._hidden:
+        if tag in _NOT_WORDS and self._hidden:
             self._hidden -= 1
 
     def handle_data(self, data):
@@ -115,7 +117,8 @@ def test_the_unmarked_string_check_finds_what_it_should():
     """The check itself: plain text, an attribute and a submit value are found; marked text is not."""
     found = unmarked_strings('<p>Hello {{ name }}</p><a title="Open it" href="{{ u }}">{{ _("Go") }}</a>'
                              '<input type="submit" value="Send"><script>var x = "y";</script>'
-                             '{% trans %}A long paragraph{% endtrans %}<span>Manifesto · §</span>')
+                             '{% trans %}A long paragraph{% endtrans %}<span>Manifesto · §</span>'
+                             '<pre><code>curl -H "Authorization: Bearer x"</code></pre>')
     assert found == ["Hello", 'a[title]="Open it"', 'input[value]="Send"']
 
 
@@ -171,7 +174,7 @@ def unmarked_calls(source: str) -> list[str]:
             suspects += [node.args[0] if node.args else keywords.get("message")]
         elif name == "abort":
             suspects += [keywords.get("description")]
-        elif name.endswith("Field"):
+        elif name.endswith("Field") and name != "Field":  # pydantic's Field describes the API, in English
             suspects += [node.args[0] if node.args else keywords.get("label"), keywords.get("description")]
         elif name in _VALIDATORS:
             suspects += [keywords.get("message")]

@@ -182,6 +182,8 @@ PAGES = {
     "login": ("/login", ("visitor",)),
     "register": ("/register", ("visitor",)),
     "account": ("/account/password", ("participant", "moderator")),
+    "api-tokens": ("/account/tokens", ("participant", "moderator")),
+    "api-reference": ("/api/docs", ("visitor",)),
     "notifications": ("/notifications/", ("participant", "moderator")),
     "search": ("/d/{doc}/search?q=cooperatives", ROLES),
     "activity": ("/d/{doc}/activity", ROLES),
