@@ -266,8 +266,7 @@ class Defaults:
 
     # --- The API and webhooks (#17, manifesto/api/) ---
     API_MAX_BODY = 256 * 1024  # bytes a request body may have (413 beyond)
-    API_MAX_PAGE_SIZE = 100  # items a list page may ask for (per_page)
-    API_PAGE_SIZE = 25  # items of a list page by default
+    API_MAX_PAGE_SIZE = 100  # items a list page may ask for (per_page; 100 is also the document's maximum)
     # Webhook receivers at private, loopback or link-local addresses are refused unless this is true
     # (an intranet receiver); cloud metadata addresses (169.254.169.254...) are refused always.
     WEBHOOK_ALLOW_PRIVATE = False

@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from . import spec
+from .v1.common import PageQuery
 
 bp = Blueprint("api_reference", __name__)
 
@@ -274,6 +275,6 @@ def docs():
     return render_template(
         "api/reference.html", doc=doc, tags=tags, schemas=schemas, base=base, tokens_url=tokens_url,
         openapi_url=url_for("api_reference.openapi"), problem_kinds=PROBLEM_KINDS, scope_texts=SCOPE_TEXTS,
-        max_page_size=int(config["API_MAX_PAGE_SIZE"]), page_size=int(config.get("API_PAGE_SIZE", 25)),
+        max_page_size=int(config["API_MAX_PAGE_SIZE"]), page_size=PageQuery.model_fields["per_page"].default,
         max_body=int(config["API_MAX_BODY"]), per_token=config.get("RATELIMIT_API_PER_TOKEN") or "",
         per_address=config.get("RATELIMIT_API_PER_ADDRESS") or "")
