@@ -382,8 +382,11 @@ def test_a_connection_lost_after_the_page_was_built_still_answers_the_page(killa
     assert client.get("/d/doc/").status_code == 200
 
 
-def _kill_on_first_query(app, admin_engine, when):
-    """Terminate the connection under the first query of the next request for which ``when()`` is true."""
+def _kill_on_first_query(app, admin_engine, when, *, passing=()):
+    """Terminate the connection under the first query of the next request for which ``when()`` is true.
+
+    ``passing``: words of statements let through (work after the commit on a connection of its own).
+    """
     state = {"armed": True, "kills": 0}
 
     with app.app_context():
@@ -391,7 +394,7 @@ def _kill_on_first_query(app, admin_engine, when):
 
     @event.listens_for(engine, "before_cursor_execute")
     def kill(conn, cursor, statement, parameters, context, executemany):
-        if state["armed"] and when():
+        if state["armed"] and when() and not any(word in statement for word in passing):
             state["armed"] = False
             state["kills"] += 1
             with admin_engine.connect() as admin:
@@ -441,8 +444,10 @@ def test_a_post_saved_before_its_connection_dropped_says_so_and_offers_no_second
     app, _ = killable_app
     client = app.test_client()
     assert login(users["participant"], test_client=client).status_code == 302
-    # The service has committed; the view's next query (reading the new code) loses its connection.
-    state = _kill_on_first_query(app, admin_engine, lambda: bool(request) and bool(g.get("changes_saved")))
+    # The service has committed; the view's next query (reading the new code) loses its connection. (The
+    # webhooks' question after the commit runs first, on a connection of its own: a failure there is logged.)
+    state = _kill_on_first_query(app, admin_engine, lambda: bool(request) and bool(g.get("changes_saved")),
+                                 passing=("FROM webhooks",))
     body = long_text(entry, "saved just in time")
     response = client.post("/d/doc/amendments/new", data=proposal_form(entry, body))
     page = response.get_data(as_text=True)
