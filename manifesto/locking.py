@@ -7,7 +7,7 @@ still checked, so a mistake shows up in the SQLite test run too):
 
 1. **Levels.** Rows are locked level by level: documents, then sections, then
    amendments, then comments, then reports, then users, then the API's
-   tokens, webhooks and webhook deliveries. A transaction never locks a new
+   tokens, webhooks and webhook deliveries, then the plenary's votes. A transaction never locks a new
    row of a lower level once it holds one of a higher level (re-taking a
    row it already holds is fine). Locks taken in one global order cannot form a cycle.
 2. **Within a level** one call locks its rows in ascending id. A second call
@@ -46,7 +46,9 @@ T = TypeVar("T")
 
 LEVELS = {"documents": 1, "sections": 2, "amendments": 3, "comments": 4, "reports": 5, "users": 6,
           # The API's own rows (#17): a person's tokens, then webhooks and their deliveries.
-          "api_tokens": 7, "webhooks": 8, "webhook_deliveries": 9}
+          "api_tokens": 7, "webhooks": 8, "webhook_deliveries": 9,
+          # The plenary's consultative votes (#18): a cast and a close lock the vote row alone.
+          "votes": 10}
 _PARENT = {level: level - 1 for level in LEVELS.values()}
 
 # Rows locked by the running write transaction, by table; None outside one.

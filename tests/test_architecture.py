@@ -30,6 +30,8 @@ ALLOWED = {
                 "text"},
     "api": {"accounts", "audit", "documents", "amendments", "discussion", "notifications", "releases", "search",
             "text"},
+    "plenary": {"accounts", "audit", "documents", "amendments", "discussion", "notifications", "releases", "search",
+                "exports", "api", "text"},
 }
 AREAS = set(ALLOWED) | {"seed", "migrations"}
 

@@ -30,7 +30,7 @@ RECEIVERS = {
                                 "manifesto.discussion.comments.follow_new_version"],
     "section-retired": ["manifesto.amendments.services.following.follow_retirement"],
 }
-PROVIDERS = ["amendments", "discussion", "notifications"]
+PROVIDERS = ["amendments", "discussion", "notifications", "plenary"]
 SESSION_HOOKS = [("before_commit", indexing.refresh_pending), ("after_transaction_end", indexing.forget_pending)]
 
 # Every command and its options, as they were before the commands moved to their areas.
@@ -110,7 +110,7 @@ def test_search_follows_each_commit(app):
 def test_every_area_has_an_init_app_called_in_layer_order():
     names = [area.__name__.rsplit(".", 1)[1] for area in AREAS]
     assert names == ["audit", "accounts", "documents", "amendments", "discussion", "notifications", "search",
-                     "releases", "exports", "api"]
+                     "releases", "exports", "api", "plenary"]
     assert all(callable(area.init_app) for area in AREAS)
 
 

@@ -89,6 +89,10 @@ ACTIONS = {
     "user.login_linked": _l("user login linked to single sign-on"),
     "user.api_token_created": _l("API token made"),
     "user.api_token_revoked": _l("API token revoked"),
+    "vote.opened": _l("vote opened"),
+    "vote.cast": _l("voted"),
+    "vote.changed": _l("vote changed"),
+    "vote.closed": _l("vote closed, result published"),
 }
 
 # What an event is about, by table: "amendment 12".
@@ -102,6 +106,7 @@ OBJECTS = {
     "export_jobs": _l("export %(id)s"),
     "webhooks": _l("webhook %(id)s"),
     "users": _l("user %(id)s"),
+    "votes": _l("vote %(id)s"),
 }
 
 # States events move between (amendment statuses, phases, section and account states).
@@ -127,6 +132,8 @@ STATES = {
     "running": _l("running"),
     "done": _l("done"),
     "failed": _l("failed"),
+    "open": _l("open"),
+    "closed": _l("closed"),
 }
 
 

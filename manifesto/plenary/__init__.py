@@ -1,0 +1,21 @@
+"""The plenary: what happens in the room. For now, consultative votes on amendments.
+
+``tally.py`` counts (pure, no Flask, no database); ``votes.py`` holds the
+services; ``views.py`` the vote pages; ``figures.py`` the votes part of the
+amendment page. The merge workspace and the projector are to come (#18).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..audit.states import register_parts
+from ..documents.contributions import register_provider
+from . import figures, views
+
+
+def init_app(app: Flask) -> None:
+    """Wire the plenary into the app: its pages, its part of the amendment page, the parts its events change."""
+    app.register_blueprint(views.bp)
+    register_provider("plenary", figures.document_page_figures)
+    register_parts("votes", figures.changed_parts)
