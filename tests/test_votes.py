@@ -258,6 +258,8 @@ def test_a_secret_vote_through_the_pages(app, client, login, make_user, users, a
     assert "was counted as: No." in checked.get_data(as_text=True)
     wrong = client.post(page(client, vote, "/receipt"), data={"code": "nonsense"})
     assert wrong.status_code == 400 and "No ballot of this vote" in wrong.get_data(as_text=True)
+    log = client.get("/d/doc/log").get_data(as_text=True)
+    assert log.count("voted") >= 3 and "vote closed, result published" in log and f"vote {vote.id}" in log
     late = logged_in(app, login, make_user())
     refused = late.post(page(late, vote, "/cast"), data={"choice": "yes"}, follow_redirects=True)
     assert "This vote has closed" in refused.get_data(as_text=True)

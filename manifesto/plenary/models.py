@@ -12,6 +12,7 @@ there are no ballots.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -72,11 +73,10 @@ class Vote(db.Model):
         """The stored result as the tally words it; None while the vote is open."""
         if not self.is_closed:
             return None
-        # The stored counts and verdict are the record; the rest of the reason is arithmetic on them.
+        # The stored counts and verdict are the record (a later change to the tally must not rewrite a
+        # published result); the figures of the reason are arithmetic on them.
         outcome = tally(self.yes_count or 0, self.no_count or 0, self.abstain_count or 0, self.rule)
-        if outcome.why is not Why(self.why) or outcome.passed is not bool(self.passed):
-            raise RuntimeError(f"vote {self.id}: the stored result does not follow from its counts")
-        return outcome
+        return replace(outcome, passed=bool(self.passed), why=Why(self.why))
 
 
 class VoteParticipation(db.Model):
