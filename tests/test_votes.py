@@ -41,8 +41,8 @@ def open_vote(amendment, users):
     return do
 
 
-def page(client, vote, path=""):
-    """A vote's page (or one of its forms' addresses) as text."""
+def page(vote, path=""):
+    """The address of a vote's page, or of one of its forms."""
     return f"/d/doc/votes/{vote.id}{path}"
 
 
@@ -78,12 +78,12 @@ def test_the_pages_by_role(app, client, login, users, amendment, open_vote, role
     amendment_page = client.get(f"/d/doc/amendments/{amendment.id}").get_data(as_text=True)
     assert "Do we adopt it?" in amendment_page and "0 have voted" in amendment_page
     assert ("Open a vote" in amendment_page) == (role in ("moderator", "admin"))
-    vote_page = client.get(page(client, vote)).get_data(as_text=True)
+    vote_page = client.get(page(vote)).get_data(as_text=True)
     assert ('name="choice"' in vote_page) == (role != "visitor")
     assert ("Close the vote" in vote_page) == (role in ("moderator", "admin"))
     new = client.get(f"/d/doc/votes/new?amendment={amendment.id}")
     assert new.status_code == {"visitor": 302, "participant": 403}.get(role, 200)
-    closing = client.post(page(client, vote, "/close"))
+    closing = client.post(page(vote, "/close"))
     assert db.session.get(Vote, vote.id).is_closed == (role in ("moderator", "admin"))
     assert closing.status_code == (302 if role == "visitor" else 303)
 
@@ -219,15 +219,15 @@ def test_a_named_vote_through_the_pages(app, client, login, make_user, users, am
     ann, bob, cleo = (make_user(name=name) for name in ("Ann", "Bob", "Cleo"))
     for voter, choice in ((ann, "yes"), (bob, "yes"), (cleo, "no")):
         c = logged_in(app, login, voter)
-        response = c.post(page(c, vote, "/cast"), data={"choice": choice}, follow_redirects=True)
+        response = c.post(page(vote, "/cast"), data={"choice": choice}, follow_redirects=True)
         assert "Your vote is recorded." in response.get_data(as_text=True)
     c = logged_in(app, login, cleo)
-    assert "Your vote is changed." in c.post(page(c, vote, "/cast"), data={"choice": "abstain"},
+    assert "Your vote is changed." in c.post(page(vote, "/cast"), data={"choice": "abstain"},
                                              follow_redirects=True).get_data(as_text=True)
-    mine = c.get(page(c, vote)).get_data(as_text=True)
-    assert "You voted: Abstain." in mine and "no-store" in c.get(page(c, vote)).headers["Cache-Control"]
-    moderator.post(page(moderator, vote, "/close"))
-    result = client.get(page(client, vote)).get_data(as_text=True)
+    mine = c.get(page(vote)).get_data(as_text=True)
+    assert "You voted: Abstain." in mine and "no-store" in c.get(page(vote)).headers["Cache-Control"]
+    moderator.post(page(vote, "/close"))
+    result = client.get(page(vote)).get_data(as_text=True)
     # 2 yes of 3 cast (the abstention counted): two thirds, just.
     assert "Passed." in result and "2 yes, and 2 were needed (3 votes cast)" in result
     assert "Ann: Yes" in result and "Bob: Yes" in result and "Cleo: Abstain" in result
@@ -240,28 +240,28 @@ def test_a_secret_vote_through_the_pages(app, client, login, make_user, users, a
     receipts = {}
     for name, choice in (("Ann", "yes"), ("Bob", "yes"), ("Cleo", "no")):
         c = logged_in(app, login, make_user(name=name))
-        response = c.post(page(c, vote, "/cast"), data={"choice": choice})
+        response = c.post(page(vote, "/cast"), data={"choice": choice})
         assert response.status_code == 200 and response.headers["Cache-Control"] == "private, no-store"
         receipts[name] = RECEIPT.search(response.get_data(as_text=True)).group(0)
-        again = c.get(page(c, vote)).get_data(as_text=True)
+        again = c.get(page(vote)).get_data(as_text=True)
         assert receipts[name] not in again and "You have voted." in again and 'name="choice"' not in again
-        second = c.post(page(c, vote, "/cast"), data={"choice": "no"}, follow_redirects=True)
+        second = c.post(page(vote, "/cast"), data={"choice": "no"}, follow_redirects=True)
         assert "cannot be changed" in second.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Ballot)) == 3
     moderator = logged_in(app, login, users["moderator"])
-    moderator.post(page(moderator, vote, "/close"))
-    result = client.get(page(client, vote)).get_data(as_text=True)
+    moderator.post(page(vote, "/close"))
+    result = client.get(page(vote)).get_data(as_text=True)
     # Two yes of four eligible is not more than half of them.
     assert "Not passed." in result and "2 yes, but 3 were needed" in result
     assert "Ann" not in result and "Who voted how" not in result
-    checked = client.post(page(client, vote, "/receipt"), data={"code": receipts["Cleo"]})
+    checked = client.post(page(vote, "/receipt"), data={"code": receipts["Cleo"]})
     assert "was counted as: No." in checked.get_data(as_text=True)
-    wrong = client.post(page(client, vote, "/receipt"), data={"code": "nonsense"})
+    wrong = client.post(page(vote, "/receipt"), data={"code": "nonsense"})
     assert wrong.status_code == 400 and "No ballot of this vote" in wrong.get_data(as_text=True)
     log = client.get("/d/doc/log").get_data(as_text=True)
     assert log.count("voted") >= 3 and "vote closed, result published" in log and f"vote {vote.id}" in log
     late = logged_in(app, login, make_user())
-    refused = late.post(page(late, vote, "/cast"), data={"choice": "yes"}, follow_redirects=True)
+    refused = late.post(page(vote, "/cast"), data={"choice": "yes"}, follow_redirects=True)
     assert "This vote has closed" in refused.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Ballot)) == 3
 
@@ -270,14 +270,14 @@ def test_a_quorum_not_met_says_so(app, client, users, open_vote):
     vote = open_vote(quorum_votes=3)
     votes.cast_vote(users["participant"], vote.id, "yes")
     votes.close_vote(users["moderator"], vote.id)
-    result = client.get(page(client, vote)).get_data(as_text=True)
+    result = client.get(page(vote)).get_data(as_text=True)
     assert "Not passed: 1 took part, the quorum was 3." in result
 
 
 def test_a_ballot_without_a_choice_is_shown_again(app, login, users, open_vote):
     vote = open_vote()
     c = logged_in(app, login, users["participant"])
-    response = c.post(page(c, vote, "/cast"), data={})
+    response = c.post(page(vote, "/cast"), data={})
     assert response.status_code == 400 and "Choose yes, no or abstain." in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(VoteParticipation)) == 0
 
@@ -355,3 +355,15 @@ def test_a_close_counts_every_ballot_cast_before_it(make_app, database_url, make
     assert closed.is_closed
     assert closed.yes_count == db.session.scalar(select(func.count()).select_from(Ballot))
     assert closed.yes_count == db.session.scalar(select(func.count()).select_from(VoteParticipation))
+
+
+def test_the_amendment_page_follows_the_votes_though_it_is_cached(client, users, amendment, open_vote):
+    """The Votes part is kept with the page's cached body: every vote event must bring it up to date."""
+    address = f"/d/doc/amendments/{amendment.id}"
+    assert "No vote has been held on this amendment." in client.get(address).get_data(as_text=True)
+    vote = open_vote(secret=True)
+    assert "0 have voted" in client.get(address).get_data(as_text=True)
+    votes.cast_vote(users["participant"], vote.id, "yes")
+    assert "1 has voted" in client.get(address).get_data(as_text=True)
+    votes.close_vote(users["moderator"], vote.id)
+    assert "1 yes, 0 no, 0 abstain" in client.get(address).get_data(as_text=True)
