@@ -66,6 +66,7 @@ def rich(app):
     from manifesto.amendments.services import decide_amendment
     from manifesto.discussion.comments import post_comment
     from manifesto.notifications.services import save_settings
+    from manifesto.plenary.votes import cast_vote, close_vote, open_vote
     from manifesto.releases.services import publish_release
     from manifesto.seed.demo import seed_demo
 
@@ -84,6 +85,13 @@ def rich(app):
                     description="For *everyone*.")
     section_id = db.session.scalar(select(Section.id).where(Section.document_id == document.id).order_by(Section.id))
     post_comment(people["sofia"], document.id, body=NON_ASCII, section_id=section_id)
+    # A named vote and a secret one (its ballots travel without voters).
+    for secret in (False, True):
+        vote = open_vote(people["moderator"], document.id, last.id, question="Adopt it?", secret=secret,
+                         majority="simple", abstentions_count=False)
+        for who, choice in (("amina", "yes"), ("lucas", "no"), ("sofia", "yes")):
+            cast_vote(people[who], vote.id, choice)
+        close_vote(people["moderator"], vote.id)
     db.session.commit()
     return document
 
@@ -305,7 +313,7 @@ def test_refuses_missing_and_unknown_tables_and_fields(rich):
     empty_tables()
     assert 'the table "supports" is missing' in _refused(_edit(data, lambda a: a["tables"].pop("supports")))
     assert 'table "visits"' in _refused(_edit(data, lambda a: a["tables"].update(visits=[])))
-    assert 'table "ballots"' in _refused(_edit(data, lambda a: a["tables"].update(ballots=[])))
+    assert 'table "polls"' in _refused(_edit(data, lambda a: a["tables"].update(polls=[])))
 
     def drop_a_name(a):
         """Lose one user's name."""
