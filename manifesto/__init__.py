@@ -18,7 +18,7 @@ from flask_login import current_user
 
 from . import accounts, amendments, api, audit, cli, discussion, documents, exports, i18n, jobs, notifications
 from . import config as config_module
-from . import delivery, observability, pagecache, plenary, releases, search, web
+from . import delivery, live, observability, pagecache, plenary, releases, search, web
 from .audit import states as audit_states
 from .database import engine_options, init_database
 from .extensions import csrf, db, login_manager, migrate
@@ -30,7 +30,8 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 # Lower areas first: an area's listeners, providers and pages may rely on those beneath it, never above.
-AREAS = (audit, accounts, documents, amendments, discussion, notifications, search, releases, exports, api, plenary)
+AREAS = (audit, accounts, documents, amendments, discussion, notifications, search, releases, exports, api, live,
+         plenary)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -93,6 +94,7 @@ def _import_models() -> None:
     from .exports import models as _exports  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
     from .plenary import models as _plenary  # noqa: F401
+    from .plenary.projector import models as _projector  # noqa: F401
     from .releases import models as _releases  # noqa: F401
     from .search import models as _search  # noqa: F401
 

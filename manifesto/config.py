@@ -106,6 +106,13 @@ ENV_SETTINGS: dict[str, Any] = {
     "WEBHOOK_TIMEOUT": float,
     "WEBHOOK_MAX_ATTEMPTS": int,
     "WEBHOOK_DISABLE_AFTER": int,
+    # Live updates (#18, manifesto/live/).
+    "LIVE_BROKER": str,
+    "LIVE_PREFIX": str,
+    "LIVE_STREAMS_PER_PROCESS": int,
+    "LIVE_STREAM_LIFETIME": float,
+    "LIVE_HEARTBEAT": float,
+    "LIVE_POLL_SECONDS": float,
 }
 
 
@@ -275,6 +282,23 @@ class Defaults:
     WEBHOOK_RETRY_DELAY = 30.0  # seconds before the second attempt (then 60, 120... at most an hour)
     WEBHOOK_DISABLE_AFTER = 24 * 3600  # seconds of nothing but failures before a receiver is switched off
     WEBHOOK_RESPONSE_MAX_BYTES = 4096  # of a receiver's answer read (and kept, shortened, in the log)
+
+    # --- Live updates (#18, manifesto/live/) ---
+    # auto: Redis publish/subscribe when REDIS_URL is set (every worker and machine hears every notice),
+    # else within this process (one process serving pages and streams, as `flask run` does); memory; redis.
+    LIVE_BROKER = "auto"
+    LIVE_PREFIX = "manifesto:live:"  # Redis keys and channel: two installations on one Redis need different ones
+    LIVE_REMEMBER = 86400  # seconds Redis keeps each topic's last event id (a reconnect asks what it missed)
+    # Streams one process holds at most; each holds a thread while open. A page worker keeps most of its
+    # threads (GUNICORN_THREADS, 4) for pages: beyond this a page polls instead (503 with Retry-After).
+    # The events process (events.py) sets its own, near its thread count. None: no limit.
+    LIVE_STREAMS_PER_PROCESS: int | None = 2
+    LIVE_STREAM_LIFETIME = 600.0  # seconds a stream stays open; the browser then reconnects by itself
+    LIVE_HEARTBEAT = 15.0  # seconds of quiet before a comment keeps the stream (and the proxy) awake
+    LIVE_RETRY_MS = 3000  # the browser's wait before reconnecting (the stream's retry: field)
+    LIVE_MAX_TOPICS = 16  # topics one stream or poll may follow
+    LIVE_POLL_SECONDS = 5.0  # how often a page without a stream asks whether its parts changed
+    LIVE_EVENTS_ONLY = False  # the events process: answers /live/ (and /healthz) alone
 
 
 def database_uri(config: dict[str, Any], instance_path: str) -> str:

@@ -30,8 +30,9 @@ ALLOWED = {
                 "text"},
     "api": {"accounts", "audit", "documents", "amendments", "discussion", "notifications", "releases", "search",
             "text"},
+    "live": {"accounts", "audit", "documents", "amendments"},
     "plenary": {"accounts", "audit", "documents", "amendments", "discussion", "notifications", "releases", "search",
-                "exports", "api", "text"},
+                "exports", "api", "live", "text"},
 }
 AREAS = set(ALLOWED) | {"seed", "migrations"}
 
