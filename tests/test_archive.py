@@ -92,6 +92,9 @@ def rich(app):
         for who, choice in (("amina", "yes"), ("lucas", "no"), ("sofia", "yes")):
             cast_vote(people[who], vote.id, choice)
         close_vote(people["moderator"], vote.id)
+    # An open secret vote: its ballot travels sealed, to be opened where the secret key is the same.
+    cast_vote(people["amina"], open_vote(people["moderator"], document.id, last.id, question="And now?", secret=True,
+                                         majority="simple", abstentions_count=False).id, "no")
     db.session.commit()
     return document
 

