@@ -337,3 +337,71 @@ def test_the_amendment_page_follows_the_votes_though_it_is_cached(client, users,
     assert "1 has voted" in client.get(address).get_data(as_text=True)
     votes.close_vote(users["moderator"], vote.id)
     assert "1 yes, 0 no, 0 abstain" in client.get(address).get_data(as_text=True)
+
+
+# ------------------------------------------------------------------ bad input (the issue's list)
+
+def recorded() -> tuple[int, int, int, int, int]:
+    """What a vote has written: participations, sealed and open ballots, cast and closed events."""
+    def count(model, *where):
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+    return (count(VoteParticipation), count(SealedBallot), count(Ballot),
+            count(AuditEvent, AuditEvent.action.in_(("vote.cast", "vote.changed"))),
+            count(AuditEvent, AuditEvent.action == "vote.closed"))
+
+
+@pytest.mark.parametrize("secret", [False, True])
+def test_bad_input_a_vote_after_the_close_is_refused_and_nothing_is_added(app, login, users, open_vote, secret):
+    vote = open_vote(secret=secret)
+    votes.cast_vote(users["participant"], vote.id, "yes")
+    votes.close_vote(users["moderator"], vote.id)
+    before = recorded()
+    for who in (users["participant"], users["admin"]):  # one who voted, one who did not
+        c = logged_in(app, login, who)
+        refused = c.post(page(vote, "/cast"), data={"choice": "no"}, follow_redirects=True)
+        assert "This vote has closed: no more votes are taken." in refused.get_data(as_text=True)
+        assert 'name="choice"' not in c.get(page(vote)).get_data(as_text=True)
+    closing = logged_in(app, login, users["moderator"]).post(page(vote, "/close"), follow_redirects=True)
+    assert "This vote has already closed." in closing.get_data(as_text=True)
+    assert recorded() == before
+    assert db.session.get(Vote, vote.id).yes_count == 1
+
+
+def test_bad_input_a_second_vote_counts_once(app, login, users, open_vote):
+    secret, named = open_vote(secret=True), open_vote()
+    c = logged_in(app, login, users["participant"])
+    assert c.post(page(secret, "/cast"), data={"choice": "yes"}).status_code == 200
+    second = c.post(page(secret, "/cast"), data={"choice": "no"}, follow_redirects=True)
+    assert "You have already voted in this secret vote; a secret vote cannot be changed." in \
+        second.get_data(as_text=True)
+    # A named vote given again unchanged is one vote, not two (a different choice is a change, also one).
+    for choice in ("no", "no", "abstain"):
+        c.post(page(named, "/cast"), data={"choice": choice})
+    participations, sealed, ballots, casts, _closed = recorded()
+    assert (participations, sealed, ballots, casts) == (2, 1, 0, 3)  # cast, cast, changed
+    assert db.session.scalar(select(VoteParticipation.choice).where(VoteParticipation.vote_id == named.id)) == \
+        "abstain"
+
+
+def test_bad_input_a_suspended_account_does_not_vote(app, login, make_user, users, open_vote):
+    vote = open_vote(secret=True)
+    voter = make_user()
+    c = logged_in(app, login, voter)
+    set_active(users["admin"], voter.id, False)
+    refused = c.post(page(vote, "/cast"), data={"choice": "yes"})
+    assert refused.status_code in (302, 403)  # logged out by the suspension, or refused
+    with pytest.raises(PermissionDenied, match="active account"):
+        votes.cast_vote(db.session.get(User, voter.id), vote.id, "yes")
+    assert recorded() == (0, 0, 0, 0, 0)
+
+
+def test_bad_input_a_participant_opens_and_closes_no_vote(app, login, users, amendment, open_vote):
+    vote = open_vote()
+    c = logged_in(app, login, users["participant"])
+    opening = c.post(f"/d/doc/votes/new?amendment={amendment.id}", data={
+        "question": "Mine?", "secret": "named", "majority": "simple"})
+    assert opening.status_code == 403 and "Only moderators open votes." in opening.get_data(as_text=True)
+    closing = c.post(page(vote, "/close"), follow_redirects=True)
+    assert "Only moderators close votes." in closing.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Vote)) == 1
+    assert db.session.get(Vote, vote.id).closed_at is None and recorded()[4] == 0
