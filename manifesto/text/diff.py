@@ -20,7 +20,7 @@ import time
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
@@ -208,12 +208,14 @@ class _TokenCodec:
         self.kind_of: dict[str, int] = {}
         self.paragraph_chars: set[str] = set()
         self.line_end_chars: list[str] = []
+        self.word_chars: set[str] = set()
 
     def copy(self) -> _TokenCodec:
         """A codec with the same vocabulary, to be extended independently of this one."""
         twin = _TokenCodec()
         twin.char_of, twin.token_of, twin.kind_of = dict(self.char_of), dict(self.token_of), dict(self.kind_of)
         twin.paragraph_chars, twin.line_end_chars = set(self.paragraph_chars), list(self.line_end_chars)
+        twin.word_chars = set(self.word_chars)
         return twin
 
     def encode(self, tokens: Sequence[str]) -> str:
@@ -236,6 +238,8 @@ class _TokenCodec:
         self.kind_of[char] = kind
         if kind == _KIND_PARAGRAPH:
             self.paragraph_chars.add(char)
+        elif kind == _KIND_WORD:
+            self.word_chars.add(char)
         if kind in (_KIND_LINE, _KIND_PARAGRAPH):
             self.line_end_chars.append(char)
 
@@ -342,6 +346,98 @@ class _TokenDiffer(diff_match_patch):  # type: ignore[misc]
         super().__init__()
         self.Diff_Timeout = DIFF_TIMEOUT
         self.codec = codec
+
+    def _words(self, chars: str) -> int:
+        """How many word tokens an encoded string holds."""
+        return sum(map(self.codec.word_chars.__contains__, chars))
+
+    def diff_cleanupSemantic(self, diffs: list[DiffOp]) -> None:  # noqa: N802
+        """Absorb small equalities between edits, then slide and split edits for readers.
+
+        The parent's algorithm, with one difference: an equality is small
+        enough to be shown deleted and re-inserted only if it is no longer
+        than the edits on both sides of it both in tokens (the parent's
+        measure, one character per token) and in words. Counting tokens
+        alone, the spaces, line breaks and list markers of edits that add or
+        drop list items outweighed a whole unchanged clause of seven words
+        between them, which the reader then saw deleted and inserted again.
+        It never absorbs more than the parent did.
+        """
+        changes = False
+        equalities: list[int] = []  # indices of the equalities met, innermost last
+        last_equality: str | None = None  # diffs[equalities[-1]][1]
+        # (tokens, words) inserted and deleted before the last equality (1) and after it (2).
+        insertions1 = deletions1 = insertions2 = deletions2 = (0, 0)
+        pointer = 0
+        while pointer < len(diffs):
+            op, chars = diffs[pointer]
+            if op == DIFF_EQUAL:
+                equalities.append(pointer)
+                insertions1, insertions2 = insertions2, (0, 0)
+                deletions1, deletions2 = deletions2, (0, 0)
+                last_equality = chars
+            else:
+                size = (len(chars), self._words(chars))
+                if op == DIFF_INSERT:
+                    insertions2 = (insertions2[0] + size[0], insertions2[1] + size[1])
+                else:
+                    deletions2 = (deletions2[0] + size[0], deletions2[1] + size[1])
+                if last_equality and self._absorbable(
+                    last_equality, (insertions1, deletions1), (insertions2, deletions2)
+                ):
+                    # The equality becomes a deletion followed by an insertion.
+                    diffs.insert(equalities[-1], (DIFF_DELETE, last_equality))
+                    diffs[equalities[-1] + 1] = (DIFF_INSERT, last_equality)
+                    equalities.pop()
+                    if equalities:
+                        equalities.pop()  # the previous equality is to be judged again
+                    pointer = equalities[-1] if equalities else -1
+                    insertions1 = deletions1 = insertions2 = deletions2 = (0, 0)
+                    last_equality = None
+                    changes = True
+            pointer += 1
+        if changes:
+            self.diff_cleanupMerge(diffs)
+        self.diff_cleanupSemanticLossless(diffs)
+        self._extract_overlaps(diffs)
+
+    def _absorbable(
+        self,
+        equality: str,
+        before: tuple[tuple[int, int], tuple[int, int]],
+        after: tuple[tuple[int, int], tuple[int, int]],
+    ) -> bool:
+        """Tell whether an equality is no longer than the edits on each side, in tokens and words."""
+        tokens = len(equality)
+        if tokens > max(before[0][0], before[1][0]) or tokens > max(after[0][0], after[1][0]):
+            return False  # the parent's test, and cheap: most equalities stop here
+        words = self._words(equality)
+        return words <= max(before[0][1], before[1][1]) and words <= max(after[0][1], after[1][1])
+
+    def _extract_overlaps(self, diffs: list[DiffOp]) -> None:
+        """Turn a deletion/insertion pair sharing a long end and start into edits around an equality."""
+        # The parent's last step, unchanged: <del>abcxxx</del><ins>xxxdef</ins>
+        # becomes <del>abc</del>xxx<ins>def</ins> when the overlap is at least
+        # half of either edit (and the mirror case, edits swapped).
+        pointer = 1
+        while pointer < len(diffs):
+            if diffs[pointer - 1][0] == DIFF_DELETE and diffs[pointer][0] == DIFF_INSERT:
+                deletion, insertion = diffs[pointer - 1][1], diffs[pointer][1]
+                overlap1 = self.diff_commonOverlap(deletion, insertion)
+                overlap2 = self.diff_commonOverlap(insertion, deletion)
+                if overlap1 >= overlap2:
+                    if overlap1 >= len(deletion) / 2.0 or overlap1 >= len(insertion) / 2.0:
+                        diffs.insert(pointer, (DIFF_EQUAL, insertion[:overlap1]))
+                        diffs[pointer - 1] = (DIFF_DELETE, deletion[: len(deletion) - overlap1])
+                        diffs[pointer + 1] = (DIFF_INSERT, insertion[overlap1:])
+                        pointer += 1
+                elif overlap2 >= len(deletion) / 2.0 or overlap2 >= len(insertion) / 2.0:
+                    diffs.insert(pointer, (DIFF_EQUAL, deletion[:overlap2]))
+                    diffs[pointer - 1] = (DIFF_INSERT, insertion[: len(insertion) - overlap2])
+                    diffs[pointer + 1] = (DIFF_DELETE, deletion[overlap2:])
+                    pointer += 1
+                pointer += 1
+            pointer += 1
 
     def diff_cleanupSemanticLossless(self, diffs: list[DiffOp]) -> None:  # noqa: N802
         """Slide single edits between equalities onto the most natural token boundary."""
@@ -486,14 +582,15 @@ class _TokenDiffer(diff_match_patch):  # type: ignore[misc]
         # diff keeps the short one and deletes and re-inserts the long one).
         # Leaving a stretch unmatched costs at least twice its length, so it
         # can only win when the changes on both sides together cost that
-        # much; then the three are diffed as one. Scattered edits cost a few
+        # much, in tokens and in words (as semantic cleanup measures what it
+        # absorbs); then the three are diffed as one. Scattered edits cost a few
         # tokens against whole unchanged paragraphs, and stay apart.
         merged: list[_Stretch] = []
         for stretch in stretches:
             if stretch.changed:
                 stretch.diff(self, deadline)
             merged.append(stretch)
-            while len(merged) >= 3 and _may_hide_move(*merged[-3:]):
+            while len(merged) >= 3 and _may_hide_move(*merged[-3:], self._words):
                 after, unchanged, before = merged.pop(), merged.pop(), merged.pop()
                 merged.append(before.merge(unchanged, after))
         for stretch in merged:
@@ -516,9 +613,10 @@ class _Stretch:
     new: list[str]
     changed: bool
     diffs: list[DiffOp] | None = None
-    # Tokens deleted plus inserted; after a merge, the sum of the parts,
-    # an upper bound of what diffing the whole will find.
+    # Tokens deleted plus inserted, and the words among them; after a merge,
+    # the sums of the parts, upper bounds of what diffing the whole will find.
     cost: int = 0
+    word_cost: int = 0
 
     def diff(self, differ: _TokenDiffer, deadline: float) -> None:
         """Diff the stretch token by token and record what it costs."""
@@ -529,7 +627,9 @@ class _Stretch:
             self.diffs = differ._diff_tokens(old, new, deadline)
         else:
             self.diffs = [(DIFF_DELETE, old)] if old else [(DIFF_INSERT, new)]
-        self.cost = sum(len(text) for op, text in self.diffs if op != DIFF_EQUAL)
+        changes = [text for op, text in self.diffs if op != DIFF_EQUAL]
+        self.cost = sum(map(len, changes))
+        self.word_cost = sum(map(differ._words, changes))
 
     def merge(self, unchanged: _Stretch, after: _Stretch) -> _Stretch:
         """One changed stretch covering this one, ``unchanged`` and ``after``."""
@@ -538,6 +638,7 @@ class _Stretch:
             new=self.new + unchanged.new + after.new,
             changed=True,
             cost=self.cost + after.cost,
+            word_cost=self.word_cost + after.word_cost,
         )
 
 
@@ -620,14 +721,17 @@ def _append_stretch(
         stretches.append(_Stretch(old=list(old), new=list(new), changed=changed))
 
 
-def _may_hide_move(before: _Stretch, unchanged: _Stretch, after: _Stretch) -> bool:
-    """Tell whether leaving ``unchanged`` unmatched might give a smaller diff."""
-    return (
-        before.changed
-        and not unchanged.changed
-        and after.changed
-        and 2 * sum(map(len, unchanged.old)) <= before.cost + after.cost
-    )
+def _may_hide_move(
+    before: _Stretch, unchanged: _Stretch, after: _Stretch, words: Callable[[str], int]
+) -> bool:
+    """Tell whether leaving ``unchanged`` unmatched might give a smaller diff, in tokens and in words."""
+    if not (before.changed and not unchanged.changed and after.changed):
+        return False
+    if 2 * sum(map(len, unchanged.old)) > before.cost + after.cost:
+        return False  # cheap, and where scattered edits stop
+    # Counted in tokens alone, the spaces, breaks and markers of short list
+    # items moved or replaced around a line outweighed the line's words.
+    return 2 * sum(map(words, unchanged.old)) <= before.word_cost + after.word_cost
 
 
 def _merge_adjacent(ops: Iterable[DiffOp]) -> list[DiffOp]:
@@ -643,39 +747,79 @@ def _merge_adjacent(ops: Iterable[DiffOp]) -> list[DiffOp]:
     return merged
 
 
-def _split_at(chars: str, separators: set[str]) -> list[str]:
-    """Split an encoded string into [segment, separator, segment, ...]."""
+def _split_at(chars: str, anchors: Sequence[int]) -> list[str]:
+    """Split an encoded string into [segment, anchor, segment, ...] at the given indices."""
     parts: list[str] = []
     start = 0
-    for index, char in enumerate(chars):
-        if char in separators:
-            parts.append(chars[start:index])
-            parts.append(char)
-            start = index + 1
+    for index in anchors:
+        parts.append(chars[start:index])
+        parts.append(chars[index])
+        start = index + 1
     parts.append(chars[start:])
     return parts
 
 
-def _realign_paragraphs(differ: _TokenDiffer, diffs: list[DiffOp]) -> list[DiffOp]:
-    """Re-anchor replacements spanning paragraph breaks on those breaks."""
-    # cleanupSemantic happily swallows a one-token equality such as "\n\n"
-    # between two edits; the resulting single replacement would show the
-    # reader two paragraphs melted together. Pair the breaks back up.
-    paragraph_chars = differ.codec.paragraph_chars
+def _paragraph_anchors(codec: _TokenCodec, chars: str) -> list[int]:
+    """Indices of the paragraph breaks in an encoded string."""
+    paragraph_chars = codec.paragraph_chars
+    if not paragraph_chars.intersection(chars):
+        return []
+    return [index for index, char in enumerate(chars) if char in paragraph_chars]
+
+
+_BULLETS = frozenset("-*+•–")
+_NUMBER_ENDS = frozenset(".)")
+
+
+def _list_item_anchors(codec: _TokenCodec, chars: str) -> list[int]:
+    """Indices of the single line breaks in an encoded string that start a list item.
+
+    A list item starts after the break, past any indentation, with a bullet
+    and a space ("- ", "* ", "+ ", "• ") or with a number and "." or ")"
+    ("3. ", "12) "). The marker must lie in ``chars`` itself.
+    """
+    kind_of, token_of = codec.kind_of, codec.token_of
+    anchors: list[int] = []
+    size = len(chars)
+    for index, char in enumerate(chars):
+        if kind_of[char] != _KIND_LINE:
+            continue
+        at = index + 1
+        if at < size and kind_of[chars[at]] == _KIND_SPACE:
+            at += 1  # indentation
+        if at + 1 >= size:
+            continue
+        marker, after = token_of[chars[at]], token_of[chars[at + 1]]
+        if (marker in _BULLETS and kind_of[chars[at + 1]] == _KIND_SPACE) or (
+            marker.isdigit() and after in _NUMBER_ENDS
+        ):
+            anchors.append(index)
+    return anchors
+
+
+def _realign(
+    differ: _TokenDiffer,
+    diffs: list[DiffOp],
+    find_anchors: Callable[[_TokenCodec, str], list[int]],
+) -> list[DiffOp]:
+    """Re-anchor replacements spanning breaks (paragraph breaks, list items) on those breaks."""
+    # cleanupSemantic happily swallows a short equality such as "\n\n" or
+    # "\n- " between two edits; the resulting single replacement would show
+    # the reader two paragraphs or list items melted together. Pair the
+    # breaks back up, in order, and diff what lies between them.
+    codec = differ.codec
     result: list[DiffOp] = []
     index = 0
     while index < len(diffs):
         op, chars = diffs[index]
         following = diffs[index + 1] if index + 1 < len(diffs) else None
-        if (
-            op == DIFF_DELETE
-            and following is not None
-            and following[0] == DIFF_INSERT
-            and paragraph_chars.intersection(chars)
-            and paragraph_chars.intersection(following[1])
-        ):
-            old_parts = _split_at(chars, paragraph_chars)
-            new_parts = _split_at(following[1], paragraph_chars)
+        old_anchors = new_anchors = None
+        if op == DIFF_DELETE and following is not None and following[0] == DIFF_INSERT:
+            old_anchors = find_anchors(codec, chars)
+            new_anchors = find_anchors(codec, following[1]) if old_anchors else None
+        if old_anchors and new_anchors and following is not None:
+            old_parts = _split_at(chars, old_anchors)
+            new_parts = _split_at(following[1], new_anchors)
             pairs = min(len(old_parts), len(new_parts)) // 2
             for pair in range(pairs):
                 result.extend(differ.semantic_diff(old_parts[2 * pair], new_parts[2 * pair]))
@@ -712,7 +856,9 @@ def _word_diff(old: str, new: str) -> list[DiffOp]:
     codec = codec.copy()  # the kept one stays as it was after ``old``
     encoded_new = codec.encode(tokenize(new))
     differ = _TokenDiffer(codec)
-    diffs = _realign_paragraphs(differ, differ.semantic_diff(encoded_old, encoded_new))
+    diffs = differ.semantic_diff(encoded_old, encoded_new)
+    # Paragraphs first, then the list items inside what they left replaced.
+    diffs = _realign(differ, _realign(differ, diffs, _paragraph_anchors), _list_item_anchors)
     return _merge_adjacent((op, codec.decode(chars)) for op, chars in diffs)
 
 

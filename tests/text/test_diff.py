@@ -378,6 +378,87 @@ def test_replacement_across_paragraphs_keeps_break() -> None:
     assert_valid_diff("Alpha beta.\n\nGamma delta.", "Alpha zeta.\n\nEpsilon delta.", ops)
 
 
+# An unchanged clause between list edits (issue #18): semantic cleanup used to
+# count the spaces, line breaks and markers of the edits, which outweighed a
+# clause of seven words between them; it now counts words too.
+SEVEN_WORDS = "et nous tiendrons parole dans chaque commune"
+
+
+def test_unchanged_clause_of_seven_words_between_list_edits_stays_unchanged() -> None:
+    """Items added before and after a seven-word line: the line is not deleted and inserted again."""
+    old = f"Nous voulons :\n- eau\n- sport\n{SEVEN_WORDS}\n- énergie"
+    new = (
+        "Nous voulons :\n- travail\n- énergie\n- sport\n- transports\n- retraites\n"
+        f"{SEVEN_WORDS}\n- climat\n- eau\n- énergie\n- salaires\n- retraites"
+    )
+    ops = word_diff(old, new)
+    assert_valid_diff(old, new, ops)
+    assert any(op == DIFF_EQUAL and SEVEN_WORDS in text for op, text in ops), ops
+    assert not _changed_words(ops, DIFF_DELETE) & Counter(SEVEN_WORDS.split())
+
+
+def test_replaced_list_items_keep_their_line_breaks() -> None:
+    """Two neighbouring items rewritten: each item's change stays on its own item."""
+    old = "Intro.\n\n- santé publique pour tous\n- école gratuite et laïque\n\nFin."
+    new = "Intro.\n\n- santé universelle partout\n- école publique obligatoire\n\nFin."
+    ops = word_diff(old, new)
+    assert_valid_diff(old, new, ops)
+    assert (DIFF_EQUAL, "\n- école ") in ops
+    assert changed_ranges(ops) == [
+        Hunk(old.index("publique"), old.index("\n- école"), "universelle partout"),
+        Hunk(old.index("gratuite"), old.index("\n\nFin"), "publique obligatoire"),
+    ]
+
+
+@pytest.mark.parametrize("marker", ["- ", "* ", "1. ", "  - ", "2) "])
+def test_list_item_breaks_anchor_rewritten_items(marker: str) -> None:
+    """Short items all rewritten at once are shown item by item, whatever the marker."""
+    old = "\n".join(marker + item for item in ["un deux", "trois quatre", "cinq six"])
+    new = "\n".join(marker + item for item in ["UN DEUX", "TROIS QUATRE", "CINQ SIX"])
+    ops = word_diff(old, new)
+    assert_valid_diff(old, new, ops)
+    assert len(changed_ranges(ops)) == 3
+    assert ops.count((DIFF_EQUAL, "\n" + marker)) == 2
+
+
+def test_line_breaks_that_start_no_list_item_are_not_anchors() -> None:
+    """A hyphen after a line break that is no bullet ("-5") anchors nothing: the diff stays minimal."""
+    old, new = "a b\n-5 c", "A B\n-5 C"
+    ops = word_diff(old, new)
+    assert_valid_diff(old, new, ops)
+    assert_token_aligned(old, new, ops)
+
+
+def test_whitespace_edits_around_a_word_keep_the_word() -> None:
+    """Spaces turned into line breaks on both sides of a word: the word itself is unchanged."""
+    old, new = "Nous voulons tous vivre", "Nous voulons\ntous\n\nvivre"
+    ops = word_diff(old, new)
+    assert (DIFF_EQUAL, "tous") in ops
+
+
+# Different items before and after the line, so that no diff can read the edits as the line moving.
+_ITEMS_BEFORE = st.lists(st.sampled_from(["eau", "sport", "santé", "école", "logement"]), max_size=6)
+_ITEMS_AFTER = st.lists(st.sampled_from(["transports", "culture", "climat", "travail", "air"]), max_size=6)
+
+
+@given(_ITEMS_BEFORE, _ITEMS_BEFORE, _ITEMS_AFTER, _ITEMS_AFTER, st.sampled_from(["- ", "1. ", "  * "]))
+@settings(max_examples=200, deadline=None)
+def test_a_seven_word_line_survives_any_one_word_items_around_it(
+    old_before: list[str], new_before: list[str], old_after: list[str], new_after: list[str], marker: str
+) -> None:
+    """One-word items rewritten at will before and after a seven-word line: the line stays equal.
+
+    Each side changes at most six words, fewer than the line holds, so no
+    cleanup may absorb it, however many spaces, breaks and markers they bring.
+    """
+    # Every item is a whole line, so line matching keeps the line: only cleanup could lose it.
+    old = "Programme :\n" + "".join(marker + item + "\n" for item in [*old_before, SEVEN_WORDS, *old_after])
+    new = "Programme :\n" + "".join(marker + item + "\n" for item in [*new_before, SEVEN_WORDS, *new_after])
+    ops = word_diff(old + "Fin.", new + "Fin.")
+    assert_valid_diff(old + "Fin.", new + "Fin.", ops)
+    assert any(op == DIFF_EQUAL and SEVEN_WORDS in text for op, text in ops), ops
+
+
 def test_big_section_diff_stays_minimal() -> None:
     """20,000 words with scattered edits: no delete-all/insert-all, and fast."""
     rng = random.Random(20_000)
