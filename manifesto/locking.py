@@ -48,7 +48,9 @@ LEVELS = {"documents": 1, "sections": 2, "amendments": 3, "comments": 4, "report
           # The API's own rows (#17): a person's tokens, then webhooks and their deliveries.
           "api_tokens": 7, "webhooks": 8, "webhook_deliveries": 9,
           # The plenary's consultative votes (#18): a cast and a close lock the vote row alone.
-          "votes": 10}
+          "votes": 10,
+          # The projector (#18): one row per document, locked after whatever a console's decision locks.
+          "projections": 12}
 _PARENT = {level: level - 1 for level in LEVELS.values()}
 
 # Rows locked by the running write transaction, by table; None outside one.

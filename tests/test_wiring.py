@@ -25,7 +25,8 @@ from manifesto.search import indexing
 # (their addresses in memory), so they run in no promised order: no listener may rely on another having run.
 RECEIVERS = {
     "event-recorded": ["manifesto.notifications.fanout.fan_out", "manifesto.notifications.account_mail.on_event_recorded",
-                       "manifesto.search.indexing.note_event", "manifesto.api.webhooks.services.on_event_recorded"],
+                       "manifesto.search.indexing.note_event", "manifesto.api.webhooks.services.on_event_recorded",
+                       "manifesto.plenary.projector.services.follow_shown"],
     "section-version-written": ["manifesto.amendments.services.following.follow_new_version",
                                 "manifesto.discussion.comments.follow_new_version"],
     "section-retired": ["manifesto.amendments.services.following.follow_retirement"],

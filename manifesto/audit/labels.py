@@ -93,6 +93,9 @@ ACTIONS = {
     "vote.cast": _l("voted"),
     "vote.changed": _l("vote changed"),
     "vote.closed": _l("vote closed, result published"),
+    "projector.shown": _l("projector shows a section or an amendment"),
+    "projector.stepped": _l("projector stepped to another amendment"),
+    "projector.cleared": _l("projector cleared"),
 }
 
 # What an event is about, by table: "amendment 12".
@@ -107,6 +110,7 @@ OBJECTS = {
     "webhooks": _l("webhook %(id)s"),
     "users": _l("user %(id)s"),
     "votes": _l("vote %(id)s"),
+    "projections": _l("projector %(id)s"),
 }
 
 # States events move between (amendment statuses, phases, section and account states).

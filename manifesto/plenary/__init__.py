@@ -11,7 +11,8 @@ from flask import Flask
 
 from ..audit.states import register_parts
 from ..documents.contributions import register_provider
-from . import figures, views
+from . import figures, projector, views
+from .projector import views as projector_views
 
 
 def init_app(app: Flask) -> None:
@@ -19,3 +20,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     register_provider("plenary", figures.document_page_figures)
     register_parts("votes", figures.changed_parts)
+    app.register_blueprint(projector_views.bp)  # the projector and its console (plenary_projector)
+    projector.init_app(app)

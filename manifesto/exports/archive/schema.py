@@ -64,6 +64,8 @@ EXCLUDED_TABLES: dict[str, str] = {
     "api_tokens": "credentials: a restored instance starts with no API token; people make new ones",
     "webhooks": "signing secrets and addresses of receivers: an admin registers them again on the new instance",
     "webhook_deliveries": "the delivery log of webhooks that are not carried over",
+    "projections": "what a projector showed at the moment of the export: a restored instance starts with a blank "
+                   "screen (the audit trail keeps what was shown)",
 }
 
 # Columns that never leave the database: what import_archive writes in their place.

@@ -1,0 +1,426 @@
+"""The projector and its console: who may change the screen, stepping through a section's amendments, decisions
+recorded from the console, what the screen shows (and hides), its live fragment and validators, no-JS forms."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from manifesto.accounts.models import User
+from manifesto.accounts.services import set_active
+from manifesto.amendments import services as amendments
+from manifesto.amendments.models import Amendment, AmendmentRevision
+from manifesto.audit.models import AuditEvent
+from manifesto.documents import services as documents
+from manifesto.documents.models import SectionVersion
+from manifesto.extensions import db
+from manifesto.plenary import votes
+from manifesto.plenary.projector import services as projector
+from manifesto.plenary.projector.models import Projection
+from manifesto.services import ConflictError, NotFound, PermissionDenied, ValidationError
+
+PARAGRAPH_ONE = "Paragraph one of section 1, about cooperatives and energy."
+PARAGRAPH_TWO = "Paragraph two of section 1, about democracy at work."
+
+
+@pytest.fixture
+def room(make_document, users):
+    """A document in the amendment phase with four amendments to its first section, proposed by the participant.
+
+    In code order A-001 (paragraph two), A-002 and A-003 (paragraph one), A-004 (paragraph two); in the list's
+    "section" order, by first line and then number: A-002, A-003, A-001, A-004.
+    """
+    document = make_document(phase="amendments", editor=users["admin"])
+    entry = documents.current_sections(document)[0]
+    body = entry.version.body
+
+    def propose(old, new, reason="Better."):
+        return amendments.propose_amendment(
+            users["participant"], document.id, kind="modify", section_id=entry.section.id, heading=None,
+            body=body.replace(old, new, 1), reason=reason)
+
+    found = [propose("democracy at work", "democracy at every workplace"),
+             propose("cooperatives", "worker cooperatives"),
+             propose("and energy", "and clean energy"),
+             propose("at work.", "at work and at home.")]
+    return {"document": document, "section": entry.section, "a": {a.code: a for a in found}}
+
+
+def code_of(projection) -> str | None:
+    """The code of the amendment a projection shows."""
+    return db.session.get(Amendment, projection.amendment_id).code if projection.amendment_id else None
+
+
+def logged_in(app, login, user):
+    """A client of its own, logged in as ``user``."""
+    client = app.test_client()
+    assert login(user, test_client=client).status_code == 302
+    return client
+
+
+def csrf(page: str) -> str:
+    """The CSRF token a page's forms carry."""
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+
+
+# ------------------------------------------------------------------ who may change the screen
+
+@pytest.mark.parametrize(("role", "allowed"), [("visitor", False), ("participant", False), ("suspended", False),
+                                               ("moderator", True), ("admin", True)])
+def test_only_moderators_change_the_projector(make_user, users, room, role, allowed):
+    document, a2 = room["document"], room["a"]["A-002"]
+    actor = {"visitor": None, "suspended": None}.get(role) or users.get(role)
+    if role == "visitor":
+        from flask_login import AnonymousUserMixin
+        actor = AnonymousUserMixin()
+    elif role == "suspended":
+        moderator = make_user("moderator")
+        set_active(users["admin"], moderator.id, False)
+        actor = db.session.get(User, moderator.id)
+    actions = [
+        lambda: projector.show_section(actor, document.id, room["section"].id),
+        lambda: projector.show_amendment(actor, document.id, a2.id),
+        lambda: projector.step(actor, document.id, "next"),
+        lambda: projector.show_nothing(actor, document.id, message="Lunch"),
+    ]
+    if not allowed:
+        for action in actions:
+            with pytest.raises(PermissionDenied):
+                action()
+        with pytest.raises(PermissionDenied):
+            projector.decide_shown(actor, document.id, a2.id, decision="reject", reason="No.",
+                                   amendment_revision=None, revision=None)
+        assert db.session.scalar(select(func.count()).select_from(Projection)) == 0
+        assert db.session.get(Amendment, a2.id).status == "submitted"
+        assert not db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                     .where(AuditEvent.action.like("projector.%")))
+        return
+    shown = actions[0]()
+    assert shown.shown == "section" and shown.revision == 1
+    shown = actions[1]()
+    assert code_of(shown) == "A-002" and shown.section_id == room["section"].id and shown.revision == 2
+    assert code_of(actions[2]()) == "A-003"
+    cleared = actions[3]()
+    assert cleared.shown == "nothing" and cleared.message == "Lunch" and cleared.revision == 4
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("projector.%"))
+                                 .order_by(AuditEvent.id)).all()
+    assert actions == ["projector.shown", "projector.shown", "projector.stepped", "projector.cleared"]
+
+
+def test_a_participants_console_pages_are_refused(app, client, login, users, room):
+    participant = logged_in(app, login, users["participant"])
+    assert participant.get("/d/doc/console").status_code == 403
+    page = participant.get("/d/doc/projector")  # the screen is for everyone
+    token = csrf(participant.get("/account/password").get_data(as_text=True))
+    response = participant.post("/d/doc/console/amendment",
+                                data={"csrf_token": token, "amendment_id": room["a"]["A-002"].id})
+    assert page.status_code == 200 and response.status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(Projection)) == 0
+    assert client.get("/d/doc/console").status_code == 302  # a visitor is asked to log in
+
+
+# ------------------------------------------------------------------ stepping
+
+def test_next_and_previous_follow_the_lists_section_order(users, room):
+    document, moderator = room["document"], users["moderator"]
+    projector.show_section(moderator, document.id, room["section"].id)
+    seen = [code_of(projector.step(moderator, document.id, "next")) for _ in range(4)]
+    assert seen == ["A-002", "A-003", "A-001", "A-004"]
+    with pytest.raises(ValidationError, match="no open amendment after A-004"):
+        projector.step(moderator, document.id, "next")
+    seen = [code_of(projector.step(moderator, document.id, "previous")) for _ in range(3)]
+    assert seen == ["A-001", "A-003", "A-002"]
+    with pytest.raises(ValidationError, match="no open amendment before A-002"):
+        projector.step(moderator, document.id, "previous")
+
+
+def test_stepping_passes_over_decided_withdrawn_and_hidden_amendments(users, room):
+    document, moderator, a = room["document"], users["moderator"], room["a"]
+    amendments.decide_amendment(moderator, document.id, a["A-003"].id, decision="reject", reason="No.",
+                                revision=None)
+    amendments.withdraw_amendment(users["participant"], document.id, a["A-001"].id, revision=None, reason="Mine.")
+    projector.show_amendment(moderator, document.id, a["A-002"].id)
+    assert code_of(projector.step(moderator, document.id, "next")) == "A-004"
+    # From a decided amendment shown, the next open one after its place in the order.
+    projector.show_amendment(moderator, document.id, a["A-003"].id)
+    assert code_of(projector.step(moderator, document.id, "next")) == "A-004"
+    amendments.hide_amendment(moderator, document.id, a["A-004"].id, reason="Off topic.")
+    projector.show_section(moderator, document.id, room["section"].id)
+    assert code_of(projector.step(moderator, document.id, "previous")) == "A-002"
+    with pytest.raises(ValidationError, match="no open amendment after A-002"):
+        projector.step(moderator, document.id, "next")
+
+
+def test_stepping_needs_something_shown_and_a_direction(users, room):
+    document, moderator = room["document"], users["moderator"]
+    with pytest.raises(ValidationError, match="Show a section"):
+        projector.step(moderator, document.id, "next")
+    with pytest.raises(ValidationError):
+        projector.step(moderator, document.id, "sideways")
+
+
+def test_what_cannot_be_shown_is_refused(make_document, users, room):
+    document, moderator, a = room["document"], users["moderator"], room["a"]
+    draft = amendments.propose_amendment(users["participant"], document.id, kind="modify",
+                                         section_id=room["section"].id, heading=None,
+                                         body=PARAGRAPH_ONE + "\n\nA draft.", reason="Later.", submit=False)
+    other = make_document(slug="other", editor=users["admin"])
+    with pytest.raises(NotFound):
+        projector.show_amendment(moderator, document.id, draft.id)
+    with pytest.raises(NotFound):
+        projector.show_section(moderator, document.id, documents.current_sections(other)[0].section.id)
+    amendments.hide_amendment(moderator, document.id, a["A-001"].id, reason="Off topic.")
+    with pytest.raises(ValidationError, match="hidden"):
+        projector.show_amendment(moderator, document.id, a["A-001"].id)
+    with pytest.raises(ValidationError, match="at most|characters"):
+        projector.show_nothing(moderator, document.id, message="x" * 201)
+    assert db.session.scalar(select(func.count()).select_from(Projection)) <= 1
+    assert projector.projection_of(document).revision == 0
+
+
+def test_a_stale_console_changes_nothing(users, room):
+    document, moderator, a = room["document"], users["moderator"], room["a"]
+    first = projector.show_amendment(moderator, document.id, a["A-002"].id)
+    seen = first.revision
+    projector.show_amendment(users["admin"], document.id, a["A-001"].id)  # another moderator, meanwhile
+    with pytest.raises(ConflictError, match="now shows A-001"):
+        projector.step(moderator, document.id, "next", revision=seen)
+    with pytest.raises(ConflictError):
+        projector.show_nothing(moderator, document.id, revision=seen)
+    assert code_of(projector.projection_of(document)) == "A-001"
+
+
+# ------------------------------------------------------------------ decisions from the console
+
+def test_a_decision_through_the_console_is_the_amendments_own(users, room):
+    document, moderator, a2 = room["document"], users["moderator"], room["a"]["A-002"]
+    shown = projector.show_amendment(moderator, document.id, a2.id)
+    versions = db.session.scalar(select(func.count()).select_from(SectionVersion))
+    decided = projector.decide_shown(moderator, document.id, a2.id, decision="accept", reason="The room agrees.",
+                                     amendment_revision=a2.revision, revision=shown.revision)
+    assert decided.status == "accepted" and decided.decision_reason == "The room agrees."
+    assert db.session.scalar(select(func.count()).select_from(SectionVersion)) == versions + 1
+    current = documents.current_sections(document)[0].version
+    assert "worker cooperatives" in current.body and decided.result_version_id == current.id
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "amendment.accepted"))
+    assert event.object_id == a2.id and event.actor_id == moderator.id and event.reason == "The room agrees."
+    # The section's other open amendments followed the new text, as after any decision.
+    assert db.session.scalar(select(func.count()).select_from(AmendmentRevision)
+                             .where(AmendmentRevision.amendment_id == room["a"]["A-001"].id)) == 2
+
+
+def test_a_decision_on_a_changed_amendment_or_projector_is_refused(users, room):
+    document, moderator, a = room["document"], users["moderator"], room["a"]
+    seen = projector.show_amendment(moderator, document.id, a["A-002"].id).revision
+    old_revision = a["A-002"].revision
+    amendments.edit_amendment(users["participant"], document.id, a["A-002"].id, heading=None,
+                              body=documents.current_sections(document)[0].version.body.replace(
+                                  "cooperatives", "many cooperatives", 1),
+                              reason="Even better.", revision=None, submit=True)
+    with pytest.raises(ConflictError, match="changed while you were deciding"):
+        projector.decide_shown(moderator, document.id, a["A-002"].id, decision="reject", reason="No.",
+                               amendment_revision=old_revision, revision=seen)
+    fresh = db.session.get(Amendment, a["A-002"].id)
+    projector.show_amendment(users["admin"], document.id, a["A-001"].id)
+    with pytest.raises(ConflictError, match="now shows A-001"):
+        projector.decide_shown(moderator, document.id, fresh.id, decision="reject", reason="No.",
+                               amendment_revision=fresh.revision, revision=seen)
+    assert db.session.get(Amendment, fresh.id).status == "submitted"
+    assert not db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "amendment.rejected"))
+
+
+def test_the_author_does_not_decide_from_the_console_either(make_user, users, room):
+    document, a2 = room["document"], room["a"]["A-002"]
+    author = db.session.get(User, users["participant"].id)
+    author.role = "moderator"
+    db.session.commit()
+    shown = projector.show_amendment(users["moderator"], document.id, a2.id)
+    with pytest.raises(PermissionDenied, match="your own"):
+        projector.decide_shown(author, document.id, a2.id, decision="accept", reason="Mine.",
+                               amendment_revision=a2.revision, revision=shown.revision)
+
+
+# ------------------------------------------------------------------ the screen
+
+def test_the_screen_shows_nothing_until_a_moderator_chooses(client, room):
+    page = client.get("/d/doc/projector")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Nothing is shown right now." in text
+    assert '<noscript><meta http-equiv="refresh" content="20"></noscript>' in text
+    assert 'class="site-header"' not in text and "nav-links" not in text  # no site navigation
+    assert f'data-live-topic="projector:{room["document"].id}' in text
+    assert 'data-live-fragment="/d/doc/projector/screen"' in text
+
+
+def test_the_screen_shows_a_section_on_its_numbered_lines(client, users, room):
+    projector.show_section(users["moderator"], room["document"].id, room["section"].id)
+    text = client.get("/d/doc/projector").get_data(as_text=True)
+    assert "§1" in text and "Section 1" in text and 'class="numbered-text"' in text
+    assert re.search(r'<span class="ln">1</span> <span class="lt">Paragraph one of section 1', text)
+    assert 'data-live-summary="Now showing §1 Section 1."' in text
+
+
+def test_the_screen_shows_an_amendment_its_diff_supporters_decision_and_votes(make_user, client, users, room):
+    document, a2 = room["document"], room["a"]["A-002"]
+    supporter = make_user(name="Rosa Supporter")
+    amendments.support_amendment(supporter, document.id, a2.id)
+    projector.show_amendment(users["moderator"], document.id, a2.id)
+    text = client.get("/d/doc/projector").get_data(as_text=True)
+    assert "A-002" in text and "Open" in text and "diff-numbered" in text
+    assert re.search(r"<ins>(<span[^>]*>[^<]*</span>)?worker </ins>cooperatives", text)
+    assert "1 supporter." in text and "Rosa Supporter" in text
+    assert 'data-live-summary="Now showing A-002: ' in text
+    vote = votes.open_vote(users["moderator"], document.id, a2.id, question="Adopt A-002?", secret=False,
+                           majority="simple", abstentions_count=False)
+    assert "Adopt A-002?" in client.get("/d/doc/projector").get_data(as_text=True)
+    votes.cast_vote(supporter, vote.id, "yes")
+    votes.close_vote(users["moderator"], vote.id)
+    text = client.get("/d/doc/projector").get_data(as_text=True)
+    assert "passed" in text and "1 yes, 0 no, 0 abstain" in text
+    amendments.decide_amendment(users["moderator"], document.id, a2.id, decision="accept",
+                                reason="Carried by the room.", revision=None)
+    text = client.get("/d/doc/projector").get_data(as_text=True)
+    assert "Accepted" in text and "Carried by the room." in text
+    assert 'data-live-summary="A-002: Accepted."' in text
+
+
+def test_a_hidden_amendment_shows_its_reason_never_its_text_even_to_moderators(app, login, client, users, room):
+    document, a1 = room["document"], room["a"]["A-001"]
+    projector.show_amendment(users["moderator"], document.id, a1.id)
+    amendments.hide_amendment(users["moderator"], document.id, a1.id, reason="Insults a delegate.")
+    moderator = logged_in(app, login, users["moderator"])
+    for reader in (client, moderator):
+        for path in ("/d/doc/projector", "/d/doc/projector/screen"):
+            text = reader.get(path).get_data(as_text=True)
+            assert "Insults a delegate." in text and "A-001" in text
+            assert "every workplace" not in text and "Better." not in text and "Participant" not in text
+
+
+def test_the_fragment_is_the_region_alone_with_its_summary_and_validators(client, users, room):
+    document = room["document"]
+    projector.show_amendment(users["moderator"], document.id, room["a"]["A-003"].id)
+    response = client.get("/d/doc/projector/screen")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in text and "<noscript>" not in text
+    assert text.strip().startswith('<div class="screen screen-amendment" data-live-summary="Now showing A-003')
+    assert response.headers["Cache-Control"] == "private, no-cache" and response.headers["ETag"]
+    again = client.get("/d/doc/projector/screen", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    # A new supporter elsewhere changes the screen: the old validator no longer matches.
+    amendments.support_amendment(users["admin"], document.id, room["a"]["A-003"].id)
+    changed = client.get("/d/doc/projector/screen", headers={"If-None-Match": response.headers["ETag"]})
+    assert changed.status_code == 200 and "1 supporter." in changed.get_data(as_text=True)
+    # So does the console's next step.
+    projector.step(users["moderator"], document.id, "next")
+    stepped = client.get("/d/doc/projector/screen", headers={"If-None-Match": changed.headers["ETag"]})
+    assert stepped.status_code == 200 and 'data-live-summary="Now showing A-001' in stepped.get_data(as_text=True)
+
+
+def test_the_projector_page_is_revalidated_every_time(client, users, room):
+    response = client.get("/d/doc/projector")
+    assert response.headers["Cache-Control"] == "public, no-cache" and response.headers["ETag"]
+    assert client.get("/d/doc/projector", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+    projector.show_nothing(users["moderator"], room["document"].id, message="Back at 14:30")
+    fresh = client.get("/d/doc/projector", headers={"If-None-Match": response.headers["ETag"]})
+    assert fresh.status_code == 200 and "Back at 14:30" in fresh.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------ the console without JavaScript
+
+def console_page(moderator) -> str:
+    """The console's HTML."""
+    response = moderator.get("/d/doc/console")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "private, no-store"
+    return response.get_data(as_text=True)
+
+
+def test_a_moderator_works_through_a_section_from_the_console(app, login, client, users, room):
+    document, a = room["document"], room["a"]
+    moderator = logged_in(app, login, users["moderator"])
+    page = console_page(moderator)
+    assert 'href="/d/doc/projector" target="_blank"' in page and "Preview" in page
+    assert '<label for="section_id">Section</label>' in page and '<label for="amendment_id">Amendment</label>' in page
+    response = moderator.post("/d/doc/console/section", data={"csrf_token": csrf(page), "revision": "0",
+                                                              "section_id": room["section"].id})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/d/doc/console")
+    page = console_page(moderator)
+    assert "§1" in page and 'data-live-summary="Now showing §1 Section 1."' in page
+    moderator.post("/d/doc/console/step", data={"csrf_token": csrf(page), "revision": "1", "direction": "next"})
+    page = console_page(moderator)
+    assert "The projector shows A-002." in page and "Record the decision" in page
+    assert code_of(projector.projection_of(document)) == "A-002"
+    response = moderator.post("/d/doc/console/decide", data={
+        "csrf_token": csrf(page), "revision": "2", "amendment_id": a["A-002"].id,
+        "amendment_revision": a["A-002"].revision, "decision": "reject", "reason": "The room says no."})
+    assert response.status_code == 303
+    assert db.session.get(Amendment, a["A-002"].id).status == "rejected"
+    screen = client.get("/d/doc/projector/screen").get_data(as_text=True)
+    assert "Rejected" in screen and "The room says no." in screen
+    page = console_page(moderator)
+    moderator.post("/d/doc/console/step", data={"csrf_token": csrf(page), "revision": "2", "direction": "next"})
+    assert code_of(projector.projection_of(document)) == "A-003"
+    moderator.post("/d/doc/console/clear", data={"csrf_token": csrf(page), "revision": "3", "message": "Coffee"})
+    assert "Coffee" in client.get("/d/doc/projector").get_data(as_text=True)
+
+
+def test_a_refused_decision_keeps_the_reason_typed(app, login, users, room):
+    document, a = room["document"], room["a"]
+    moderator = logged_in(app, login, users["moderator"])
+    seen = projector.show_amendment(users["moderator"], document.id, a["A-002"].id).revision
+    page = console_page(moderator)
+    no_decision = moderator.post("/d/doc/console/decide", data={
+        "csrf_token": csrf(page), "revision": seen, "amendment_id": a["A-002"].id,
+        "amendment_revision": a["A-002"].revision, "decision": "", "reason": "My careful reason."})
+    assert no_decision.status_code == 400
+    assert "Choose a decision." in no_decision.get_data(as_text=True)
+    assert "My careful reason." in no_decision.get_data(as_text=True)
+    projector.show_amendment(users["admin"], document.id, a["A-001"].id)  # the room moved on meanwhile
+    stale = moderator.post("/d/doc/console/decide", data={
+        "csrf_token": csrf(page), "revision": seen, "amendment_id": a["A-002"].id,
+        "amendment_revision": a["A-002"].revision, "decision": "accept", "reason": "My careful reason."})
+    text = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "now shows A-001" in text and "My careful reason." in text
+    assert db.session.get(Amendment, a["A-002"].id).status == "submitted"
+
+
+def test_a_stale_console_button_goes_back_with_the_reason(app, login, users, room):
+    document, a = room["document"], room["a"]
+    moderator = logged_in(app, login, users["moderator"])
+    page = console_page(moderator)
+    projector.show_amendment(users["admin"], document.id, a["A-001"].id)
+    response = moderator.post("/d/doc/console/step", data={"csrf_token": csrf(page), "revision": "0",
+                                                           "direction": "next"})
+    assert response.status_code == 303
+    assert "The projector changed meanwhile: it now shows A-001." in console_page(moderator)
+    assert code_of(projector.projection_of(document)) == "A-001"
+
+
+@pytest.fixture
+def csrf_app(make_app):
+    """An app that checks CSRF tokens, as in production."""
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        yield app
+
+
+def test_every_console_form_needs_its_csrf_token(csrf_app, make_document, users):
+    document = make_document(phase="amendments", editor=users["admin"])
+    section_id = documents.current_sections(document)[0].section.id
+    client = csrf_app.test_client()
+    token = csrf(client.get("/login").get_data(as_text=True))
+    assert client.post("/login", data={"email": users["moderator"].email, "password": "correct-horse-battery",
+                                       "csrf_token": token}).status_code == 302
+    page = console_page(client)
+    assert len(re.findall(r'<form[^>]*method="post"', page)) == page.count('name="csrf_token"')
+    forms = {"/d/doc/console/section": {"section_id": section_id}, "/d/doc/console/step": {"direction": "next"},
+             "/d/doc/console/clear": {"message": "Lunch"}, "/d/doc/console/amendment": {"amendment_id": 1},
+             "/d/doc/console/decide": {"decision": "reject", "reason": "No.", "amendment_id": 1}}
+    for path, data in forms.items():
+        assert client.post(path, data={"revision": "0", **data}).status_code == 400, path
+    assert db.session.scalar(select(func.count()).select_from(Projection)) == 0
+    assert client.post("/d/doc/console/section", data={"revision": "0", "section_id": section_id,
+                                                       "csrf_token": csrf(page)}).status_code == 303
+    assert projector.projection_of(document).section_id == section_id
