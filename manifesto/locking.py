@@ -49,6 +49,9 @@ LEVELS = {"documents": 1, "sections": 2, "amendments": 3, "comments": 4, "report
           "api_tokens": 7, "webhooks": 8, "webhook_deliveries": 9,
           # The plenary's consultative votes (#18): a cast and a close lock the vote row alone.
           "votes": 10,
+          # The merge workspace's drafts (#18): last, so a merge locks its draft after the section's amendments
+          # and whatever their rebase locks; an autosave locks the draft alone.
+          "merge_drafts": 11,
           # The projector (#18): one row per document, locked after whatever a console's decision locks.
           "projections": 12}
 _PARENT = {level: level - 1 for level in LEVELS.values()}

@@ -13,6 +13,7 @@ from ..audit.states import register_parts
 from ..documents.contributions import register_provider
 from . import figures, projector, views
 from .projector import views as projector_views
+from .merging import services as merging, views as merging_views
 
 
 def init_app(app: Flask) -> None:
@@ -22,3 +23,5 @@ def init_app(app: Flask) -> None:
     register_parts("votes", figures.changed_parts)
     app.register_blueprint(projector_views.bp)  # the projector and its console (plenary_projector)
     projector.init_app(app)
+    app.register_blueprint(merging_views.bp)  # the merge workspace (plenary_merge)
+    register_parts("merge_drafts", merging.changed_parts)

@@ -9,7 +9,7 @@ from ...accounts.models import User
 from ...accounts.rules import require_moderator
 from ...audit.services import record_event
 from ...documents import services as documents
-from ...documents.models import Document, Section
+from ...documents.models import Document, Section, SectionVersion
 from ...documents.rules import require_text_changes
 from ...extensions import db
 from ...services import ConflictError, NotFound, PermissionDenied, ValidationError, utcnow, writes
@@ -193,3 +193,64 @@ def _store_modification(amendment: Amendment, heading: str, body: str) -> None:
     """Keep the moderator's final text and its own diff against what was proposed."""
     amendment.final_heading, amendment.final_body = heading, body
     amendment.modification_diff_html = render_inline(word_diff(amendment.proposed_body or "", body))
+
+
+def decide_together(actor, document: Document, section: Section, decisions: list[tuple[Amendment, Status, str]], *,
+                    heading: str, body: str, version_reason: str, data: dict[int, dict] | None = None,
+                    ) -> SectionVersion | None:
+    """Decide several amendments of one section at once, writing one new version for all those accepted.
+
+    The merge workspace's decision (``plenary.merging``): the caller is a
+    ``@writes`` service that holds the document's, the section's and these
+    amendments' locks and checked their revisions and permission. Every
+    amendment is checked and closed as :func:`decide_amendment` would; then,
+    if the text changes, one version is written (credited to the moderator,
+    who wrote it from several proposals) and the section's other undecided
+    amendments follow it as usual. ``data`` adds to each amendment's event.
+    Returns the new version, or None when the text stayed as it was.
+
+    :raises PermissionDenied: for an amendment of the actor's own.
+    :raises ValidationError: for an amendment that cannot be accepted (see :func:`_check_acceptable`).
+    :raises ConflictError: for one that is no longer open.
+    """
+    if any(amendment.section_id != section.id for amendment, _status, _reason in decisions):
+        raise ValueError("decide_together decides amendments of its own section only")
+    for amendment, status, _reason in decisions:
+        if amendment.status != Status.SUBMITTED:
+            raise ConflictError(_("%(code)s is %(status)s already.", code=amendment.code,
+                                  status=Status(amendment.status).label.lower()), current=amendment)
+        if actor.id == amendment.author_id:
+            raise PermissionDenied(_("You cannot decide on your own amendment (%(code)s).", code=amendment.code))
+        if status in (Status.ACCEPTED, Status.ACCEPTED_MODIFIED):
+            _check_acceptable(amendment, document, section)
+    now = utcnow()
+    befores = {}
+    for amendment, status, reason in decisions:
+        befores[amendment.id] = amendment.status
+        amendment.status = status.value
+        amendment.decision_reason = reason
+        amendment.decided_by_id = actor.id
+        amendment.decided_at = now
+    db.session.flush()  # closed before the new version, so that following it leaves them alone
+    accepted = [(a, s) for a, s, _r in decisions if s in (Status.ACCEPTED, Status.ACCEPTED_MODIFIED)]
+    current = section.current_version
+    version = None
+    with recording_together():
+        if heading != current.heading or body != current.body:
+            cause, cause_status = accepted[0] if accepted else (decisions[0][0], decisions[0][1])
+            with decision_in_progress(cause, cause_status), reusing_work():
+                version = documents.write_version(section, document, heading=heading, body=body,
+                                                  reason=version_reason, author=actor, approver=actor,
+                                                  kind="amendment")
+        for amendment, status in accepted:
+            if version is not None:
+                amendment.result_version_id = version.id
+            if status is Status.ACCEPTED_MODIFIED:
+                _store_modification(amendment, heading, body)
+        for amendment, status, reason in decisions:
+            touch(amendment, actor, note_data("decided", status=status.value))
+            record_event(actor, f"amendment.{status.value}", amendment, document_id=document.id,
+                         from_state=befores[amendment.id], to_state=amendment.status, reason=reason,
+                         data=(data or {}).get(amendment.id))
+    update_collisions(section.id)  # the decided ones left the open ones (following may have done it already)
+    return version

@@ -66,6 +66,8 @@ EXCLUDED_TABLES: dict[str, str] = {
     "webhook_deliveries": "the delivery log of webhooks that are not carried over",
     "projections": "what a projector showed at the moment of the export: a restored instance starts with a blank "
                    "screen (the audit trail keeps what was shown)",
+    "merge_drafts": "one moderator's merge in progress, tied to the live version: a restored instance starts with "
+                    "none (the audit trail keeps what was merged)",
 }
 
 # Columns that never leave the database: what import_archive writes in their place.
