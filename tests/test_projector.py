@@ -4,6 +4,7 @@ recorded from the console, what the screen shows (and hides), its live fragment 
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -424,3 +425,127 @@ def test_every_console_form_needs_its_csrf_token(csrf_app, make_document, users)
     assert client.post("/d/doc/console/section", data={"revision": "0", "section_id": section_id,
                                                        "csrf_token": csrf(page)}).status_code == 303
     assert projector.projection_of(document).section_id == section_id
+
+
+# ------------------------------------------------------------------ live notices
+
+def test_each_console_action_reaches_the_projectors_and_a_refused_one_nothing(app, users, room):
+    document, moderator, a = room["document"], users["moderator"], room["a"]
+    topic = projector.topic(document.id)
+    subscription = app.extensions["live"].hub.subscribe([topic])
+    with pytest.raises(PermissionDenied):
+        projector.show_section(users["participant"], document.id, room["section"].id)
+    with pytest.raises(ValidationError):
+        projector.step(moderator, document.id, "next")  # nothing shown yet
+    assert subscription.take(0.05) == []
+    projector.show_section(moderator, document.id, room["section"].id)
+    assert [n.topic for n in subscription.take(0.5)] == [topic]
+    seen = projector.step(moderator, document.id, "next").revision
+    assert [n.topic for n in subscription.take(0.5)] == [topic]
+    projector.decide_shown(moderator, document.id, a["A-002"].id, decision="reject", reason="No.",
+                           amendment_revision=a["A-002"].revision, revision=seen)
+    assert topic in {n.topic for n in subscription.take(0.5)}
+    projector.show_nothing(moderator, document.id)
+    assert [n.topic for n in subscription.take(0.5)] == [topic]
+
+
+def test_a_change_made_elsewhere_to_what_is_shown_reaches_the_projectors(app, make_user, users, room):
+    document, a = room["document"], room["a"]
+    projector.show_amendment(users["moderator"], document.id, a["A-002"].id)
+    subscription = app.extensions["live"].hub.subscribe([projector.topic(document.id)])
+    amendments.support_amendment(make_user(), document.id, a["A-001"].id)  # not the one shown
+    assert subscription.take(0.05) == []
+    amendments.support_amendment(make_user(), document.id, a["A-002"].id)
+    assert len(subscription.take(0.5)) == 1
+    vote = votes.open_vote(users["moderator"], document.id, a["A-002"].id, question="Adopt?", secret=True,
+                           majority="simple", abstentions_count=False)
+    assert len(subscription.take(0.5)) == 1
+    votes.cast_vote(users["admin"], vote.id, "no")
+    assert len(subscription.take(0.5)) == 1
+    amendments.decide_amendment(users["moderator"], document.id, a["A-002"].id, decision="accept",
+                                reason="Carried.", revision=None)  # on the amendment page
+    assert len(subscription.take(0.5)) == 1
+
+
+def test_the_screens_topics_follow_what_it_shows(client, users, room):
+    document, a2 = room["document"], room["a"]["A-002"]
+    projector.show_amendment(users["moderator"], document.id, a2.id)
+    text = client.get("/d/doc/projector").get_data(as_text=True)
+    topics = re.search(r'data-live-topic="([^"]+)"', text).group(1).split()
+    assert topics == [f"projector:{document.id}", f"frame:{document.id}", f"amendment:{a2.id}",
+                      f"section-text:{room['section'].id}"]
+
+
+def test_the_screen_costs_the_same_however_many_supporters_and_votes(make_user, client, users, room, queries):
+    document, a2 = room["document"], room["a"]["A-002"]
+    projector.show_amendment(users["moderator"], document.id, a2.id)
+
+    def cost() -> int:
+        with queries() as counted:
+            assert client.get("/d/doc/projector/screen").status_code == 200
+        return counted.count
+
+    amendments.support_amendment(make_user(), document.id, a2.id)
+    votes.open_vote(users["moderator"], document.id, a2.id, question="Adopt?", secret=False, majority="simple",
+                    abstentions_count=False)
+    few = cost()
+    for n in range(6):
+        amendments.support_amendment(make_user(), document.id, a2.id)
+        votes.open_vote(users["moderator"], document.id, a2.id, question=f"Adopt {n}?", secret=n % 2 == 0,
+                        majority="simple", abstentions_count=False)
+    assert cost() == few
+
+
+# ------------------------------------------------------------------ races (PostgreSQL)
+
+def race(app, count: int, act) -> list[str]:
+    """Run ``act(i)`` in ``count`` threads at once, each in its own app context; their answers or refusals."""
+    barrier = threading.Barrier(count)
+    answers: list[str] = []
+
+    def run(i: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                answers.append(act(i))
+            except (ConflictError, ValidationError) as refused:
+                answers.append(f"refused: {refused.message}")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return answers
+
+
+def test_first_uses_at_once_make_one_projection(make_app, database_url, users, room):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a race needs PostgreSQL (SQLite serialises writers with BEGIN IMMEDIATE)")
+    document_id, section_id = room["document"].id, room["section"].id
+    moderator_ids = [users["moderator"].id, users["admin"].id]
+
+    def show(i: int) -> str:
+        projector.show_section(db.session.get(User, moderator_ids[i]), document_id, section_id)
+        return "shown"
+
+    assert race(make_app(), 2, show) == ["shown", "shown"]
+    assert db.session.scalar(select(func.count()).select_from(Projection)) == 1
+    assert projector.projection_of(room["document"]).revision == 2
+
+
+def test_two_consoles_stepping_at_once_step_once(make_app, database_url, users, room):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a race needs PostgreSQL (SQLite serialises writers with BEGIN IMMEDIATE)")
+    document_id = room["document"].id
+    seen = projector.show_section(users["moderator"], document_id, room["section"].id).revision
+    moderator_ids = [users["moderator"].id, users["admin"].id]
+
+    def step(i: int) -> str:
+        return code_of(projector.step(db.session.get(User, moderator_ids[i]), document_id, "next", revision=seen))
+
+    answers = race(make_app(), 2, step)
+    assert sorted(answers)[0] == "A-002" and sorted(answers)[1].startswith("refused: The projector changed meanwhile")
+    assert code_of(projector.projection_of(room["document"])) == "A-002"

@@ -191,6 +191,8 @@ PAGES = {
     "section-compare-side-by-side": ("/d/{doc}/sections/{section}/compare?view=side", ROLES),
     "log": ("/d/{doc}/log", ROLES),
     "moderation": ("/d/{doc}/moderation", ("moderator",)),
+    "projector": ("/d/{doc}/projector", ROLES),
+    "projector-console": ("/d/{doc}/console", ("moderator",)),
     "not-found": ("/d/{doc}/sections/99999", ROLES),
 }
 STATUS = {"not-found": 404}
