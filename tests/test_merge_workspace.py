@@ -507,3 +507,27 @@ def test_two_moderators_completing_at_once_one_wins(make_app, database_url, thre
     assert db.session.get(Section, section.id).version_count == 2
     assert len(events("section.merged")) == 1
     assert len(events("amendment.accepted")) == 1 and len(events("amendment.rejected")) == 1
+
+
+def test_every_draft_save_and_the_completion_reach_the_followers_of_the_merge(client, three, users):
+    document, section, (a, b, c) = three
+    topic = f"topic=merge:{section.id}"
+    first = client.get(f"/live/poll?{topic}")
+    assert first.status_code == 200 and first.get_json()["changed"] == []
+    assert client.get("/live/poll?topic=merge:999999").status_code == 404  # no such section to follow
+    since = first.get_json()["id"]
+    started = merging.start_merge(users["moderator"], document.id, section.id).revision
+    answer = client.get(f"/live/poll?{topic}&since={since}").get_json()
+    assert answer["changed"] == [f"merge:{section.id}"]
+    board = board_of(document, section)
+    merging.save_draft(users["moderator"], section.id, revision=started, choices=take(board, [f"{b.id}.1"]),
+                       text=None, reasons={})
+    again = client.get(f"/live/poll?{topic}&since={answer['id']}").get_json()
+    assert again["changed"] == [f"merge:{section.id}"]
+    complete(users["moderator"], document, section, take(board, [f"{b.id}.1"]), start=False)
+    assert client.get(f"/live/poll?{topic}&since={again['id']}").get_json()["changed"] == [f"merge:{section.id}"]
+    # A refused save announces nothing.
+    last = client.get(f"/live/poll?{topic}").get_json()["id"]
+    with pytest.raises(NotFound):
+        merging.save_draft(users["moderator"], section.id, revision=None, choices={}, text=None, reasons={})
+    assert client.get(f"/live/poll?{topic}&since={last}").get_json()["changed"] == []

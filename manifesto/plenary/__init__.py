@@ -11,6 +11,7 @@ from flask import Flask
 
 from ..audit.states import register_parts
 from ..documents.contributions import register_provider
+from ..live import register_topic
 from . import figures, projector, views
 from .projector import views as projector_views
 from .merging import services as merging, views as merging_views
@@ -25,3 +26,4 @@ def init_app(app: Flask) -> None:
     projector.init_app(app)
     app.register_blueprint(merging_views.bp)  # the merge workspace (plenary_merge)
     register_parts("merge_drafts", merging.changed_parts)
+    register_topic("merge", merging.followable)

@@ -38,17 +38,12 @@ from ...documents import services as documents
 from ...documents.models import Document, Section, SectionVersion
 from ...documents.rules import require_text_changes
 from ...extensions import db
+from ...live import announce
 from ...locking import lock_row, lock_rows
 from ...services import ConflictError, NotFound, PermissionDenied, ValidationError, to_int, utcnow, writes
 from ...text.combine import CombineError, Outcome, Workspace, clean_choices, compose, needs_check, outcomes, workspace
 from ...text.merge import rebase
 from .models import MergeDraft
-
-try:
-    from ...live import announce
-except ImportError:  # H-live's module lands in the same session (#18); until then a merge announces nothing
-    def announce(topic: str) -> None:
-        """Nothing to announce through yet."""
 
 # What a moderator may decide for an amendment, by what the merge takes of it.
 OPEN = "open"  # not decided by this merge: it stays open and follows the new version like any other
@@ -59,6 +54,11 @@ STATUSES = (Status.ACCEPTED.value, Status.ACCEPTED_MODIFIED.value, Status.REJECT
 def merge_topic(section_id: int) -> str:
     """The live topic of a section's merge (pages showing it re-fetch on each notice)."""
     return f"merge:{section_id}"
+
+
+def followable(user, ids: set[int]) -> set[int]:
+    """The sections whose merge topic a reader may follow: every existing one (their public view is open to all)."""
+    return set(db.session.scalars(select(Section.id).where(Section.id.in_(ids))))
 
 
 def changed_parts(event, draft) -> set[str]:
