@@ -244,8 +244,8 @@ def test_document_page_runs_a_fixed_number_of_queries(app, make_document, users,
     with queries() as counted:
         assert client.get("/d/doc/?lines=1").status_code == 200
     # document, content states, the text's content states (kept apart from the comment counts),
-    # sections with current versions, open amendment counts, comment counts.
-    assert counted.count <= 6, counted.statements
+    # sections with current versions, open amendment counts, comment counts, the votes on the whole text.
+    assert counted.count <= 7, counted.statements
     with queries() as counted:
         assert client.get("/d/doc/?lines=1").status_code == 200
     # Rendered once: the document and its content states, whatever its size (a visitor's answer: the states).

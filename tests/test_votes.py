@@ -405,3 +405,59 @@ def test_bad_input_a_participant_opens_and_closes_no_vote(app, login, users, ame
     assert "Only moderators close votes." in closing.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Vote)) == 1
     assert db.session.get(Vote, vote.id).closed_at is None and recorded()[4] == 0
+
+
+# ------------------------------------------------------------------ votes on the whole text
+
+def test_a_vote_on_the_whole_text_from_the_reading_page(app, client, login, make_user, users, amendment):
+    moderator = logged_in(app, login, users["moderator"])
+    reading = moderator.get("/d/doc/").get_data(as_text=True)
+    assert 'href="/d/doc/votes/new"' in reading and "Open a vote on the whole text" in reading
+    assert "Open a vote on the whole text" not in client.get("/d/doc/").get_data(as_text=True)
+    form = moderator.get("/d/doc/votes/new").get_data(as_text=True)
+    assert "Open a vote on the whole text" in form
+    opened = moderator.post("/d/doc/votes/new", data={"question": "Do we adopt the manifesto?", "secret": "secret",
+                                                      "majority": "two_thirds"})
+    assert opened.status_code == 302
+    vote = db.session.scalar(select(Vote))
+    assert (vote.subject, vote.amendment_id, vote.on_text) == ("text", None, True)
+    shown = client.get(page(vote)).get_data(as_text=True)
+    assert "The whole text of" in shown and "Do we adopt the manifesto?" in shown
+    assert "Do we adopt the manifesto?" in client.get("/d/doc/").get_data(as_text=True)  # the cached text follows
+    for choice in ("yes", "yes", "no"):
+        votes.cast_vote(make_user(), vote.id, choice)
+    assert "3 have voted" in client.get("/d/doc/").get_data(as_text=True)
+    moderator.post(page(vote, "/close"))
+    result = client.get(page(vote)).get_data(as_text=True)
+    assert "Passed." in result and "2 yes, and 2 were needed (3 votes cast)" in result
+    assert "2 yes, 1 no, 0 abstain" in client.get("/d/doc/").get_data(as_text=True)
+    listing = client.get("/d/doc/votes/").get_data(as_text=True)
+    assert "Do we adopt the manifesto?" in listing and "The whole text" in listing
+    # The amendment's page does not list the vote on the text.
+    assert "Do we adopt the manifesto?" not in client.get(f"/d/doc/amendments/{amendment.id}").get_data(as_text=True)
+
+
+def test_the_votes_page_lists_every_vote_open_ones_first(client, users, amendment, open_vote):
+    on_amendment = open_vote(question="Adopt A-001?")
+    votes.close_vote(users["moderator"], on_amendment.id)
+    votes.open_vote(users["moderator"], amendment.document_id, None, question="The final vote?", secret=False,
+                    majority="simple", abstentions_count=False)
+    listing = client.get("/d/doc/votes/").get_data(as_text=True)
+    assert listing.index("The final vote?") < listing.index("Adopt A-001?")
+    assert amendment.code in listing and "not passed" in listing and "0 have voted" in listing
+    assert "Open a vote on the whole text" not in listing
+
+
+def test_only_moderators_open_a_vote_on_the_text(app, login, users, document):
+    with pytest.raises(PermissionDenied):
+        votes.open_vote(users["participant"], document.id, None, question="Adopt?", secret=False,
+                        majority="simple", abstentions_count=False)
+    c = logged_in(app, login, users["participant"])
+    assert c.get("/d/doc/votes/new").status_code == 403
+    assert c.post("/d/doc/votes/new", data={"question": "Adopt?", "secret": "named",
+                                            "majority": "simple"}).status_code == 403
+    with pytest.raises(NotFound):
+        votes.open_vote(users["moderator"], document.id + 100, None, question="Adopt?", secret=False,
+                        majority="simple", abstentions_count=False)
+    assert logged_in(app, login, users["moderator"]).get("/d/doc/votes/new?amendment=x").status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(Vote)) == 0

@@ -1,21 +1,28 @@
-"""What the plenary shows on the amendment page, and which parts of it a vote's event changes.
+"""What the plenary shows on the document's pages, and which parts of them a vote's event changes.
 
 Registered with ``documents.contributions`` and ``audit.states`` by the area's ``init_app``.
 """
 
 from __future__ import annotations
 
-from ..audit.states import amendment_scope
+from ..audit.states import amendment_scope, reading_scope
 from . import votes
 
 
 def document_page_figures(document, user, page: str, **context) -> dict:
-    """On the amendment page: its votes with how many took part, and whether the reader's role opens votes.
+    """The votes part of a page: an amendment's votes on its page, the votes on the whole text on the reading page.
 
-    All of it is the same for every reader of a role; with ``reader_only`` nothing (a reader's own
-    vote and ballot are on the vote's page, never on the cached amendment page).
+    With them how many took part and whether the reader's role opens votes; all of it the same for
+    every reader of a role. With ``reader_only`` nothing (a reader's own vote and ballot are on the
+    vote's page, never on a cached page).
     """
-    if page != "amendment" or context.get("reader_only"):
+    if context.get("reader_only"):
+        return {}
+    if page == "read":
+        found = votes.votes_on_text(document.id)
+        return {"text_votes": found, "text_vote_participants": votes.participant_counts([v.id for v in found]),
+                "can_open_text_vote": votes.can_open(user)}
+    if page != "amendment":
         return {}
     amendment = context["amendment"]
     found = votes.votes_on(amendment.id)
@@ -24,5 +31,7 @@ def document_page_figures(document, user, page: str, **context) -> dict:
 
 
 def changed_parts(event, vote) -> set[str]:
-    """A vote's events change its amendment's page alone (``audit.states.register_parts``)."""
+    """A vote's events change its amendment's page, or for a vote on the whole text the reading page."""
+    if vote.amendment_id is None:
+        return {reading_scope(vote.document_id)}
     return {amendment_scope(vote.amendment_id)}

@@ -31,16 +31,21 @@ from ..services import utcnow
 from .tally import Majority, Outcome, Rule, Why, tally
 
 CHOICES = ("yes", "no", "abstain")
+# What a vote is on: one amendment, or the document's whole text (the final vote on it).
+SUBJECT_AMENDMENT, SUBJECT_TEXT = "amendment", "text"
+SUBJECTS = (SUBJECT_AMENDMENT, SUBJECT_TEXT)
 
 
 class Vote(db.Model):
-    """A consultative vote on an amendment: the question, how it is counted, and once closed its result."""
+    """A consultative vote on an amendment or on the whole text: the question, how it is counted, its result."""
 
     __tablename__ = "votes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
-    amendment_id: Mapped[int] = mapped_column(ForeignKey("amendments.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(20), default=SUBJECT_AMENDMENT, server_default=SUBJECT_AMENDMENT)
+    # Set for a vote on an amendment, NULL for one on the whole text.
+    amendment_id: Mapped[int | None] = mapped_column(ForeignKey("amendments.id", ondelete="CASCADE"), index=True)
     question: Mapped[str] = mapped_column(Text)
     secret: Mapped[bool] = mapped_column(Boolean, default=False)
     majority: Mapped[str] = mapped_column(String(20), default=Majority.SIMPLE.value)
@@ -62,7 +67,13 @@ class Vote(db.Model):
     opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])
 
     def __repr__(self) -> str:
-        return f"<Vote {self.id} on amendment {self.amendment_id} {'closed' if self.is_closed else 'open'}>"
+        on = f"amendment {self.amendment_id}" if self.amendment_id else "the text"
+        return f"<Vote {self.id} on {on} {'closed' if self.is_closed else 'open'}>"
+
+    @property
+    def on_text(self) -> bool:
+        """Whether the vote is on the document's whole text (not on an amendment)."""
+        return self.subject == SUBJECT_TEXT
 
     @property
     def is_closed(self) -> bool:

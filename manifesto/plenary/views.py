@@ -7,7 +7,7 @@ kept by no cache; the amendment page shows the votes through
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -22,20 +22,35 @@ from .wording import rule_text, why_text
 bp = Blueprint("plenary", __name__, url_prefix="/d/<slug>/votes")
 
 
+@bp.get("/")
+def index(slug: str):
+    """Every vote of the document: on the whole text and on amendments, open ones first."""
+    document = documents.get_document_or_404(slug)
+    found = votes.votes_of(document.id)
+    codes = votes.amendment_codes([v.amendment_id for v in found if v.amendment_id])
+    response = make_response(render_template(
+        "plenary/index.html", document=document, votes=sorted(found, key=lambda v: v.is_closed), codes=codes,
+        participants=votes.participant_counts([v.id for v in found]), can_open=votes.can_open(current_user)))
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new(slug: str):
-    """A moderator opens a vote on the amendment named by ``?amendment=``."""
+    """A moderator opens a vote on the amendment named by ``?amendment=``, or without it on the whole text."""
     document = documents.get_document_or_404(slug)
     require_moderator(current_user, _("Only moderators open votes."))
-    amendment = amendments.get_amendment_or_404(document, int_arg("amendment") or 0, current_user)
+    amendment = None
+    if "amendment" in request.args:  # on an amendment; without it, on the whole text
+        amendment = amendments.get_amendment_or_404(document, int_arg("amendment") or 0, current_user)
     form = OpenVoteForm()
     if form.is_submitted() and not form.validate():
         return render_template("plenary/new.html", document=document, a=amendment, form=form), 400
     if form.is_submitted():
         with refusals(form) as refused:
             vote = votes.open_vote(
-                current_user, document.id, amendment.id, question=form.question.data,
+                current_user, document.id, amendment.id if amendment else None, question=form.question.data,
                 secret=form.secret.data == "secret", majority=form.majority.data,
                 abstentions_count=form.abstentions_count.data, eligible=form.eligible.data,
                 quorum_votes=form.quorum_votes.data, quorum_percent=form.quorum_percent.data)
@@ -48,7 +63,8 @@ def new(slug: str):
 def _render_vote(document, vote, *, ballot_form=None, receipt_form=None, checked=None, receipt=None,
                  status=200):
     """The vote page for this reader: the question, their ballot or their vote, the result, receipts."""
-    amendment = amendments.get_amendment_or_404(document, vote.amendment_id, current_user)
+    amendment = (amendments.get_amendment_or_404(document, vote.amendment_id, current_user)
+                 if vote.amendment_id is not None else None)
     mine = votes.participation_of(current_user, vote)
     may_vote = is_member(current_user) and not vote.is_closed and (mine is None or not vote.secret)
     outcome = vote.outcome

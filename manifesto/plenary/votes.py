@@ -1,6 +1,7 @@
 """Consultative votes: open, cast, close, check a receipt; and what the pages read of them.
 
-A moderator opens a vote on an open amendment and closes it; every member
+A moderator opens a vote on an open amendment, or on the document's whole
+text, and closes it; every member
 votes once, yes, no or abstain. A *named* vote keeps the choice with the
 voter and may be changed until the vote closes. A *secret* vote is final once
 cast: the voter is marked as having voted (``VoteParticipation``) and the
@@ -29,6 +30,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import load_only
 
 from ..accounts.models import User
 from ..accounts.rules import is_moderator, require_member, require_moderator
@@ -39,7 +41,7 @@ from ..extensions import db
 from ..locking import lock_row
 from ..services import ConflictError, NotFound, ValidationError, utcnow, writes
 from . import sealing
-from .models import CHOICES, Ballot, SealedBallot, Vote, VoteParticipation
+from .models import CHOICES, SUBJECT_AMENDMENT, SUBJECT_TEXT, Ballot, SealedBallot, Vote, VoteParticipation
 from .tally import Majority, Rule, tally
 
 QUESTION_MAX = 500
@@ -71,6 +73,25 @@ def get_vote_or_404(document: Document, vote_id: int) -> Vote:
 def votes_on(amendment_id: int) -> list[Vote]:
     """An amendment's votes, newest first."""
     return list(db.session.scalars(select(Vote).where(Vote.amendment_id == amendment_id).order_by(Vote.id.desc())))
+
+
+def votes_on_text(document_id: int) -> list[Vote]:
+    """A document's votes on its whole text, newest first."""
+    return list(db.session.scalars(select(Vote).where(Vote.document_id == document_id, Vote.subject == SUBJECT_TEXT)
+                                   .order_by(Vote.id.desc())))
+
+
+def votes_of(document_id: int) -> list[Vote]:
+    """Every vote of a document, newest first."""
+    return list(db.session.scalars(select(Vote).where(Vote.document_id == document_id).order_by(Vote.id.desc())))
+
+
+def amendment_codes(amendment_ids: list[int]) -> dict[int, str]:
+    """The codes (A-014) of amendments by id, in one query."""
+    if not amendment_ids:
+        return {}
+    return {a.id: a.code for a in db.session.scalars(select(Amendment).options(load_only(Amendment.id, Amendment.number))
+                                                      .where(Amendment.id.in_(set(amendment_ids))))}
 
 
 def participant_counts(vote_ids: list[int]) -> dict[int, int]:
@@ -111,21 +132,26 @@ def can_close(user, vote: Vote) -> bool:
 # ------------------------------------------------------------------ writing
 
 @writes
-def open_vote(actor, document_id: int, amendment_id: int, *, question: str, secret: bool, majority: str,
+def open_vote(actor, document_id: int, amendment_id: int | None, *, question: str, secret: bool, majority: str,
               abstentions_count: bool, eligible: int | None = None, quorum_votes: int | None = None,
               quorum_percent: int | None = None) -> Vote:
-    """A moderator opens a vote on an open amendment of the document.
+    """A moderator opens a vote on an open amendment of the document, or (``amendment_id`` None) on its whole text.
 
     :raises PermissionDenied: for anyone but a moderator.
-    :raises NotFound: for an amendment not on this document.
+    :raises NotFound: for an amendment not on this document, or no such document.
     :raises ValidationError: for an amendment that is not open, or a rule that cannot be applied.
     """
     require_moderator(actor, _("Only moderators open votes."))
-    amendment = lock_row(Amendment, amendment_id)
-    if amendment is None or amendment.document_id != document_id:
-        raise NotFound(_("There is no such amendment."))
-    if not amendment.is_open:
-        raise ValidationError(_("Votes are held only on open amendments."))
+    amendment = None
+    if amendment_id is None:
+        if db.session.get(Document, document_id) is None:
+            raise NotFound(_("There is no such document."))
+    else:
+        amendment = lock_row(Amendment, amendment_id)
+        if amendment is None or amendment.document_id != document_id:
+            raise NotFound(_("There is no such amendment."))
+        if not amendment.is_open:
+            raise ValidationError(_("Votes are held only on open amendments."))
     question = (question or "").strip()
     if not question or len(question) > QUESTION_MAX:
         raise ValidationError(_("Ask a question of at most %(max)s characters.", max=QUESTION_MAX), "question")
@@ -141,7 +167,8 @@ def open_vote(actor, document_id: int, amendment_id: int, *, question: str, secr
         raise ValidationError(_("An absolute majority needs the number of eligible voters."), "eligible")
     if eligible is None and quorum_percent is not None:
         raise ValidationError(_("A quorum in percent needs the number of eligible voters."), "eligible")
-    vote = Vote(document_id=document_id, amendment_id=amendment.id, question=question, secret=bool(secret),
+    vote = Vote(document_id=document_id, subject=SUBJECT_TEXT if amendment is None else SUBJECT_AMENDMENT,
+                amendment_id=amendment.id if amendment else None, question=question, secret=bool(secret),
                 majority=majority, abstentions_count=bool(abstentions_count), eligible=eligible,
                 quorum_votes=quorum_votes or None, quorum_percent=quorum_percent, opened_by_id=actor.id,
                 opened_at=utcnow())
@@ -150,8 +177,8 @@ def open_vote(actor, document_id: int, amendment_id: int, *, question: str, secr
     db.session.add(vote)
     db.session.flush()
     record_event(actor, "vote.opened", vote, document_id=document_id, to_state="open",
-                 data={"amendment_id": amendment.id, "code": amendment.code, "secret": vote.secret,
-                       "majority": majority})
+                 data={"subject": vote.subject, "amendment_id": vote.amendment_id,
+                       "code": amendment.code if amendment else None, "secret": vote.secret, "majority": majority})
     return vote
 
 
@@ -283,7 +310,7 @@ def close_vote(actor, vote_id: int) -> Vote:
     vote.passed, vote.why = outcome.passed, outcome.why.value
     vote.closed_at, vote.closed_by_id = utcnow(), actor.id
     record_event(actor, "vote.closed", vote, document_id=vote.document_id, from_state="open", to_state="closed",
-                 data={"amendment_id": vote.amendment_id, "yes": outcome.yes, "no": outcome.no,
+                 data={"subject": vote.subject, "amendment_id": vote.amendment_id, "yes": outcome.yes, "no": outcome.no,
                        "abstain": outcome.abstain, "passed": outcome.passed, "why": outcome.why.value})
     return vote
 
