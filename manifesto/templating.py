@@ -32,12 +32,13 @@ def relabel_diff(html: str | None) -> str:
     return relabel(html or "", diff_labels())
 
 
-def render_parts(template_name: str, **context) -> str:
+def render_parts(template_name: str, only: tuple[str, ...] | None = None, **context) -> str:
     """Render each ``{% block %}`` of a template on its own, packed in one string a page cache can keep.
 
     A cached body in parts lets a page's shell put what is personal (forms,
     one's own links) between them, where the page shows it. Blocks are
     rendered without the template's top level: each imports its own macros.
+    ``only`` renders the named blocks alone (a live region's fragment).
     """
     app = current_app._get_current_object()
     app.update_template_context(context)
@@ -45,7 +46,7 @@ def render_parts(template_name: str, **context) -> str:
     jinja_context = template.new_context(context)
     try:
         parts = {name: template.environment.concat(render(jinja_context))
-                 for name, render in template.blocks.items()}
+                 for name, render in template.blocks.items() if only is None or name in only}
     except Exception:
         template.environment.handle_exception()  # the template's own traceback, as render_template gives
     return json.dumps(parts, ensure_ascii=False)

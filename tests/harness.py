@@ -194,7 +194,7 @@ def count_queries():
 
 LIVE_TAGS = {"script", "img", "svg", "iframe", "math", "style", "object", "embed", "link", "meta", "base", "form"}
 # The page's own scripts: external, from our static folder, loaded after the page (never user text).
-OUR_SCRIPTS = {"/static/passage.js", "/static/enhance.js"}
+OUR_SCRIPTS = {"/static/passage.js", "/static/enhance.js", "/static/live.js"}
 
 
 def live_markup(page: str, allowed_forms: bool = True) -> list[str]:

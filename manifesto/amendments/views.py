@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import inspect
 
 from ..accounts.rules import is_moderator, require_moderator, stand_in
+from ..audit import states
 from ..audit.services import events_for
 from ..documents import services as documents
 from ..documents import serving
@@ -31,7 +32,13 @@ bp = Blueprint("amendments", __name__, url_prefix="/d/<slug>/amendments")
 @bp.app_context_processor
 def _amendment_words() -> dict:
     """Words the amendment page shows for its audit trail: what each action did."""
-    return {"amendment_event_label": event_action_label}
+    return {"amendment_event_label": event_action_label, "amendment_live_topics": live_topics}
+
+
+def live_topics(amendment) -> str:
+    """What the amendment page's live regions follow: its own scope, and its document's frame (a decision
+    on an amendment that inserts or deletes a section, or a merge, bumps the frame alone)."""
+    return f"{states.amendment_scope(amendment.id)} {states.frame_scope(amendment.document_id)}"
 
 
 def _flag(name: str) -> bool:
@@ -228,6 +235,36 @@ def _render_show(document, amendment, view="inline", decision_form=None, withdra
         return serving.serve(document, "amendment", params=(amendment.id, view, hidden_from_me, page_arg("comments")),
                              body=body, shell=shell, parts=figures.page_scopes(amendment))
     return shell(Markup(body())), status  # a refused form: this reader's page, kept nowhere
+
+
+LIVE_PARTS = ("decision", "supporters", "votes")
+
+
+@bp.get("/<int:amendment_id>/live")
+def live(slug: str, amendment_id: int):
+    """The parts of the amendment page that follow the room (status, decision, supporters, votes), as now.
+
+    For the page's live regions (static/live.js): the same rights as the page, the same cached parts
+    (kept per state and variant like the page's body), never kept by a browser or proxy.
+    """
+    document = documents.get_document_or_404(slug)
+    amendment = services.get_amendment_or_404(document, amendment_id, current_user)
+    hidden_from_me = not services.can_see_hidden(current_user, amendment)
+
+    def render() -> str:
+        """The live parts, as a stand-in of the reader's role sees them."""
+        parts = render_parts(
+            "amendments/_show_body.html", only=LIVE_PARTS, document=document, a=amendment,
+            hidden_from_me=hidden_from_me, supporters=services.supporters(amendment),
+            merged_into=services.merged_target_code(amendment),
+            **page_figures(document, stand_in(current_user), "amendment", amendment=amendment))
+        return render_template("amendments/_live.html", document=document, a=amendment, parts=unpack_parts(parts))
+
+    scopes = figures.page_scopes(amendment) or [states.document_scope(document.id)]
+    response = make_response(serving.cached_part(document, "amendment-live", scopes, render,
+                                                 params=(amendment.id, hidden_from_me)))
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.route("/<int:amendment_id>/edit", methods=["GET", "POST"])

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from ..audit.models import AuditEvent
 from ..audit.states import scopes_of
 from ..extensions import db
+from ..services import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,16 @@ _KEY = "live_topics"
 def announce(topic: str) -> None:
     """Publish a "changed" notice for ``topic`` once the running transaction commits (nothing on rollback).
 
-    Safe in any service (``@writes``); outside a transaction the notice leaves at once.
+    Safe in any service (``@writes``), also before its first statement (its transaction has not begun:
+    the notice waits for the service's commit); outside a write service and a transaction it leaves at once.
     """
     session = db.session()
     if session.in_transaction():
         session.info.setdefault(_KEY, set()).add(topic)
-    else:
+        return
+    try:
+        after_commit(lambda: publish_now([topic]))
+    except RuntimeError:  # not inside a write service: nothing to wait for
         publish_now([topic])
 
 

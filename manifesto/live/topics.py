@@ -45,8 +45,10 @@ def parse(values: Iterable[str]) -> list[str]:
     """
     topics: list[str] = []
     for value in values:
-        for topic in value.split():
-            match = TOPIC.match(topic)
+        for topic in value.split(" "):
+            if not topic:
+                continue
+            match = TOPIC.fullmatch(topic)
             if match is None or (match["id"] and int(match["id"]) > MAX_ID):
                 raise ValueError(topic)
             if topic not in topics:

@@ -1,0 +1,251 @@
+// Live regions: parts of a page that follow the server without a reload. Every page is whole without
+// this file (a reload shows the same); it only saves the reload.
+//
+// Markup (templates/live/_macros.html):
+//   <p class="visually-hidden" aria-live="polite" data-live-announcer
+//      data-live-stream="/live/stream" data-live-poll="/live/poll" data-live-poll-seconds="5"></p>
+//   <div data-live-topic="amendment:12 frame:1" data-live-fragment="/d/x/amendments/12/live"
+//        data-live-part="supporters" data-live-since="1234">...</div>
+// - One EventSource for all the topics of the page. A notice says only "topic changed"; the regions that
+//   follow it fetch their fragment (same origin, the reader's cookie: their own rights) and take its
+//   content. Regions that share a fragment address are served by one fetch: each takes the element of
+//   its data-live-part from the answer (without data-live-part, the whole answer).
+// - Focus and scroll stay where they are: a region being typed in waits until focus leaves it; a focused
+//   link or button is found again in the new content (by id, name or place); a region above the visible
+//   part of the page keeps what the reader sees from moving.
+// - A fragment root's data-live-summary is said by the page's one polite announcer.
+// - Without EventSource, or when the stream keeps failing (or the server has no room: 503), the page
+//   asks /live/poll every few seconds instead.
+(function () {
+  "use strict";
+
+  var DEBOUNCE = 250; // milliseconds to gather a burst of notices into one fetch
+  var SPREAD = 400; // at most this many more, at random: 200 pages do not all ask in the same millisecond
+  var FAILURES_BEFORE_POLLING = 3; // stream errors in a row (never opened in between) before polling
+
+  var announcer = document.querySelector("[data-live-announcer]");
+  var regions = Array.prototype.slice.call(document.querySelectorAll("[data-live-topic]"));
+  if (!announcer || !regions.length || !window.fetch) {
+    return;
+  }
+  var streamUrl = announcer.getAttribute("data-live-stream");
+  var pollUrl = announcer.getAttribute("data-live-poll");
+  var pollSeconds = parseFloat(announcer.getAttribute("data-live-poll-seconds")) || 5;
+
+  var topics = [];
+  var since = null;
+  regions.forEach(function (region) {
+    region.getAttribute("data-live-topic").split(/\s+/).forEach(function (topic) {
+      if (topic && topics.indexOf(topic) < 0) {
+        topics.push(topic);
+      }
+    });
+    var mark = region.getAttribute("data-live-since");
+    if (mark && /^\d+$/.test(mark) && (since === null || Number(mark) < Number(since))) {
+      since = mark;
+    }
+  });
+
+  function query(extra) {
+    var parts = topics.map(function (topic) {
+      return "topic=" + encodeURIComponent(topic);
+    });
+    if (extra) {
+      parts.push(extra);
+    }
+    return "?" + parts.join("&");
+  }
+
+  // ---------------------------------------------------------------- refreshing regions
+  var dirty = []; // regions waiting for their fragment
+  var timer = null;
+  var busy = false;
+
+  function follows(region, topic) {
+    return (" " + region.getAttribute("data-live-topic") + " ").indexOf(" " + topic + " ") >= 0;
+  }
+
+  function changed(topic) {
+    regions.forEach(function (region) {
+      if (follows(region, topic) && dirty.indexOf(region) < 0) {
+        dirty.push(region);
+      }
+    });
+    schedule();
+  }
+
+  function schedule() {
+    if (timer === null && !busy && dirty.length) {
+      timer = window.setTimeout(refresh, DEBOUNCE + Math.random() * SPREAD);
+    }
+  }
+
+  function typingIn(region) {
+    var active = document.activeElement;
+    return active && region.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName);
+  }
+
+  function refresh() {
+    timer = null;
+    var now = [];
+    var later = [];
+    dirty.forEach(function (region) {
+      (typingIn(region) ? later : now).push(region);
+    });
+    dirty = later;
+    later.forEach(function (region) {
+      region.addEventListener("focusout", function again() {
+        region.removeEventListener("focusout", again);
+        window.setTimeout(schedule, 0);
+      });
+    });
+    var byUrl = {};
+    now.forEach(function (region) {
+      var url = region.getAttribute("data-live-fragment");
+      (byUrl[url] = byUrl[url] || []).push(region);
+    });
+    var urls = Object.keys(byUrl);
+    if (!urls.length) {
+      return;
+    }
+    busy = true;
+    var said = [];
+    Promise.all(urls.map(function (url) {
+      return fetch(url, {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
+        .then(function (response) {
+          return response.ok ? response.text() : null;
+        })
+        .then(function (html) {
+          if (html === null) {
+            return;
+          }
+          var parsed = new DOMParser().parseFromString("<!doctype html><body>" + html, "text/html").body;
+          byUrl[url].forEach(function (region) {
+            var summary = take(region, parsed);
+            if (summary) {
+              said.push(summary);
+            }
+          });
+        })
+        .catch(function () { /* offline or refused: the next notice asks again */ });
+    })).then(function () {
+      busy = false;
+      if (said.length) {
+        say(said.join(" "));
+      }
+      schedule();
+    });
+  }
+
+  // The new content of a region from the parsed answer; its summary when something changed, else null.
+  function take(region, parsed) {
+    var part = region.getAttribute("data-live-part");
+    var source = part ? parsed.querySelector('[data-live-part="' + part + '"]') : parsed;
+    if (!source) {
+      return null;
+    }
+    var html = source.innerHTML.trim();
+    if (html === region.innerHTML.trim()) {
+      return null;
+    }
+    var root = part ? source : source.firstElementChild;
+    replace(region, html);
+    return (root && root.getAttribute("data-live-summary")) ||
+      ((region.firstElementChild && region.firstElementChild.getAttribute("data-live-summary")) || null);
+  }
+
+  function focusables(region) {
+    return Array.prototype.slice.call(region.querySelectorAll("a[href], button, input, select, textarea, [tabindex]"));
+  }
+
+  function replace(region, html) {
+    var active = document.activeElement;
+    var held = active && active !== region && region.contains(active) ? {
+      id: active.id, name: active.getAttribute("name"), tag: active.tagName,
+      index: focusables(region).indexOf(active)
+    } : null;
+    var before = region.getBoundingClientRect();
+    region.innerHTML = html;
+    // A region wholly above what the reader sees: what they see must not move when it grows or shrinks.
+    if (before.bottom <= 0) {
+      var moved = region.getBoundingClientRect().bottom - before.bottom;
+      if (moved) {
+        window.scrollBy(0, moved);
+      }
+    }
+    if (held) {
+      var again = (held.id && document.getElementById(held.id)) ||
+        (held.name && region.querySelector(held.tag + '[name="' + held.name + '"]')) ||
+        focusables(region)[held.index];
+      if (!again || !region.contains(again)) {
+        // Nothing like it any more: focus stays in the region, where the reader was, never elsewhere.
+        region.setAttribute("tabindex", "-1");
+        again = region;
+      }
+      again.focus({preventScroll: true});
+    }
+  }
+
+  function say(message) {
+    // Emptied first, so the same words said twice are announced twice.
+    announcer.textContent = "";
+    window.setTimeout(function () {
+      announcer.textContent = message;
+    }, 100);
+  }
+
+  // ---------------------------------------------------------------- hearing about changes
+  var polling = false;
+
+  function poll() {
+    if (polling) {
+      return;
+    }
+    polling = true;
+    function ask() {
+      fetch(pollUrl + query(since !== null ? "since=" + since : ""), {credentials: "same-origin"})
+        .then(function (response) {
+          return response.ok ? response.json() : null;
+        })
+        .then(function (answer) {
+          if (answer) {
+            since = String(answer.id);
+            answer.changed.forEach(changed);
+          }
+        })
+        .catch(function () { /* offline: ask again later */ })
+        .then(function () {
+          window.setTimeout(ask, pollSeconds * 1000);
+        });
+    }
+    ask();
+  }
+
+  function listen() {
+    if (!window.EventSource || !streamUrl) {
+      poll();
+      return;
+    }
+    var failures = 0;
+    var source = new EventSource(streamUrl + query(since !== null ? "since=" + since : ""));
+    source.onopen = function () {
+      failures = 0;
+    };
+    source.onmessage = function (event) {
+      if (event.lastEventId) {
+        since = event.lastEventId;
+      }
+      changed(event.data);
+    };
+    source.onerror = function () {
+      failures += 1;
+      // CLOSED: the server refused (no room here, 503) and the browser will not retry; or it keeps failing.
+      if (source.readyState === EventSource.CLOSED || failures >= FAILURES_BEFORE_POLLING) {
+        source.close();
+        poll();
+      }
+    };
+  }
+
+  listen();
+}());

@@ -1,0 +1,219 @@
+"""How long a change takes to reach 200 open pages: the events process, Redis, and one write through a service.
+
+Usage::
+
+    REDIS_URL=redis://127.0.0.1:6379/5 .venv/bin/python scripts/bench_live.py
+    REDIS_URL=... .venv/bin/python scripts/bench_live.py --clients 400 --threads 512 --changes 5
+
+The script makes a fresh instance (SQLite in a temporary folder, migrated, one
+document), starts the events process on it (``gunicorn -c gunicorn.conf.py
+-w 1 --threads N events:app``, as docs/DEPLOYMENT.md runs it), opens
+``--clients`` streams to it (one thread and one HTTP connection each, like a
+browser's EventSource) following the document, waits until every stream has
+begun, then writes once through a service in this process (``update_document``,
+which bumps the document's content state: the notice leaves after the commit,
+through Redis, to the events process, to each stream). For each change it
+prints the delay from the service call to each stream's notice: median, 95th
+percentile, maximum, and how many arrived within one second. ``--base`` skips
+the setup and measures a running events process (``--document`` names the
+document id; the change is then yours to make: the script waits for it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    """A port nobody listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare(instance: Path, redis_url: str, prefix: str):
+    """A migrated SQLite instance with one document, and an app on it that publishes through Redis."""
+    os.environ["MANIFESTO_INSTANCE_PATH"] = str(instance)
+    from flask_migrate import upgrade
+
+    from manifesto import create_app
+    from manifesto.accounts.services import register_user
+    from manifesto.documents import services as documents
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{instance}/manifesto.sqlite", "REDIS_URL": redis_url,
+                      "LIVE_PREFIX": prefix, "QUEUE_MODE": "immediate", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                      "RATELIMIT_STORAGE_URI": "memory://"})
+    with app.app_context():
+        upgrade()
+        admin = register_user("admin@example.org", "Admin", "a long enough password here", None, None, role="admin")
+        document = documents.create_document(admin, title="Bench", slug="bench", introduction="Live.")
+        documents.create_section(admin, document.id, heading="One", body="Some text.", reason="Start.",
+                                 after_section_id=None)
+        ids = admin.id, document.id
+    return app, *ids
+
+
+def start_events(instance: Path, redis_url: str, prefix: str, threads: int) -> tuple[subprocess.Popen, str]:
+    """The events process on the instance, one worker with ``threads`` threads."""
+    port = free_port()
+    env = {**os.environ, "MANIFESTO_INSTANCE_PATH": str(instance), "REDIS_URL": redis_url,
+           "DATABASE_URL": f"sqlite:///{instance}/manifesto.sqlite", "LIVE_PREFIX": prefix,
+           "LIVE_STREAMS_PER_PROCESS": str(threads - 8), "GUNICORN_LOG_LEVEL": "warning"}
+    log = open(instance / "events.log", "wb")  # noqa: SIM115 - the server's log for its whole life
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "1",
+                                "--threads", str(threads), "--graceful-timeout", "3", "--bind",
+                                f"127.0.0.1:{port}", "events:app"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):
+                return process, base
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the events process did not start:\n" + (instance / "events.log").read_text())
+
+
+class Client(threading.Thread):
+    """One open page: a stream, and the moments its notices arrived."""
+
+    def __init__(self, base: str, topic: str, ready: threading.Barrier) -> None:
+        super().__init__(daemon=True)
+        self.address = urllib.parse.urlsplit(base)
+        self.topic = topic
+        self.ready = ready
+        self.arrivals: list[float] = []
+        self.error: str | None = None
+
+    def run(self) -> None:
+        """Open the stream, say it has begun, then note each notice of the topic."""
+        try:
+            connection = http.client.HTTPConnection(self.address.hostname, self.address.port, timeout=120)
+            connection.request("GET", f"/live/stream?topic={self.topic}", headers={"Accept": "text/event-stream"})
+            response = connection.getresponse()
+            if response.status != 200:
+                self.error = f"status {response.status}"
+                self.ready.wait()
+                return
+            response.readline()  # retry: the stream has begun
+            self.ready.wait()
+            wanted = f"data: {self.topic}".encode()
+            for line in iter(response.readline, b""):
+                if line.strip() == wanted:
+                    self.arrivals.append(time.monotonic())
+        except threading.BrokenBarrierError:
+            pass
+        except Exception as error:  # noqa: BLE001 - reported with the results
+            self.error = f"{type(error).__name__}: {error}"
+            try:
+                self.ready.wait(timeout=0)
+            except threading.BrokenBarrierError:
+                pass
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value below which ``share`` of the sorted values lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def main() -> None:
+    """Set up, connect, change, measure, print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=256, help="the events process's threads")
+    parser.add_argument("--changes", type=int, default=3, help="changes made one after another, 2 s apart")
+    parser.add_argument("--base", help="a running events process (skips the setup; you make the change)")
+    parser.add_argument("--document", type=int, default=1, help="with --base: the document to follow")
+    args = parser.parse_args()
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url and not args.base:
+        raise SystemExit("set REDIS_URL (the events process hears the writers' changes through Redis)")
+
+    prefix = f"bench-live:{uuid.uuid4().hex[:8]}:"
+    process = app = None
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as folder:
+        instance = Path(folder)
+        if args.base:
+            base, document_id = args.base, args.document
+        else:
+            app, admin_id, document_id = prepare(instance, redis_url, prefix)
+            process, base = start_events(instance, redis_url, prefix, args.threads)
+        topic = f"document:{document_id}"
+        try:
+            ready = threading.Barrier(args.clients + 1, timeout=120)
+            clients = [Client(base, topic, ready) for _ in range(args.clients)]
+            opened = time.monotonic()
+            for client in clients:
+                client.start()
+            ready.wait()
+            failed = [c.error for c in clients if c.error]
+            print(f"{args.clients - len(failed)} of {args.clients} streams open in {time.monotonic() - opened:.1f} s"
+                  + (f"; failed: {failed[:3]}" if failed else ""))
+            starts = []
+            for number in range(args.changes):
+                time.sleep(2.0)
+                if app is None:
+                    input("make a change on the document, then press Enter ")
+                    starts.append(time.monotonic())
+                    continue
+                with app.app_context():
+                    from manifesto.accounts.models import User
+                    from manifesto.documents import services as documents
+                    from manifesto.extensions import db
+
+                    admin = db.session.get(User, admin_id)
+                    starts.append(time.monotonic())
+                    documents.update_document(admin, document_id, title=f"Bench {number}", introduction="Live.",
+                                              phase="drafting", amendment_deadline=None, min_supporters=0)
+                    committed = time.monotonic() - starts[-1]
+                print(f"change {number + 1}: the service call took {committed * 1000:.0f} ms (commit included)")
+            time.sleep(2.0)
+            for number, started in enumerate(starts):
+                delays = [next((t for t in c.arrivals if t >= started), None) for c in clients if not c.error]
+                arrived = [d - started for d in delays if d is not None]
+                within = sum(1 for d in arrived if d <= 1.0)
+                if not arrived:
+                    print(f"change {number + 1}: no stream heard it")
+                    continue
+                print(f"change {number + 1}: {len(arrived)} of {len(clients)} heard it; "
+                      f"p50 {statistics.median(arrived) * 1000:.0f} ms, p95 {percentile(arrived, 0.95) * 1000:.0f} ms, "
+                      f"max {max(arrived) * 1000:.0f} ms; {within} of {len(clients)} within 1 s")
+        finally:
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            if redis_url and not args.base:
+                import redis
+
+                client = redis.Redis.from_url(redis_url)
+                keys = list(client.scan_iter(prefix + "*"))
+                if keys:
+                    client.delete(*keys)
+
+
+if __name__ == "__main__":
+    main()
