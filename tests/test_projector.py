@@ -113,6 +113,9 @@ def test_only_moderators_change_the_projector(make_user, users, room, role, allo
 def test_a_participants_console_pages_are_refused(app, client, login, users, room):
     participant = logged_in(app, login, users["participant"])
     assert participant.get("/d/doc/console").status_code == 403
+    assert 'href="/d/doc/console"' not in participant.get("/d/doc/amendments/").get_data(as_text=True)
+    moderator = logged_in(app, login, users["moderator"])
+    assert 'href="/d/doc/console">Projector console</a>' in moderator.get("/d/doc/amendments/").get_data(as_text=True)
     page = participant.get("/d/doc/projector")  # the screen is for everyone
     token = csrf(participant.get("/account/password").get_data(as_text=True))
     response = participant.post("/d/doc/console/amendment",
