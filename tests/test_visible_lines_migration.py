@@ -8,7 +8,7 @@ import re
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 
 from manifesto.amendments.models import Amendment
 from manifesto.amendments.services.core import describe
@@ -23,10 +23,12 @@ from harness import migrated_demo_app
 def _stored(session) -> tuple[dict, dict]:
     """Every version's layout and line count, and every amendment's lines, title and numbered diff."""
     versions = {v.id: (v.layout_json, v.line_count) for v in session.scalars(select(SectionVersion))}
-    # Named columns, not the whole model: columns added by later migrations are gone after a downgrade.
-    amendments = {a.id: (a.first_line, a.last_line, a.title, a.diff_inline_html)
-                  for a in session.execute(select(Amendment.id, Amendment.first_line, Amendment.last_line,
-                                                  Amendment.title, Amendment.diff_inline_html))}
+    # Named columns, not the whole model: columns added by later migrations are gone after a downgrade
+    # (and 0019 stores lines relative to the section's version: first_rel_line, last_rel_line).
+    columns = {c["name"] for c in inspect(session.connection()).get_columns("amendments")}
+    first, last = ("first_rel_line", "last_rel_line") if "first_rel_line" in columns else ("first_line", "last_line")
+    amendments = {a[0]: tuple(a[1:]) for a in session.execute(
+        text(f"SELECT id, {first}, {last}, title, diff_inline_html FROM amendments"))}
     return versions, amendments
 
 
@@ -47,7 +49,7 @@ def _described_now(session) -> dict:
     for amendment in session.scalars(select(Amendment).where(Amendment.kind.in_(["modify", "delete"]))):
         document = session.get(Document, amendment.document_id)
         describe(amendment, document, session.get(SectionVersion, amendment.base_version_id))
-        result[amendment.id] = (amendment.first_line, amendment.last_line, amendment.title,
+        result[amendment.id] = (amendment.first_rel_line, amendment.last_rel_line, amendment.title,
                                 amendment.diff_inline_html)
     session.rollback()
     return result
@@ -81,7 +83,7 @@ def test_cited_lines_show_the_words_the_amendment_changes(migrated_app):
     downgrade(revision="0004_search_vector")
     upgrade()
     amendments = db.session.scalars(select(Amendment).where(
-        Amendment.kind == "modify", Amendment.first_line.is_not(None), Amendment.status == "submitted")).all()
+        Amendment.kind == "modify", Amendment.first_rel_line.is_not(None), Amendment.status == "submitted")).all()
     assert len(amendments) > 10
     for amendment in amendments:
         document = db.session.get(Document, amendment.document_id)
@@ -89,8 +91,9 @@ def test_cited_lines_show_the_words_the_amendment_changes(migrated_app):
         version = db.session.get(SectionVersion, amendment.base_version_id)
         assert len(json.loads(version.layout_json)["views"]) == version.line_count
         numbered = {line.number: line for line in version.numbered_lines(entry.first_line)}
-        row = re.search(rf'<div class="line [^"]*changed"><span class="ln">{amendment.first_line}</span> '
-                        rf'<span class="lt">(.*?)</span></div>', amendment.diff_inline_html)
-        assert row, f"{amendment.code}: no changed row numbered {amendment.first_line}"
+        first_line = amendment.cited_lines()[0]  # document-wide, as the live text numbers it (0019)
+        row = re.search(rf'<div class="line [^"]*changed"><span class="ln">{first_line}</span> '
+                        rf'<span class="lt">(.*?)</span></div>', amendment.inline_diff_html())
+        assert row, f"{amendment.code}: no changed row numbered {first_line}"
         old_text = html.unescape(re.sub(r'<span class="diff-sep">.*?</span>|<ins>.*?</ins>|<[^>]+>|deleted: ', "", row.group(1)))
-        assert old_text.split() == numbered[amendment.first_line].text.split(), amendment.code
+        assert old_text.split() == numbered[first_line].text.split(), amendment.code

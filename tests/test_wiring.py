@@ -15,6 +15,7 @@ import sys
 from sqlalchemy import event
 
 from manifesto import AREAS
+from manifesto.amendments import citations
 from manifesto.audit.services import event_recorded
 from manifesto.documents import contributions
 from manifesto.documents.signals import section_retired, version_written
@@ -32,7 +33,8 @@ RECEIVERS = {
     "section-retired": ["manifesto.amendments.services.following.follow_retirement"],
 }
 PROVIDERS = ["amendments", "discussion", "notifications", "plenary"]
-SESSION_HOOKS = [("before_commit", indexing.refresh_pending), ("after_transaction_end", indexing.forget_pending)]
+SESSION_HOOKS = [("before_commit", indexing.refresh_pending), ("after_transaction_end", indexing.forget_pending),
+                 *citations.SESSION_HOOKS]
 
 # Every command and its options, as they were before the commands moved to their areas.
 COMMANDS = {

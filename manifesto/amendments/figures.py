@@ -6,12 +6,17 @@ Registered with ``documents.contributions`` and ``audit.states`` by the area's `
 from __future__ import annotations
 
 from ..audit.states import amendment_scope, reading_scope, section_scope, section_text_scope
+from ..documents.models import SectionVersion
+from ..extensions import db
 from . import services
 from .models import Kind
 
 # Events that change nothing but the amendment's own page (and the lists, which every write changes):
 # its support count and supporters, or a draft only its author sees.
 OWN_PAGE_ONLY = frozenset({"amendment.supported", "amendment.support_withdrawn", "amendment.drafted"})
+# Decisions that write a new version of the section: when it has more or fewer lines than the one before,
+# every later section's lines, and every citation of them, are numbered anew (see citations.py).
+TEXT_DECISIONS = frozenset({"amendment.accepted", "amendment.accepted_modified"})
 
 
 def document_page_figures(document, user, page: str, **context) -> dict:
@@ -38,10 +43,24 @@ def changed_parts(event, amendment) -> set[str] | None:
     own = {amendment_scope(amendment.id)}
     if event.action in OWN_PAGE_ONLY:
         return own
+    if event.action in TEXT_DECISIONS and _moves_lines(amendment):
+        return None  # every later line moved: the pages citing them (sections, amendments) show new numbers
     if amendment.kind != Kind.MODIFY.value or amendment.section_id is None or event.action == "amendment.merged":
         return None
     return own | {section_scope(amendment.section_id), section_text_scope(amendment.section_id),
                   reading_scope(event.document_id)}
+
+
+def _moves_lines(amendment) -> bool:
+    """Whether the version an accepted amendment wrote has another number of lines than the one it replaced.
+
+    Both versions were just written or read by the decision: the session holds them, no query.
+    """
+    new = db.session.get(SectionVersion, amendment.result_version_id) if amendment.result_version_id else None
+    if new is None or new.parent_id is None:
+        return True
+    old = db.session.get(SectionVersion, new.parent_id)
+    return old is None or old.line_count != new.line_count
 
 
 def page_scopes(amendment) -> list[str] | None:

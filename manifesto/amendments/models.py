@@ -13,7 +13,8 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..extensions import db
 from ..services import utcnow
-from .wording import display_title, parse_note, render_excerpt, render_note
+from .citations import Numbering, numbering_for, shift_numbers
+from .wording import READER, Words, display_title, parse_note, render_excerpt, render_note
 
 # Names shown to people, translated when shown (lazy: read at import by the forms).
 KIND_LABELS = {"modify": _l("Change a section"), "delete": _l("Delete a section"),
@@ -73,7 +74,10 @@ class Amendment(db.Model):
     """A proposed change to a document, written against one version of a section.
 
     ``proposed_*`` is the author's text; diffs, line numbers, the title and
-    the changed spans are stored whenever that text or its base changes.
+    the changed spans are stored whenever that text or its base changes. Line
+    numbers are stored relative to the base version and numbered document-wide
+    only where shown (``cited_lines``, ``title_in``, ``inline_diff_html``), so
+    they never drift when another section changes.
     """
 
     __tablename__ = "amendments"
@@ -102,8 +106,10 @@ class Amendment(db.Model):
     # What it changes in a few plain words ("replaces “x” with “y”"), for the rows of the lists.
     excerpt: Mapped[str | None] = mapped_column(String(200))
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"title": {...}, "excerpt": {...}}, see wording
-    first_line: Mapped[int | None] = mapped_column(Integer)
-    last_line: Mapped[int | None] = mapped_column(Integer)
+    # The lines it changes, numbered within its base version (1: the version's first line); document-wide
+    # numbers are worked out where shown, against the numbering shown (``cited_lines``, see citations.py).
+    first_rel_line: Mapped[int | None] = mapped_column(Integer)
+    last_rel_line: Mapped[int | None] = mapped_column(Integer)
     diff_inline_html: Mapped[str | None] = mapped_column(Text)
     diff_side_html: Mapped[str | None] = mapped_column(Text)
     heading_diff_html: Mapped[str | None] = mapped_column(Text)
@@ -148,8 +154,29 @@ class Amendment(db.Model):
 
     @property
     def display_title(self) -> str:
-        """The title in the reader's language ("§3, lignes 12–14"); the stored English one when it has no data."""
+        """The title in the reader's language ("§3, lignes 12–14") against the live numbering.
+
+        The stored English one when it has no data.
+        """
         return display_title(self.summary, self.title)
+
+    def title_in(self, numbering: Numbering | None = None, words: Words = READER) -> str:
+        """The title with the section number and lines of ``numbering`` (a release's; the live text's by default)."""
+        return display_title(self.summary, self.title, words, numbering)
+
+    def cited_lines(self, numbering: Numbering | None = None) -> tuple[int, int] | None:
+        """The document-wide lines it changes in ``numbering`` (the live text's by default); None without lines."""
+        if self.first_rel_line is None or self.last_rel_line is None:
+            return None
+        return numbering_for(self.document_id, numbering).lines(self.section_id, self.first_rel_line,
+                                                                 self.last_rel_line)
+
+    def inline_diff_html(self, numbering: Numbering | None = None) -> str | None:
+        """The stored numbered diff, its lines numbered as in ``numbering`` (the live text's by default)."""
+        if self.kind == Kind.INSERT.value or not self.diff_inline_html:
+            return self.diff_inline_html
+        place = numbering_for(self.document_id, numbering).place(self.section_id)
+        return shift_numbers(self.diff_inline_html, place.offset)
 
     @property
     def display_excerpt(self) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any, Callable, NamedTuple
 from flask_babel import gettext, ngettext
 
 from ..templating import diff_labels  # noqa: F401  (re-exported for the amendment views)
+from .citations import Numbering, placed_title
 
 
 class Words(NamedTuple):
@@ -49,9 +50,16 @@ MAX_EXCERPT = 200  # the column's size, and what a list row shows
 # ------------------------------------------------------------------ titles
 
 def title_data(kind: str, *, section: int | None = None, after: int | None = None,
-               first: int | None = None, last: int | None = None) -> dict[str, Any]:
-    """The parts of a title: kind, section number (None: retired), the section followed, the lines."""
+               first: int | None = None, last: int | None = None,
+               place: tuple[int, int | None] | None = None) -> dict[str, Any]:
+    """The parts of a title: kind, section number (None: retired), the section followed, the lines.
+
+    With ``place`` (document id, section id) the number and lines are the section's own (its version's
+    lines from 1) and are numbered where shown (``citations.placed_title``); without, as given.
+    """
     data: dict[str, Any] = {"kind": kind}
+    if place is not None:
+        data["in"] = list(place)
     if kind == "insert":
         if after is not None:
             data["after"] = after
@@ -111,14 +119,16 @@ def parse_title(title: str | None) -> dict[str, Any] | None:
     return None
 
 
-def display_title(summary: dict[str, Any] | None, title: str | None, words: Words = READER) -> str:
+def display_title(summary: dict[str, Any] | None, title: str | None, words: Words = READER,
+                  numbering: Numbering | None = None) -> str:
     """An amendment's title from its stored columns (``summary``, ``title``), in the reader's language.
 
     For queries that select columns rather than amendments (search, notifications, exports);
-    ``Amendment.display_title`` says the same for a loaded amendment.
+    ``Amendment.display_title`` says the same for a loaded amendment. Its section number and lines
+    are those of ``numbering`` (the live text's by default: see ``citations``).
     """
     data = (summary or {}).get("title") or parse_title(title)
-    return render_title(data, words) if data else (title or "")
+    return render_title(placed_title(data, numbering), words) if data else (title or "")
 
 
 # ---------------------------------------------------------------- excerpts

@@ -24,9 +24,11 @@ from sqlalchemy import select, union
 from sqlalchemy.orm import aliased
 
 from ..accounts.models import User
+from ..amendments.citations import Numbering
 from ..amendments.models import Amendment, Kind, Status, Support
 from ..discussion.models import Comment
 from ..documents import services as documents
+from ..documents.contributions import page_figures
 from ..documents.models import Document, Phase, Section, SectionVersion
 from ..extensions import db
 from ..releases import redline
@@ -36,7 +38,7 @@ from ..text.lines import format_line_range
 from .document import AnnexEntry, ExportDocument, ExportSection, RedlineSection
 from .options import ExportOptions, export_language
 
-__all__ = ["annex_entries", "build_export", "contributors", "labels_language", "resolve_release", "text_entries"]
+__all__ = ["annex_entries", "annex_votes", "build_export", "contributors", "labels_language", "resolve_release", "text_entries"]
 
 
 def labels_language(document: Document, options: ExportOptions) -> str:
@@ -149,6 +151,7 @@ def _new_section(heading: str | None, title: str | None, *, at_start: bool, afte
 def annex_entries(document: Document, entries: list[_Entry], release=None) -> list[AnnexEntry]:
     """Every public amendment of the document as the annex lists it (one query)."""
     numbers = {entry.section_id: (entry.number, entry.version.heading) for entry in entries}
+    numbering = Numbering.of(entries)  # the exported text's lines: the live text's or the release's frozen ones
     result = []
     for amendment, name, organisation, base_heading in db.session.execute(annex_statement(document, release)):
         kind = Kind(amendment.kind)
@@ -163,15 +166,19 @@ def annex_entries(document: Document, entries: list[_Entry], release=None) -> li
         else:
             section = _("A section (not in this text)")
         lines = ""
-        if amendment.first_line is not None and amendment.last_line is not None \
-                and amendment.last_line >= amendment.first_line:
-            lines = format_line_range(amendment.first_line, amendment.last_line, one=_("line {first}"),
-                                      many=_("lines {first}–{last}"))
+        cited = amendment.cited_lines(numbering)
+        if cited is not None and cited[1] >= cited[0]:
+            lines = format_line_range(cited[0], cited[1], one=_("line {first}"), many=_("lines {first}–{last}"))
         status, reason = _status_then(amendment, release)
         result.append(AnnexEntry(code=amendment.code, section=section, lines=lines,
                                  author=_person(name, organisation), status=status,
-                                 title=amendment.display_title or "", reason=reason, kind=kind.label))
+                                 title=amendment.title_in(numbering) or "", reason=reason, kind=kind.label))
     return result
+
+
+def annex_votes(document: Document, release=None) -> list:
+    """The closed votes the annex lists (``AnnexVote``), as the plenary provides them: by then, for a release."""
+    return page_figures(document, None, "export-annex", release=release).get("annex_votes", [])
 
 
 # ---------------------------------------------------------------- contributors
@@ -254,6 +261,7 @@ def build_export(document: Document, release=None, options: ExportOptions = Expo
     with force_locale(labels_language(document, options)):
         if options.annex:
             extra["annex"] = annex_entries(document, entries, release)
+            extra["votes"] = annex_votes(document, release)
         if against is not None:
             extra["redline"] = _redline(document, against, release)
             extra["redline_base"] = against.name

@@ -40,7 +40,7 @@ from ..accounts.models import User
 from ..amendments.models import Amendment
 from ..documents.models import Document, Section
 from ..extensions import db
-from .build import annex_statement, build_export, contributors, resolve_release
+from .build import annex_statement, annex_votes, build_export, contributors, resolve_release
 from .document import ExportDocument
 from .formats import FORMATS
 from .options import ExportOptions
@@ -105,7 +105,7 @@ def _annex_state(document: Document, release) -> list[list]:
     annex = annex_statement(document, release).subquery()
     rows = db.session.execute(
         select(annex.c.id, annex.c.number, annex.c.status, annex.c.revision, annex.c.decided_at,
-               annex.c.updated_at, annex.c.first_line, annex.c.last_line, annex.c.section_id,
+               annex.c.updated_at, annex.c.first_rel_line, annex.c.last_rel_line, annex.c.section_id,
                annex.c.name, annex.c.organisation, annex.c.heading)
         .order_by(annex.c.number)).all()
     return [list(row) for row in rows]
@@ -134,6 +134,7 @@ def cache_key(document: Document, release, fmt: str, options: ExportOptions) -> 
         manifest["release"] = [release.id, release.slug, release.created_at]  # a release never changes
     if options.annex:
         manifest["annex"] = _annex_state(document, release)
+        manifest["votes"] = [[v.vote_id, v.closed_at, v.roll] for v in annex_votes(document, release)]
     if options.contributors:
         manifest["contributors"] = contributors(document, release)
     if options.redline_against:

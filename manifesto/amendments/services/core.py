@@ -16,6 +16,7 @@ from ...services import ConflictError, NotFound, ValidationError, to_int, utcnow
 from ...text.diff import changed_ranges, word_diff
 from ...text.diff_html import render_inline, render_side_by_side
 from ...text.numbered_diff import amended_lines
+from ..citations import Numbering, live_numbering, placed_title
 from ..excerpt import change_summary
 from ..models import DECIDED, Amendment, AmendmentRevision, Kind, Status
 from ..wording import ENGLISH, render_excerpt, render_note, render_title, title_data
@@ -136,52 +137,56 @@ def describe(amendment: Amendment, document: Document, base: SectionVersion | No
     reader's language) and in English (``title``, ``excerpt``); an insert
     names the number of the section it follows (``after_number``).
 
+    Lines are stored as numbered within ``base`` (``first_rel_line``,
+    ``last_rel_line``, the numbered diff counted from 1, the title's data
+    naming its section): pages number them against the text they show
+    (``citations``), so they stay true when another section changes. The
+    English ``title`` keeps how the title read when written (archives).
+
     Runs whenever the text or its base changes, never on a page view.
-    ``entry`` (the section's number and first line) saves two queries per
-    amendment when a caller describes many amendments of one section.
+    ``entry`` is accepted for callers that have it; the numbering is the
+    live text's, read once per transaction (``citations.live_numbering``).
     """
     kind = Kind(amendment.kind)
     amendment.heading_diff_html = None
     amendment.hunks = None
-    amendment.first_line = amendment.last_line = None
+    amendment.first_rel_line = amendment.last_rel_line = None
+    numbering = live_numbering(document.id)
+    place = (document.id, amendment.section_id)
     if kind is Kind.INSERT:
         ops = [(1, amendment.proposed_body)]
         amendment.diff_inline_html, amendment.diff_side_html = render_inline(ops), render_side_by_side(ops)
-        _store_summary(amendment, title_data("insert", after=after_number),
+        _store_summary(amendment, title_data("insert", after=after_number, place=place),
                        change_summary(kind.value, None, amendment.proposed_body,
-                                      proposed_heading=amendment.proposed_heading))
+                                      proposed_heading=amendment.proposed_heading), numbering)
         return
-    if entry is None:
-        section = db.session.get(Section, amendment.section_id)
-        section.current_version = db.session.get(SectionVersion, section.current_version_id)
-        entry = documents.section_entry(document, section)
-    offset = entry.first_line - 1 if not entry.section.retired else 0
-    number = entry.number or None  # None: a retired section
+    number = numbering.place(amendment.section_id).number  # None: a retired section
     if kind is Kind.DELETE:
         ops = [(-1, base.body)]
         amendment.hunks = [[0, len(base.body)]]
-        title = title_data("delete", section=number)
-        lines = amended_lines(base.body, base.layout, None, amendment.hunks, offset=offset)
+        title = title_data("delete", section=number, place=place)
+        lines = amended_lines(base.body, base.layout, None, amendment.hunks)
     else:
         ops = word_diff(base.body, amendment.proposed_body)
         amendment.hunks = [[h.start, h.end] for h in changed_ranges(ops)]
         if amendment.proposed_heading and amendment.proposed_heading != base.heading:
             amendment.heading_diff_html = render_inline(word_diff(base.heading, amendment.proposed_heading))
         # Line numbers are those of the visible text, as the numbered diff shows them.
-        lines = amended_lines(base.body, base.layout, amendment.proposed_body, amendment.hunks, offset=offset)
+        lines = amended_lines(base.body, base.layout, amendment.proposed_body, amendment.hunks)
         title = title_data("modify", section=number, first=lines.first_line if lines.line_range else None,
-                           last=lines.last_line)
+                           last=lines.last_line, place=place)
     _store_summary(amendment, title, change_summary(kind.value, base.body, amendment.proposed_body,
-                                                    base.heading, amendment.proposed_heading, ops=ops))
-    amendment.first_line, amendment.last_line = lines.first_line, lines.last_line
+                                                    base.heading, amendment.proposed_heading, ops=ops), numbering)
+    amendment.first_rel_line, amendment.last_rel_line = lines.first_line, lines.last_line
     amendment.diff_inline_html = lines.diff_html
     amendment.diff_side_html = render_side_by_side(ops)
 
 
-def _store_summary(amendment: Amendment, title: dict[str, Any], excerpt: dict[str, Any]) -> None:
-    """Keep the title and excerpt as data, and their English words for search and archives."""
+def _store_summary(amendment: Amendment, title: dict[str, Any], excerpt: dict[str, Any],
+                   numbering: Numbering) -> None:
+    """Keep the title and excerpt as data, and their English words (the title as numbered now) for archives."""
     amendment.summary = {"title": title, "excerpt": excerpt}
-    amendment.title = render_title(title, ENGLISH)
+    amendment.title = render_title(placed_title(title, numbering), ENGLISH)
     amendment.excerpt = render_excerpt(excerpt, ENGLISH)
 
 

@@ -19,7 +19,7 @@ from .collisions import collisions_for
 SORTS = {
     "code": (Amendment.number,),
     "date": (Amendment.submitted_at, Amendment.id),
-    "section": (Section.position, Amendment.first_line, Amendment.number),
+    "section": (Section.position, Amendment.first_rel_line, Amendment.number),  # lines within the section
     "support": (Amendment.support_count, Amendment.number),
 }
 

@@ -23,7 +23,9 @@ from pydantic import Field
 
 from ...accounts.rules import is_member, is_moderator
 from ...amendments import figures, services
+from ...amendments.citations import placed_title
 from ...amendments.models import DECIDED, Amendment, Kind, Status
+from ...amendments.wording import ENGLISH
 from ...discussion import comments as discussion
 from ...discussion import moderation
 from ...documents import services as documents
@@ -84,7 +86,8 @@ class AmendmentSummary(Model):
     kind: KindName
     status: StatusName
     section: SectionRef | None
-    title: str = Field(description="The title as stored (English: \"§3, lines 12–14\"); ``summary`` has its parts.")
+    title: str = Field(description="The title in English (\"§3, lines 12–14\"), numbered as the live text is now; "
+                                   "``summary`` has its parts.")
     excerpt: str | None = Field(description="What it changes, as stored (English); None when hidden.")
     summary: dict[str, Any] | None = Field(description="Title and excerpt as data, to word them in any language.")
     author: str = Field(description="The author's display name.")
@@ -95,8 +98,8 @@ class AmendmentSummary(Model):
     collisions: list[CollisionRef]
     hidden: bool = Field(description="Hidden by the moderators (its words show only to its author and them).")
     supported_by_me: bool
-    first_line: int | None = Field(ge=0)
-    last_line: int | None = Field(ge=0)
+    first_line: int | None = Field(ge=0, description="The first line it changes, numbered as the live text is now.")
+    last_line: int | None = Field(ge=0, description="The last line it changes, numbered as the live text is now.")
     created_at: datetime
     submitted_at: datetime | None
     updated_at: datetime
@@ -277,21 +280,25 @@ def _summary_fields(document: Document, amendment: Amendment, *, numbers: dict[i
                     heading: str | None, hidden_from_me: bool) -> dict[str, Any]:
     """What a row shows, as the list page shows it: a hidden amendment's words stay out (for everyone)."""
     data = amendment.summary
+    if data and data.get("title"):  # its section's number and lines as the live text numbers them now
+        data = {**data, "title": placed_title(data["title"])}
     if amendment.is_hidden and data:
         data = {key: value for key, value in data.items() if key != "excerpt"}
+    cited = amendment.cited_lines()
     section = None
     if amendment.section_id is not None:
         section = SectionRef(id=amendment.section_id, number=numbers.get(amendment.section_id),
                              heading=None if hidden_from_me else heading)
     return dict(
         id=amendment.id, code=amendment.code if amendment.number else "Draft", kind=amendment.kind,
-        status=amendment.status, section=section, title=amendment.title,
+        status=amendment.status, section=section, title=amendment.title_in(words=ENGLISH),
         excerpt=None if amendment.is_hidden else amendment.excerpt, summary=data,
         author=amendment.author.name, supporters=amendment.support_count, comments=comments,
         conflicted=amendment.conflicted, collides=bool(collisions),
         collisions=[CollisionRef(code=code, id=other) for code, other in collisions],
-        hidden=amendment.is_hidden, supported_by_me=supported, first_line=amendment.first_line,
-        last_line=amendment.last_line, created_at=iso(amendment.created_at), submitted_at=iso(amendment.submitted_at),
+        hidden=amendment.is_hidden, supported_by_me=supported, first_line=cited[0] if cited else None,
+        last_line=cited[1] if cited else None, created_at=iso(amendment.created_at),
+        submitted_at=iso(amendment.submitted_at),
         updated_at=iso(amendment.updated_at), revision=amendment.revision, links=_links(document, amendment))
 
 
@@ -346,7 +353,7 @@ def amendment_detail(document: Document, amendment: Amendment) -> AmendmentDetai
     diff = None
     if not hidden_from_me:
         diff = Diff(runs=_runs(amendment), heading_html=amendment.heading_diff_html,
-                    inline_html=amendment.diff_inline_html, side_html=amendment.diff_side_html,
+                    inline_html=amendment.inline_diff_html(), side_html=amendment.diff_side_html,
                     modification_html=amendment.modification_diff_html
                     if amendment.status == Status.ACCEPTED_MODIFIED else None)
     return AmendmentDetail(

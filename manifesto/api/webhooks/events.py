@@ -32,6 +32,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ...amendments.models import Amendment, Kind, Status
+from ...amendments.wording import ENGLISH
 from ...audit.models import AuditEvent
 from ...discussion.models import Comment
 from ...documents.models import Document, Section, SectionVersion
@@ -165,7 +166,7 @@ class _Writer:
             if not _visible_amendment(amendment):
                 return None
             data = {"document": slug, "amendment": _amendment(amendment),
-                    "title": f"{amendment.code} {amendment.title}".strip()[:200],
+                    "title": f"{amendment.code} {amendment.title_in(words=ENGLISH)}".strip()[:200],  # lines as now
                     "url": self.url("amendments.show", slug=slug, amendment_id=amendment.id),
                     "api_url": self.base + _api(slug, "amendments", amendment.id)}
             if kind == "amendment.decided":

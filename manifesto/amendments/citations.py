@@ -1,0 +1,152 @@
+"""Line citations that stay true: stored relative to the section's version, numbered at display time.
+
+An amendment stores the lines it changes as numbered *within the version of
+its section it is based on* (``Amendment.first_rel_line``/``last_rel_line``:
+1 is that version's first line) and its numbered diff counted from 1 too.
+Nothing stored names a document-wide line, so nothing can drift when an
+earlier section grows, shrinks, moves, is inserted or retired.
+
+Document-wide numbers are worked out where they are shown, against the
+numbering being displayed (a :class:`Numbering`: where each section starts
+and its number):
+
+- the live text, :func:`live_numbering` — one light query per document,
+  kept on the session until a section or one of its versions is written or
+  the transaction ends, so a list of many amendments costs that one query;
+- a release's frozen numbering, :meth:`Numbering.of` its entries (the
+  releases area reads them; this area cannot import it).
+
+A citation of a section missing from the numbering (retired, or not in that
+release) keeps the section's own numbering (offset 0) and no section number,
+as a retired section's amendments always showed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import select
+
+from ..documents.models import Section, SectionVersion
+from ..extensions import db
+
+_KEY = "amendments.live_numbering"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one section stands in a numbering: its number (None: not in it) and the line before its first."""
+
+    number: int | None
+    offset: int
+
+
+NOWHERE = Place(None, 0)
+
+
+@dataclass(frozen=True)
+class Numbering:
+    """One numbering of a document's lines: each section's number and first line, by section id."""
+
+    places: dict[int, Place]
+
+    @classmethod
+    def of(cls, entries: Iterable[Any]) -> Numbering:
+        """From sections as the pages list them (``.section`` or ``.section_id``, ``.number``, ``.first_line``)."""
+        places = {}
+        for entry in entries:
+            section_id = getattr(entry, "section_id", None)
+            if section_id is None and getattr(entry, "section", None) is not None:
+                section_id = entry.section.id
+            if section_id:
+                places[section_id] = Place(entry.number, entry.first_line - 1)
+        return cls(places)
+
+    def place(self, section_id: int | None) -> Place:
+        """Where a section stands; :data:`NOWHERE` for one not in this numbering."""
+        return self.places.get(section_id, NOWHERE) if section_id is not None else NOWHERE
+
+    def lines(self, section_id: int | None, first: int | None, last: int | None) -> tuple[int, int] | None:
+        """Document-wide numbers of a section's relative lines ``first``–``last``; None without lines."""
+        if first is None or last is None:
+            return None
+        offset = self.place(section_id).offset
+        return first + offset, last + offset
+
+
+def live_numbering(document_id: int) -> Numbering:
+    """The live text's numbering (one light query: no texts), kept until a section changes or the transaction ends."""
+    cache = db.session.info.setdefault(_KEY, {})
+    numbering = cache.get(document_id)
+    if numbering is None:
+        rows = db.session.execute(
+            select(Section.id, SectionVersion.line_count)
+            .join(SectionVersion, SectionVersion.id == Section.current_version_id)
+            .where(Section.document_id == document_id, Section.retired_at.is_(None))
+            .order_by(Section.position)).all()
+        places, next_line = {}, 1
+        for number, (section_id, line_count) in enumerate(rows, start=1):
+            places[section_id] = Place(number, next_line - 1)
+            next_line += line_count or 0
+        numbering = cache[document_id] = Numbering(places)
+    return numbering
+
+
+def forget_after_flush(session, _context) -> None:
+    """A flush that wrote a section or a version renumbers the text: read the numbering again (session hook)."""
+    if not session.info.get(_KEY):
+        return
+    if any(isinstance(obj, (Section, SectionVersion)) for obj in chain(session.new, session.dirty, session.deleted)):
+        session.info.pop(_KEY, None)
+
+
+def forget_after_transaction(session, _transaction) -> None:
+    """Another transaction may see another text (session hook)."""
+    session.info.pop(_KEY, None)
+
+
+SESSION_HOOKS = (("after_flush", forget_after_flush), ("after_transaction_end", forget_after_transaction))
+
+
+def numbering_for(document_id: int, numbering: Numbering | None) -> Numbering:
+    """``numbering``, or the live text's."""
+    return numbering if numbering is not None else live_numbering(document_id)
+
+
+# A numbered diff's line numbers (text/numbered_diff.py): stored counted from 1, shifted where shown.
+_NUMBER = re.compile(r'<span class="ln">(\d+)</span>')
+
+
+def shift_numbers(html: str | None, offset: int) -> str | None:
+    """A numbered diff stored with the section's own numbers, numbered from ``offset + 1``."""
+    if not html or not offset:
+        return html
+    return _NUMBER.sub(lambda m: f'<span class="ln">{int(m[1]) + offset}</span>', html)
+
+
+# ------------------------------------------------------------------ titles
+
+# Title data (wording.title_data) that names its place (``"in": [document_id, section_id]``) holds
+# relative lines and is numbered where shown; data without it (older rows) shows as it was stored.
+
+def placed_title(data: dict[str, Any], numbering: Numbering | None = None) -> dict[str, Any]:
+    """Title data with the section's number and document-wide lines in ``numbering`` (the live one by default)."""
+    where = data.get("in")
+    if not where:
+        return data
+    document_id, section_id = where
+    place = numbering_for(document_id, numbering).place(section_id)
+    placed = {key: value for key, value in data.items() if key != "in"}
+    if data.get("kind") == "insert":
+        if place.number is not None:  # else (the section it follows retired since) as stored
+            placed["after"] = place.number
+        return placed
+    placed["section"] = place.number
+    if data.get("first") is not None:
+        placed["first"] = data["first"] + place.offset
+        placed["last"] = (data.get("last") or data["first"]) + place.offset
+    return placed
