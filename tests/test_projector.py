@@ -552,3 +552,41 @@ def test_two_consoles_stepping_at_once_step_once(make_app, database_url, users, 
     answers = race(make_app(), 2, step)
     assert sorted(answers)[0] == "A-002" and sorted(answers)[1].startswith("refused: The projector changed meanwhile")
     assert code_of(projector.projection_of(room["document"])) == "A-002"
+
+
+def test_the_console_offers_what_may_be_shown_at_a_fixed_cost(app, login, make_user, users, room, queries):
+    document, a = room["document"], room["a"]
+    moderator = logged_in(app, login, users["moderator"])
+    amendments.hide_amendment(users["moderator"], document.id, a["A-004"].id, reason="Off topic.")
+    amendments.propose_amendment(users["participant"], document.id, kind="modify", section_id=room["section"].id,
+                                 heading=None, body=PARAGRAPH_ONE + "\n\nA draft.", reason="Later.", submit=False)
+    page = console_page(moderator)
+    offered = re.findall(r'<option[^>]*value="(\d+)"[^>]*>(A-\d+)', page)
+    assert [code for _, code in offered] == ["A-002", "A-003", "A-001"]  # the list's section order; no hidden, no draft
+
+    def cost() -> int:
+        with queries() as counted:
+            console_page(moderator)
+        return counted.count
+
+    few = cost()
+    body = documents.current_sections(document)[1].version.body
+    for n in range(5):
+        amendments.propose_amendment(make_user(), document.id, kind="modify",
+                                     section_id=documents.current_sections(document)[1].section.id, heading=None,
+                                     body=body + f"\n\nMore {n}.", reason="More.")
+    assert cost() == few
+
+
+def test_a_decision_the_amendments_refuse_comes_back_by_its_field(app, login, users, room):
+    document, a2 = room["document"], room["a"]["A-002"]
+    moderator = logged_in(app, login, users["moderator"])
+    seen = projector.show_amendment(users["moderator"], document.id, a2.id).revision
+    page = console_page(moderator)
+    response = moderator.post("/d/doc/console/decide", data={
+        "csrf_token": csrf(page), "revision": seen, "amendment_id": a2.id, "amendment_revision": a2.revision,
+        "decision": "merged", "reason": "Folded into another one."})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Folded into another one." in text
+    assert re.search(r'id="merged_into-error"><strong>Error:</strong> Name the amendment it is merged into', text)
+    assert db.session.get(Amendment, a2.id).status == "submitted"
