@@ -290,7 +290,7 @@ class Defaults:
     LIVE_PREFIX = "manifesto:live:"  # Redis keys and channel: two installations on one Redis need different ones
     LIVE_REMEMBER = 86400  # seconds Redis keeps each topic's last event id (a reconnect asks what it missed)
     # Streams one process holds at most; each holds a thread while open. A page worker keeps most of its
-    # threads (GUNICORN_THREADS, 4) for pages: beyond this a page polls instead (503 with Retry-After).
+    # threads (GUNICORN_THREADS, 4) for pages: beyond this a page polls instead (a "busy" event, no stream).
     # The events process (events.py) sets its own, near its thread count. None: no limit.
     LIVE_STREAMS_PER_PROCESS: int | None = 2
     LIVE_STREAM_LIFETIME = 600.0  # seconds a stream stays open; the browser then reconnects by itself

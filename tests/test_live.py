@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 import uuid
 
 import pytest
+from sqlalchemy import event
 
 from manifesto.amendments import services as amendments
 from manifesto.audit.states import amendment_scope, document_scope, frame_scope, user_scope
@@ -14,6 +17,7 @@ from manifesto.documents import services as documents
 from manifesto.extensions import db
 from manifesto.live import announce
 from manifesto.live.broker import MemoryBroker, Notice, RedisBroker, Subscription
+from manifesto.live.publishing import HOOKS
 from manifesto.services import PermissionDenied, writes
 
 from harness import REDIS_URL, redis_client
@@ -250,8 +254,8 @@ def test_a_full_process_sends_the_page_to_polling(live_app, make_document):
     client = live_app.test_client()
     held = [client.get(f"/live/stream?topic=document:{document.id}") for _ in range(2)]
     refused = client.get(f"/live/stream?topic=document:{document.id}")
-    assert refused.status_code == 503 and refused.headers["Retry-After"] == "3"
-    assert refused.headers["Cache-Control"] == "no-store"
+    assert refused.status_code == 200 and refused.headers["Cache-Control"] == "no-store"
+    assert refused.get_data(as_text=True) == "retry: 60000\nevent: busy\ndata: poll\n\n"
     for response in held:
         response.close()
     again = client.get(f"/live/stream?topic=document:{document.id}")
@@ -308,11 +312,25 @@ def test_only_what_the_pages_show_may_be_followed(app, client, login, make_docum
     assert follow(client, user_scope(users["participant"].id)) == 404
 
 
-def test_a_stream_sets_no_cookie_even_for_a_logged_in_reader(app, login, make_document, users):
+def test_a_stream_sets_no_cookie_even_for_a_logged_in_reader(live_app, login, make_document, users):
     document = make_document()
-    reader = logged_in(app, login, users["participant"])
-    response = reader.get(f"/live/poll?topic=document:{document.id}")
+    reader = logged_in(live_app, login, users["participant"])
+    response = reader.get(f"/live/poll?topic=document:{document.id}&topic=user:{users['participant'].id}")
     assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    stream = reader.get(f"/live/stream?topic=document:{document.id}&topic=user:{users['participant'].id}")
+    assert stream.status_code == 200 and "Set-Cookie" not in stream.headers
+    assert notices(read_events(stream, until=lambda e: False)) == []
+    stream.close()
+
+
+def test_importing_connects_nothing_and_an_app_connects_the_commit_hooks(app):
+    check = ("import json; from sqlalchemy import event; import manifesto.live; from manifesto.extensions import db; "
+             "from manifesto.live.publishing import HOOKS; "
+             "print(json.dumps([event.contains(db.session, n, f) for n, f in HOOKS]))")
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[false, false, false]"
+    assert all(event.contains(db.session, name, listener) for name, listener in HOOKS)
 
 
 def test_the_events_process_answers_only_live_addresses(make_app, make_document):

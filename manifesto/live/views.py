@@ -2,8 +2,8 @@
 
 A stream holds a thread of its worker for as long as it is open, so:
 
-- a page worker holds at most ``LIVE_STREAMS_PER_PROCESS`` streams (503 with
-  ``Retry-After`` beyond: the page polls instead); production serves
+- a page worker holds at most ``LIVE_STREAMS_PER_PROCESS`` streams (beyond,
+  a one-event answer, "busy": the page polls instead); production serves
   ``/live/`` from the events process (``events.py``), whose threads are for
   streams alone;
 - a stream ends after ``LIVE_STREAM_LIFETIME`` seconds (the browser
@@ -34,6 +34,7 @@ from .broker import Hub, Notice, Subscription
 bp = Blueprint("live", __name__, url_prefix="/live")
 
 MAX_EVENT_ID = 2**63 - 1
+BUSY_RETRY_MS = 60_000  # a client that cannot be served a stream asks again after this long (live.js polls)
 
 
 def _topics() -> list[str]:
@@ -73,9 +74,12 @@ def stream():
     limit = config.get("LIVE_STREAMS_PER_PROCESS")
     subscription = broker.hub.subscribe(topics, limit=int(limit) if limit is not None else None)
     if subscription is None:
-        response = _no_store(Response(_("Too many live pages are open on this server; this page asks every few "
-                                        "seconds instead."), status=503, mimetype="text/plain"))
-        response.headers["Retry-After"] = str(int(config["LIVE_RETRY_MS"]) // 1000 or 1)
+        # No room: a short stream that says so (a "busy" event; live.js polls instead) rather than a 503,
+        # which a browser's EventSource takes as a silent failure and logs as an error. A client that
+        # knows no "busy" asks again after the long retry.
+        response = _no_store(Response(f"retry: {BUSY_RETRY_MS}\nevent: busy\ndata: poll\n\n",
+                                      mimetype="text/event-stream"))
+        response.headers["Retry-After"] = str(BUSY_RETRY_MS // 1000)
         return response
     try:
         broker.start()

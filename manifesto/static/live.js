@@ -14,8 +14,8 @@
 //   link or button is found again in the new content (by id, name or place); a region above the visible
 //   part of the page keeps what the reader sees from moving.
 // - A fragment root's data-live-summary is said by the page's one polite announcer.
-// - Without EventSource, or when the stream keeps failing (or the server has no room: 503), the page
-//   asks /live/poll every few seconds instead.
+// - Without EventSource, when the stream keeps failing, or when the server has no room for it (a "busy"
+//   event), the page asks /live/poll every few seconds instead.
 (function () {
   "use strict";
 
@@ -237,9 +237,14 @@
       }
       changed(event.data);
     };
+    // No room for a stream on this server: ask every few seconds instead.
+    source.addEventListener("busy", function () {
+      source.close();
+      poll();
+    });
     source.onerror = function () {
       failures += 1;
-      // CLOSED: the server refused (no room here, 503) and the browser will not retry; or it keeps failing.
+      // CLOSED: the server refused and the browser will not retry; or it keeps failing.
       if (source.readyState === EventSource.CLOSED || failures >= FAILURES_BEFORE_POLLING) {
         source.close();
         poll();
