@@ -55,7 +55,7 @@ FILTERS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "decisions": (_l("Decisions"), DECISIONS),
     "text": (_l("New versions of the text"), (
         "section.created", "section.edited", "section.reverted", "section.moved", "section.retired",
-        "section.restored", "section.created_by_amendment", "section.retired_by_amendment",
+        "section.restored", "section.created_by_amendment", "section.retired_by_amendment", "section.merged",
         "release.published", "release.marked_final") + DECISIONS[:2]),
     "comments": (_l("Comments"), ("comment.created", "comment.edited", "comment.deleted", "comment.hidden",
                                   "comment.restored")),
@@ -91,6 +91,7 @@ PHRASES: dict[str, Any] = {
     "section.restored": _l("%(actor)s restored %(object)s"),
     "section.created_by_amendment": _l("%(actor)s added %(object)s by accepting an amendment"),
     "section.retired_by_amendment": _l("%(actor)s retired %(object)s by accepting an amendment"),
+    "section.merged": _l("%(actor)s wrote version %(version)s of %(object)s by merging its amendments"),
     "comment.created": _l("%(actor)s commented on %(object)s"),
     "comment.edited": _l("%(actor)s edited a comment on %(object)s"),
     "comment.deleted": _l("%(actor)s deleted a comment on %(object)s"),

@@ -474,14 +474,14 @@ def complete_merge(actor, document_id: int, section_id: int, *, revision: int | 
     version_reason = "Merged: " + ", ".join(f"{a.code} {s.value}" for a, s, _r in closing)
     version = decide_together(actor, document, section, closing, heading=heading, body=body,
                               version_reason=version_reason, data=taken_data)
-    record_event(actor, "section.merged", section, document_id=document.id,
-                 from_state=f"v{b.version.number}", to_state=f"v{version.number}" if version else None,
-                 data={"version": version.number if version else None, "hand_edited": body != comp.text or None,
-                       "amendments": [{"id": a.id, "code": a.code, "status": s.value,
-                                       "taken": taken_data[a.id]["merge"]["taken"],
-                                       "changes": taken_data[a.id]["merge"]["changes"],
-                                       "heading": taken_data[a.id]["merge"]["heading"]}
-                                      for a, s, _r in closing]})
+    if version is not None:  # nothing went in otherwise: the decisions' own events say what happened
+        record_event(actor, "section.merged", section, document_id=document.id,
+                     from_state=f"v{b.version.number}", to_state=f"v{version.number}",
+                     data={"version": version.number, "hand_edited": body != comp.text or None,
+                           "amendments": [{"id": a.id, "code": a.code, "status": s.value,
+                                           **{key: taken_data[a.id]["merge"][key]
+                                              for key in ("taken", "changes", "heading")}}
+                                          for a, s, _r in closing]})
     found = db.session.scalar(select(MergeDraft.id).where(MergeDraft.section_id == section.id))
     draft = lock_row(MergeDraft, found) if found is not None else None
     if draft is None or draft.moderator_id != actor.id:
