@@ -38,7 +38,10 @@ __all__ = [
     "changed_ranges",
     "changes_overlap",
     "hunks_overlap",
+    "insertion_order",
     "is_paragraph_break",
+    "may_touch",
+    "ordered_hunks",
     "overlapping_pairs",
     "tokenize",
     "word_diff",
@@ -238,7 +241,8 @@ class _TokenCodec:
         self.kind_of[char] = kind
         if kind == _KIND_PARAGRAPH:
             self.paragraph_chars.add(char)
-        elif kind == _KIND_WORD:
+        elif kind == _KIND_WORD and any(map(str.isalpha, token)):
+            # Numbers are no words here: "3." marks a list item as "-" does.
             self.word_chars.add(char)
         if kind in (_KIND_LINE, _KIND_PARAGRAPH):
             self.line_end_chars.append(char)
@@ -348,7 +352,7 @@ class _TokenDiffer(diff_match_patch):  # type: ignore[misc]
         self.codec = codec
 
     def _words(self, chars: str) -> int:
-        """How many word tokens an encoded string holds."""
+        """How many words (tokens with a letter: not numbers, spaces or marks) an encoded string holds."""
         return sum(map(self.codec.word_chars.__contains__, chars))
 
     def diff_cleanupSemantic(self, diffs: list[DiffOp]) -> None:  # noqa: N802
@@ -582,15 +586,15 @@ class _TokenDiffer(diff_match_patch):  # type: ignore[misc]
         # diff keeps the short one and deletes and re-inserts the long one).
         # Leaving a stretch unmatched costs at least twice its length, so it
         # can only win when the changes on both sides together cost that
-        # much, in tokens and in words (as semantic cleanup measures what it
-        # absorbs); then the three are diffed as one. Scattered edits cost a few
+        # much; then the three are diffed as one (and kept apart after all if
+        # that changes more words: _Stretch.diff). Scattered edits cost a few
         # tokens against whole unchanged paragraphs, and stay apart.
         merged: list[_Stretch] = []
         for stretch in stretches:
             if stretch.changed:
                 stretch.diff(self, deadline)
             merged.append(stretch)
-            while len(merged) >= 3 and _may_hide_move(*merged[-3:], self._words):
+            while len(merged) >= 3 and _may_hide_move(*merged[-3:]):
                 after, unchanged, before = merged.pop(), merged.pop(), merged.pop()
                 merged.append(before.merge(unchanged, after))
         for stretch in merged:
@@ -617,6 +621,8 @@ class _Stretch:
     # the sums of the parts, upper bounds of what diffing the whole will find.
     cost: int = 0
     word_cost: int = 0
+    # After a merge: the stretches it covers, each diffed or unchanged.
+    parts: list[_Stretch] | None = None
 
     def diff(self, differ: _TokenDiffer, deadline: float) -> None:
         """Diff the stretch token by token and record what it costs."""
@@ -630,6 +636,16 @@ class _Stretch:
         changes = [text for op, text in self.diffs if op != DIFF_EQUAL]
         self.cost = sum(map(len, changes))
         self.word_cost = sum(map(differ._words, changes))
+        if self.parts and self.word_cost > sum(part.word_cost for part in self.parts):
+            # Fewer tokens changed, but more words: the unchanged line between
+            # was words given up for spaces and list markers. Keep it.
+            self.diffs = [
+                op
+                for part in self.parts
+                for op in (part.diffs if part.changed else [(DIFF_EQUAL, "".join(part.old))]) or ()
+            ]
+            self.cost = sum(part.cost for part in self.parts)
+            self.word_cost = sum(part.word_cost for part in self.parts)
 
     def merge(self, unchanged: _Stretch, after: _Stretch) -> _Stretch:
         """One changed stretch covering this one, ``unchanged`` and ``after``."""
@@ -639,6 +655,7 @@ class _Stretch:
             changed=True,
             cost=self.cost + after.cost,
             word_cost=self.word_cost + after.word_cost,
+            parts=[*(self.parts or [self]), unchanged, *(after.parts or [after])],
         )
 
 
@@ -721,17 +738,14 @@ def _append_stretch(
         stretches.append(_Stretch(old=list(old), new=list(new), changed=changed))
 
 
-def _may_hide_move(
-    before: _Stretch, unchanged: _Stretch, after: _Stretch, words: Callable[[str], int]
-) -> bool:
-    """Tell whether leaving ``unchanged`` unmatched might give a smaller diff, in tokens and in words."""
-    if not (before.changed and not unchanged.changed and after.changed):
-        return False
-    if 2 * sum(map(len, unchanged.old)) > before.cost + after.cost:
-        return False  # cheap, and where scattered edits stop
-    # Counted in tokens alone, the spaces, breaks and markers of short list
-    # items moved or replaced around a line outweighed the line's words.
-    return 2 * sum(map(words, unchanged.old)) <= before.word_cost + after.word_cost
+def _may_hide_move(before: _Stretch, unchanged: _Stretch, after: _Stretch) -> bool:
+    """Tell whether leaving ``unchanged`` unmatched might give a smaller diff."""
+    return (
+        before.changed
+        and not unchanged.changed
+        and after.changed
+        and 2 * sum(map(len, unchanged.old)) <= before.cost + after.cost
+    )
 
 
 def _merge_adjacent(ops: Iterable[DiffOp]) -> list[DiffOp]:
@@ -989,6 +1003,120 @@ def overlapping_pairs(
         start, end = _reach(hunk, base)
         for j in range(bisect_left(ends, start), bisect_right(starts, end)):
             yield i, j
+
+
+# Touching changes that still merge (issue #18). hunks_overlap and
+# overlapping_pairs say which changes touch; of those, a merge (rebase) may
+# still take both sides when they have one sensible outcome: whole lines
+# inserted beside a deletion ("delete item 3" and "add item 4 after item 3"),
+# or beside an insertion that only extends a line ("... and more" at the end
+# of item 2, and a new item after item 2). Whatever is allowed here must still
+# pass the merge's verification from both sides.
+_BREAKS = "\r\n"
+
+
+def _at_line_start(base: str, offset: int) -> bool:
+    """Tell whether ``offset`` starts a line of ``base``."""
+    return offset == 0 or base[offset - 1] in _BREAKS
+
+
+def _at_line_end(base: str, offset: int) -> bool:
+    """Tell whether ``offset`` ends a line of ``base`` (just before its line break, or at the end)."""
+    return offset == len(base) or base[offset] in _BREAKS
+
+
+def _extends_a_line(hunk: Hunk) -> bool:
+    """Tell whether a change inserts text without a line break, removing nothing."""
+    return hunk.start == hunk.end and bool(hunk.text) and not any(b in hunk.text for b in _BREAKS)
+
+
+def _inserts_lines(hunk: Hunk) -> bool:
+    """Tell whether a change inserts text starting or ending with a line break, removing nothing."""
+    return hunk.start == hunk.end and bool(hunk.text) and (
+        hunk.text[0] in _BREAKS or hunk.text[-1] in _BREAKS
+    )
+
+
+def insertion_order(a: Hunk, b: Hunk, base: str) -> tuple[Hunk, Hunk] | None:
+    """The one sensible order of two insertions at one point of ``base``, or None if there is none.
+
+    One must extend a line (no line break in it), the other insert whole
+    lines: at a line's end, new lines starting with a break come after the
+    extension ("2. logement digne *et abordable*" then "*\n3. travail*");
+    at a line's start, new lines ending with a break come before it.
+    """
+    if not (a.start == a.end == b.start == b.end):
+        return None
+    for lines, extension in ((a, b), (b, a)):
+        if not (_inserts_lines(lines) and _extends_a_line(extension)):
+            continue
+        if lines.text[0] in _BREAKS and _at_line_end(base, lines.start):
+            return extension, lines
+        if lines.text[-1] in _BREAKS and _at_line_start(base, lines.start):
+            return lines, extension
+    return None
+
+
+def may_touch(a: Hunk, b: Hunk, base: str | None) -> bool:
+    """Tell whether two touching changes of ``base``, one from each side, still merge in one sensible way.
+
+    True when one inserts whole lines and the other deletes text (without
+    inserting any) or extends a line, and the inserted lines stay whole lines
+    once both are applied: "delete item 3" beside "add item 4 after item 3",
+    "extend item 2" beside "add a new item after item 2". Without ``base``,
+    or for anything else that touches, False: they collide. Changes given as
+    bare spans (no text) never qualify.
+    """
+    if base is None:
+        return False
+    return _lines_beside(a, b, base) or _lines_beside(b, a, base)
+
+
+def _lines_beside(lines: Hunk, other: Hunk, base: str) -> bool:
+    """Tell whether ``lines`` inserts whole lines that ``other`` (a deletion or line extension) leaves whole."""
+    if not _inserts_lines(lines):
+        return False
+    at = lines.start
+    # The characters around the inserted lines once both changes are applied
+    # (None: the start or end of the text).
+    left = base[at - 1] if at else None
+    right = base[at] if at < len(base) else None
+    if other.start == other.end:
+        if not _extends_a_line(other):
+            return False
+        if other.start == at:
+            return insertion_order(lines, other, base) is not None
+        # Apart (only blanks between them): the text between stays around the lines.
+    elif other.text:
+        return False  # a replacement beside new lines: which line does it belong to?
+    elif other.start < at < other.end:
+        return False  # lines inserted inside a deleted stretch
+    elif other.end == at:
+        left = base[other.start - 1] if other.start else None
+    elif other.start == at:
+        right = base[other.end] if other.end < len(base) else None
+    starts, ends = lines.text[0] in _BREAKS, lines.text[-1] in _BREAKS
+    return (starts and (right is None or right in _BREAKS)) or (
+        ends and (left is None or left in _BREAKS)
+    )
+
+
+def ordered_hunks(hunks: Iterable[Hunk], base: str) -> list[Hunk]:
+    """Sort changes for :func:`apply_hunks`, joining two insertions at one point in their one sensible order.
+
+    Two insertions at one point with an :func:`insertion_order` become one
+    insertion; any other pair at one point stays as it is (and apply_hunks
+    refuses it).
+    """
+    result: list[Hunk] = []
+    for hunk in sorted(hunks):
+        if result and hunk.start == hunk.end == result[-1].start == result[-1].end:
+            order = insertion_order(result[-1], hunk, base)
+            if order is not None:
+                result[-1] = Hunk(hunk.start, hunk.end, order[0].text + order[1].text)
+                continue
+        result.append(hunk)
+    return result
 
 
 def changes_overlap(base: str, text_a: str, text_b: str) -> bool:

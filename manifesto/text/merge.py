@@ -12,7 +12,17 @@ from functools import cached_property
 
 from diff_match_patch import diff_match_patch
 
-from .diff import Hunk, apply_hunks, changed_ranges, overlapping_pairs, word_diff
+from .diff import (
+    Hunk,
+    apply_hunks,
+    changed_ranges,
+    hunks_overlap,
+    insertion_order,
+    may_touch,
+    ordered_hunks,
+    overlapping_pairs,
+    word_diff,
+)
 
 __all__ = ["Conflict", "RebaseResult", "carry_over", "rebase"]
 
@@ -55,17 +65,26 @@ class RebaseResult:
         return _patch_apply_agrees(*self.cross_check, self.text)
 
 
-def _shift(hunk: Hunk, others: Sequence[Hunk]) -> Hunk:
+def _shift(hunk: Hunk, others: Sequence[Hunk], base: str) -> Hunk:
     """Move a base-coordinate hunk into the text produced by applying ``others``."""
-    delta = sum(len(o.text) - (o.end - o.start) for o in others if o.end <= hunk.start)
+    delta = sum(len(o.text) - (o.end - o.start) for o in others if _before(o, hunk, base))
     return Hunk(hunk.start + delta, hunk.end + delta, hunk.text)
+
+
+def _before(other: Hunk, hunk: Hunk, base: str) -> bool:
+    """Tell whether ``other``'s change lands before ``hunk``'s in the merged text."""
+    if other.end != hunk.start or other.start != hunk.end:
+        return other.end <= hunk.start
+    # Two insertions at one point: in their one sensible order, if they have
+    # one (the rest conflicts before anything is moved).
+    return insertion_order(other, hunk, base) != (hunk, other)
 
 
 def _apply_moved(
     base: str, target: str, target_hunks: Sequence[Hunk], hunks: Sequence[Hunk]
 ) -> str | None:
     """Apply base hunks to ``target`` (= base + target_hunks); None if the mapping is unsound."""
-    moved = [_shift(hunk, target_hunks) for hunk in hunks]
+    moved = [_shift(hunk, target_hunks, base) for hunk in hunks]
     for original, shifted in zip(hunks, moved, strict=True):
         if target[shifted.start : shifted.end] != base[original.start : original.end]:
             return None
@@ -85,16 +104,59 @@ def _apply_within(base: str, start: int, end: int, hunks: Iterable[Hunk]) -> str
     return apply_hunks(base[start:end], inside)
 
 
+def _side_hunks(base: str, proposal: str, new: str) -> tuple[list[Hunk], list[Hunk]]:
+    """Each side's changes to ``base``, new lines placed where they merge with the other side's.
+
+    Inserting "item\n" at the start of a line is the same change as inserting
+    "\nitem" at the end of the line before; each diff picks one of the two
+    on its own. Where the other side deletes or extends a line right there,
+    the place that lets both merge (:func:`diff.may_touch`) is taken. The
+    text each side makes of ``base`` stays the same, and the merge is still
+    verified from both sides.
+    """
+    p_hunks = changed_ranges(word_diff(base, proposal))
+    n_hunks = changed_ranges(word_diff(base, new))
+    for mine, theirs in ((p_hunks, n_hunks), (n_hunks, p_hunks)):
+        for index, hunk in enumerate(mine):
+            other_place = _other_line_place(hunk, base)
+            if other_place is None:
+                continue
+            touching = [h for h in theirs if h != hunk and hunks_overlap(hunk, h, base)]
+            if touching and not all(may_touch(hunk, h, base) for h in touching) and all(
+                may_touch(other_place, h, base) for h in touching
+            ):
+                mine[index] = other_place
+    return sorted(p_hunks), sorted(n_hunks)
+
+
+def _other_line_place(hunk: Hunk, base: str) -> Hunk | None:
+    """The same whole-line insertion one line break earlier or later, if there is one."""
+    if hunk.start != hunk.end or not hunk.text:
+        return None
+    at, text = hunk.start, hunk.text
+    for brk in ("\r\n", "\n", "\r"):
+        if text.endswith(brk) and base[max(at - len(brk), 0) : at] == brk and text != brk:
+            return Hunk(at - len(brk), at - len(brk), brk + text[: -len(brk)])
+        if text.startswith(brk) and base[at : at + len(brk)] == brk and text != brk:
+            return Hunk(at + len(brk), at + len(brk), text[len(brk) :] + brk)
+    return None
+
+
 def _conflict_regions(
     base: str, proposal_hunks: list[Hunk], new_hunks: list[Hunk], shared: set[Hunk]
 ) -> list[tuple[int, int]]:
-    """Base regions where proposal and new changes collide, merged transitively."""
+    """Base regions where proposal and new changes collide, merged transitively.
+
+    Changes that touch collide, unless they still merge in one sensible way
+    (:func:`diff.may_touch`: whole lines beside a deletion or a line's extension).
+    """
     proposal_only = [h for h in proposal_hunks if h not in shared]
     new_only = [h for h in new_hunks if h not in shared]
     spans = [
         (min(p.start, n.start), max(p.end, n.end))
         for i, j in overlapping_pairs(proposal_only, new_only, base)
         for p, n in [(proposal_only[i], new_only[j])]
+        if not may_touch(p, n, base)
     ]
     if not spans:
         return []
@@ -161,8 +223,7 @@ def rebase(base: str, proposal: str, new: str, *, cross_check: bool = True) -> R
     if base == proposal or proposal == new:
         return RebaseResult(new)
 
-    p_hunks = changed_ranges(word_diff(base, proposal))
-    n_hunks = changed_ranges(word_diff(base, new))
+    p_hunks, n_hunks = _side_hunks(base, proposal, new)
     shared = set(p_hunks) & set(n_hunks)
     regions = _conflict_regions(base, p_hunks, n_hunks, shared)
     if regions:
@@ -180,7 +241,7 @@ def rebase(base: str, proposal: str, new: str, *, cross_check: bool = True) -> R
             ],
         )
 
-    merged_hunks = sorted(set(p_hunks) | set(n_hunks))
+    merged_hunks = ordered_hunks(set(p_hunks) | set(n_hunks), base)
     try:
         merged: str | None = apply_hunks(base, merged_hunks)
     except ValueError:
@@ -197,8 +258,7 @@ def carry_over(base: str, proposal: str, new: str) -> str:
     there), so an author resolving a conflict never silently undoes what the
     new version changed elsewhere.
     """
-    p_hunks = changed_ranges(word_diff(base, proposal))
-    n_hunks = changed_ranges(word_diff(base, new))
+    p_hunks, n_hunks = _side_hunks(base, proposal, new)
     shared = set(p_hunks) & set(n_hunks)
     regions = _conflict_regions(base, p_hunks, n_hunks, shared)
     kept = [
