@@ -131,6 +131,17 @@ class Client(threading.Thread):
                 pass
 
 
+def worker_memory(master: subprocess.Popen) -> str:
+    """The resident memory and thread count of the events process's worker (Linux /proc), as words."""
+    try:
+        children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+        status = Path(f"/proc/{children[0]}/status").read_text()
+    except (OSError, IndexError):
+        return "worker memory unknown"
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return f"the worker holds {fields['VmRSS'].strip()} resident, {fields['Threads'].strip()} threads"
+
+
 def percentile(values: list[float], share: float) -> float:
     """The value below which ``share`` of the sorted values lie (nearest rank)."""
     ordered = sorted(values)
@@ -169,7 +180,7 @@ def main() -> None:
             ready.wait()
             failed = [c.error for c in clients if c.error]
             print(f"{args.clients - len(failed)} of {args.clients} streams open in {time.monotonic() - opened:.1f} s"
-                  + (f"; failed: {failed[:3]}" if failed else ""))
+                  + (f"; failed: {failed[:3]}" if failed else "") + (f"; {worker_memory(process)}" if process else ""))
             starts = []
             for number in range(args.changes):
                 time.sleep(2.0)
