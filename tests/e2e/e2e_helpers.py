@@ -193,6 +193,8 @@ PAGES = {
     "moderation": ("/d/{doc}/moderation", ("moderator",)),
     "projector": ("/d/{doc}/projector", ROLES),
     "projector-console": ("/d/{doc}/console", ("moderator",)),
+    "merge-workspace": ("/d/{doc}/merge/{section}", ("moderator",)),
+    "merge-view": ("/d/{doc}/merge/{section}/view", ROLES),
     "not-found": ("/d/{doc}/sections/99999", ROLES),
 }
 STATUS = {"not-found": 404}
