@@ -122,10 +122,12 @@ def screen(document: Document, projection: Projection) -> Screen:
                 result.vote_participants = votes.participant_counts([v.id for v in result.votes])
                 result.merged_into = amendments.merged_target_code(amendment)
     if projection.section_id is not None:
-        section = db.session.scalar(select(Section).where(Section.id == projection.section_id,
-                                                          Section.document_id == document.id))
-        if section is not None and not section.retired:
-            result.entry = documents.section_entry(document, documents.get_section_or_404(document, section.id))
+        try:
+            section = documents.get_section_or_404(document, projection.section_id)
+        except NotFound:
+            section = None
+        if section is not None and not section.retired:  # a retired section has no lines to show
+            result.entry = documents.section_entry(document, section)
     return result
 
 
