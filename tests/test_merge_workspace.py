@@ -534,3 +534,23 @@ def test_every_draft_save_and_the_completion_reach_the_followers_of_the_merge(cl
     with pytest.raises(NotFound):
         merging.save_draft(users["moderator"], section.id, revision=None, choices={}, text=None, reasons={})
     assert client.get(f"/live/poll?{topic}&since={last}").get_json()["changed"] == []
+
+
+def test_the_script_s_autosave_keeps_the_text_and_answers_with_the_new_revision(app, three, users, login):
+    document, section, (a, b, c) = three
+    client = logged_in(app, login, users["moderator"])
+    client.post(f"/d/doc/merge/{section.id}/start")
+    form = form_fields(client.get(f"/d/doc/merge/{section.id}").get_data(as_text=True))
+    form.update({"take": [f"{b.id}.1"], "text": "Typed by hand."})
+    answer = client.post(f"/d/doc/merge/{section.id}/autosave", data=form)
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "private, no-store"
+    assert answer.get_json()["saved"] and answer.get_json()["message"].startswith("Draft saved")
+    draft = merging.get_draft(section.id)
+    assert answer.get_json()["revision"] == draft.revision and draft.text == "Typed by hand."
+    assert draft.choices["places"] == {f"{b.id}.1": [f"{b.id}.1"]}
+    # The same page saving again, on the revision it had: refused, said in words, nothing lost.
+    stale = client.post(f"/d/doc/merge/{section.id}/autosave", data={**form, "text": "Older tab."})
+    assert stale.status_code == 409 and not stale.get_json()["saved"]
+    assert merging.get_draft(section.id).text == "Typed by hand."
+    page = client.get(f"/d/doc/merge/{section.id}").get_data(as_text=True)
+    assert "Typed by hand." in page and "You edited the text by hand" in page

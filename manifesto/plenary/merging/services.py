@@ -225,8 +225,7 @@ def composition(b: Board, choices: Mapping[str, Any] | None, final_text: str | N
         else:
             mine = {p.id for p in b.work.places if key in p.keys}
             alone = final == text and not (mine & shared)
-            whole = alone or (final == text and _rebases_unchanged(b.version.body, amendment.proposed_body, final)) \
-                or (final != text and _rebases_unchanged(b.version.body, amendment.proposed_body, final))
+            whole = alone or _rebases_unchanged(b.version.body, amendment.proposed_body, final)
             if heading_proposed and final_heading != b.headings[key]:
                 whole = False
             allowed = ((Status.ACCEPTED.value,) if whole else ()) + (Status.ACCEPTED_MODIFIED.value,)
@@ -449,7 +448,9 @@ def complete_merge(actor, document_id: int, section_id: int, *, revision: int | 
     taken_data: dict[int, dict] = {}
     for verdict in comp.verdicts:
         amendment = verdict.amendment
-        status, reason = decisions.get(amendment.id) or (verdict.default, "")
+        status, reason = decisions.get(amendment.id) or (verdict.default, None)
+        if reason is None:  # not given (a caller other than the page): the default naming the merge
+            reason = default_reason(b, amendment, status, [v.amendment for v in comp.verdicts if v.taken])
         if not verdict.allowed:
             raise PermissionDenied(_("You cannot decide on your own amendment (%(code)s): leave its changes out of "
                                      "your merge.", code=amendment.code))

@@ -67,7 +67,8 @@ def _render(document, section, *, form: MergeForm | None = None, posted=None, me
                          seen=display.write_seen(services.seen_revisions(b)), composed=comp.text, text=final)
     else:
         form.revision.data, form.composed.data = draft.revision, comp.text
-    rows = display.decisions(comp, reasons or {}, lambda a, s: services.default_reason(b, a, s, b.amendments))
+    taken = [v.amendment for v in comp.verdicts if v.taken]  # the amendments a default reason names
+    rows = display.decisions(comp, reasons or {}, lambda a, s: services.default_reason(b, a, s, taken))
     labels = diff_labels()
     return _private(make_response(render_template(
         "plenary/merge/workspace.html", b=b, comp=comp, form=form, pieces=display.pieces(b, comp.choices),
