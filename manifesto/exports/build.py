@@ -28,6 +28,7 @@ from ..amendments.citations import Numbering
 from ..amendments.models import Amendment, Kind, Status, Support
 from ..discussion.models import Comment
 from ..documents import services as documents
+from ..documents.contributions import page_figures
 from ..documents.models import Document, Phase, Section, SectionVersion
 from ..extensions import db
 from ..releases import redline
@@ -37,7 +38,8 @@ from ..text.lines import format_line_range
 from .document import AnnexEntry, ExportDocument, ExportSection, RedlineSection
 from .options import ExportOptions, export_language
 
-__all__ = ["annex_entries", "build_export", "contributors", "labels_language", "resolve_release", "text_entries"]
+__all__ = ["annex_entries", "annex_votes", "build_export", "contributors", "labels_language", "resolve_release",
+           "text_entries"]
 
 
 def labels_language(document: Document, options: ExportOptions) -> str:
@@ -175,6 +177,11 @@ def annex_entries(document: Document, entries: list[_Entry], release=None) -> li
     return result
 
 
+def annex_votes(document: Document, release=None) -> list:
+    """The closed votes the annex lists (``AnnexVote``), as the plenary provides them: by then, for a release."""
+    return page_figures(document, None, "export-annex", release=release).get("annex_votes", [])
+
+
 # ---------------------------------------------------------------- contributors
 
 def contributors(document: Document, release=None) -> list[str]:
@@ -255,6 +262,7 @@ def build_export(document: Document, release=None, options: ExportOptions = Expo
     with force_locale(labels_language(document, options)):
         if options.annex:
             extra["annex"] = annex_entries(document, entries, release)
+            extra["votes"] = annex_votes(document, release)
         if against is not None:
             extra["redline"] = _redline(document, against, release)
             extra["redline_base"] = against.name

@@ -40,7 +40,7 @@ from ..accounts.models import User
 from ..amendments.models import Amendment
 from ..documents.models import Document, Section
 from ..extensions import db
-from .build import annex_statement, build_export, contributors, resolve_release
+from .build import annex_statement, annex_votes, build_export, contributors, resolve_release
 from .document import ExportDocument
 from .formats import FORMATS
 from .options import ExportOptions
@@ -134,6 +134,7 @@ def cache_key(document: Document, release, fmt: str, options: ExportOptions) -> 
         manifest["release"] = [release.id, release.slug, release.created_at]  # a release never changes
     if options.annex:
         manifest["annex"] = _annex_state(document, release)
+        manifest["votes"] = [[v.vote_id, v.closed_at, v.roll] for v in annex_votes(document, release)]
     if options.contributors:
         manifest["contributors"] = contributors(document, release)
     if options.redline_against:

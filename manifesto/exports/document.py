@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from ..documents.models import NumberedLine
 from .options import ExportOptions, export_language
 
-__all__ = ["AnnexEntry", "ExportDocument", "ExportSection", "RedlineSection"]
+__all__ = ["AnnexEntry", "AnnexVote", "ExportDocument", "ExportSection", "RedlineSection"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,25 @@ class AnnexEntry:
 
 
 @dataclass(frozen=True)
+class AnnexVote:
+    """One closed consultative vote in the annex, its words in the export's language (made by the plenary)."""
+
+    vote_id: int
+    closed_at: datetime
+    question: str
+    subject: str  # "A-014" or "The whole text"
+    kind: str  # "Secret vote" or "Named vote"
+    rule: str  # how it was counted, in sentences
+    yes: int
+    no: int
+    abstain: int
+    passed: bool
+    result: str  # "Passed." or "Not passed."
+    why: str  # why, with the numbers
+    roll: list[tuple[str, str]] = field(default_factory=list)  # a named vote's voters: (name, choice in words)
+
+
+@dataclass(frozen=True)
 class RedlineSection:
     """How one section changed between the compared text and this one."""
 
@@ -76,6 +95,7 @@ class ExportDocument:
     sections: list[ExportSection]
     options: ExportOptions = ExportOptions()
     annex: list[AnnexEntry] = field(default_factory=list)
+    votes: list[AnnexVote] = field(default_factory=list)  # closed votes, with the annex (plenary's provider)
     contributors: list[str] = field(default_factory=list)
     redline: list[RedlineSection] = field(default_factory=list)
     redline_base: str | None = None  # name of the release compared against

@@ -54,6 +54,8 @@ def render(doc: ExportDocument) -> bytes:
             appendices.append(("redline", since))
         if doc.options.annex:
             appendices.append(("annex", gettext("Annex: amendments")))
+            if doc.votes:
+                appendices.append(("votes", gettext("Annex: votes")))
         if doc.options.contributors:
             appendices.append(("contributors", gettext("Contributors")))
         page = _env().get_template("exports/standalone.html").render(

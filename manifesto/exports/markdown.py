@@ -177,6 +177,18 @@ def _render(doc: ExportDocument) -> bytes:
             out += _field(_("Status:"), entry.status)
             if entry.reason:
                 out += _field(_("Reason:"), entry.reason)
+    if doc.options.annex and doc.votes:
+        out += ["", "## " + escape_markdown(_("Annex: votes"))]
+        for vote in doc.votes:
+            out += ["", f"### {escape_markdown(vote.question)}", ""]
+            out += _field(_("Vote on:"), vote.subject)
+            out += _field(_("Kind of vote:"), vote.kind)
+            out += _field(_("Counted:"), vote.rule)
+            out += _field(_("Votes:"), _("%(yes)s yes, %(no)s no, %(abstain)s abstain", yes=vote.yes, no=vote.no,
+                                         abstain=vote.abstain))
+            out += _field(_("Result:"), f"{vote.result} {vote.why}")
+            if vote.roll:
+                out += _field(_("Who voted how:"), "; ".join(f"{name}: {choice}" for name, choice in vote.roll))
     if doc.options.contributors:
         out += ["", "## " + escape_markdown(_("Contributors")), ""]
         if doc.contributors:

@@ -81,9 +81,14 @@ def votes_on_text(document_id: int) -> list[Vote]:
                                    .order_by(Vote.id.desc())))
 
 
+def votes_statement(document_id: int):
+    """The SELECT of every vote of a document, newest first (for a page of them)."""
+    return select(Vote).where(Vote.document_id == document_id).order_by(Vote.id.desc())
+
+
 def votes_of(document_id: int) -> list[Vote]:
     """Every vote of a document, newest first."""
-    return list(db.session.scalars(select(Vote).where(Vote.document_id == document_id).order_by(Vote.id.desc())))
+    return list(db.session.scalars(votes_statement(document_id)))
 
 
 def amendment_codes(amendment_ids: list[int]) -> dict[int, str]:
@@ -92,6 +97,26 @@ def amendment_codes(amendment_ids: list[int]) -> dict[int, str]:
         return {}
     return {a.id: a.code for a in db.session.scalars(select(Amendment).options(load_only(Amendment.id, Amendment.number))
                                                       .where(Amendment.id.in_(set(amendment_ids))))}
+
+
+def closed_votes_of(document_id: int, until=None) -> list[Vote]:
+    """A document's closed votes in the order they closed; only those closed by ``until`` when given."""
+    query = select(Vote).where(Vote.document_id == document_id, Vote.closed_at.is_not(None))
+    if until is not None:
+        query = query.where(Vote.closed_at <= until)
+    return list(db.session.scalars(query.order_by(Vote.closed_at, Vote.id)))
+
+
+def rolls_of(votes: list[Vote]) -> dict[int, list[tuple[str, str]]]:
+    """The rolls of closed named votes (``named_voters`` for many votes, in one query): vote id → (name, choice)."""
+    named = [vote.id for vote in votes if vote.is_closed and not vote.secret]
+    rolls: dict[int, list[tuple[str, str]]] = {vote_id: [] for vote_id in named}
+    if named:
+        for vote_id, user, choice in db.session.execute(
+                select(VoteParticipation.vote_id, User, VoteParticipation.choice)
+                .join(User, VoteParticipation.voter_id == User.id).where(VoteParticipation.vote_id.in_(named))):
+            rolls[vote_id].append((user.display, choice))
+    return {vote_id: sorted(roll, key=lambda pair: pair[0].casefold()) for vote_id, roll in rolls.items()}
 
 
 def participant_counts(vote_ids: list[int]) -> dict[int, int]:
