@@ -9,10 +9,14 @@ whatever two amendments would rebase onto each other cleanly is never
 offered as an alternative.
 
 A place is *colliding* when two different amendments' changes in it collide.
-Two exceptions do not collide: the very same change made by two amendments
-(it goes in once), and two pure insertions at one point (kept in amendment
-order, as the issue asks). At a colliding place each amendment offers an
-*alternative*: what it makes of the whole place's base region.
+What does not collide: the very same change made by two amendments (it goes
+in once); two touching changes that the rebase merges (``diff.may_touch``:
+whole new lines beside a deletion or a line's extension); and two pure
+insertions at one point, kept in amendment order as the issue asks, unless
+one extends a line and the other adds whole lines (then in their one
+sensible order, ``diff.insertion_order``, as the rebase does). At a
+colliding place each amendment offers an *alternative*: what it makes of
+the whole place's base region.
 
 *Choices* map a place's id (its first change's id) to an ordered list:
 the chosen change ids at a non-colliding place (any subset; applied in
@@ -33,7 +37,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .diff import Hunk, apply_hunks, changed_ranges, hunks_overlap, overlapping_pairs, word_diff
+from .diff import (Hunk, apply_hunks, changed_ranges, hunks_overlap, insertion_order, may_touch, overlapping_pairs,
+                   word_diff)
 
 __all__ = [
     "Alternative",
@@ -173,11 +178,13 @@ class Workspace:
             yield self.base[position:], None
 
 
-def _collide(a: Change, b: Change) -> bool:
+def _collide(a: Change, b: Change, base: str) -> bool:
     """Whether two touching changes of different amendments compete (the caller knows they touch)."""
     if a.hunk == b.hunk:
         return False  # the same change, made twice: it goes in once
-    return not (a.is_insertion and b.is_insertion and a.start == b.start)
+    if a.is_insertion and b.is_insertion and a.start == b.start:
+        return False  # kept in amendment order (or their one sensible order)
+    return not may_touch(a.hunk, b.hunk, base)  # the rebase's own exception: they merge in one way
 
 
 def workspace(base: str, amendments: Sequence[tuple[str, str]]) -> Workspace:
@@ -218,7 +225,7 @@ def workspace(base: str, amendments: Sequence[tuple[str, str]]) -> Workspace:
             for a_index, b_index in overlapping_pairs(hunks[key], hunks[other], base):
                 a, b = changes[key][a_index], changes[other][b_index]
                 union(a.id, b.id)
-                if _collide(a, b):
+                if _collide(a, b, base):
                     colliding_pairs.append((a, b))
     groups: dict[str, list[Change]] = {}
     for change in every:
@@ -311,7 +318,8 @@ def _place_text(work: Workspace, place: Place, chosen: Sequence[str]) -> str:
         if hunks and hunks[-1] == hunk:
             continue  # the same change by two amendments
         if hunks and hunk.start == hunk.end == hunks[-1].start == hunks[-1].end:
-            hunks[-1] = Hunk(hunk.start, hunk.end, hunks[-1].text + hunk.text)  # amendment order
+            pair = insertion_order(hunks[-1], hunk, work.base) or (hunks[-1], hunk)  # else amendment order
+            hunks[-1] = Hunk(hunk.start, hunk.end, pair[0].text + pair[1].text)  # as rebase orders them (H-text)
             continue
         hunks.append(hunk)
     return _within(work.base, place.start, place.end, hunks)

@@ -94,6 +94,28 @@ def test_same_point_insertions_from_two_amendments_are_kept_in_amendment_order_n
     assert compose(work, {place.id: ["b.1"]}) == b
 
 
+def test_what_the_rebase_merges_is_no_alternative_deleted_item_beside_a_new_item():
+    base = "- List item 1\n- List item 2\n- List item 3\n- List item 5\n\nFin."
+    deleted = base.replace("- List item 3\n", "")
+    inserted = base.replace("- List item 3\n", "- List item 3\n- List item 4\n")
+    for first, second in [(deleted, inserted), (inserted, deleted)]:
+        work = workspace(base, [("a", first), ("b", second)])
+        assert not any(place.colliding for place in work.places)
+        both = compose(work, take_all(work))
+        assert both == "- List item 1\n- List item 2\n- List item 4\n- List item 5\n\nFin."
+        assert both == rebase(base, first, second).text
+
+
+def test_a_line_s_extension_and_a_new_line_at_one_point_go_in_their_one_sensible_order():
+    base = "Alpha\nBravo"
+    extended, inserted = "Alpha beta\nBravo", "Alpha\nAlpha bis\nBravo"
+    for pair in ([("a", extended), ("b", inserted)], [("a", inserted), ("b", extended)]):
+        work = workspace(base, pair)
+        [place] = work.places
+        assert not place.colliding
+        assert compose(work, take_all(work)) == "Alpha beta\nAlpha bis\nBravo"
+
+
 def test_the_same_change_by_two_amendments_goes_in_once_and_counts_for_both():
     a = BASE.replace("digne", "décent")
     work = workspace(BASE, [("a", a), ("b", a)])
