@@ -133,9 +133,14 @@ def test_redis_carries_notices_from_one_process_to_the_streams_of_another(redis_
         reader.stop()
 
 
-def test_redis_down_loses_no_change_and_raises_nothing(redis_prefix):
+def test_redis_down_raises_nothing_and_holds_no_commit_back(redis_prefix, caplog):
     broker = RedisBroker("redis://127.0.0.1:1/0", prefix=redis_prefix)
     assert broker.publish(["site"]) == [] and broker.current_id() == 0 and broker.last_ids(["site"]) == {}
+    assert "could not publish 1 notice(s) through Redis" in caplog.text
+    caplog.clear()
+    started = time.monotonic()
+    assert broker.publish(["site"]) == []  # not tried again for a while: no commit waits on Redis
+    assert time.monotonic() - started < 0.01 and caplog.text == ""
 
 
 # ------------------------------------------------------------------ after commit, never on rollback

@@ -17,7 +17,8 @@ channel, started with the first stream) and hands each notice to the local
 :class:`Subscription` of every stream that follows its topic. A stream waits
 on its own subscription; nobody opens a Redis connection per stream.
 
-**Redis down.** Publishing fails quietly (logged): the change is committed
+**Redis down.** Publishing fails quietly (logged, then not tried for 5 s, so
+no commit waits on a Redis that does not answer): the change is committed
 all the same, and pages reloaded show it. The subscriber reconnects with
 growing pauses; once it is back, every local stream is told that all its
 topics may have changed, since notices sent meanwhile are lost.
@@ -200,6 +201,7 @@ class RedisBroker:
 
     kind = "redis"
     PAUSES = (0.1, 0.5, 1.0, 2.0, 5.0)  # seconds between reconnections, the last one repeated
+    PAUSE_AFTER_FAILURE = 5.0  # seconds without publishing after Redis failed (commits never wait for it)
 
     def __init__(self, url: str, prefix: str = "manifesto:live:", remember: int = 86400) -> None:
         """A client for publishing (short timeouts) and, once started, one subscriber thread."""
@@ -213,6 +215,7 @@ class RedisBroker:
         self.client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self._publish = self.client.register_script(_PUBLISH)
         self.hub = Hub()
+        self._paused_until = 0.0
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self._stopping = threading.Event()
@@ -224,14 +227,17 @@ class RedisBroker:
     def publish(self, topics: Iterable[str]) -> list[Notice]:
         """Send a notice for each topic to every process; [] (logged) when Redis fails."""
         topics = list(topics)
-        if not topics:
+        if not topics or time.monotonic() < self._paused_until:
             return []
         try:
             ids = self._publish(keys=[self.prefix + "id", self.prefix + "last:", self.channel],
                                 args=[self.remember, *topics])
         except (self._redis.RedisError, OSError) as error:
+            # A Redis that black-holes would cost every commit the client's timeout: leave it alone a while.
+            self._paused_until = time.monotonic() + self.PAUSE_AFTER_FAILURE
             log.warning("live: could not publish %d notice(s) through Redis (%s: %s); open pages learn of "
-                        "the change on their next reload", len(topics), type(error).__name__, error)
+                        "the change on their next reload; not publishing for %.0f s", len(topics),
+                        type(error).__name__, error, self.PAUSE_AFTER_FAILURE)
             return []
         return [Notice(int(i), topic) for i, topic in zip(ids, topics)]
 
