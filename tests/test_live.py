@@ -140,6 +140,7 @@ def test_redis_down_raises_nothing_and_holds_no_commit_back(redis_prefix, caplog
     caplog.clear()
     started = time.monotonic()
     assert broker.publish(["site"]) == []  # not tried again for a while: no commit waits on Redis
+    assert broker.current_id() == 0 and broker.last_ids(["site"]) == {}  # nor a page
     assert time.monotonic() - started < 0.01 and caplog.text == ""
 
 

@@ -201,7 +201,7 @@ class RedisBroker:
 
     kind = "redis"
     PAUSES = (0.1, 0.5, 1.0, 2.0, 5.0)  # seconds between reconnections, the last one repeated
-    PAUSE_AFTER_FAILURE = 5.0  # seconds without publishing after Redis failed (commits never wait for it)
+    PAUSE_AFTER_FAILURE = 5.0  # seconds without asking Redis after it failed (commits and pages never wait for it)
 
     def __init__(self, url: str, prefix: str = "manifesto:live:", remember: int = 86400) -> None:
         """A client for publishing (short timeouts) and, once started, one subscriber thread."""
@@ -243,19 +243,23 @@ class RedisBroker:
 
     def current_id(self) -> int:
         """The id of the latest notice of any process (0 before any, or when Redis fails)."""
+        if time.monotonic() < self._paused_until:
+            return 0
         try:
             return int(self.client.get(self.prefix + "id") or 0)
         except (self._redis.RedisError, OSError):
+            self._paused_until = time.monotonic() + self.PAUSE_AFTER_FAILURE
             return 0
 
     def last_ids(self, topics: Iterable[str]) -> dict[str, int]:
         """The id of each topic's latest notice (within the last day); {} when Redis fails."""
         topics = list(topics)
-        if not topics:
+        if not topics or time.monotonic() < self._paused_until:
             return {}
         try:
             values = self.client.mget([self.prefix + "last:" + topic for topic in topics])
         except (self._redis.RedisError, OSError):
+            self._paused_until = time.monotonic() + self.PAUSE_AFTER_FAILURE
             return {}
         return {topic: int(value) for topic, value in zip(topics, values) if value is not None}
 
