@@ -554,3 +554,19 @@ def test_the_script_s_autosave_keeps_the_text_and_answers_with_the_new_revision(
     assert merging.get_draft(section.id).text == "Typed by hand."
     page = client.get(f"/d/doc/merge/{section.id}").get_data(as_text=True)
     assert "Typed by hand." in page and "You edited the text by hand" in page
+
+
+def test_a_merge_taken_over_meanwhile_keeps_the_first_moderator_s_text_on_the_page(app, three, users, login,
+                                                                                  make_user):
+    document, section, (a, b, c) = three
+    client = logged_in(app, login, users["moderator"])
+    client.post(f"/d/doc/merge/{section.id}/start")
+    form = form_fields(client.get(f"/d/doc/merge/{section.id}").get_data(as_text=True))
+    merging.start_merge(make_user("moderator", name="Other Moderator"), document.id, section.id, take_over=True)
+    form.update({"take": [f"{b.id}.1"], "text": "Words worth keeping.", "action": "preview"})
+    response = client.post(f"/d/doc/merge/{section.id}", data=form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Other Moderator took over this merge" in page and "Words worth keeping." in page
+    assert "Take over their merge" in page
+    assert merging.get_draft(section.id).text is None  # theirs, untouched

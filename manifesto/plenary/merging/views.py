@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from ...accounts.rules import is_moderator, require_moderator
 from ...documents import services as documents
-from ...services import ConflictError, ValidationError
+from ...services import ConflictError, NotFound, PermissionDenied, ValidationError
 from ...templating import diff_labels
 from ...text.combine import CombineError
 from ...text.diff import word_diff
@@ -49,7 +49,9 @@ def _render(document, section, *, form: MergeForm | None = None, posted=None, me
                    start_form=StartForm(), discard_form=DiscardForm(revision=draft.revision if draft else None))
     if draft is None or draft.moderator_id != current_user.id:
         b = services.board(document, section)
-        return _private(make_response(render_template("plenary/merge/start.html", b=b, **context), status))
+        kept = posted[1] if posted is not None else None  # a refused form's text, not lost with the merge
+        return _private(make_response(render_template("plenary/merge/start.html", b=b, kept=kept, **context),
+                                      status))
     stale = draft.base_version_id != section.current_version_id
     if stale:  # the moderator's text is kept on the page: what they just sent, else the draft's
         kept = (posted[1] if posted is not None else None) or draft.text
@@ -151,10 +153,11 @@ def save(slug: str, section_id: int):
             return redirect(url_for("documents.section", slug=slug, section_id=section_id), 303)
         services.save_draft(current_user, section.id, revision=form.revision.data or None, choices=choices,
                             text=text, reasons=reasons, seen=seen)
-    except (ValidationError, ConflictError, CombineError) as refused:
+    except (ValidationError, ConflictError, NotFound, PermissionDenied, CombineError) as refused:
+        # Every refusal shows the workspace again with what was sent (or, with no merge left, the text kept).
         message = getattr(refused, "message", None) or _("These choices do not fit the workspace any more.")
         return _render(document, section, form=form, posted=posted, message=message,
-                       status=409 if isinstance(refused, ConflictError) else 400)
+                       status=getattr(refused, "status", 400))
     flash(_("Draft saved."), "success")
     return redirect(url_for("plenary_merge.workspace", slug=slug, section_id=section_id) + "#preview", 303)
 
