@@ -73,7 +73,7 @@ def test_a_support_through_one_server_reaches_a_stream_on_another_within_a_secon
         users["participant"], document.id, kind="modify", section_id=entry.section.id, heading=None,
         body=entry.version.body.replace("cooperatives", "worker cooperatives", 1), reason="Better.")
     settings = (f"LIVE_PREFIX = {prefix!r}\nWTF_CSRF_ENABLED = False\nRATELIMIT_STORAGE_URI = 'memory://'\n"
-                "QUEUE_MODE = 'immediate'\nPAGE_CACHE = 'memory'\nVISITOR_ANSWERS_MB = 0\n"
+                "QUEUE_MODE = 'immediate'\nPAGE_CACHE = 'memory'\n"
                 "PASSWORD_HASH_METHOD = 'pbkdf2:sha256:1000'\nLIVE_HEARTBEAT = 0.5\n")
     servers = [start_gunicorn(tmp_path / "events", database_url, "events:app", settings),
                start_gunicorn(tmp_path / "pages", database_url, "wsgi:app", settings)]
