@@ -1,0 +1,44 @@
+"""The projector in the room follows the moderator's console live: a section, the next amendment, the decision.
+
+The console is used without any script of its own (plain forms); the projector's live region takes each change
+without a reload, says it to screen readers, and passes axe at desktop and phone width.
+"""
+
+from e2e_helpers import PASSWORD, axe_violations, describe, expect, log_in, make_world, propose, screenshot
+
+
+def test_the_projector_follows_the_console(live_server, new_page):
+    people, sections = make_world(
+        live_server, slug="room", people={"admin": "admin", "mod": "moderator", "ann": "participant"},
+        sections=[("Energy", "We want cooperatives and energy for all.\n\nMore text here about democracy at work."),
+                  ("Work", "Democracy at work matters.")])
+    first = propose(live_server, people["ann"][0], "room", sections[0], find="cooperatives",
+                    replace="worker cooperatives")
+    second = propose(live_server, people["ann"][0], "room", sections[0], find="democracy at work",
+                     replace="democracy everywhere")
+    screen = new_page()
+    screen.goto("/d/room/projector")
+    expect(screen.locator("h1")).to_contain_text("The room manifesto")
+    console = new_page()
+    log_in(console, people["mod"][1], PASSWORD)
+    console.goto("/d/room/console")
+    console.get_by_label("Section", exact=True).select_option(str(sections[0]))
+    console.get_by_role("button", name="Show this section").click()
+    expect(screen.locator("h1")).to_contain_text("Energy")
+    expect(screen.locator("[data-live-announcer]")).to_contain_text("Now showing §1 Energy")
+    console.get_by_role("button", name="Next open amendment →").click()
+    expect(screen.locator("h1")).to_contain_text(first[1])
+    assert not axe_violations(screen), describe(axe_violations(screen))
+    console.get_by_label("Decision", exact=True).select_option("reject")
+    console.get_by_label("Public reason").fill("The room prefers the current text.")
+    console.get_by_role("button", name="Record the decision").click()
+    expect(screen.locator(".screen-decision")).to_contain_text("The room prefers the current text.")
+    expect(screen.locator("[data-live-announcer]")).to_contain_text(f"{first[1]}: Rejected")
+    expect(console.locator(".projector-preview")).to_contain_text("The room prefers the current text.")
+    assert not axe_violations(console), describe(axe_violations(console))
+    console.get_by_role("button", name="Next open amendment →").click()
+    expect(screen.locator("h1")).to_contain_text(second[1])
+    screen.set_viewport_size({"width": 360, "height": 700})
+    assert screen.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1")
+    assert not axe_violations(screen), describe(axe_violations(screen))
+    screenshot(screen, "projector-live-360")
