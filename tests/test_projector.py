@@ -590,3 +590,12 @@ def test_a_decision_the_amendments_refuse_comes_back_by_its_field(app, login, us
     assert response.status_code == 400 and "Folded into another one." in text
     assert re.search(r'id="merged_into-error"><strong>Error:</strong> Name the amendment it is merged into', text)
     assert db.session.get(Amendment, a2.id).status == "submitted"
+
+
+def test_a_decision_that_moves_a_whole_section_asks_what_is_shown_once(users, room, queries):
+    document, a = room["document"], room["a"]
+    projector.show_amendment(users["moderator"], document.id, a["A-001"].id)
+    with queries() as counted:
+        amendments.decide_amendment(users["moderator"], document.id, a["A-002"].id, decision="accept",
+                                    reason="Carried.", revision=None)  # the three others follow the new text
+    assert sum("FROM projections" in statement for statement in counted.statements) == 1

@@ -25,6 +25,7 @@ the projection, to check that it still shows the amendment decided.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -50,6 +51,7 @@ from .models import MESSAGE_MAX, Projection, Shown
 
 
 NEXT, PREVIOUS = "next", "previous"
+_SHOWN_KEY = "projector_shown"  # session.info: what each document's projector shows, per transaction
 
 
 def topic(document_id: int) -> str:
@@ -372,8 +374,7 @@ def follow_shown(event, obj=None, **_kwargs) -> None:
     """
     if event.document_id is None or event.object_type not in ("amendments", "votes", "sections", "documents"):
         return
-    shown = db.session.execute(select(Projection.section_id, Projection.amendment_id)
-                               .where(Projection.document_id == event.document_id)).first()
+    shown = _shown_in(event.document_id)
     if shown is None or (shown.section_id is None and shown.amendment_id is None):
         return
     if event.object_type == "amendments":
@@ -384,6 +385,31 @@ def follow_shown(event, obj=None, **_kwargs) -> None:
         concerned = True
     if concerned:
         announce(topic(event.document_id))
+
+
+def _shown_in(document_id: int):
+    """What the document's projector shows (section and amendment ids; None without one), read once a transaction.
+
+    A decision that rebases a section's open amendments records an event for each of them: they share one
+    query, not one each. The answer is kept with the transaction it was read in, and asked again in the next.
+    """
+    session = db.session()
+    transaction = session.get_transaction()
+    if transaction is None:
+        return _read_shown(document_id)
+    held = session.info.get(_SHOWN_KEY)
+    if held is None or held[0]() is not transaction:
+        held = (weakref.ref(transaction), {})
+        session.info[_SHOWN_KEY] = held
+    if document_id not in held[1]:
+        held[1][document_id] = _read_shown(document_id)
+    return held[1][document_id]
+
+
+def _read_shown(document_id: int):
+    """The section and amendment a document's projection shows (one query); None without a projection."""
+    return db.session.execute(select(Projection.section_id, Projection.amendment_id)
+                              .where(Projection.document_id == document_id)).first()
 
 
 def changed_parts(event, projection) -> set[str]:
