@@ -60,6 +60,25 @@ def new(slug: str):
     return render_template("plenary/new.html", document=document, a=amendment, form=form)
 
 
+def _result_context(vote) -> dict:
+    """What the live part of the vote page shows: the turnout and, once closed, the result and named voters."""
+    outcome = vote.outcome
+    return dict(vote=vote, choice_labels=CHOICE_LABELS, outcome=outcome, why=why_text(outcome) if outcome else None,
+                roll=votes.named_voters(vote), participants=votes.participant_counts([vote.id]).get(vote.id, 0))
+
+
+@bp.get("/<int:vote_id>/live")
+def live(slug: str, vote_id: int):
+    """The vote page's live part alone, for static/live.js (the same rights as the page; nothing personal)."""
+    document = documents.get_document_or_404(slug)
+    vote = votes.get_vote_or_404(document, vote_id)
+    if vote.amendment_id is not None:
+        amendments.get_amendment_or_404(document, vote.amendment_id, current_user)  # the page's own check
+    response = make_response(render_template("plenary/_vote_live.html", document=document, **_result_context(vote)))
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
 def _render_vote(document, vote, *, ballot_form=None, receipt_form=None, checked=None, receipt=None,
                  status=200):
     """The vote page for this reader: the question, their ballot or their vote, the result, receipts."""
@@ -67,12 +86,9 @@ def _render_vote(document, vote, *, ballot_form=None, receipt_form=None, checked
                  if vote.amendment_id is not None else None)
     mine = votes.participation_of(current_user, vote)
     may_vote = is_member(current_user) and not vote.is_closed and (mine is None or not vote.secret)
-    outcome = vote.outcome
     response = make_response(render_template(
-        "plenary/vote.html", document=document, vote=vote, a=amendment, mine=mine, may_vote=may_vote,
-        choice_labels=CHOICE_LABELS, rule=rule_text(vote.rule), outcome=outcome,
-        why=why_text(outcome) if outcome else None, roll=votes.named_voters(vote),
-        participants=votes.participant_counts([vote.id]).get(vote.id, 0),
+        "plenary/vote.html", document=document, a=amendment, mine=mine, may_vote=may_vote,
+        rule=rule_text(vote.rule), **_result_context(vote),
         ballot_form=ballot_form or BallotForm(choice=mine.choice if mine is not None else None),
         close_form=CloseVoteForm() if votes.can_close(current_user, vote) else None,
         receipt_form=receipt_form or ReceiptForm(formdata=None), checked=checked, receipt=receipt), status)

@@ -35,9 +35,11 @@ from sqlalchemy.orm import load_only
 from ..accounts.models import User
 from ..accounts.rules import is_moderator, require_member, require_moderator
 from ..amendments.models import Amendment
+from ..amendments.services import can_view
 from ..audit.services import record_event
 from ..documents.models import Document
 from ..extensions import db
+from ..live import announce
 from ..locking import lock_row
 from ..services import ConflictError, NotFound, ValidationError, utcnow, writes
 from . import sealing
@@ -142,6 +144,16 @@ def named_voters(vote: Vote) -> list[tuple[str, str]]:
     rows = db.session.execute(select(User, VoteParticipation.choice).join(
         VoteParticipation, VoteParticipation.voter_id == User.id).where(VoteParticipation.vote_id == vote.id))
     return sorted(((user.display, choice) for user, choice in rows), key=lambda pair: pair[0].casefold())
+
+
+def followable(user, ids: set[int]) -> set[int]:
+    """The votes among ``ids`` whose page ``user`` may see, for ``vote:<id>`` live topics (one query).
+
+    A vote on the whole text is public; one on an amendment follows the amendment's page.
+    """
+    rows = db.session.execute(select(Vote.id, Vote.amendment_id, Amendment.status, Amendment.author_id)
+                              .outerjoin(Amendment, Amendment.id == Vote.amendment_id).where(Vote.id.in_(ids)))
+    return {row.id for row in rows if row.amendment_id is None or can_view(user, row)}
 
 
 def can_open(user) -> bool:
@@ -272,6 +284,7 @@ def cast_vote(actor, vote_id: int, choice: str) -> Cast:
                                                         receipt_hash(vote.id, receipt))))
     # Who voted is public; how is not: no choice in the event, for either kind of vote.
     record_event(actor, "vote.cast", vote, document_id=vote.document_id)
+    announce(f"vote:{vote.id}")  # open vote pages count one more (after the commit; nothing on a rollback)
     return Cast(vote=vote, receipt=receipt)
 
 
@@ -337,6 +350,7 @@ def close_vote(actor, vote_id: int) -> Vote:
     record_event(actor, "vote.closed", vote, document_id=vote.document_id, from_state="open", to_state="closed",
                  data={"subject": vote.subject, "amendment_id": vote.amendment_id, "yes": outcome.yes, "no": outcome.no,
                        "abstain": outcome.abstain, "passed": outcome.passed, "why": outcome.why.value})
+    announce(f"vote:{vote.id}")  # open vote pages show the result
     return vote
 
 
