@@ -161,8 +161,8 @@
   function replace(region, html) {
     var active = document.activeElement;
     var held = active && active !== region && region.contains(active) ? {
-      id: active.id, name: active.getAttribute("name"), tag: active.tagName,
-      index: focusables(region).indexOf(active)
+      id: active.id, name: active.getAttribute("name"), tag: active.tagName, href: active.getAttribute("href"),
+      text: active.textContent.trim(), index: focusables(region).indexOf(active)
     } : null;
     var before = region.getBoundingClientRect();
     region.innerHTML = html;
@@ -174,8 +174,13 @@
       }
     }
     if (held) {
+      // The same element again: by id, by name, by where it leads or what it says, else by its place.
       var again = (held.id && document.getElementById(held.id)) ||
         (held.name && region.querySelector(held.tag + '[name="' + held.name + '"]')) ||
+        focusables(region).filter(function (element) {
+          return element.tagName === held.tag && (held.href ? element.getAttribute("href") === held.href :
+            element.textContent.trim() === held.text);
+        })[0] ||
         focusables(region)[held.index];
       if (!again || !region.contains(again)) {
         // Nothing like it any more: focus stays in the region, where the reader was, never elsewhere.

@@ -51,6 +51,28 @@ def test_a_delegates_amendment_page_follows_supports_and_the_decision(new_page, 
     assert page.evaluate("() => window.stillHere === true")
 
 
+def test_focus_inside_a_region_stays_on_the_same_link_when_the_region_changes(new_page, live_server):
+    """A moderator on the "Open a vote" link: another moderator opens a vote; the list grows, focus stays put."""
+    from manifesto.plenary import votes
+
+    people, sections = make_world(live_server, slug="focus", sections=[("Purpose", TEXT)],
+                                  people={"admin": "admin", "ann": "participant", "mod": "moderator",
+                                          "other": "moderator"})
+    amendment_id, _code = propose(live_server, people["ann"][0], "focus", sections[0], find="the value",
+                                  replace="all the value")
+    page = new_page()
+    log_in(page, people["mod"][1])
+    page.goto(f"/d/focus/amendments/{amendment_id}")
+    page.wait_for_load_state("load")
+    region = page.locator('[data-live-part="votes"]')
+    link = region.get_by_role("link", name="Open a vote")
+    link.focus()
+    call(live_server, votes.open_vote, Who(people["other"][0]), _document_id(live_server, "focus"), amendment_id,
+         question="Do we adopt it?", secret=False, majority="simple", abstentions_count=False)
+    expect(region.get_by_role("link", name="Do we adopt it?")).to_be_visible(timeout=5_000)
+    expect(region.get_by_role("link", name="Open a vote")).to_be_focused()
+
+
 def test_without_a_stream_the_page_polls(new_page, live_server):
     """A browser without EventSource still sees the change, by asking every few seconds."""
     from manifesto.amendments import services as amendments
