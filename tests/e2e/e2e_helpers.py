@@ -195,6 +195,8 @@ PAGES = {
     "projector-console": ("/d/{doc}/console", ("moderator",)),
     "merge-workspace": ("/d/{doc}/merge/{section}", ("moderator",)),
     "merge-view": ("/d/{doc}/merge/{section}/view", ROLES),
+    "votes": ("/d/{doc}/votes/", ROLES),
+    "new-vote-on-the-text": ("/d/{doc}/votes/new", ("moderator",)),
     "not-found": ("/d/{doc}/sections/99999", ROLES),
 }
 STATUS = {"not-found": 404}
