@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # Importing a module declares its operations; every one is imported here, once, before any app is built.
 from . import amendments, discussion, documents, releases, search  # noqa: F401
+from . import votes  # noqa: F401  (the plenary's votes, read-only)
 from .blueprint import bp
 
 __all__ = ["bp"]
