@@ -113,6 +113,9 @@ ENV_SETTINGS: dict[str, Any] = {
     "LIVE_STREAM_LIFETIME": float,
     "LIVE_HEARTBEAT": float,
     "LIVE_POLL_SECONDS": float,
+    # Secret votes (#18, manifesto/plenary/sealing.py): the secret keys an open vote's sealed ballots may still
+    # have been sealed under, after SECRET_KEY was changed; space-separated (Flask's own setting).
+    "SECRET_KEY_FALLBACKS": lambda v: v.split(),
 }
 
 
