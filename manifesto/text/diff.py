@@ -22,6 +22,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from diff_match_patch import diff_match_patch
 
@@ -211,14 +212,12 @@ class _TokenCodec:
         self.kind_of: dict[str, int] = {}
         self.paragraph_chars: set[str] = set()
         self.line_end_chars: list[str] = []
-        self.word_chars: set[str] = set()
 
     def copy(self) -> _TokenCodec:
         """A codec with the same vocabulary, to be extended independently of this one."""
         twin = _TokenCodec()
         twin.char_of, twin.token_of, twin.kind_of = dict(self.char_of), dict(self.token_of), dict(self.kind_of)
         twin.paragraph_chars, twin.line_end_chars = set(self.paragraph_chars), list(self.line_end_chars)
-        twin.word_chars = set(self.word_chars)
         return twin
 
     def encode(self, tokens: Sequence[str]) -> str:
@@ -241,9 +240,6 @@ class _TokenCodec:
         self.kind_of[char] = kind
         if kind == _KIND_PARAGRAPH:
             self.paragraph_chars.add(char)
-        elif kind == _KIND_WORD and any(map(str.isalpha, token)):
-            # Numbers are no words here: "3." marks a list item as "-" does.
-            self.word_chars.add(char)
         if kind in (_KIND_LINE, _KIND_PARAGRAPH):
             self.line_end_chars.append(char)
 
@@ -342,6 +338,36 @@ def _best_edit_start(
     return best
 
 
+@dataclass(frozen=True)
+class _Edits:
+    """The insertions and deletions met between two equalities, in semantic cleanup."""
+
+    inserted: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    inserted_tokens: int = 0
+    deleted_tokens: int = 0
+
+    def add(self, op: int, chars: str) -> _Edits:
+        """These edits and one more."""
+        if op == DIFF_INSERT:
+            return _Edits(
+                (*self.inserted, chars), self.deleted,
+                self.inserted_tokens + len(chars), self.deleted_tokens,
+            )  # fmt: skip
+        return _Edits(
+            self.inserted, (*self.deleted, chars),
+            self.inserted_tokens, self.deleted_tokens + len(chars),
+        )  # fmt: skip
+
+    def tokens(self) -> int:
+        """The larger of the tokens inserted and deleted (the parent's measure)."""
+        return max(self.inserted_tokens, self.deleted_tokens)
+
+    def words(self, count: Callable[[str], int]) -> int:
+        """The larger of the words inserted and deleted, counted only when asked."""
+        return max(sum(map(count, self.inserted)), sum(map(count, self.deleted)))
+
+
 class _TokenDiffer(diff_match_patch):  # type: ignore[misc]
     """diff-match-patch whose semantic shifting scores token kinds, not characters."""
 
@@ -351,9 +377,26 @@ class _TokenDiffer(diff_match_patch):  # type: ignore[misc]
         self.Diff_Timeout = DIFF_TIMEOUT
         self.codec = codec
 
+    @cached_property
+    def word_chars(self) -> frozenset[str]:
+        """The characters standing for words: word tokens but numbers ("3." marks a list item as "-" does)."""
+        # Found when first asked (most diffs never ask), once the codec has
+        # encoded both texts: a differ is made after that.
+        token_of = self.codec.token_of
+        return frozenset(
+            char
+            for char, kind in self.codec.kind_of.items()
+            if kind == _KIND_WORD and not token_of[char].isdigit()
+        )
+
+    @cached_property
+    def line_chars(self) -> frozenset[str]:
+        """The characters standing for single line breaks."""
+        return frozenset(self.codec.line_end_chars) - self.codec.paragraph_chars
+
     def _words(self, chars: str) -> int:
-        """How many words (tokens with a letter: not numbers, spaces or marks) an encoded string holds."""
-        return sum(map(self.codec.word_chars.__contains__, chars))
+        """How many words (not numbers, spaces or marks) an encoded string holds."""
+        return sum(map(self.word_chars.__contains__, chars))
 
     def diff_cleanupSemantic(self, diffs: list[DiffOp]) -> None:  # noqa: N802
         """Absorb small equalities between edits, then slide and split edits for readers.
@@ -370,25 +413,18 @@ class _TokenDiffer(diff_match_patch):  # type: ignore[misc]
         changes = False
         equalities: list[int] = []  # indices of the equalities met, innermost last
         last_equality: str | None = None  # diffs[equalities[-1]][1]
-        # (tokens, words) inserted and deleted before the last equality (1) and after it (2).
-        insertions1 = deletions1 = insertions2 = deletions2 = (0, 0)
+        # What was inserted and deleted before the last equality (1) and after it (2).
+        edits1 = edits2 = _Edits()
         pointer = 0
         while pointer < len(diffs):
             op, chars = diffs[pointer]
             if op == DIFF_EQUAL:
                 equalities.append(pointer)
-                insertions1, insertions2 = insertions2, (0, 0)
-                deletions1, deletions2 = deletions2, (0, 0)
+                edits1, edits2 = edits2, _Edits()
                 last_equality = chars
             else:
-                size = (len(chars), self._words(chars))
-                if op == DIFF_INSERT:
-                    insertions2 = (insertions2[0] + size[0], insertions2[1] + size[1])
-                else:
-                    deletions2 = (deletions2[0] + size[0], deletions2[1] + size[1])
-                if last_equality and self._absorbable(
-                    last_equality, (insertions1, deletions1), (insertions2, deletions2)
-                ):
+                edits2 = edits2.add(op, chars)
+                if last_equality and self._absorbable(last_equality, edits1, edits2):
                     # The equality becomes a deletion followed by an insertion.
                     diffs.insert(equalities[-1], (DIFF_DELETE, last_equality))
                     diffs[equalities[-1] + 1] = (DIFF_INSERT, last_equality)
@@ -396,7 +432,7 @@ class _TokenDiffer(diff_match_patch):  # type: ignore[misc]
                     if equalities:
                         equalities.pop()  # the previous equality is to be judged again
                     pointer = equalities[-1] if equalities else -1
-                    insertions1 = deletions1 = insertions2 = deletions2 = (0, 0)
+                    edits1 = edits2 = _Edits()
                     last_equality = None
                     changes = True
             pointer += 1
@@ -405,18 +441,13 @@ class _TokenDiffer(diff_match_patch):  # type: ignore[misc]
         self.diff_cleanupSemanticLossless(diffs)
         self._extract_overlaps(diffs)
 
-    def _absorbable(
-        self,
-        equality: str,
-        before: tuple[tuple[int, int], tuple[int, int]],
-        after: tuple[tuple[int, int], tuple[int, int]],
-    ) -> bool:
+    def _absorbable(self, equality: str, before: _Edits, after: _Edits) -> bool:
         """Tell whether an equality is no longer than the edits on each side, in tokens and words."""
         tokens = len(equality)
-        if tokens > max(before[0][0], before[1][0]) or tokens > max(after[0][0], after[1][0]):
+        if tokens > before.tokens() or tokens > after.tokens():
             return False  # the parent's test, and cheap: most equalities stop here
         words = self._words(equality)
-        return words <= max(before[0][1], before[1][1]) and words <= max(after[0][1], after[1][1])
+        return words <= before.words(self._words) and words <= after.words(self._words)
 
     def _extract_overlaps(self, diffs: list[DiffOp]) -> None:
         """Turn a deletion/insertion pair sharing a long end and start into edits around an equality."""
@@ -617,10 +648,9 @@ class _Stretch:
     new: list[str]
     changed: bool
     diffs: list[DiffOp] | None = None
-    # Tokens deleted plus inserted, and the words among them; after a merge,
-    # the sums of the parts, upper bounds of what diffing the whole will find.
+    # Tokens deleted plus inserted; after a merge, the sum of the parts,
+    # an upper bound of what diffing the whole will find.
     cost: int = 0
-    word_cost: int = 0
     # After a merge: the stretches it covers, each diffed or unchanged.
     parts: list[_Stretch] | None = None
 
@@ -633,19 +663,18 @@ class _Stretch:
             self.diffs = differ._diff_tokens(old, new, deadline)
         else:
             self.diffs = [(DIFF_DELETE, old)] if old else [(DIFF_INSERT, new)]
-        changes = [text for op, text in self.diffs if op != DIFF_EQUAL]
-        self.cost = sum(map(len, changes))
-        self.word_cost = sum(map(differ._words, changes))
-        if self.parts and self.word_cost > sum(part.word_cost for part in self.parts):
-            # Fewer tokens changed, but more words: the unchanged line between
-            # was words given up for spaces and list markers. Keep it.
+        self.cost = sum(len(text) for op, text in self.diffs if op != DIFF_EQUAL)
+        if self.parts and _changed_words(differ, self.diffs) > sum(
+            _changed_words(differ, part.diffs or ()) for part in self.parts if part.changed
+        ):
+            # Fewer tokens changed, but more words: the unchanged lines between
+            # were words given up for spaces and list markers. Keep them.
             self.diffs = [
                 op
                 for part in self.parts
                 for op in (part.diffs if part.changed else [(DIFF_EQUAL, "".join(part.old))]) or ()
             ]
             self.cost = sum(part.cost for part in self.parts)
-            self.word_cost = sum(part.word_cost for part in self.parts)
 
     def merge(self, unchanged: _Stretch, after: _Stretch) -> _Stretch:
         """One changed stretch covering this one, ``unchanged`` and ``after``."""
@@ -654,9 +683,13 @@ class _Stretch:
             new=self.new + unchanged.new + after.new,
             changed=True,
             cost=self.cost + after.cost,
-            word_cost=self.word_cost + after.word_cost,
             parts=[*(self.parts or [self]), unchanged, *(after.parts or [after])],
         )
+
+
+def _changed_words(differ: _TokenDiffer, diffs: Iterable[DiffOp]) -> int:
+    """Words deleted plus words inserted by a diff of encoded strings."""
+    return sum(differ._words(chars) for op, chars in diffs if op != DIFF_EQUAL)
 
 
 def _line_stretches(old_lines: list[str], new_lines: list[str]) -> list[_Stretch]:
@@ -773,9 +806,9 @@ def _split_at(chars: str, anchors: Sequence[int]) -> list[str]:
     return parts
 
 
-def _paragraph_anchors(codec: _TokenCodec, chars: str) -> list[int]:
+def _paragraph_anchors(differ: _TokenDiffer, chars: str) -> list[int]:
     """Indices of the paragraph breaks in an encoded string."""
-    paragraph_chars = codec.paragraph_chars
+    paragraph_chars = differ.codec.paragraph_chars
     if not paragraph_chars.intersection(chars):
         return []
     return [index for index, char in enumerate(chars) if char in paragraph_chars]
@@ -785,14 +818,16 @@ _BULLETS = frozenset("-*+•–")
 _NUMBER_ENDS = frozenset(".)")
 
 
-def _list_item_anchors(codec: _TokenCodec, chars: str) -> list[int]:
+def _list_item_anchors(differ: _TokenDiffer, chars: str) -> list[int]:
     """Indices of the single line breaks in an encoded string that start a list item.
 
     A list item starts after the break, past any indentation, with a bullet
     and a space ("- ", "* ", "+ ", "• ") or with a number and "." or ")"
     ("3. ", "12) "). The marker must lie in ``chars`` itself.
     """
-    kind_of, token_of = codec.kind_of, codec.token_of
+    if not differ.line_chars.intersection(chars):
+        return []
+    kind_of, token_of = differ.codec.kind_of, differ.codec.token_of
     anchors: list[int] = []
     size = len(chars)
     for index, char in enumerate(chars):
@@ -814,14 +849,13 @@ def _list_item_anchors(codec: _TokenCodec, chars: str) -> list[int]:
 def _realign(
     differ: _TokenDiffer,
     diffs: list[DiffOp],
-    find_anchors: Callable[[_TokenCodec, str], list[int]],
+    find_anchors: Callable[[_TokenDiffer, str], list[int]],
 ) -> list[DiffOp]:
     """Re-anchor replacements spanning breaks (paragraph breaks, list items) on those breaks."""
     # cleanupSemantic happily swallows a short equality such as "\n\n" or
     # "\n- " between two edits; the resulting single replacement would show
     # the reader two paragraphs or list items melted together. Pair the
     # breaks back up, in order, and diff what lies between them.
-    codec = differ.codec
     result: list[DiffOp] = []
     index = 0
     while index < len(diffs):
@@ -829,8 +863,8 @@ def _realign(
         following = diffs[index + 1] if index + 1 < len(diffs) else None
         old_anchors = new_anchors = None
         if op == DIFF_DELETE and following is not None and following[0] == DIFF_INSERT:
-            old_anchors = find_anchors(codec, chars)
-            new_anchors = find_anchors(codec, following[1]) if old_anchors else None
+            old_anchors = find_anchors(differ, chars)
+            new_anchors = find_anchors(differ, following[1]) if old_anchors else None
         if old_anchors and new_anchors and following is not None:
             old_parts = _split_at(chars, old_anchors)
             new_parts = _split_at(following[1], new_anchors)
