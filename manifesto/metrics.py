@@ -85,6 +85,11 @@ PAGE_CACHE_BYTES = Gauge("manifesto_page_cache_memory_bytes",
                          registry=registry, multiprocess_mode="liveall")
 MEMORY = Gauge("manifesto_worker_resident_memory_bytes", "Resident memory of each worker (read every 10 s at most).",
                registry=registry, multiprocess_mode="liveall")
+# Live updates (#18, manifesto/live/): each open stream holds a thread of its worker.
+LIVE_STREAMS = Gauge("manifesto_live_streams", "Live-update streams (Server-Sent Events) each worker holds open.",
+                     registry=registry, multiprocess_mode="liveall")
+LIVE_BUSY = Counter("manifesto_live_busy", "Streams refused for want of room (LIVE_STREAMS_PER_PROCESS): those pages "
+                    "poll instead.", registry=registry)
 
 # Every expected series exists from the start, at 0: a rate over a series that appears with its first event is wrong.
 for _outcome in ("hit", "miss", "wait", "error"):
@@ -108,6 +113,13 @@ def page_cache(outcome: str) -> None:
 def page_cache_memory(size: int) -> None:
     """Note how many bytes of pages this worker's memory tier holds now."""
     PAGE_CACHE_BYTES.set(size)
+
+
+def live_streams(count: int, busy: bool = False) -> None:
+    """Note how many live-update streams this worker holds now; ``busy``: one was refused for want of room."""
+    LIVE_STREAMS.set(count)
+    if busy:
+        LIVE_BUSY.inc()
 
 
 def database_retry(kind: str) -> None:

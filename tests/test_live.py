@@ -11,6 +11,7 @@ import uuid
 import pytest
 from sqlalchemy import event
 
+from manifesto import metrics
 from manifesto.amendments import services as amendments
 from manifesto.audit.states import amendment_scope, document_scope, frame_scope, user_scope
 from manifesto.documents import services as documents
@@ -262,8 +263,10 @@ def test_a_full_process_sends_the_page_to_polling(live_app, make_document):
     document = make_document()
     client = live_app.test_client()
     held = [client.get(f"/live/stream?topic=document:{document.id}") for _ in range(2)]
+    busy_before = metrics.LIVE_BUSY._value.get()
     refused = client.get(f"/live/stream?topic=document:{document.id}")
     assert refused.status_code == 200 and refused.headers["Cache-Control"] == "no-store"
+    assert metrics.LIVE_BUSY._value.get() == busy_before + 1 and metrics.LIVE_STREAMS._value.get() == 2
     assert refused.get_data(as_text=True) == "retry: 60000\nevent: busy\ndata: poll\n\n"
     for response in held:
         response.close()

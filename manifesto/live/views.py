@@ -27,6 +27,7 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import metrics
 from ..extensions import db
 from . import topics as topic_rules
 from .broker import Hub, Notice, Subscription
@@ -73,6 +74,7 @@ def stream():
     broker = current_app.extensions["live"]
     limit = config.get("LIVE_STREAMS_PER_PROCESS")
     subscription = broker.hub.subscribe(topics, limit=int(limit) if limit is not None else None)
+    metrics.live_streams(broker.hub.count, busy=subscription is None)
     if subscription is None:
         # No room: a short stream that says so (a "busy" event; live.js polls instead) rather than a 503,
         # which a browser's EventSource takes as a silent failure and logs as an error. A client that
@@ -93,6 +95,7 @@ def stream():
         db.session.remove()
     except BaseException:
         broker.hub.unsubscribe(subscription)
+        metrics.live_streams(broker.hub.count)
         raise
     body = events(broker.hub, subscription, catch_up=catch_up, latest=latest,
                   lifetime=float(config["LIVE_STREAM_LIFETIME"]), heartbeat=float(config["LIVE_HEARTBEAT"]),
@@ -126,6 +129,7 @@ def events(hub: Hub, subscription: Subscription, *, catch_up: list[Notice], late
                 yield b": keep-alive\n\n"
     finally:
         hub.unsubscribe(subscription)
+        metrics.live_streams(hub.count)
 
 
 def _event(notice: Notice) -> str:
