@@ -499,7 +499,7 @@ _POOL = [
     "La santé pour tous.", "Le logement digne.", "Une école publique.", "Le travail partagé.",
     "La culture libre.", "Des transports gratuits.", "Le droit à l'eau.", "Une énergie propre.",
 ]  # fmt: skip
-_MARKERS = ["- ", "* ", "1. ", "  - "]
+_MARKERS = ["- ", "* ", "1. ", "  - ", ""]  # "": plain lines
 
 
 def _list_text(items: list[str], marker: str, tail: str) -> str:
@@ -548,6 +548,22 @@ def test_line_extended_and_items_inserted_after_it_merge(data: st.DataObject) ->
     expected = extended[: at + 1] + added + extended[at + 1 :]
     base, one, other = (_list_text(x, marker, tail) for x in (items, extended, grown))
     _check_merge(base, one, other, _list_text(expected, marker, tail), [*added, words.strip()])
+
+
+@given(st.data())
+@settings(max_examples=200, deadline=None)
+def test_lines_inserted_before_a_line_extended_at_its_start_merge(data: st.DataObject) -> None:
+    """One side adds words at the start of a plain line; the other adds lines before it: new lines first."""
+    items = data.draw(st.lists(st.sampled_from(_POOL[:5]), min_size=1, max_size=5, unique=True), label="items")
+    tail = data.draw(st.sampled_from(["", "\n\nFin.", "\nFin."]), label="tail")
+    at = data.draw(st.integers(0, len(items) - 1), label="at")
+    words = data.draw(st.sampled_from(["Aussi : ", "Enfin, ", "Dès 2027 : "]), label="words")
+    added = data.draw(st.lists(st.sampled_from(_POOL[5:]), min_size=1, max_size=2, unique=True), label="added")
+    prefixed = [words + item if n == at else item for n, item in enumerate(items)]
+    grown = items[:at] + added + items[at:]
+    expected = prefixed[:at] + added + prefixed[at:]
+    base, one, other = (_list_text(x, "", tail) for x in (items, prefixed, grown))
+    _check_merge(base, one, other, _list_text(expected, "", tail), [*added, words.strip()])
 
 
 @given(st.randoms(use_true_random=False), st.integers(0, 4), st.integers(0, 4))
