@@ -3,10 +3,10 @@
 Every amendment is written on the same base. Its *changes* are its hunks
 (``changed_ranges(word_diff(base, text))``), each with a stable id
 ``"<key>.<n>"`` (n from 1, in text order). Changes whose base reaches
-overlap or touch, by the rebase's own criterion (``overlapping_pairs``, the
-one ``merge.rebase`` uses), are grouped transitively into *places*, so
-whatever two amendments would rebase onto each other cleanly is never
-offered as an alternative.
+overlap or touch, by the rebase's own criterion (``hunks_overlap``, which
+``merge.rebase`` asks through ``overlapping_pairs``), are grouped
+transitively into *places*, so whatever two amendments would rebase onto
+each other cleanly is never offered as an alternative.
 
 A place is *colliding* when two different amendments' changes in it collide.
 What does not collide: the very same change made by two amendments (it goes
@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .diff import (Hunk, apply_hunks, changed_ranges, hunks_overlap, insertion_order, may_touch, overlapping_pairs,
+from .diff import (DIFF_EQUAL, DiffOp, Hunk, apply_hunks, changed_ranges, hunks_overlap, insertion_order, may_touch,
                    word_diff)
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "Workspace",
     "clean_choices",
     "compose",
+    "composed_diff",
     "needs_check",
     "outcomes",
     "take_all",
@@ -215,18 +216,10 @@ def workspace(base: str, amendments: Sequence[tuple[str, str]]) -> Workspace:
         parent[find(a)] = find(b)
 
     colliding_pairs: list[tuple[Change, Change]] = []
-    for key in keys:  # one amendment's own neighbouring changes may touch too: one place
-        own = changes[key]
-        for first, second in zip(own, own[1:]):
-            if hunks_overlap(first.hunk, second.hunk, base):
-                union(first.id, second.id)
-    for i, key in enumerate(keys):
-        for other in keys[i + 1:]:
-            for a_index, b_index in overlapping_pairs(hunks[key], hunks[other], base):
-                a, b = changes[key][a_index], changes[other][b_index]
-                union(a.id, b.id)
-                if _collide(a, b, base):
-                    colliding_pairs.append((a, b))
+    for a, b in _touching(base, every):  # the rebase's criterion (hunks_overlap), on the pairs that may touch
+        union(a.id, b.id)  # one amendment's own neighbouring changes may touch too: one place
+        if a.key != b.key and _collide(a, b, base):
+            colliding_pairs.append((a, b))
     groups: dict[str, list[Change]] = {}
     for change in every:
         groups.setdefault(find(change.id), []).append(change)
@@ -246,6 +239,25 @@ def workspace(base: str, amendments: Sequence[tuple[str, str]]) -> Workspace:
     places.sort(key=lambda p: (p.start, p.end))
     return Workspace(base, keys, dict(amendments), tuple(places), {c.id: c for c in every},
                      {key: tuple(c.id for c in changes[key]) for key in keys})
+
+
+def _touching(base: str, changes: Sequence[Change]) -> Iterable[tuple[Change, Change]]:
+    """Every pair of changes that overlap or touch (``diff.hunks_overlap``), each pair once.
+
+    Changes only touch across whitespace, so once sorted by where they start
+    each is compared with those starting before the end of the blank run
+    after it, not with all the others (40 amendments make 780 pairs of them).
+    """
+    ordered = sorted(changes, key=lambda c: (c.start, c.end))
+    for index, a in enumerate(ordered):
+        limit = a.end
+        while limit < len(base) and base[limit].isspace():
+            limit += 1
+        for b in ordered[index + 1:]:
+            if b.start > limit:
+                break
+            if hunks_overlap(a.hunk, b.hunk, base):
+                yield a, b
 
 
 def _within(base: str, start: int, end: int, hunks: Iterable[Hunk]) -> str:
@@ -386,6 +398,26 @@ def _verify(work: Workspace, choices: dict[str, list[str]], result: str) -> None
             raise CombineError(f"verification failed for {key}: {exc}") from exc
         if again != result:
             raise CombineError(f"verification failed: the text from {key}'s side differs")
+
+
+def composed_diff(work: Workspace, choices: Choices) -> list[DiffOp]:
+    """The diff from the base to :func:`compose`'s text, built place by place (no diff of the whole text).
+
+    The text outside the places is the base's, so only each place's region
+    is diffed against what the choices make of it: scattered changes in a
+    long section cost a few small diffs, not one long one.
+    """
+    cleaned = _checked(work, choices)
+    ops: list[DiffOp] = []
+    position = 0
+    for hunk in _effective_hunks(work, cleaned):
+        if hunk.start > position:
+            ops.append((DIFF_EQUAL, work.base[position:hunk.start]))
+        ops.extend(word_diff(work.base[hunk.start:hunk.end], hunk.text))
+        position = hunk.end
+    if position < len(work.base):
+        ops.append((DIFF_EQUAL, work.base[position:]))
+    return [op for op in ops if op[1]]
 
 
 def needs_check(work: Workspace, choices: Choices) -> list[str]:

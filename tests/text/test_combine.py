@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from manifesto.text.combine import (CombineError, clean_choices, compose, needs_check, outcomes, take_all,
-                                    workspace)
+from manifesto.text.combine import (CombineError, clean_choices, compose, composed_diff, needs_check, outcomes,
+                                    take_all, workspace)
 from manifesto.text.merge import rebase
 
 from .test_diff import _edit, _manifesto, random_text
@@ -172,6 +172,9 @@ def _check_everything(base: str, amendments: list[tuple[str, str]], rng: random.
         if picked:
             choices[place.id] = picked
     result = compose(work, choices)
+    ops = composed_diff(work, choices)  # the preview's diff, built place by place, says the same
+    assert "".join(text for op, text in ops if op <= 0) == base
+    assert "".join(text for op, text in ops if op >= 0) == result
     position = 0
     pieces = []
     for place in work.places:

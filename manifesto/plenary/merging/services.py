@@ -42,6 +42,7 @@ from ...live import announce
 from ...locking import lock_row, lock_rows
 from ...services import ConflictError, NotFound, PermissionDenied, ValidationError, to_int, utcnow, writes
 from ...text.combine import CombineError, Outcome, Workspace, clean_choices, compose, needs_check, outcomes, workspace
+from ...text.memo import reusing_work
 from ...text.merge import rebase
 from .models import MergeDraft
 
@@ -128,7 +129,8 @@ def board(document: Document, section: Section, *, only: Mapping[str, int] | Non
             apart.append((amendment, why))
         elif only is None or key_of(amendment) in only:
             mergeable.append(amendment)
-    work = workspace(version.body, [(key_of(a), a.proposed_body or version.body) for a in mergeable])
+    with reusing_work():  # the base is tokenised once for all the amendments' diffs
+        work = workspace(version.body, [(key_of(a), a.proposed_body or version.body) for a in mergeable])
     headings = {key_of(a): a.proposed_heading for a in mergeable
                 if a.proposed_heading and a.proposed_heading != version.heading}
     return Board(document, section, version, mergeable, apart, work, headings)

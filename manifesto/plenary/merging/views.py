@@ -16,9 +16,10 @@ from ...accounts.rules import is_moderator, require_moderator
 from ...documents import services as documents
 from ...services import ConflictError, NotFound, PermissionDenied, ValidationError
 from ...templating import diff_labels
-from ...text.combine import CombineError
+from ...text.combine import CombineError, composed_diff
 from ...text.diff import word_diff
 from ...text.diff_html import render_inline
+from ...text.memo import reusing_work
 from ...web import back_on_refusal
 from . import display, services
 from .forms import DiscardForm, MergeForm, StartForm
@@ -71,12 +72,16 @@ def _render(document, section, *, form: MergeForm | None = None, posted=None, me
         form.revision.data, form.composed.data = draft.revision, comp.text
     taken = [v.amendment for v in comp.verdicts if v.taken]  # the amendments a default reason names
     rows = display.decisions(comp, reasons or {}, lambda a, s: services.default_reason(b, a, s, taken))
-    labels = diff_labels()
     return _private(make_response(render_template(
         "plenary/merge/workspace.html", b=b, comp=comp, form=form, pieces=display.pieces(b, comp.choices),
-        hand_edited=text is not None and text != comp.text, rows=rows, final=final,
-        diff=render_inline(word_diff(b.version.body, final), labels=labels),
+        hand_edited=text is not None and text != comp.text, rows=rows, final=final, diff=_diff(b, comp, final),
         status_words=STATUS_WORDS, **context), status))
+
+
+def _diff(b: services.Board, comp: services.Composition, final: str) -> str:
+    """The merged text against the current version: built from the places, or diffed whole after a hand edit."""
+    ops = composed_diff(b.work, comp.choices["places"]) if final == comp.text else word_diff(b.version.body, final)
+    return render_inline(ops, labels=diff_labels())
 
 
 STATUS_WORDS = {
@@ -91,7 +96,8 @@ def workspace(slug: str, section_id: int):
     """The merge workspace of one section (moderators)."""
     require_moderator(current_user, _("Only moderators merge amendments."))
     document, section = _load(slug, section_id)
-    return _render(document, section)
+    with reusing_work():  # the current text is diffed against every amendment and the preview: tokenised once
+        return _render(document, section)
 
 
 @bp.post("/<int:section_id>/start")
@@ -214,8 +220,7 @@ def _public(document, section) -> dict:
     except CombineError:
         comp = services.composition(b, {}, draft.text)
     final = comp.text if draft.text is None else draft.text
-    return {"draft": draft, "b": b, "comp": comp, "final": final,
-            "diff": render_inline(word_diff(b.version.body, final), labels=diff_labels())}
+    return {"draft": draft, "b": b, "comp": comp, "final": final, "diff": _diff(b, comp, final)}
 
 
 @bp.get("/<int:section_id>/view")
