@@ -1,5 +1,6 @@
 """Votes in the export annex: each closed vote's question, rule, counts and result with the reason; who voted
-how for a named vote, never for a secret one; open votes not at all; a release's annex as it stood then."""
+how for a named vote, never for a secret one; open votes not at all; a release's annex as it stood then.
+In the HTML, Markdown and plain text files."""
 
 from __future__ import annotations
 
@@ -49,10 +50,10 @@ def export(client, fmt, **args) -> str:
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     if fmt == "html":
         return " ".join("".join(structure_of(response.get_data(as_text=True)).text).split())
-    return response.get_data(as_text=True).replace("\\", "")  # Markdown escapes punctuation
+    return " ".join(response.get_data(as_text=True).replace("\\", "").split())  # Markdown escapes punctuation
 
 
-@pytest.mark.parametrize("fmt", ["html", "md"])
+@pytest.mark.parametrize("fmt", ["html", "md", "txt"])
 def test_the_annex_lists_each_closed_vote_with_its_rule_counts_and_result(client, world, fmt):
     text = export(client, fmt, annex=1)
     assert "Annex: votes" in text

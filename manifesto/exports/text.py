@@ -77,6 +77,7 @@ def _render(doc: ExportDocument) -> bytes:
              else _("Changes since the earlier release"))
     extra = [name for name, present in ((since, bool(doc.redline)),
                                         (_("Annex: amendments"), doc.options.annex),
+                                        (_("Annex: votes"), doc.options.annex and bool(doc.votes)),
                                         (_("Contributors"), doc.options.contributors)) if present]
     out += [line for name in extra for line in _wrap(clean(name), width, "  ")]
     for section in doc.sections:
@@ -119,6 +120,19 @@ def _render(doc: ExportDocument) -> bytes:
                                      subsequent_indent="      ", break_long_words=True, break_on_hyphens=False)
                 for paragraph in paragraphs[1:]:
                     out += _wrap(paragraph, width, "      ")
+    if doc.options.annex and doc.votes:
+        out += ["", "", *_underline(_("Annex: votes"), "-", width)]
+        for vote in doc.votes:
+            out += ["", *_wrap(clean(vote.question), width)]
+            fields = [(_("Vote on:"), vote.subject), (_("Kind of vote:"), vote.kind), (_("Counted:"), vote.rule),
+                      (_("Votes:"), _("%(yes)s yes, %(no)s no, %(abstain)s abstain", yes=vote.yes, no=vote.no,
+                                      abstain=vote.abstain)),
+                      (_("Result:"), f"{vote.result} {vote.why}")]
+            if vote.roll:
+                fields.append((_("Who voted how:"), "; ".join(f"{name}: {choice}" for name, choice in vote.roll)))
+            for label, value in fields:
+                out += textwrap.wrap(f"{label} {clean(value)}", width=width, initial_indent="    ",
+                                     subsequent_indent="      ", break_long_words=True, break_on_hyphens=False)
     if doc.options.contributors:
         out += ["", "", *_underline(_("Contributors"), "-", width), ""]
         if doc.contributors:
