@@ -599,3 +599,21 @@ def test_a_decision_that_moves_a_whole_section_asks_what_is_shown_once(users, ro
         amendments.decide_amendment(users["moderator"], document.id, a["A-002"].id, decision="accept",
                                     reason="Carried.", revision=None)  # the three others follow the new text
     assert sum("FROM projections" in statement for statement in counted.statements) == 1
+
+
+def test_the_screen_numbers_an_amendments_lines_as_the_text_reads_now(client, users, room):
+    document, a = room["document"], room["a"]
+    second = documents.current_sections(document)[1]
+    amendment = amendments.propose_amendment(users["participant"], document.id, kind="modify",
+                                             section_id=second.section.id, heading=None,
+                                             body=second.version.body.replace("energy", "solar energy", 1),
+                                             reason="Sun.")
+    projector.show_amendment(users["moderator"], document.id, amendment.id)
+    before = client.get("/d/doc/projector/screen").get_data(as_text=True)
+    assert '<span class="ln">3</span>' in before  # the second section's first line follows the first's two
+    first = documents.current_sections(document)[0]
+    documents.edit_section(users["admin"], document.id, first.section.id, heading=first.version.heading,
+                           body=first.version.body + "\n\nA third paragraph.\n\nAnd a fourth.", reason="Longer.",
+                           base_version=first.version.number)
+    after = client.get("/d/doc/projector/screen").get_data(as_text=True)
+    assert '<span class="ln">5</span>' in after and '<span class="ln">3</span>' not in after
