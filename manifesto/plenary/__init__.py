@@ -2,7 +2,8 @@
 
 ``tally.py`` counts (pure, no Flask, no database); ``votes.py`` holds the
 services; ``views.py`` the vote pages; ``figures.py`` the votes part of the
-amendment page. The merge workspace and the projector are to come (#18).
+amendment page; ``projector/`` the room's screen and the moderators' console. The merge workspace is
+``merging/`` (#18).
 """
 
 from __future__ import annotations
