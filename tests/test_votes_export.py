@@ -1,9 +1,12 @@
 """Votes in the export annex: each closed vote's question, rule, counts and result with the reason; who voted
 how for a named vote, never for a secret one; open votes not at all; a release's annex as it stood then.
-In the HTML, Markdown and plain text files."""
+In the HTML, Markdown, plain text and Word files (and the PDF, read from its HTML)."""
 
 from __future__ import annotations
 
+import io
+
+import docx
 import pytest
 from sqlalchemy import select
 
@@ -50,10 +53,12 @@ def export(client, fmt, **args) -> str:
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     if fmt == "html":
         return " ".join("".join(structure_of(response.get_data(as_text=True)).text).split())
+    if fmt == "docx":
+        return " ".join("\n".join(p.text for p in docx.Document(io.BytesIO(response.data)).paragraphs).split())
     return " ".join(response.get_data(as_text=True).replace("\\", "").split())  # Markdown escapes punctuation
 
 
-@pytest.mark.parametrize("fmt", ["html", "md", "txt"])
+@pytest.mark.parametrize("fmt", ["html", "md", "txt", "docx"])
 def test_the_annex_lists_each_closed_vote_with_its_rule_counts_and_result(client, world, fmt):
     text = export(client, fmt, annex=1)
     assert "Annex: votes" in text
@@ -93,3 +98,11 @@ def test_a_release_lists_the_votes_closed_by_its_day(client, world, users):
     assert [vote.question for vote in live.votes][-1] == "Still open?"
     assert live.votes[0].roll == [("Ann Arbor", "Yes"), ("Bob Brown", "No"), ("Cleo Clay", "Yes")]
     assert live.votes[1].roll == []
+
+
+def test_the_pdf_s_html_has_the_votes_in_its_contents_and_annex(app, world):
+    from manifesto.exports.pdf import build_html
+
+    html = build_html(build_export(world["document"], None, ExportOptions(annex=True)))
+    assert 'href="#votes"' in html and 'id="votes"' in html
+    assert "Adopt the whole manifesto?" in html and "Ann Arbor: Yes" in html and "Still open?" not in html

@@ -371,6 +371,18 @@ class _Writer:
             self.labelled(_("Author:"), entry.author)
             self.labelled(_("Status:"), entry.status)
             self.labelled(_("Reason:"), entry.reason)
+        if self.doc.votes:
+            self.paragraph(_("Annex: votes"), "Heading 1")
+        for vote in self.doc.votes:
+            self.paragraph(vote.question, "Heading 2")
+            self.labelled(_("Vote on:"), vote.subject)
+            self.labelled(_("Kind of vote:"), vote.kind)
+            self.labelled(_("Counted:"), vote.rule)
+            self.labelled(_("Votes:"), _("%(yes)s yes, %(no)s no, %(abstain)s abstain", yes=vote.yes, no=vote.no,
+                                         abstain=vote.abstain))
+            self.labelled(_("Result:"), f"{vote.result} {vote.why}")
+            if vote.roll:
+                self.labelled(_("Who voted how:"), "; ".join(f"{name}: {choice}" for name, choice in vote.roll))
 
     def contributors(self) -> None:
         """The people who agreed to be named."""

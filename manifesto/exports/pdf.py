@@ -269,6 +269,19 @@ def _annex_html(doc: ExportDocument) -> Iterator[str]:
         yield (f'<p class="am"><b>{escape(entry.code)}</b> · {where} · {escape(entry.status)}\n'
                f"{escape(entry.title)}\n{proposed}{reason}</p>")
     yield "</section>"
+    if doc.votes:
+        yield f'<section class="part" id="votes"><h2 class="part-h">{escape(_("Annex: votes"))}</h2>'
+    for vote in doc.votes:
+        lines = [(_("Vote on:"), vote.subject), (_("Kind of vote:"), vote.kind), (_("Counted:"), vote.rule),
+                 (_("Votes:"), _("%(yes)s yes, %(no)s no, %(abstain)s abstain", yes=vote.yes, no=vote.no,
+                                 abstain=vote.abstain)),
+                 (_("Result:"), f"{vote.result} {vote.why}")]
+        if vote.roll:
+            lines.append((_("Who voted how:"), "; ".join(f"{name}: {choice}" for name, choice in vote.roll)))
+        body = Markup("\n").join(escape(label) + Markup(" ") + escape(value) for label, value in lines)
+        yield f'<p class="am"><b>{escape(vote.question)}</b>\n{body}</p>'
+    if doc.votes:
+        yield "</section>"
 
 
 def _contributors_html(doc: ExportDocument) -> Iterator[str]:
@@ -342,6 +355,8 @@ def _build_html(doc: ExportDocument, language: str) -> str:
         toc.append(("#redline", escape(_changes_since(doc))))
     if options.annex:
         toc.append(("#annex", escape(_("Annex: amendments"))))
+        if doc.votes:
+            toc.append(("#votes", escape(_("Annex: votes"))))
     if options.contributors:
         toc.append(("#contributors", escape(_("Contributors"))))
     parts.append(f'<nav class="toc"><h2>{escape(contents)}</h2><ol>')
