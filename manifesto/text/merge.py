@@ -16,7 +16,6 @@ from .diff import (
     Hunk,
     apply_hunks,
     changed_ranges,
-    hunks_overlap,
     insertion_order,
     may_touch,
     ordered_hunks,
@@ -121,12 +120,13 @@ def _side_hunks(base: str, proposal: str, new: str) -> tuple[list[Hunk], list[Hu
             other_place = _other_line_place(hunk, base)
             if other_place is None:
                 continue
-            touching = [h for h in theirs if h != hunk and hunks_overlap(hunk, h, base)]
+            touching = [theirs[j] for _, j in overlapping_pairs([hunk], theirs, base)]
             if touching and not all(may_touch(hunk, h, base) for h in touching) and all(
                 may_touch(other_place, h, base) for h in touching
             ):
                 mine[index] = other_place
-    return sorted(p_hunks), sorted(n_hunks)
+        mine.sort()  # still in order (a hunk moved by one break passes no other): for the bisection
+    return p_hunks, n_hunks
 
 
 def _other_line_place(hunk: Hunk, base: str) -> Hunk | None:
