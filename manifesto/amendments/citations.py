@@ -23,16 +23,19 @@ as a retired section's amendments always showed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import JSON, bindparam, select
 
 from ..documents.models import Section, SectionVersion
 from ..extensions import db
+from ..text.lines import Layout
+from ..text.numbered_diff import amended_lines
 
 _KEY = "amendments.live_numbering"
 
@@ -150,3 +153,58 @@ def placed_title(data: dict[str, Any], numbering: Numbering | None = None) -> di
         placed["first"] = data["first"] + place.offset
         placed["last"] = (data.get("last") or data["first"]) + place.offset
     return placed
+
+
+# ------------------------------------------------------------------ rows written before
+
+def relative_columns(document_id: int, kind: str, section_id: int | None, base_body: str | None,
+                     base_layout: Layout | None, proposed: str | None, hunks: list | None,
+                     summary: dict[str, Any] | None) -> dict[str, Any]:
+    """An amendment's citation columns as ``describe`` stores them, from a row that cited document-wide lines.
+
+    For rows written before citations were relative (an archive from before
+    migration 0019): its lines and numbered diff are counted again over its
+    base version, and its title's data names its place, with relative lines.
+    """
+    title = dict((summary or {}).get("title") or {})
+    if title:
+        title["in"] = [document_id, section_id]
+    values: dict[str, Any] = {"summary": {**summary, "title": title} if title else summary}
+    if kind == "insert" or base_body is None or base_layout is None:
+        return values
+    lines = amended_lines(base_body, base_layout, None if kind == "delete" else proposed, hunks or [])
+    if title and kind == "modify":  # as describe words it: lines only when some changed
+        title.pop("first", None), title.pop("last", None)
+        if lines.line_range:
+            title["first"], title["last"] = lines.first_line, lines.last_line
+    values.update(first_rel_line=lines.first_line, last_rel_line=lines.last_line, diff_inline_html=lines.diff_html)
+    return values
+
+
+def renumber_rows(connection, amendment_ids: Iterable[int], batch: int = 200) -> None:
+    """Store relative citations for the amendments ``amendment_ids``, written with document-wide ones."""
+    from .models import Amendment  # the model imports this module
+
+    ids = sorted(amendment_ids)
+    table, versions = Amendment.__table__, SectionVersion.__table__
+    columns = ("first_rel_line", "last_rel_line", "diff_inline_html", "summary")
+    statements = {keys: table.update().where(table.c.id == bindparam("b_id"))
+                  .values({key: bindparam(f"b_{key}", type_=JSON(none_as_null=True) if key == "summary" else table.c[key].type)
+                          for key in keys})
+                  for keys in (columns, ("summary",))}
+    for start in range(0, len(ids), batch):
+        rows = connection.execute(
+            select(table.c.id, table.c.document_id, table.c.kind, table.c.section_id, table.c.proposed_body,
+                   table.c.hunks, table.c.summary, versions.c.body, versions.c.layout_json)
+            .select_from(table.outerjoin(versions, versions.c.id == table.c.base_version_id))
+            .where(table.c.id.in_(ids[start:start + batch]))).all()
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {keys: [] for keys in statements}
+        for row in rows:
+            base_layout = Layout.from_json(row.body, json.loads(row.layout_json)) if row.body is not None else None
+            values = relative_columns(row.document_id, row.kind, row.section_id, row.body, base_layout,
+                                      row.proposed_body, row.hunks, row.summary)
+            keys = columns if "first_rel_line" in values else ("summary",)
+            updates[keys].append({"b_id": row.id, **{f"b_{key}": values[key] for key in keys}})
+        for keys, params in updates.items():
+            if params:
+                connection.execute(statements[keys], params)

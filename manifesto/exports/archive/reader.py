@@ -43,6 +43,7 @@ from flask_babel import ngettext
 from sqlalchemy import JSON, Integer, Table, bindparam, func, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from ...amendments.citations import renumber_rows
 from ...extensions import db
 from ...i18n import current_language
 from ...search.indexing import reindex
@@ -62,6 +63,9 @@ PRIVATE_VALUES: dict[tuple[str, str], str] = {("users", "password_hash"): UNUSAB
 MAX_PROBLEMS = 20  # problems listed in one refusal
 CHUNK = 1000  # rows per INSERT: the copies made for the database stay small
 IMPORT_LOCK = 0x4D414E49  # PostgreSQL advisory lock key held by a running import ("MANI")
+# Fields of older archives that hold derived data now worked out otherwise: read, dropped, and computed again.
+# Amendments cited document-wide lines before migration 0019; they cite lines of their base version now.
+LEGACY_FIELDS = {"amendments": {"first_line", "last_line"}}
 INT32 = 2**31 - 1
 INT64 = 2**63 - 1
 
@@ -264,7 +268,7 @@ def _read_table(table: Table, rows: Any, includes_emails: bool, problems: _Probl
             problems.add(_("%(table)s, row %(row)s: a row must be an object of fields.", table=name, row=index))
             continue
         where = _where(name, index, row, primary)
-        for key in sorted(row.keys() - columns.keys()):
+        for key in sorted(row.keys() - columns.keys() - LEGACY_FIELDS.get(name, set())):
             problems.add(_('%(where)s: unknown field "%(field)s".', where=where, field=key))
         for key in sorted(expected - row.keys()):
             problems.add(_('%(where)s: the field "%(field)s" is missing.', where=where, field=key))
@@ -500,6 +504,7 @@ def _restore(plan: ArchivePlan) -> ArchiveSummary:
     order = [table for table in db.metadata.sorted_tables if table.name in plan.rows]
     position = {table.name: index for index, table in enumerate(order)}
     later: list[tuple[Table, list[str], list[dict[str, Any]]]] = []
+    renumber: list[int] = []  # amendments of an archive from before citations were relative
     for table in order:
         rows = plan.rows[table.name]
         forward = sorted(fk.parent.name for fk in table.foreign_keys
@@ -510,6 +515,10 @@ def _restore(plan: ArchivePlan) -> ArchiveSummary:
             params = []
             for row in rows[start:start + CHUNK]:
                 values = dict(row)
+                if LEGACY_FIELDS.get(table.name, set()) & values.keys():
+                    renumber.append(values["id"])
+                    for name in LEGACY_FIELDS[table.name]:
+                        values.pop(name, None)
                 for name in forward:
                     values[name] = None
                 for name in json_columns:
@@ -528,6 +537,8 @@ def _restore(plan: ArchivePlan) -> ArchiveSummary:
                 connection.execute(update(table).where(primary == bindparam("b_id"))
                                    .values({name: bindparam("b_value")}), params)
 
+    if renumber:
+        renumber_rows(connection, renumber)
     if postgresql:
         _reset_sequences(connection, order)
     indexed = reindex()
