@@ -12,11 +12,12 @@ import json
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from manifesto.amendments import services as amendments
 from manifesto.amendments.citations import Numbering, live_numbering
 from manifesto.amendments.models import Amendment
+from manifesto.amendments.wording import ENGLISH
 from manifesto.documents import services as documents
 from manifesto.documents.models import SectionVersion
 from manifesto.exports.build import build_export
@@ -295,3 +296,31 @@ def test_an_archive_from_before_relative_citations_imports_with_them(app, docume
     for amendment in db.session.scalars(select(Amendment).where(Amendment.status == "submitted")):
         assert amendment.cited_lines() == shown[amendment.id][0]
         assert_cites_its_change(amendment, lines, ranges)
+
+
+# ------------------------------------------------------------------ at scale
+
+def test_every_open_citation_of_a_scale_seed_names_the_words_it_changes(app):
+    """The seed decides amendments as it goes (sections grow and shrink): no open citation is left behind."""
+    from manifesto.seed.scale import seed_scale
+
+    document = seed_scale(sections=12, chars=24_000, participants=12, amendments=120, versioned_sections=4,
+                          versions=3, comments=0, slug="scale", echo=lambda _: None)
+    db.session.commit()
+    lines, ranges = numbered_view(document)
+    current = {entry.section.id: entry.version.id for entry in documents.current_sections(document)}
+    checked = stale = 0
+    for amendment in db.session.scalars(select(Amendment).where(
+            Amendment.document_id == document.id, Amendment.status == "submitted",
+            Amendment.kind.in_(["modify", "delete"]), Amendment.first_rel_line.is_not(None))):
+        assert amendment.base_version_id == current[amendment.section_id] or amendment.conflicted
+        if not amendment.conflicted:
+            assert_cites_its_change(amendment, lines, ranges)
+            checked += 1
+            # The English title keeps the lines as they were when written: what a stored citation would say.
+            stale += amendment.title != amendment.title_in(words=ENGLISH)
+    assert checked > 30
+    assert stale > 5  # a document-wide number stored when written would be wrong for these
+    accepted = db.session.scalar(select(func.count()).select_from(Amendment).where(
+        Amendment.document_id == document.id, Amendment.status.in_(["accepted", "accepted_modified"])))
+    assert accepted > 5  # the text moved under them
