@@ -7,7 +7,7 @@ still checked, so a mistake shows up in the SQLite test run too):
 
 1. **Levels.** Rows are locked level by level: documents, then sections, then
    amendments, then comments, then reports, then users, then the API's
-   tokens, webhooks and webhook deliveries, then the plenary's votes. A transaction never locks a new
+   tokens, webhooks and webhook deliveries, then the plenary's votes, merge drafts and projections. A transaction never locks a new
    row of a lower level once it holds one of a higher level (re-taking a
    row it already holds is fine). Locks taken in one global order cannot form a cycle.
 2. **Within a level** one call locks its rows in ascending id. A second call
