@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, select
+from sqlalchemy import JSON, Integer, String, Text, bindparam, column, select, table
 
 from ..documents.models import Section, SectionVersion
 from ..extensions import db
@@ -181,23 +181,29 @@ def relative_columns(document_id: int, kind: str, section_id: int | None, base_b
     return values
 
 
+# The columns read and written (a table of its own, not the model's, which imports this module).
+_AMENDMENTS = table("amendments", column("id", Integer), column("document_id", Integer), column("kind", String),
+                    column("section_id", Integer), column("base_version_id", Integer), column("proposed_body", Text),
+                    column("hunks", JSON), column("summary", JSON), column("first_rel_line", Integer),
+                    column("last_rel_line", Integer), column("diff_inline_html", Text))
+
+
 def renumber_rows(connection, amendment_ids: Iterable[int], batch: int = 200) -> None:
     """Store relative citations for the amendments ``amendment_ids``, written with document-wide ones."""
-    from .models import Amendment  # the model imports this module
-
     ids = sorted(amendment_ids)
-    table, versions = Amendment.__table__, SectionVersion.__table__
+    amendments, versions = _AMENDMENTS, SectionVersion.__table__
     columns = ("first_rel_line", "last_rel_line", "diff_inline_html", "summary")
-    statements = {keys: table.update().where(table.c.id == bindparam("b_id"))
-                  .values({key: bindparam(f"b_{key}", type_=JSON(none_as_null=True) if key == "summary" else table.c[key].type)
-                          for key in keys})
+    statements = {keys: amendments.update().where(amendments.c.id == bindparam("b_id"))
+                  .values({key: bindparam(f"b_{key}", type_=JSON(none_as_null=True) if key == "summary"
+                                          else amendments.c[key].type) for key in keys})
                   for keys in (columns, ("summary",))}
     for start in range(0, len(ids), batch):
+        a = amendments.c
         rows = connection.execute(
-            select(table.c.id, table.c.document_id, table.c.kind, table.c.section_id, table.c.proposed_body,
-                   table.c.hunks, table.c.summary, versions.c.body, versions.c.layout_json)
-            .select_from(table.outerjoin(versions, versions.c.id == table.c.base_version_id))
-            .where(table.c.id.in_(ids[start:start + batch]))).all()
+            select(a.id, a.document_id, a.kind, a.section_id, a.proposed_body, a.hunks, a.summary, versions.c.body,
+                   versions.c.layout_json)
+            .select_from(amendments.outerjoin(versions, versions.c.id == a.base_version_id))
+            .where(a.id.in_(ids[start:start + batch]))).all()
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = {keys: [] for keys in statements}
         for row in rows:
             base_layout = Layout.from_json(row.body, json.loads(row.layout_json)) if row.body is not None else None
