@@ -30,8 +30,8 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 # Lower areas first: an area's listeners, providers and pages may rely on those beneath it, never above.
-AREAS = (audit, accounts, documents, amendments, discussion, notifications, search, releases, exports, api, live,
-         plenary)
+AREAS = (audit, accounts, documents, amendments, discussion, notifications, search, releases, exports, live, plenary,
+         api)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

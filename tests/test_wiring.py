@@ -113,7 +113,7 @@ def test_search_follows_each_commit(app):
 def test_every_area_has_an_init_app_called_in_layer_order():
     names = [area.__name__.rsplit(".", 1)[1] for area in AREAS]
     assert names == ["audit", "accounts", "documents", "amendments", "discussion", "notifications", "search",
-                     "releases", "exports", "api", "live", "plenary"]
+                     "releases", "exports", "live", "plenary", "api"]
     assert all(callable(area.init_app) for area in AREAS)
 
 
