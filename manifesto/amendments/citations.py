@@ -108,8 +108,14 @@ def forget_after_flush(session, _context) -> None:
 
 
 def forget_after_transaction(session, _transaction) -> None:
-    """Another transaction may see another text (session hook)."""
-    session.info.pop(_KEY, None)
+    """Another transaction may see another text (session hook).
+
+    Every flush runs in a subtransaction of its own, whose end fires this hook too: those are not the end
+    of anything (the flush hook above judges what they wrote). A savepoint's end may undo a section
+    written inside it, so it forgets; the outermost transaction's end always does.
+    """
+    if _transaction.parent is None or _transaction.nested:
+        session.info.pop(_KEY, None)
 
 
 SESSION_HOOKS = (("after_flush", forget_after_flush), ("after_transaction_end", forget_after_transaction))
