@@ -467,6 +467,24 @@ def test_overlapping_amendments_collide_on_both_pages_and_in_the_list(client, pr
     assert db.session.scalar(select(db.func.count()).select_from(Collision)) == 0
 
 
+def test_touching_changes_that_merge_do_not_collide(propose, users, open_document, entries):
+    """Deleting item 3 beside adding item 4 after it merges cleanly (#18): no warning, and both go in."""
+    listed = "Our aims:\n\n- one\n- two\n- three\n- five"
+    documents.edit_section(users["moderator"], open_document.id, entries[0].section.id, heading="Section 1",
+                           body=listed, reason="A list.", base_version=1)
+    deletion = propose(users["participant"], body=listed.replace("- three\n", ""))
+    addition = propose(users["admin"], body=listed.replace("- three\n", "- three\n- four\n"))
+    rival = propose(users["participant"], body=listed.replace("- three", "- three and a half"))
+    pairs = {frozenset(pair) for pair in db.session.execute(select(Collision.amendment_id, Collision.other_id))}
+    # The rival rewrites the deleted item: that one collides; the deletion and the new item do not.
+    assert frozenset((deletion.id, addition.id)) not in pairs
+    assert frozenset((deletion.id, rival.id)) in pairs
+    decide(deletion, users["moderator"])
+    assert not fresh(addition).conflicted
+    decide(addition, users["moderator"])
+    assert documents.current_sections(open_document)[0].version.body == "Our aims:\n\n- one\n- two\n- four\n- five"
+
+
 # -------------------------------------------------------------------- listing
 
 def test_list_filters_and_sorts(client, propose, users, login, entries):

@@ -98,7 +98,7 @@ def assert_cites_its_change(amendment: Amendment, lines: dict[int, str], ranges:
     if amendment.kind == "delete":
         assert (first, last) == (section_first, section_last), amendment.code
     words = set(re.findall(r"\w+", cited_text))
-    for start, end in amendment.hunks:
+    for start, end, *_ in amendment.hunks:
         for word in re.findall(r"\w+", base.body[start:end]):
             assert word in words, f"{amendment.code}: “{word}” is not on lines {first}–{last}"
     return first, last

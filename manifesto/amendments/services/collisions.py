@@ -1,4 +1,8 @@
-"""Collisions: open amendments of one version whose changed spans overlap or touch."""
+"""Collisions: open amendments of one version whose changed spans overlap or touch, and would not merge.
+
+Touching changes that the rebase merges in one sensible way (``text.diff.may_touch``: whole lines added
+beside a deletion or beside words added to a line) are no collision: accepting one carries the other over.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from sqlalchemy import delete, or_, select
 from ...documents.models import SectionVersion
 from ...extensions import db
 from ...locking import require_held
-from ...text.diff import Hunk, hunks_overlap
+from ...text.diff import Hunk, hunks_overlap, may_touch
 from ..models import Amendment, Collision, Kind, Status
 
 
@@ -48,8 +52,18 @@ def update_collisions(section_id: int | None) -> None:
 
 
 def _spans_overlap(a: list, b: list, base: str) -> bool:
-    """Whether any stored span of one amendment overlaps one of the other."""
-    return any(hunks_overlap(Hunk(s1, e1, ""), Hunk(s2, e2, ""), base) for s1, e1 in a for s2, e2 in b)
+    """Whether a stored span of one amendment collides with one of the other.
+
+    Spans are ``[start, end, text]``; spans stored before they kept their text (``[start, end]``) never
+    qualify as merging, so they collide whenever they touch, as before.
+    """
+    first, second = [_hunk(span) for span in a], [_hunk(span) for span in b]
+    return any(hunks_overlap(h1, h2, base) and not may_touch(h1, h2, base) for h1 in first for h2 in second)
+
+
+def _hunk(span: list) -> Hunk:
+    """A stored span as the engine's hunk."""
+    return Hunk(span[0], span[1], span[2] if len(span) > 2 else "")
 
 
 def collisions_for(ids: list[int]) -> dict[int, list[tuple[str, int]]]:

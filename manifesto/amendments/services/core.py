@@ -168,7 +168,8 @@ def describe(amendment: Amendment, document: Document, base: SectionVersion | No
         lines = amended_lines(base.body, base.layout, None, amendment.hunks)
     else:
         ops = word_diff(base.body, amendment.proposed_body)
-        amendment.hunks = [[h.start, h.end] for h in changed_ranges(ops)]
+        # Each span keeps the text put there, so collisions can tell which touching changes still merge.
+        amendment.hunks = [[h.start, h.end, h.text] for h in changed_ranges(ops)]
         if amendment.proposed_heading and amendment.proposed_heading != base.heading:
             amendment.heading_diff_html = render_inline(word_diff(base.heading, amendment.proposed_heading))
         # Line numbers are those of the visible text, as the numbered diff shows them.

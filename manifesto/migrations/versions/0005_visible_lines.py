@@ -96,8 +96,8 @@ def _renumber_amendments(conn, layouts: dict[int, Layout], *, diffs: bool) -> No
             if kind == "delete":
                 first, last = 1 + offset, max(base_layout.line_count, 1) + offset
             elif hunks and base_layout.line_count:
-                first = base_layout.lines_for_span(*hunks[0])[0] + offset
-                last = base_layout.lines_for_span(*hunks[-1])[1] + offset
+                first = base_layout.lines_for_span(*hunks[0][:2])[0] + offset
+                last = base_layout.lines_for_span(*hunks[-1][:2])[1] + offset
             else:
                 first = last = None
             line_range = format_line_range(first, last) if first is not None and kind != "delete" else None
