@@ -9,10 +9,13 @@ The script makes a fresh instance (SQLite in a temporary folder, migrated, one
 document), starts the events process on it (``gunicorn -c gunicorn.conf.py
 -w 1 --threads N events:app``, as docs/DEPLOYMENT.md runs it), opens
 ``--clients`` streams to it (one thread and one HTTP connection each, like a
-browser's EventSource) following the document, waits until every stream has
-begun, then writes once through a service in this process (``update_document``,
-which bumps the document's content state: the notice leaves after the commit,
-through Redis, to the events process, to each stream). For each change it
+browser's EventSource) following the document's projector (``--follow
+projector``, the default: what 200 screens and phones in the room follow) or
+the document itself (``--follow document``), waits until every stream has
+begun, then writes once through a service in this process: a moderator's
+console action (``projector.show_section``, then ``show_nothing``, in turn),
+or ``update_document``. The notice leaves after the commit, through Redis, to
+the events process, to each stream. For each change it
 prints the delay from the service call to each stream's notice: median, 95th
 percentile, maximum, and how many arrived within one second. ``--base`` skips
 the setup and measures a running events process (``--document`` names the
@@ -29,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import random
 import time
 import urllib.parse
 import urllib.request
@@ -36,6 +40,8 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# static/live.js's waits before it fetches a region's fragment after a notice.
+DEBOUNCE_MS, SPREAD_MS = 250, 400
 sys.path.insert(0, str(ROOT))
 
 
@@ -70,16 +76,17 @@ def prepare(instance: Path, redis_url: str, prefix: str):
     return app, *ids
 
 
-def start_events(instance: Path, redis_url: str, prefix: str, threads: int) -> tuple[subprocess.Popen, str]:
-    """The events process on the instance, one worker with ``threads`` threads."""
+def start_events(instance: Path, redis_url: str, prefix: str, threads: int, *, target: str = "events:app",
+                 workers: int = 1, name: str = "events") -> tuple[subprocess.Popen, str]:
+    """The events process on the instance, one worker with ``threads`` threads (or, with ``target``, the app)."""
     port = free_port()
     env = {**os.environ, "MANIFESTO_INSTANCE_PATH": str(instance), "REDIS_URL": redis_url,
            "DATABASE_URL": f"sqlite:///{instance}/manifesto.sqlite", "LIVE_PREFIX": prefix,
            "LIVE_STREAMS_PER_PROCESS": str(threads - 8), "GUNICORN_LOG_LEVEL": "warning"}
-    log = open(instance / "events.log", "wb")  # noqa: SIM115 - the server's log for its whole life
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "1",
+    log = open(instance / f"{name}.log", "wb")  # noqa: SIM115 - the server's log for its whole life
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", str(workers),
                                 "--threads", str(threads), "--graceful-timeout", "3", "--bind",
-                                f"127.0.0.1:{port}", "events:app"], cwd=ROOT, env=env, stdout=log, stderr=log)
+                                f"127.0.0.1:{port}", target], cwd=ROOT, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -91,19 +98,37 @@ def start_events(instance: Path, redis_url: str, prefix: str, threads: int) -> t
                 break
             time.sleep(0.2)
     process.kill()
-    raise SystemExit("the events process did not start:\n" + (instance / "events.log").read_text())
+    raise SystemExit(f"the {name} process did not start:\n" + (instance / f"{name}.log").read_text())
 
 
 class Client(threading.Thread):
     """One open page: a stream, and the moments its notices arrived."""
 
-    def __init__(self, base: str, topic: str, ready: threading.Barrier) -> None:
+    def __init__(self, base: str, topic: str, ready: threading.Barrier, fragment: str | None = None) -> None:
         super().__init__(daemon=True)
         self.address = urllib.parse.urlsplit(base)
         self.topic = topic
         self.ready = ready
         self.arrivals: list[float] = []
+        self.updated: list[float] = []  # when the page had its new part (notice, live.js's wait, the fetch)
+        self.fragment = urllib.parse.urlsplit(fragment) if fragment else None
         self.error: str | None = None
+
+    def fetch(self) -> None:
+        """What live.js does on a notice: wait DEBOUNCE plus a random SPREAD, then fetch the region's fragment."""
+        time.sleep((DEBOUNCE_MS + random.random() * SPREAD_MS) / 1000)
+        try:
+            connection = http.client.HTTPConnection(self.fragment.hostname, self.fragment.port, timeout=30)
+            connection.request("GET", self.fragment.path)
+            response = connection.getresponse()
+            response.read()
+            connection.close()
+            if response.status == 200:
+                self.updated.append(time.monotonic())
+            else:
+                self.error = f"fragment status {response.status}"
+        except Exception as error:  # noqa: BLE001 - reported with the results
+            self.error = f"fragment {type(error).__name__}: {error}"
 
     def run(self) -> None:
         """Open the stream, say it has begun, then note each notice of the topic."""
@@ -121,6 +146,8 @@ class Client(threading.Thread):
             for line in iter(response.readline, b""):
                 if line.strip() == wanted:
                     self.arrivals.append(time.monotonic())
+                    if self.fragment is not None:
+                        threading.Thread(target=self.fetch, daemon=True).start()
         except threading.BrokenBarrierError:
             pass
         except Exception as error:  # noqa: BLE001 - reported with the results
@@ -156,13 +183,18 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=3, help="changes made one after another, 2 s apart")
     parser.add_argument("--base", help="a running events process (skips the setup; you make the change)")
     parser.add_argument("--document", type=int, default=1, help="with --base: the document to follow")
+    parser.add_argument("--no-fetch", action="store_true",
+                        help="only time the notices (by default each page also fetches its projector fragment from "
+                             "the app, as live.js does, and the time to the new screen is reported too)")
+    parser.add_argument("--follow", choices=("projector", "document"), default="projector",
+                        help="what the pages follow: the projector (a console action) or the document (an edit)")
     args = parser.parse_args()
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url and not args.base:
         raise SystemExit("set REDIS_URL (the events process hears the writers' changes through Redis)")
 
     prefix = f"bench-live:{uuid.uuid4().hex[:8]}:"
-    process = app = None
+    process = app = web = fragment = None
     with tempfile.TemporaryDirectory(prefix="bench-live-") as folder:
         instance = Path(folder)
         if args.base:
@@ -170,10 +202,15 @@ def main() -> None:
         else:
             app, admin_id, document_id = prepare(instance, redis_url, prefix)
             process, base = start_events(instance, redis_url, prefix, args.threads)
-        topic = f"document:{document_id}"
+            if not args.no_fetch and args.follow == "projector":
+                # The app as docs/DEPLOYMENT.md runs it (gunicorn.conf.py's workers and threads), for the fragments.
+                web, web_base = start_events(instance, redis_url, prefix, 4, target="wsgi:app",
+                                             workers=int(os.environ.get("WEB_CONCURRENCY", "4")), name="web")
+                fragment = f"{web_base}/d/bench/projector/screen"
+        topic = f"{args.follow}:{document_id}"
         try:
             ready = threading.Barrier(args.clients + 1, timeout=120)
-            clients = [Client(base, topic, ready) for _ in range(args.clients)]
+            clients = [Client(base, topic, ready, fragment) for _ in range(args.clients)]
             opened = time.monotonic()
             for client in clients:
                 client.start()
@@ -193,13 +230,25 @@ def main() -> None:
                     from manifesto.documents import services as documents
                     from manifesto.extensions import db
 
+                    from manifesto.documents.models import Section
+                    from manifesto.plenary.projector import services as projector
+
                     admin = db.session.get(User, admin_id)
+                    section_id = db.session.scalar(db.select(Section.id).where(Section.document_id == document_id))
                     starts.append(time.monotonic())
-                    documents.update_document(admin, document_id, title=f"Bench {number}", introduction="Live.",
-                                              phase="drafting", amendment_deadline=None, min_supporters=0)
+                    if args.follow == "document":
+                        documents.update_document(admin, document_id, title=f"Bench {number}", introduction="Live.",
+                                                  phase="drafting", amendment_deadline=None, min_supporters=0)
+                    elif number % 2 == 0:
+                        projector.show_section(admin, document_id, section_id)
+                    else:
+                        projector.show_nothing(admin, document_id, message=f"Back in {number} minutes")
                     committed = time.monotonic() - starts[-1]
                 print(f"change {number + 1}: the service call took {committed * 1000:.0f} ms (commit included)")
-            time.sleep(2.0)
+            time.sleep(3.0)
+            errors = [c.error for c in clients if c.error]
+            if errors:
+                print(f"{len(errors)} pages failed: {errors[:3]}")
             for number, started in enumerate(starts):
                 delays = [next((t for t in c.arrivals if t >= started), None) for c in clients if not c.error]
                 arrived = [d - started for d in delays if d is not None]
@@ -210,7 +259,18 @@ def main() -> None:
                 print(f"change {number + 1}: {len(arrived)} of {len(clients)} heard it; "
                       f"p50 {statistics.median(arrived) * 1000:.0f} ms, p95 {percentile(arrived, 0.95) * 1000:.0f} ms, "
                       f"max {max(arrived) * 1000:.0f} ms; {within} of {len(clients)} within 1 s")
+                if fragment:
+                    shown = [next((t for t in c.updated if t >= started), None) for c in clients if not c.error]
+                    took = [d - started for d in shown if d is not None]
+                    if took:
+                        print(f"change {number + 1}: {len(took)} of {len(clients)} pages showed the new screen; "
+                              f"p50 {statistics.median(took) * 1000:.0f} ms, p95 {percentile(took, 0.95) * 1000:.0f} ms, "
+                              f"max {max(took) * 1000:.0f} ms; {sum(1 for d in took if d <= 1.0)} of {len(clients)} "
+                              f"within 1 s (live.js waits {DEBOUNCE_MS}-{DEBOUNCE_MS + SPREAD_MS} ms of that)")
         finally:
+            if web is not None:
+                web.terminate()
+                web.wait(timeout=10)
             if process is not None:
                 process.terminate()
                 try:
