@@ -15,14 +15,14 @@ def test_a_delegates_amendment_page_follows_supports_and_the_decision(new_page, 
     """Supports and the decision appear on an open page within seconds; focus, scroll and the page stay."""
     from manifesto.amendments import services as amendments
 
-    people, sections = make_world(live_server, slug="room", sections=[("Purpose", TEXT)],
+    people, sections = make_world(live_server, slug="delegates", sections=[("Purpose", TEXT)],
                                   people={"admin": "admin", "ann": "participant", "bob": "participant",
                                           "mod": "moderator"})
-    amendment_id, code = propose(live_server, people["ann"][0], "room", sections[0], find="the value",
+    amendment_id, code = propose(live_server, people["ann"][0], "delegates", sections[0], find="the value",
                                  replace="all the value")
     page = new_page(width=800, height=500)
     log_in(page, people["bob"][1])
-    page.goto(f"/d/room/amendments/{amendment_id}")
+    page.goto(f"/d/delegates/amendments/{amendment_id}")
     page.wait_for_load_state("load")
     page.evaluate("() => { window.stillHere = true; }")  # gone if the page reloads
     supporters = page.locator('[data-live-part="supporters"]')
@@ -36,14 +36,14 @@ def test_a_delegates_amendment_page_follows_supports_and_the_decision(new_page, 
                          ".bottom < 0"), "the region is above what the reader sees"
     before = page.evaluate(seen)
 
-    call(live_server, amendments.support_amendment, Who(people["mod"][0]), _document_id(live_server, "room"),
+    call(live_server, amendments.support_amendment, Who(people["mod"][0]), _document_id(live_server, "delegates"),
          amendment_id)
     expect(supporters).to_contain_text("1 supporter.", timeout=5_000)
     expect(page.locator("[data-live-announcer]")).to_have_text("1 supporter.")
     expect(button).to_be_focused()
     assert abs(page.evaluate(seen) - before) < 2  # the region grew above: what the reader sees stayed (sub-pixel)
 
-    call(live_server, amendments.decide_amendment, Who(people["mod"][0]), _document_id(live_server, "room"),
+    call(live_server, amendments.decide_amendment, Who(people["mod"][0]), _document_id(live_server, "delegates"),
          amendment_id, decision="reject", reason="Not in this text.", revision=1)
     expect(page.locator('[data-live-part="decision"]')).to_contain_text("Not in this text.", timeout=5_000)
     expect(page.locator('[data-live-part="status"]')).to_contain_text("Rejected")
