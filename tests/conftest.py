@@ -208,6 +208,19 @@ def document(make_document):
 
 
 @pytest.fixture
+def amendment(make_document, users):
+    """An open amendment on a document in the amendment phase, proposed by the participant."""
+    from manifesto.amendments import services as amendments
+    from manifesto.documents import services as documents
+
+    document = make_document(phase="amendments", editor=users["admin"])
+    entry = documents.current_sections(document)[0]
+    return amendments.propose_amendment(
+        users["participant"], document.id, kind="modify", section_id=entry.section.id, heading=None,
+        body=entry.version.body.replace("cooperatives", "worker cooperatives", 1), reason="Better.")
+
+
+@pytest.fixture
 def make_token(app):
     """Make a personal access token through the service: ``make_token(user, scopes=("read",))`` -> its secret."""
     from manifesto.api.models import SCOPES

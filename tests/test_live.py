@@ -24,16 +24,6 @@ from manifesto.services import PermissionDenied, writes
 from harness import REDIS_URL, redis_client
 
 
-@pytest.fixture
-def amendment(make_document, users):
-    """An open amendment on a document in the amendment phase, proposed by the participant."""
-    document = make_document(phase="amendments", editor=users["admin"])
-    entry = documents.current_sections(document)[0]
-    return amendments.propose_amendment(
-        users["participant"], document.id, kind="modify", section_id=entry.section.id, heading=None,
-        body=entry.version.body.replace("cooperatives", "worker cooperatives", 1), reason="Better.")
-
-
 def hub(app):
     """The app's hub of local streams."""
     return app.extensions["live"].hub

@@ -12,23 +12,12 @@ from manifesto.accounts.models import User
 from manifesto.accounts.services import set_active
 from manifesto.amendments import services as amendments
 from manifesto.audit.models import AuditEvent
-from manifesto.documents import services as documents
 from manifesto.extensions import db
 from manifesto.plenary import votes
 from manifesto.plenary.models import Ballot, SealedBallot, Vote, VoteParticipation
 from manifesto.services import NotFound, PermissionDenied, ValidationError
 
 RECEIPT = re.compile(r"[0-9A-F]{4}(?:-[0-9A-F]{4}){4}")
-
-
-@pytest.fixture
-def amendment(make_document, users):
-    """An open amendment on a document in the amendment phase."""
-    document = make_document(phase="amendments", editor=users["admin"])
-    entry = documents.current_sections(document)[0]
-    return amendments.propose_amendment(
-        users["participant"], document.id, kind="modify", section_id=entry.section.id, heading=None,
-        body=entry.version.body.replace("cooperatives", "worker cooperatives", 1), reason="Better.")
 
 
 @pytest.fixture

@@ -7,20 +7,8 @@ import re
 
 import pytest
 
-from manifesto.amendments import services as amendments
-from manifesto.documents import services as documents
 from manifesto.plenary import votes
 from manifesto.services import ValidationError
-
-
-@pytest.fixture
-def amendment(make_document, users):
-    """An open amendment on a document in the amendment phase."""
-    document = make_document(phase="amendments", editor=users["admin"])
-    entry = documents.current_sections(document)[0]
-    return amendments.propose_amendment(
-        users["participant"], document.id, kind="modify", section_id=entry.section.id, heading=None,
-        body=entry.version.body.replace("cooperatives", "worker cooperatives", 1), reason="Better.")
 
 
 def secret_vote(users, amendment_id, document_id):

@@ -15,25 +15,13 @@ from flask import current_app
 from sqlalchemy import func, inspect, select, text
 
 from manifesto.accounts.models import User
-from manifesto.amendments import services as amendments
 from manifesto.audit.models import AuditEvent
-from manifesto.documents import services as documents
 from manifesto.extensions import db
 from manifesto.plenary import sealing, votes
 from manifesto.plenary.models import Ballot, SealedBallot, Vote, VoteParticipation
 from manifesto.services import ConflictError
 
 CAST = (("yes", "Ann"), ("no", "Bob"), ("abstain", "Cleo"))
-
-
-@pytest.fixture
-def amendment(make_document, users):
-    """An open amendment on a document in the amendment phase."""
-    document = make_document(phase="amendments", editor=users["admin"])
-    entry = documents.current_sections(document)[0]
-    return amendments.propose_amendment(
-        users["participant"], document.id, kind="modify", section_id=entry.section.id, heading=None,
-        body=entry.version.body.replace("cooperatives", "worker cooperatives", 1), reason="Better.")
 
 
 @pytest.fixture
