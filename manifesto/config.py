@@ -113,6 +113,7 @@ ENV_SETTINGS: dict[str, Any] = {
     "LIVE_STREAM_LIFETIME": float,
     "LIVE_HEARTBEAT": float,
     "LIVE_POLL_SECONDS": float,
+    "LIVE_CONTENT": lambda v: v.lower() in {"1", "true", "yes"},
     # Secret votes (#18, manifesto/plenary/sealing.py): the secret keys an open vote's sealed ballots may still
     # have been sealed under, after SECRET_KEY was changed; space-separated (Flask's own setting).
     "SECRET_KEY_FALLBACKS": lambda v: v.split(),
@@ -300,6 +301,7 @@ class Defaults:
     LIVE_HEARTBEAT = 15.0  # seconds of quiet before a comment keeps the stream (and the proxy) awake
     LIVE_RETRY_MS = 3000  # the browser's wait before reconnecting (the stream's retry: field)
     LIVE_MAX_TOPICS = 16  # topics one stream or poll may follow
+    LIVE_CONTENT = True  # streams may ask for a shared fragment with its notice (live/content.py), else they fetch it
     LIVE_POLL_SECONDS = 5.0  # how often a page without a stream asks whether its parts changed
     LIVE_EVENTS_ONLY = False  # the events process: answers /live/ (and /healthz) alone
 

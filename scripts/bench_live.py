@@ -17,7 +17,15 @@ console action (``projector.show_section``, then ``show_nothing``, in turn),
 or ``update_document``. The notice leaves after the commit, through Redis, to
 the events process, to each stream. For each change it
 prints the delay from the service call to each stream's notice: median, 95th
-percentile, maximum, and how many arrived within one second. ``--base`` skips
+percentile, maximum, and how many arrived within one second.
+
+Following the projector, each stream asks for the screen with its notice
+(``content=``, as the projector page does, manifesto/live/content.py): the
+events process renders it and the page shows what it was handed; the script
+checks that each page was handed the new screen (its text) and times it.
+``--fetch`` measures the way before content notices, and the console's
+preview today: a plain notice, then live.js's wait and a fetch of the
+fragment from the app (four gunicorn workers, started beside it). ``--base`` skips
 the setup and measures a running events process (``--document`` names the
 document id; the change is then yours to make: the script waits for it).
 """
@@ -104,13 +112,16 @@ def start_events(instance: Path, redis_url: str, prefix: str, threads: int, *, t
 class Client(threading.Thread):
     """One open page: a stream, and the moments its notices arrived."""
 
-    def __init__(self, base: str, topic: str, ready: threading.Barrier, fragment: str | None = None) -> None:
+    def __init__(self, base: str, topic: str, ready: threading.Barrier, fragment: str | None = None,
+                 content: bool = False) -> None:
         super().__init__(daemon=True)
         self.address = urllib.parse.urlsplit(base)
         self.topic = topic
         self.ready = ready
+        self.content = content
         self.arrivals: list[float] = []
         self.updated: list[float] = []  # when the page had its new part (notice, live.js's wait, the fetch)
+        self.screens: list[tuple[float, str]] = []  # content notices: when, and the HTML they brought
         self.fragment = urllib.parse.urlsplit(fragment) if fragment else None
         self.error: str | None = None
 
@@ -134,7 +145,8 @@ class Client(threading.Thread):
         """Open the stream, say it has begun, then note each notice of the topic."""
         try:
             connection = http.client.HTTPConnection(self.address.hostname, self.address.port, timeout=120)
-            connection.request("GET", f"/live/stream?topic={self.topic}", headers={"Accept": "text/event-stream"})
+            query = f"topic={self.topic}" + (f"&content={self.topic}" if self.content else "")
+            connection.request("GET", f"/live/stream?{query}", headers={"Accept": "text/event-stream"})
             response = connection.getresponse()
             if response.status != 200:
                 self.error = f"status {response.status}"
@@ -142,12 +154,22 @@ class Client(threading.Thread):
                 return
             response.readline()  # retry: the stream has begun
             self.ready.wait()
-            wanted = f"data: {self.topic}".encode()
+            kind, data = None, []
             for line in iter(response.readline, b""):
-                if line.strip() == wanted:
-                    self.arrivals.append(time.monotonic())
-                    if self.fragment is not None:
-                        threading.Thread(target=self.fetch, daemon=True).start()
+                line = line.decode().rstrip("\r\n")
+                if line.startswith("event:"):
+                    kind = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].removeprefix(" "))
+                elif not line:  # the end of an event
+                    if data and data[0] == self.topic:
+                        now = time.monotonic()
+                        self.arrivals.append(now)
+                        if kind == "content":
+                            self.screens.append((now, "\n".join(data[1:])))
+                        elif self.fragment is not None:
+                            threading.Thread(target=self.fetch, daemon=True).start()
+                    kind, data = None, []
         except threading.BrokenBarrierError:
             pass
         except Exception as error:  # noqa: BLE001 - reported with the results
@@ -184,8 +206,10 @@ def main() -> None:
     parser.add_argument("--base", help="a running events process (skips the setup; you make the change)")
     parser.add_argument("--document", type=int, default=1, help="with --base: the document to follow")
     parser.add_argument("--no-fetch", action="store_true",
-                        help="only time the notices (by default each page also fetches its projector fragment from "
-                             "the app, as live.js does, and the time to the new screen is reported too)")
+                        help="with --fetch: only time the notices, fetch nothing")
+    parser.add_argument("--fetch", action="store_true",
+                        help="plain notices, then each page fetches the projector's fragment from the app after "
+                             "live.js's wait (the way before content notices)")
     parser.add_argument("--follow", choices=("projector", "document"), default="projector",
                         help="what the pages follow: the projector (a console action) or the document (an edit)")
     args = parser.parse_args()
@@ -202,7 +226,7 @@ def main() -> None:
         else:
             app, admin_id, document_id = prepare(instance, redis_url, prefix)
             process, base = start_events(instance, redis_url, prefix, args.threads)
-            if not args.no_fetch and args.follow == "projector":
+            if args.fetch and not args.no_fetch and args.follow == "projector":
                 # The app as docs/DEPLOYMENT.md runs it (gunicorn.conf.py's workers and threads), for the fragments.
                 web, web_base = start_events(instance, redis_url, prefix, 4, target="wsgi:app",
                                              workers=int(os.environ.get("WEB_CONCURRENCY", "4")), name="web")
@@ -210,7 +234,8 @@ def main() -> None:
         topic = f"{args.follow}:{document_id}"
         try:
             ready = threading.Barrier(args.clients + 1, timeout=120)
-            clients = [Client(base, topic, ready, fragment) for _ in range(args.clients)]
+            content = args.follow == "projector" and not args.fetch
+            clients = [Client(base, topic, ready, fragment, content) for _ in range(args.clients)]
             opened = time.monotonic()
             for client in clients:
                 client.start()
@@ -218,7 +243,7 @@ def main() -> None:
             failed = [c.error for c in clients if c.error]
             print(f"{args.clients - len(failed)} of {args.clients} streams open in {time.monotonic() - opened:.1f} s"
                   + (f"; failed: {failed[:3]}" if failed else "") + (f"; {worker_memory(process)}" if process else ""))
-            starts = []
+            starts, markers = [], []
             for number in range(args.changes):
                 time.sleep(2.0)
                 if app is None:
@@ -240,9 +265,11 @@ def main() -> None:
                         documents.update_document(admin, document_id, title=f"Bench {number}", introduction="Live.",
                                                   phase="drafting", amendment_deadline=None, min_supporters=0)
                     elif number % 2 == 0:
+                        markers.append("Some text.")
                         projector.show_section(admin, document_id, section_id)
                     else:
-                        projector.show_nothing(admin, document_id, message=f"Back in {number} minutes")
+                        markers.append(f"Back in {number} minutes")
+                        projector.show_nothing(admin, document_id, message=markers[-1])
                     committed = time.monotonic() - starts[-1]
                 print(f"change {number + 1}: the service call took {committed * 1000:.0f} ms (commit included)")
             time.sleep(3.0)
@@ -259,6 +286,15 @@ def main() -> None:
                 print(f"change {number + 1}: {len(arrived)} of {len(clients)} heard it; "
                       f"p50 {statistics.median(arrived) * 1000:.0f} ms, p95 {percentile(arrived, 0.95) * 1000:.0f} ms, "
                       f"max {max(arrived) * 1000:.0f} ms; {within} of {len(clients)} within 1 s")
+                if content and markers:
+                    shown = [next((t for t, html in c.screens if t >= started and markers[number] in html), None)
+                             for c in clients if not c.error]
+                    took = [d - started for d in shown if d is not None]
+                    print(f"change {number + 1}: {len(took)} of {len(clients)} pages were handed the new screen "
+                          f"with the notice" + (f"; p50 {statistics.median(took) * 1000:.0f} ms, p95 "
+                                                f"{percentile(took, 0.95) * 1000:.0f} ms, max {max(took) * 1000:.0f} ms; "
+                                                f"{sum(1 for d in took if d <= 1.0)} of {len(clients)} within 1 s"
+                                                if took else ""))
                 if fragment:
                     shown = [next((t for t in c.updated if t >= started), None) for c in clients if not c.error]
                     took = [d - started for d in shown if d is not None]

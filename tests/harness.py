@@ -197,6 +197,28 @@ LIVE_TAGS = {"script", "img", "svg", "iframe", "math", "style", "object", "embed
 OUR_SCRIPTS = {"/static/passage.js", "/static/enhance.js", "/static/live.js"}
 
 
+def read_events(response, until, timeout=5.0) -> list[dict]:
+    """The events of a stream (dicts of its fields, comments as {"comment": ...}) until ``until(events)`` or timeout.
+
+    A streamed test response is read as a browser would: data lines joined by newlines.
+    """
+    events, buffer, deadline = [], "", time.monotonic() + timeout
+    for chunk in response.response:
+        buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
+        while "\n\n" in buffer:
+            block, buffer = buffer.split("\n\n", 1)
+            fields = {}
+            for line in block.split("\n"):
+                name, _, value = line.partition(":")
+                name, value = name or "comment", value.removeprefix(" ")
+                # Several data lines are one value, joined by newlines (as the browser joins them).
+                fields[name] = fields[name] + "\n" + value if name == "data" and name in fields else value
+            events.append(fields)
+        if until(events) or time.monotonic() > deadline:
+            break
+    return events
+
+
 def live_markup(page: str, allowed_forms: bool = True) -> list[str]:
     """Find markup in a page that could run or load something an attacker wrote.
 

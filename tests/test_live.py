@@ -9,6 +9,7 @@ import time
 import uuid
 
 import pytest
+from flask_babel import get_locale
 from sqlalchemy import event
 
 from manifesto import metrics
@@ -17,11 +18,12 @@ from manifesto.audit.states import amendment_scope, document_scope, frame_scope,
 from manifesto.documents import services as documents
 from manifesto.extensions import db
 from manifesto.live import announce
+from manifesto.live import content as content_rules
 from manifesto.live.broker import MemoryBroker, Notice, RedisBroker, Subscription
 from manifesto.live.publishing import HOOKS
 from manifesto.services import PermissionDenied, writes
 
-from harness import REDIS_URL, redis_client
+from harness import REDIS_URL, read_events, redis_client
 
 
 def hub(app):
@@ -34,23 +36,6 @@ def logged_in(app, login, user):
     client = app.test_client()
     assert login(user, test_client=client).status_code == 302
     return client
-
-
-def read_events(response, until, timeout=5.0) -> list[dict]:
-    """The events of a stream (dicts of its fields, comments as {"comment": ...}) until ``until(events)`` or timeout."""
-    events, buffer, deadline = [], "", time.monotonic() + timeout
-    for chunk in response.response:
-        buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
-        while "\n\n" in buffer:
-            block, buffer = buffer.split("\n\n", 1)
-            fields = {}
-            for line in block.split("\n"):
-                name, _, value = line.partition(":")
-                fields[name or "comment"] = value.strip()
-            events.append(fields)
-        if until(events) or time.monotonic() > deadline:
-            break
-    return events
 
 
 def notices(events) -> list[str]:
@@ -93,6 +78,85 @@ def test_a_slow_stream_keeps_the_newest_notice_of_each_topic():
     taken = subscription.take(0.1)
     assert len(taken) < 300 and {n.topic for n in taken} == {"a:1", "b:1"}
     assert taken[-1].id == 399
+
+
+# ------------------------------------------------------------------ notices that bring their part
+
+@pytest.fixture
+def rendered(app, monkeypatch):
+    """A topic kind ``room`` whose fragment is rendered by the pump: what each render was asked, and the app's hub.
+
+    ``fail`` (a set of ids) makes those renders raise.
+    """
+    asked, fail = [], set()
+
+    def render(number: int) -> str:
+        asked.append((number, str(get_locale())))
+        if number in fail:
+            raise RuntimeError("no screen")
+        return f"<p>room {number} in {get_locale()}</p>\n<p>second line</p>"
+
+    monkeypatch.setitem(content_rules._renderers, "room", render)
+    return {"asked": asked, "fail": fail, "hub": hub(app), "pump": hub(app).pump}
+
+
+def test_a_notice_brings_its_fragment_rendered_once_per_language_to_the_streams_that_asked(rendered):
+    hub = rendered["hub"]
+    english = [hub.subscribe(["room:1"], content=["room:1"], locale="en") for _ in range(3)]
+    french = hub.subscribe(["room:1"], content=["room:1"], locale="fr")
+    plain = hub.subscribe(["room:1"])  # the console: it fetches its own fragment
+    hub.deliver(Notice(41, "room:1"))
+    assert plain.take(0.5) == [Notice(41, "room:1")]
+    for subscription in english:
+        assert subscription.take(2.0) == [Notice(41, "room:1", "<p>room 1 in en</p>\n<p>second line</p>")]
+    assert french.take(2.0) == [Notice(41, "room:1", "<p>room 1 in fr</p>\n<p>second line</p>")]
+    assert sorted(rendered["asked"]) == [(1, "en"), (1, "fr")]  # four streams, two renders
+
+
+def test_a_burst_of_notices_is_rendered_once_and_a_failed_render_sends_the_plain_notice(rendered):
+    hub = rendered["hub"]
+    subscription = hub.subscribe(["room:1", "room:2"], content=["room:1", "room:2"], locale="en")
+    for number in range(1, 6):
+        hub.deliver(Notice(number, "room:1"))
+    taken = subscription.take(2.0)
+    time.sleep(0.2)
+    taken += subscription.take(0.05)
+    assert taken[-1] == Notice(5, "room:1", "<p>room 1 in en</p>\n<p>second line</p>")
+    assert len(rendered["asked"]) <= 2  # the burst joins one render (two if the first went out at once)
+    # The same screen again (a comment on the amendment shown changes nothing on it): not sent again.
+    hub.deliver(Notice(6, "room:1"))
+    assert subscription.take(0.6) == []
+    assert len(rendered["asked"]) <= 3
+    rendered["fail"].add(2)
+    hub.deliver(Notice(7, "room:2"))
+    assert subscription.take(2.0) == [Notice(7, "room:2")]  # the page fetches it, as without content
+
+
+def test_a_topic_is_rendered_at_most_four_times_a_second_however_many_notices(rendered):
+    hub = rendered["hub"]
+    subscription = hub.subscribe(["room:3"], content=["room:3"], locale="en")
+    started = time.monotonic()
+    number = 100
+    while time.monotonic() - started < 1.0:
+        number += 1
+        hub.deliver(Notice(number, "room:3"))
+        time.sleep(0.005)
+    time.sleep(0.4)
+    assert 2 <= len(rendered["asked"]) <= 6
+    taken = subscription.take(0.05)
+    assert taken and taken[0].html is not None  # the first render's, the others were the same screen
+
+
+def test_content_is_asked_for_topics_followed_and_rendered_only(live_app, make_document):
+    document = make_document()
+    client = live_app.test_client()
+    follow = f"topic=projector:{document.id}&topic=document:{document.id}"
+    assert client.get(f"/live/stream?{follow}&content=document:{document.id}").status_code == 400  # no renderer
+    assert client.get(f"/live/stream?{follow}&content=projector:{document.id + 1}").status_code == 400
+    assert client.get(f"/live/stream?{follow}&content=projector:x").status_code == 400
+    response = client.get(f"/live/stream?{follow}&content=projector:{document.id}")
+    assert response.status_code == 200
+    response.close()
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
 """Live updates across processes: a change made through one gunicorn server reaches a stream held by another.
 
 Two real servers on the test database and the tests' Redis: the events
-process (``events:app``) holds the stream, a page server (``wsgi:app``) takes
-a participant's support. The notice goes through Redis publish/subscribe,
-since nothing else joins the two processes. Skipped without Redis.
+process (``events:app``) holds the streams, a page server (``wsgi:app``) takes
+a participant's support, then a moderator's console action. The notices go
+through Redis publish/subscribe, since nothing else joins the two processes;
+the projector's stream is handed the new screen, rendered by the events
+process from the database. Skipped without Redis.
 """
 
 from __future__ import annotations
@@ -103,6 +105,32 @@ def test_a_support_through_one_server_reaches_a_stream_on_another_within_a_secon
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
 
+        # A projector holds a stream that asks for the screen with each notice.
+        projector_topic = f"projector:{document.id}"
+        projector_connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+        projector_connection.request("GET", f"/live/stream?topic={projector_topic}&content={projector_topic}",
+                                     headers={"Accept": "text/event-stream", "Accept-Language": "es"})
+        projector_stream = projector_connection.getresponse()
+        assert projector_stream.status == 200 and projector_stream.readline().startswith(b"retry:")
+        screens: list[tuple[float, str]] = []
+
+        def watch():
+            kind, data = None, []
+            for line in iter(projector_stream.readline, b""):
+                line = line.decode().rstrip("\r\n")
+                if line.startswith("event:"):
+                    kind = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].removeprefix(" "))
+                elif not line:
+                    if kind == "content" and data and data[0] == projector_topic:
+                        screens.append((time.monotonic(), "\n".join(data[1:])))
+                        return
+                    kind, data = None, []
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+
         # A supporter acts on the page server, another process.
         supporter = requests.Session()
         login = supporter.post(pages_base + "/login", data={"email": users["moderator"].email, "password": PASSWORD},
@@ -115,6 +143,19 @@ def test_a_support_through_one_server_reaches_a_stream_on_another_within_a_secon
         listener.join(timeout=3)
         assert "at" in arrived, "the notice never reached the other process's stream"
         assert arrived["at"] - started < 1.0
+
+        # The moderator puts the amendment on the projector: the events process renders the screen, in Spanish.
+        started = time.monotonic()
+        answer = supporter.post(f"{pages_base}/d/{document.slug}/console/amendment",
+                                data={"amendment_id": amendment.id, "revision": "0"}, allow_redirects=False,
+                                timeout=10)
+        assert answer.status_code == 303
+        watcher.join(timeout=3)
+        assert screens, "the projector's stream was not handed the new screen"
+        at, html = screens[0]
+        assert at - started < 1.0
+        assert amendment.code in html and "Propuesto por" in html
+        projector_connection.close()
         connection.close()
     finally:
         for process, _ in servers:

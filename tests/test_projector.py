@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -21,6 +22,8 @@ from manifesto.plenary import votes
 from manifesto.plenary.projector import services as projector
 from manifesto.plenary.projector.models import Projection
 from manifesto.services import ConflictError, NotFound, PermissionDenied, ValidationError
+
+from harness import read_events
 
 PARAGRAPH_ONE = "Paragraph one of section 1, about cooperatives and energy."
 PARAGRAPH_TWO = "Paragraph two of section 1, about democracy at work."
@@ -470,13 +473,54 @@ def test_a_change_made_elsewhere_to_what_is_shown_reaches_the_projectors(app, ma
     assert len(subscription.take(0.5)) == 1
 
 
-def test_the_screens_topics_follow_what_it_shows(client, users, room):
+def test_the_screen_follows_its_one_topic_and_takes_its_content_from_the_notice(app, login, client, users, room):
     document, a2 = room["document"], room["a"]["A-002"]
     projector.show_amendment(users["moderator"], document.id, a2.id)
-    text = client.get("/d/doc/projector").get_data(as_text=True)
-    topics = re.search(r'data-live-topic="([^"]+)"', text).group(1).split()
-    assert topics == [f"projector:{document.id}", f"frame:{document.id}", f"amendment:{a2.id}",
-                      f"section-text:{room['section'].id}"]
+    topic = projector.topic(document.id)
+    region = re.search(r'<div data-live-topic="([^"]+)" data-live-fragment="([^"]+)"( data-live-content="[^"]+")?',
+                       client.get("/d/doc/projector").get_data(as_text=True))
+    assert region.groups() == (topic, "/d/doc/projector/screen", f' data-live-content="{topic}"')
+    # The console's preview sits under the console's headings: it fetches a fragment of its own.
+    console = logged_in(app, login, users["moderator"]).get("/d/doc/console").get_data(as_text=True)
+    region = re.search(r'<div data-live-topic="([^"]+)" data-live-fragment="([^"]+)"( data-live-content)?', console)
+    assert region.groups() == (topic, "/d/doc/projector/screen?place=console", None)
+
+
+@pytest.fixture
+def stream_app(make_app):
+    """An app whose streams last two seconds, inside an app context."""
+    app = make_app(LIVE_STREAM_LIFETIME=2.0, LIVE_HEARTBEAT=0.25)
+    with app.app_context():
+        yield app
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_console_action_brings_every_projector_the_new_screen_in_its_language(stream_app, users, room, language):
+    document, moderator = room["document"], users["moderator"]
+    topic = projector.topic(document.id)
+    headers = {"Accept-Language": language}
+    client = stream_app.test_client()
+    stream = client.get(f"/live/stream?topic={topic}&content={topic}", headers=headers)
+    plain = client.get(f"/live/stream?topic={topic}")  # the console's preview: a notice, then its own fetch
+
+    def show_later():
+        time.sleep(0.3)
+        with stream_app.app_context():
+            projector.show_section(moderator, document.id, room["section"].id)
+
+    writer = threading.Thread(target=show_later)
+    writer.start()
+    brought = [e for e in read_events(stream, until=lambda e: any("data" in x for x in e)) if "data" in e]
+    heard = [e for e in read_events(plain, until=lambda e: any("data" in x for x in e)) if "data" in e]
+    writer.join()
+    stream.close()
+    plain.close()
+    assert heard[0]["data"] == topic and "event" not in heard[0]
+    assert brought[0]["event"] == "content" and brought[0]["id"] == heard[0]["id"]
+    named, _, html = brought[0]["data"].partition("\n")
+    fetched = client.get("/d/doc/projector/screen", headers=headers).get_data(as_text=True)
+    assert named == topic and html.strip() == fetched.strip()
+    assert PARAGRAPH_ONE in html and ("Affichage du §" in html) == (language == "fr")
 
 
 def test_the_screen_costs_the_same_however_many_supporters_and_votes(make_user, client, users, room, queries):

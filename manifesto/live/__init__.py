@@ -13,7 +13,10 @@
 The browser's part is ``static/live.js`` with the macros of
 ``templates/live/_macros.html``: a region names its topics and the address
 of its fragment; on a notice the script fetches the fragment with the
-reader's own rights. Notices carry no content, so nothing private leaks.
+reader's own rights. Notices carry no content, so nothing private leaks;
+except that ``content.py`` renders, once per process, the fragment of a
+topic that every follower sees alike (the projector), and hands it to the
+streams that asked for it, so 200 screens do not fetch it 200 times.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from flask import Flask
 from .. import delivery
 from . import checks, publishing, views
 from .broker import MemoryBroker, RedisBroker
+from .content import Pump, register_content
 from .publishing import announce
 from .topics import register_topic
 
-__all__ = ["announce", "init_app", "register_topic"]
+__all__ = ["announce", "init_app", "register_content", "register_topic"]
 
 
 def make_broker(app: Flask):
@@ -47,7 +51,9 @@ def make_broker(app: Flask):
 
 def init_app(app: Flask) -> None:
     """Wire live updates: the broker, the stream's addresses, the commit hooks, who may follow what."""
-    app.extensions["live"] = make_broker(app)
+    broker = app.extensions["live"] = make_broker(app)
+    if app.config.get("LIVE_CONTENT", True):
+        broker.hub.pump = Pump(app)
     app.register_blueprint(views.bp)
     delivery.never_set_cookie_under("/live/")
     publishing.install()

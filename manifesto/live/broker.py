@@ -44,18 +44,26 @@ QUEUE_LIMIT = 256
 
 @dataclass(frozen=True)
 class Notice:
-    """One topic changed: the event id and the topic, nothing of the content."""
+    """One topic changed: the event id and the topic; ``html`` only for a stream that asked for its content.
+
+    Notices between processes never carry content: a process's content pump (``content.py``) renders it
+    for its own streams, once per language, after the notice arrives.
+    """
 
     id: int
     topic: str
+    html: str | None = None
 
 
 class Subscription:
     """One stream's mailbox: the notices of its topics, waiting for the stream to take them."""
 
-    def __init__(self, topics: Iterable[str]) -> None:
-        """A mailbox for ``topics``, empty."""
+    def __init__(self, topics: Iterable[str], content: Iterable[str] = (), locale: str = "") -> None:
+        """A mailbox for ``topics``, empty; for the ``content`` topics it wants the fragment, in ``locale``."""
         self.topics = frozenset(topics)
+        self.content = frozenset(content) & self.topics
+        self.locale = locale
+        self.given: dict[str, str] = {}  # by content topic: the HTML last handed to this stream (the pump's)
         self._notices: deque[Notice] = deque()
         self._ready = threading.Condition()
 
@@ -79,17 +87,26 @@ class Subscription:
 
 
 class Hub:
-    """This process's streams, by topic: hands each notice to the subscriptions that follow it."""
+    """This process's streams, by topic: hands each notice to the subscriptions that follow it.
 
-    def __init__(self) -> None:
-        """No streams yet."""
+    A subscription that wants a topic's content gets that topic's notices from the ``pump`` instead (with
+    the fragment rendered once for all of them); without a pump, the plain notice.
+    """
+
+    def __init__(self, pump=None) -> None:
+        """No streams yet; ``pump`` renders content (``content.Pump``), or None."""
         self._by_topic: dict[str, set[Subscription]] = {}
         self._lock = threading.Lock()
         self.count = 0
+        self.pump = pump
 
-    def subscribe(self, topics: Iterable[str], limit: int | None = None) -> Subscription | None:
-        """A new subscription to ``topics``; None when ``limit`` streams are open here already."""
-        subscription = Subscription(topics)
+    def subscribe(self, topics: Iterable[str], limit: int | None = None, *, content: Iterable[str] = (),
+                  locale: str = "") -> Subscription | None:
+        """A new subscription to ``topics`` (the ``content`` ones with their fragment, in ``locale``).
+
+        None when ``limit`` streams are open here already.
+        """
+        subscription = Subscription(topics, content if self.pump is not None else (), locale)
         with self._lock:
             if limit is not None and self.count >= limit:
                 return None
@@ -113,11 +130,22 @@ class Hub:
                 self.count -= 1
 
     def deliver(self, notice: Notice) -> None:
-        """Hand a notice to every subscription of its topic."""
+        """Hand a notice to every subscription of its topic; those wanting its content wait for the pump."""
         with self._lock:
             followers = list(self._by_topic.get(notice.topic, ()))
+        wanting = False
         for subscription in followers:
-            subscription.put(notice)
+            if notice.html is None and notice.topic in subscription.content:
+                wanting = True
+            else:
+                subscription.put(notice)
+        if wanting:
+            self.pump.request(self, notice)
+
+    def content_followers(self, topic: str) -> list[Subscription]:
+        """The subscriptions that want ``topic``'s content now."""
+        with self._lock:
+            return [s for s in self._by_topic.get(topic, ()) if topic in s.content]
 
     def deliver_all(self, notice_id: int) -> None:
         """Tell every subscription that each of its topics may have changed (after notices were lost)."""
@@ -273,7 +301,7 @@ class RedisBroker:
             if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
                 return
             if self._pid != os.getpid():
-                self.hub = Hub() if self._pid is not None else self.hub  # a child does not inherit streams
+                self.hub = Hub(self.hub.pump) if self._pid is not None else self.hub  # a child inherits no streams
                 self.subscribed.clear()
             self._pid = os.getpid()
             self._stopping.clear()

@@ -24,11 +24,13 @@ import time
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import metrics
 from ..extensions import db
+from . import content as content_rules
 from . import topics as topic_rules
 from .broker import Hub, Notice, Subscription
 
@@ -51,6 +53,17 @@ def _topics() -> list[str]:
     return topics
 
 
+def _content(topics: list[str]) -> list[str]:
+    """The topics whose content the stream asks for (``content=``): followed ones that have a renderer, else 400."""
+    try:
+        wanted = topic_rules.parse(request.args.getlist("content"))
+    except ValueError:
+        abort(400, _("This address names something that cannot be followed."))
+    if any(topic not in topics or not content_rules.renders(topic) for topic in wanted):
+        abort(400, _("This address names something that cannot be followed."))
+    return wanted
+
+
 def _since() -> int | None:
     """The last event id the client saw: the browser's ``Last-Event-ID`` on a reconnect, else ``since``."""
     value = request.headers.get("Last-Event-ID") or request.args.get("since") or ""
@@ -68,12 +81,18 @@ def _no_store(response: Response) -> Response:
 
 @bp.get("/stream")
 def stream():
-    """Server-Sent Events: a notice (topic and id, no content) whenever one of the topics changes."""
+    """Server-Sent Events: a notice (topic and id) whenever one of the topics changes.
+
+    For the ``content`` topics (``content.py``) the notice is a ``content`` event that brings the fragment,
+    in the reader's language, so the page need not fetch it.
+    """
     topics = _topics()
+    wanted = _content(topics)
     config = current_app.config
     broker = current_app.extensions["live"]
     limit = config.get("LIVE_STREAMS_PER_PROCESS")
-    subscription = broker.hub.subscribe(topics, limit=int(limit) if limit is not None else None)
+    subscription = broker.hub.subscribe(topics, limit=int(limit) if limit is not None else None,
+                                        content=wanted, locale=str(get_locale()))
     metrics.live_streams(broker.hub.count, busy=subscription is None)
     if subscription is None:
         # No room: a short stream that says so (a "busy" event; live.js polls instead) rather than a 503,
@@ -133,8 +152,15 @@ def events(hub: Hub, subscription: Subscription, *, catch_up: list[Notice], late
 
 
 def _event(notice: Notice) -> str:
-    """One notice as an event: its id, and its topic as the data."""
-    return f"id: {notice.id}\ndata: {notice.topic}\n\n"
+    """One notice as an event: its id, and its topic as the data.
+
+    A notice with content is a ``content`` event: the topic on the first data line, the HTML on the next
+    ones (each of its lines a ``data:`` line; the browser joins them with newlines).
+    """
+    if notice.html is None:
+        return f"id: {notice.id}\ndata: {notice.topic}\n\n"
+    lines = "".join(f"data: {line}\n" for line in notice.html.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    return f"id: {notice.id}\nevent: content\ndata: {notice.topic}\n{lines}\n"
 
 
 @bp.get("/poll")

@@ -12,7 +12,7 @@ from flask import Flask
 
 from ..audit.states import register_parts
 from ..documents.contributions import register_provider
-from ..live import register_topic
+from ..live import register_content, register_topic
 from . import figures, projector, views, votes
 from .projector import views as projector_views
 from .merging import services as merging, views as merging_views
@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
     register_topic("vote", votes.followable)  # vote:<id>, announced by a cast and the close
     app.register_blueprint(projector_views.bp)  # the projector and its console (plenary_projector)
     projector.init_app(app)
+    register_content("projector", projector_views.screen_content)  # the screen comes with its notice
     app.register_blueprint(merging_views.bp)  # the merge workspace (plenary_merge)
     register_parts("merge_drafts", merging.changed_parts)
     register_topic("merge", merging.followable)

@@ -14,6 +14,9 @@
 //   link or button is found again in the new content (by id, name or place); a region above the visible
 //   part of the page keeps what the reader sees from moving.
 // - A fragment root's data-live-summary is said by the page's one polite announcer.
+// - A region with data-live-content="projector:1" takes that topic's fragment from the notice itself (a
+//   "content" event: the topic on the first line, the HTML after it), rendered once by the server for every
+//   follower: nothing is fetched. A fetch it was waiting for from an earlier notice is dropped.
 // - Without EventSource, when the stream keeps failing, or when the server has no room for it (a "busy"
 //   event), the page asks /live/poll every few seconds instead.
 (function () {
@@ -33,8 +36,14 @@
   var pollSeconds = parseFloat(announcer.getAttribute("data-live-poll-seconds")) || 5;
 
   var topics = [];
+  var contentTopics = [];
   var since = null;
   regions.forEach(function (region) {
+    (region.getAttribute("data-live-content") || "").split(/\s+/).forEach(function (topic) {
+      if (topic && contentTopics.indexOf(topic) < 0) {
+        contentTopics.push(topic);
+      }
+    });
     region.getAttribute("data-live-topic").split(/\s+/).forEach(function (topic) {
       if (topic && topics.indexOf(topic) < 0) {
         topics.push(topic);
@@ -46,10 +55,15 @@
     }
   });
 
-  function query(extra) {
+  function query(extra, withContent) {
     var parts = topics.map(function (topic) {
       return "topic=" + encodeURIComponent(topic);
     });
+    if (withContent) {
+      contentTopics.forEach(function (topic) {
+        parts.push("content=" + encodeURIComponent(topic));
+      });
+    }
     if (extra) {
       parts.push(extra);
     }
@@ -61,17 +75,54 @@
   var timer = null;
   var busy = false;
 
-  function follows(region, topic) {
-    return (" " + region.getAttribute("data-live-topic") + " ").indexOf(" " + topic + " ") >= 0;
+  function follows(region, topic, attribute) {
+    return (" " + region.getAttribute(attribute || "data-live-topic") + " ").indexOf(" " + topic + " ") >= 0;
   }
 
-  function changed(topic) {
+  function later(a, b) {
+    return a === null || a === undefined ? b : (b === null || b === undefined ? a : String(Math.max(Number(a), Number(b))));
+  }
+
+  // A plain notice (id: the event's, if any): the regions that follow its topic fetch their fragment soon.
+  function changed(topic, id) {
     regions.forEach(function (region) {
-      if (follows(region, topic) && dirty.indexOf(region) < 0) {
-        dirty.push(region);
+      if (follows(region, topic)) {
+        region.liveWaitingFor = later(region.liveWaitingFor, id);
+        if (dirty.indexOf(region) < 0) {
+          dirty.push(region);
+        }
       }
     });
     schedule();
+  }
+
+  // A notice that brings its topic's fragment: taken at once by the regions that asked for it (a region being
+  // typed in waits, and fetches); regions that follow the topic without asking for its content fetch.
+  function brought(topic, id, html) {
+    var parsed = null;
+    var said = [];
+    regions.forEach(function (region) {
+      if (!follows(region, topic)) {
+        return;
+      }
+      if (!follows(region, topic, "data-live-content") || typingIn(region)) {
+        changed(topic, id);
+        return;
+      }
+      parsed = parsed || new DOMParser().parseFromString("<!doctype html><body>" + html, "text/html").body;
+      var summary = take(region, parsed);
+      if (summary) {
+        said.push(summary);
+      }
+      // Rendered after every notice before it: a fetch waiting for one of those would bring nothing newer.
+      var waiting = dirty.indexOf(region);
+      if (waiting >= 0 && id && region.liveWaitingFor && Number(region.liveWaitingFor) <= Number(id)) {
+        dirty.splice(waiting, 1);
+      }
+    });
+    if (said.length) {
+      say(said.join(" "));
+    }
   }
 
   function schedule() {
@@ -215,7 +266,9 @@
         .then(function (answer) {
           if (answer) {
             since = String(answer.id);
-            answer.changed.forEach(changed);
+            answer.changed.forEach(function (topic) {
+              changed(topic, null);
+            });
           }
         })
         .catch(function () { /* offline: ask again later */ })
@@ -232,16 +285,20 @@
       return;
     }
     var failures = 0;
-    var source = new EventSource(streamUrl + query(since !== null ? "since=" + since : ""));
+    var source = new EventSource(streamUrl + query(since !== null ? "since=" + since : "", true));
     source.onopen = function () {
       failures = 0;
     };
     source.onmessage = function (event) {
-      if (event.lastEventId) {
-        since = event.lastEventId;
-      }
-      changed(event.data);
+      since = later(since, event.lastEventId || null);
+      changed(event.data, event.lastEventId || null);
     };
+    source.addEventListener("content", function (event) {
+      since = later(since, event.lastEventId || null);
+      var data = String(event.data);
+      var end = data.indexOf("\n");
+      brought(end < 0 ? data : data.slice(0, end), event.lastEventId || null, end < 0 ? "" : data.slice(end + 1));
+    });
     // No room for a stream on this server: ask every few seconds instead.
     source.addEventListener("busy", function () {
       source.close();

@@ -44,6 +44,8 @@ def test_moderator_merges_five_amendments_while_the_projector_follows(new_page, 
     phone.goto(f"/d/plenary/merge/{section_id}/view")
     projector.evaluate("window.notReloaded = true")
     phone.evaluate("window.notReloaded = true")
+    fetched = []  # the projector's own fragment: its notices bring the screen, so it never asks for it
+    projector.on("request", lambda request: fetched.append(request.url) if "/projector/screen" in request.url else None)
 
     chair.goto(f"/d/plenary/merge/{section_id}")
     chair.get_by_role("button", name="Start merging").click()
@@ -72,6 +74,7 @@ def test_moderator_merges_five_amendments_while_the_projector_follows(new_page, 
     expect(projector.get_by_text("one member, one vote", exact=False).first).to_be_visible()
     expect(projector.get_by_text("shared equitably", exact=False)).to_have_count(0)
     assert projector.evaluate("window.notReloaded") is True
+    assert fetched == []
 
     # Every amendment of the merge was decided by it: four in, dev's competing one out, each with a reason.
     from manifesto.amendments.models import Amendment

@@ -95,17 +95,27 @@ class Screen:
 
 def scopes(projection: Projection) -> list[str]:
     """The content states the screen shows (``audit/states.py``), beyond the projection's own revision."""
-    found = [states.SITE, states.frame_scope(projection.document_id)]
-    if projection.amendment_id is not None:
-        found.append(states.amendment_scope(projection.amendment_id))
-    if projection.section_id is not None:
-        found.append(states.section_text_scope(projection.section_id))
+    return [states.SITE, *_shown_scopes(projection.document_id, projection.section_id, projection.amendment_id)]
+
+
+def _shown_scopes(document_id: int, section_id: int | None, amendment_id: int | None) -> list[str]:
+    """The document's frame and the content states of the section and amendment shown."""
+    found = [states.frame_scope(document_id)]
+    if amendment_id is not None:
+        found.append(states.amendment_scope(amendment_id))
+    if section_id is not None:
+        found.append(states.section_text_scope(section_id))
     return found
 
 
 def live_topics(projection: Projection) -> str:
-    """The topics a projector's live region follows: its own, the frame, and the content shown."""
-    return " ".join([topic(projection.document_id), *scopes(projection)[1:]])
+    """The topic a projector's live region follows: its own, announced for every change it shows (:func:`follow_shown`)."""
+    return topic(projection.document_id)
+
+
+def document_by_id(document_id: int) -> Document | None:
+    """The document of a projector topic (``live/content.py`` renders its screen by id), or None."""
+    return db.session.get(Document, document_id)
 
 
 def screen(document: Document, projection: Projection) -> Screen:
@@ -369,21 +379,17 @@ def decide_shown(actor, document_id: int, amendment_id: int, *, decision: str, r
 def follow_shown(event, obj=None, **_kwargs) -> None:
     """Announce a document's projector when an event changes what it shows (an ``event_recorded`` listener).
 
-    A new supporter, a decision made on the amendment page, a vote, a hidden amendment, a new
-    version of a section (numbering moves): the screen's live region fetches itself again.
+    What the screen shows is what its validator follows (:func:`scopes`): an event that bumps one of
+    those content states (a new supporter, a decision made on the amendment page, a vote, a hidden
+    amendment, a new version of the section, the document's frame) announces ``projector:<document>``. The
+    screen's live region follows that one topic, so it hears each change once, by construction.
     """
-    if event.document_id is None or event.object_type not in ("amendments", "votes", "sections", "documents"):
+    if event.document_id is None:
         return
     shown = _shown_in(event.document_id)
     if shown is None or (shown.section_id is None and shown.amendment_id is None):
         return
-    if event.object_type == "amendments":
-        concerned = event.object_id == shown.amendment_id
-    elif event.object_type == "votes":
-        concerned = shown.amendment_id is not None and getattr(obj, "amendment_id", None) == shown.amendment_id
-    else:  # the text, its numbering or the document's frame
-        concerned = True
-    if concerned:
+    if states.scopes_of(event) & set(_shown_scopes(event.document_id, shown.section_id, shown.amendment_id)):
         announce(topic(event.document_id))
 
 

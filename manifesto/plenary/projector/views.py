@@ -48,6 +48,20 @@ def _screen_html(document, projection, state: states.State, place: str = "projec
     return Markup(pagecache.cached(":".join(map(str, key)), render))
 
 
+def screen_content(document_id: int) -> str:
+    """The projector's fragment (``/projector/screen``) as every reader sees it: the live pump's renderer.
+
+    Whoever may follow ``projector:<document>`` may read the document, and the screen is the same for every
+    reader, so the events process renders it once per language and hands it to every projector page with
+    the notice (``live/content.py``); the console's preview (its headings one level lower) still fetches.
+    """
+    document = services.document_by_id(document_id)
+    if document is None:
+        raise LookupError(f"no document {document_id}")
+    projection = services.projection_of(document)
+    return str(_screen_html(document, projection, states.read(*services.scopes(projection))))
+
+
 def _answer(document, template: str, *, fragment: bool, place: str = "projector"):
     """The projector page or its fragment: 304 when the reader has it, else the screen (see the module docstring)."""
     projection = services.projection_of(document)
@@ -59,7 +73,8 @@ def _answer(document, template: str, *, fragment: bool, place: str = "projector"
         response = make_response(render_template(
             template, document=document, screen_html=_screen_html(document, projection, state, place),
             topics=services.live_topics(projection), fragment_url=url_for("plenary_projector.screen",
-                                                                          slug=document.slug)))
+                                                                          slug=document.slug),
+            live_content=services.topic(document.id) if place == "projector" else None))
         pagecache.set_validators(response, tag, state.changed_at, shared=shared)
     if fragment:
         response.headers["Cache-Control"] = "private, no-cache"
