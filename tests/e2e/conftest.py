@@ -89,6 +89,11 @@ def live_server(_browser_allowed, tmp_path_factory, instance_path):
         "QUEUE_MODE": "immediate",
         "QUEUE_FILE": str(folder / "queue.sqlite3"),
         "EXPORT_DIR": str(folder / "exports"),
+        # One threaded server for every page of a test (a chair, a projector, a phone): each holds a stream, as
+        # from the events process in production (a page worker alone holds two, then its pages poll). A closed
+        # page's stream is noticed at its next write: beat every second, so the threads are let go quickly.
+        "LIVE_STREAMS_PER_PROCESS": 32,
+        "LIVE_HEARTBEAT": 1.0,
     })
     with app.app_context():
         upgrade()
