@@ -661,3 +661,73 @@ def test_the_screen_numbers_an_amendments_lines_as_the_text_reads_now(client, us
                            base_version=first.version.number)
     after = client.get("/d/doc/projector/screen").get_data(as_text=True)
     assert '<span class="ln">5</span>' in after and '<span class="ln">3</span>' not in after
+
+
+# ------------------------------------------------------------------ a vote on the whole text
+
+def test_a_vote_on_the_whole_text_is_shown_with_its_turnout_then_its_result(app, client, make_document, make_user,
+                                                                             users, room):
+    document, moderator = room["document"], users["moderator"]
+    final = votes.open_vote(moderator, document.id, None, question="Adopt the manifesto?", secret=True,
+                            majority="two_thirds", abstentions_count=False)
+    on_amendment = votes.open_vote(moderator, document.id, room["a"]["A-001"].id, question="Adopt A-001?",
+                                   secret=False, majority="simple", abstentions_count=False)
+    elsewhere = make_document(slug="other", phase="amendments", editor=users["admin"])
+    foreign = votes.open_vote(moderator, elsewhere.id, None, question="Adopt the other text?", secret=False,
+                              majority="simple", abstentions_count=False)
+    with pytest.raises(PermissionDenied):
+        projector.show_vote(users["participant"], document.id, final.id)
+    with pytest.raises(ValidationError) as refused:
+        projector.show_vote(moderator, document.id, on_amendment.id)
+    assert refused.value.field == "vote_id"
+    with pytest.raises(NotFound):
+        projector.show_vote(moderator, document.id, foreign.id)
+    seen = projector.show_section(moderator, document.id, room["section"].id).revision
+    shown = projector.show_vote(moderator, document.id, final.id, revision=seen)
+    assert (shown.section_id, shown.amendment_id, shown.vote_id) == (None, None, final.id)
+    assert projector.describe(shown) == "the vote “Adopt the manifesto?”"
+    with pytest.raises(ValidationError):
+        projector.step(moderator, document.id, "next")  # nothing to step through
+
+    screen = lambda: client.get("/d/doc/projector/screen").get_data(as_text=True)  # noqa: E731
+    text = screen()
+    assert "The vote on the whole text" in text and "Adopt the manifesto?" in text and "Secret vote" in text
+    assert "Voting is open." in text and "0 have voted" in text and PARAGRAPH_ONE not in text
+    subscription = app.extensions["live"].hub.subscribe([projector.topic(document.id)])
+    voters = [make_user() for _ in range(3)]
+    votes.cast_vote(voters[0], final.id, "yes")
+    assert len(subscription.take(0.5)) == 1  # the turnout on the screen changed
+    assert "1 has voted" in screen()
+    votes.cast_vote(voters[1], final.id, "yes")
+    votes.cast_vote(voters[2], final.id, "no")
+    votes.close_vote(moderator, final.id)
+    text = screen()
+    assert "Passed." in text and "2 yes, 1 no, 0 abstain" in text and "Voting is open." not in text
+    assert "2 were needed (3 votes cast)" in text  # two thirds, and why
+    # Showing anything else lets the vote go.
+    assert projector.show_section(moderator, document.id, room["section"].id).vote_id is None
+
+
+def test_the_console_shows_a_vote_on_the_whole_text_when_there_is_one(app, login, users, room):
+    document, moderator_user = room["document"], users["moderator"]
+    moderator = logged_in(app, login, moderator_user)
+    page = console_page(moderator)
+    assert "Show this vote" not in page  # no vote on the whole text yet
+    final = votes.open_vote(moderator_user, document.id, None, question="Adopt the manifesto?", secret=False,
+                            majority="simple", abstentions_count=False)
+    page = console_page(moderator)
+    assert re.search(rf'<option value="{final.id}">Adopt the manifesto\? \(open\)</option>', page)
+    revision = re.search(r'name="revision" type="hidden" value="(\d+)"', page).group(1)
+    answer = moderator.post("/d/doc/console/vote", data={"vote_id": final.id, "revision": revision,
+                                                         "csrf_token": csrf(page)})
+    assert answer.status_code == 303
+    page = console_page(moderator)
+    assert "The vote on the whole text “Adopt the manifesto?” (open)" in page
+    assert "Next open amendment" not in page
+    # A console that showed the room an older state changes nothing.
+    stale = moderator.post("/d/doc/console/vote", data={"vote_id": final.id, "revision": revision,
+                                                        "csrf_token": csrf(page)})
+    assert stale.status_code == 303
+    assert "The projector changed meanwhile" in console_page(moderator)
+    participant = logged_in(app, login, users["participant"])
+    assert participant.post("/d/doc/console/vote", data={"vote_id": final.id}).status_code == 403

@@ -1,10 +1,12 @@
-"""The projector in the room follows the moderator's console live: a section, the next amendment, the decision.
+"""The projector in the room follows the moderator's console live: a section, the next amendment, the decision,
+the vote on the whole text and its turnout.
 
 The console is used without any script of its own (plain forms); the projector's live region takes each change
 without a reload, says it to screen readers, and passes axe at desktop and phone width.
 """
 
-from e2e_helpers import PASSWORD, axe_violations, describe, expect, log_in, make_world, propose, screenshot
+from e2e_helpers import (PASSWORD, Who, axe_violations, call, describe, expect, log_in, make_world, propose,
+                         screenshot)
 
 
 def test_the_projector_follows_the_console(live_server, new_page):
@@ -42,3 +44,23 @@ def test_the_projector_follows_the_console(live_server, new_page):
     assert screen.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1")
     assert not axe_violations(screen), describe(axe_violations(screen))
     screenshot(screen, "projector-live-360")
+
+    # The final vote: on the whole text, shown alone, its turnout following the ballots.
+    from manifesto.documents import services as documents
+    from manifesto.plenary import votes
+
+    def open_final(moderator):
+        document = documents.get_document_or_404("room")
+        return votes.open_vote(moderator, document.id, None, question="Do we adopt the manifesto?", secret=True,
+                               majority="two_thirds", abstentions_count=False).id
+
+    vote_id = call(live_server, open_final, Who(people["mod"][0]))
+    console.goto("/d/room/console")
+    console.get_by_label("Vote on the whole text").select_option(str(vote_id))
+    console.get_by_role("button", name="Show this vote").click()
+    expect(screen.locator("h1")).to_contain_text("The vote on the whole text")
+    expect(screen.locator(".screen-question")).to_contain_text("Do we adopt the manifesto?")
+    expect(screen.locator(".screen-turnout")).to_contain_text("0 have voted")
+    call(live_server, lambda voter: votes.cast_vote(voter, vote_id, "yes") and None, Who(people["ann"][0]))
+    expect(screen.locator(".screen-turnout")).to_contain_text("1 has voted")
+    assert not axe_violations(screen), describe(axe_violations(screen))

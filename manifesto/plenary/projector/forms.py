@@ -37,6 +37,14 @@ class ShowAmendmentForm(FlaskForm):
     revision = HiddenField()
 
 
+class ShowVoteForm(FlaskForm):
+    """Put a vote on the whole text on the screen."""
+
+    vote_id = SelectField(_l("Vote on the whole text"), coerce=int,
+                          validators=[DataRequired(message=_l("Choose a vote."))])
+    revision = HiddenField()
+
+
 class StepForm(FlaskForm):
     """Show the next or the previous open amendment of the section (the button pressed says which)."""
 

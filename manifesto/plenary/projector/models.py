@@ -20,16 +20,18 @@ class Shown(StrEnum):
     NOTHING = "nothing"
     SECTION = "section"
     AMENDMENT = "amendment"
+    VOTE = "vote"  # a vote on the whole text (a vote on an amendment is shown with its amendment)
 
 
 class Projection(db.Model):
-    """What a document's projector shows now: nothing, a section, or an amendment (with its section).
+    """What a document's projector shows now: nothing, a section, an amendment (with its section), or a vote.
 
     An amendment shown keeps ``section_id`` at its own section, so stepping
     to the next amendment knows where it is. ``message`` is a short note for
     the room while nothing is shown ("Back at 14:30"). ``revision`` grows
     with every change, so a console showing an older state is refused
-    instead of acting on what the room no longer sees.
+    instead of acting on what the room no longer sees. ``vote_id`` is a vote on
+    the whole text (the final vote of the assembly), shown alone.
     """
 
     __tablename__ = "projections"
@@ -38,6 +40,7 @@ class Projection(db.Model):
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), unique=True)
     section_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id", ondelete="SET NULL"))
     amendment_id: Mapped[int | None] = mapped_column(ForeignKey("amendments.id", ondelete="SET NULL"))
+    vote_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id", ondelete="SET NULL"))
     message: Mapped[str | None] = mapped_column(String(MESSAGE_MAX))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -48,7 +51,9 @@ class Projection(db.Model):
 
     @property
     def shown(self) -> Shown:
-        """Whether the screen shows nothing, a section or an amendment."""
+        """Whether the screen shows nothing, a section, an amendment or a vote on the whole text."""
+        if self.vote_id is not None:
+            return Shown.VOTE
         if self.amendment_id is not None:
             return Shown.AMENDMENT
         return Shown.SECTION if self.section_id is not None else Shown.NOTHING

@@ -79,10 +79,13 @@ class Screen:
     votes: list[Vote] = field(default_factory=list)
     vote_participants: dict[int, int] = field(default_factory=dict)
     merged_into: str | None = None
+    vote: Vote | None = None  # a vote on the whole text, shown alone
 
     @property
     def shown(self) -> Shown:
-        """Nothing, a section or an amendment (an amendment that has disappeared shows as nothing)."""
+        """Nothing, a section, an amendment or a vote on the whole text (what has disappeared shows as nothing)."""
+        if self.vote is not None:
+            return Shown.VOTE
         if self.amendment is not None:
             return Shown.AMENDMENT
         return Shown.SECTION if self.entry is not None else Shown.NOTHING
@@ -95,12 +98,16 @@ class Screen:
 
 def scopes(projection: Projection) -> list[str]:
     """The content states the screen shows (``audit/states.py``), beyond the projection's own revision."""
-    return [states.SITE, *_shown_scopes(projection.document_id, projection.section_id, projection.amendment_id)]
+    return [states.SITE, *_shown_scopes(projection.document_id, projection.section_id, projection.amendment_id,
+                                        projection.vote_id)]
 
 
-def _shown_scopes(document_id: int, section_id: int | None, amendment_id: int | None) -> list[str]:
-    """The document's frame and the content states of the section and amendment shown."""
+def _shown_scopes(document_id: int, section_id: int | None, amendment_id: int | None,
+                  vote_id: int | None = None) -> list[str]:
+    """The document's frame and the content states of the section, amendment or whole-text vote shown."""
     found = [states.frame_scope(document_id)]
+    if vote_id is not None:  # a vote on the whole text changes the reading page's state (plenary/figures.py)
+        found.append(states.reading_scope(document_id))
     if amendment_id is not None:
         found.append(states.amendment_scope(amendment_id))
     if section_id is not None:
@@ -121,6 +128,11 @@ def document_by_id(document_id: int) -> Document | None:
 def screen(document: Document, projection: Projection) -> Screen:
     """Load what the projector shows, as the public sees it (a fixed number of queries)."""
     result = Screen(document=document, projection=projection)
+    if projection.vote_id is not None:
+        vote = db.session.get(Vote, projection.vote_id)
+        if vote is not None and vote.document_id == document.id:
+            result.vote = vote
+            result.vote_participants = votes.participant_counts([vote.id])
     if projection.amendment_id is not None:
         try:  # with its author, section and versions, as the amendment page has them; never a draft
             amendment = amendments.get_amendment_or_404(document, projection.amendment_id, None)
@@ -144,7 +156,11 @@ def screen(document: Document, projection: Projection) -> Screen:
 
 
 def describe(projection: Projection) -> str:
-    """What a projection shows, in a few words for messages: "A-012", "§3 Energy" or "nothing"."""
+    """What a projection shows, in a few words for messages: "A-012", "§3 Energy", a vote's question or "nothing"."""
+    if projection.vote_id is not None:
+        vote = db.session.get(Vote, projection.vote_id)
+        if vote is not None:
+            return _("the vote “%(question)s”", question=vote.question)
     if projection.amendment_id is not None:
         amendment = db.session.get(Amendment, projection.amendment_id)
         if amendment is not None:
@@ -244,7 +260,7 @@ def _changed(actor, projection: Projection, action: str, data: dict) -> Projecti
     projection.updated_by_id = actor.id
     record_event(actor, action, projection, document_id=projection.document_id,
                  data={"shown": projection.shown.value, "section_id": projection.section_id,
-                       "amendment_id": projection.amendment_id, **data})
+                       "amendment_id": projection.amendment_id, "vote_id": projection.vote_id, **data})
     announce(topic(projection.document_id))
     return projection
 
@@ -283,6 +299,7 @@ def show_section(actor, document_id: int, section_id: int, *, revision: int | No
     if section.retired:
         raise ValidationError(_("This section has been retired; it cannot be shown."), "section_id")
     projection.section_id, projection.amendment_id, projection.message = section.id, None, None
+    projection.vote_id = None
     return _changed(actor, projection, "projector.shown", {})
 
 
@@ -301,7 +318,34 @@ def show_amendment(actor, document_id: int, amendment_id: int, *, revision: int 
         raise ValidationError(_("Choose an amendment."), "amendment_id")
     amendment = _showable(document_id, to_int(amendment_id, "amendment_id"))
     projection.section_id, projection.amendment_id, projection.message = amendment.section_id, amendment.id, None
+    projection.vote_id = None
     return _changed(actor, projection, "projector.shown", {"code": amendment.code})
+
+
+@writes
+def show_vote(actor, document_id: int, vote_id: int, *, revision: int | None = None) -> Projection:
+    """A moderator puts a vote on the whole text on the screen: its question, the turnout, then the result.
+
+    A vote on an amendment is shown with its amendment (:func:`show_amendment`).
+
+    :raises PermissionDenied: for anyone but a moderator.
+    :raises NotFound: for a vote of another document.
+    :raises ValidationError: for no vote chosen, or a vote on an amendment.
+    :raises ConflictError: when the projector changed since ``revision``.
+    """
+    projection = _lock_projection(actor, document_id)
+    _check_revision(projection, revision)
+    if not vote_id:
+        raise ValidationError(_("Choose a vote."), "vote_id")
+    vote = db.session.get(Vote, to_int(vote_id, "vote_id"))
+    if vote is None or vote.document_id != document_id:
+        raise NotFound(_("There is no such vote."))
+    if not vote.on_text:
+        raise ValidationError(_("A vote on an amendment is shown with its amendment: show the amendment."),
+                              "vote_id")
+    projection.section_id = projection.amendment_id = None
+    projection.vote_id, projection.message = vote.id, None
+    return _changed(actor, projection, "projector.shown", {"question": vote.question})
 
 
 @writes
@@ -317,7 +361,7 @@ def show_nothing(actor, document_id: int, *, message: str | None = None, revisio
     message = " ".join((message or "").split()) or None
     if message is not None and len(message) > MESSAGE_MAX:
         raise ValidationError(_("Keep the message to %(max)s characters.", max=MESSAGE_MAX), "message")
-    projection.section_id = projection.amendment_id = None
+    projection.section_id = projection.amendment_id = projection.vote_id = None
     projection.message = message
     return _changed(actor, projection, "projector.cleared", {})
 
@@ -334,7 +378,7 @@ def step(actor, document_id: int, direction: str, *, revision: int | None = None
         raise ValidationError(_("Choose the next or the previous amendment."), "direction")
     projection = _lock_projection(actor, document_id)
     _check_revision(projection, revision)
-    if projection.shown is Shown.NOTHING:
+    if projection.shown in (Shown.NOTHING, Shown.VOTE):
         raise ValidationError(_("Show a section or one of its amendments first."), "direction")
     target = step_target(projection, direction)
     if target is None:
@@ -387,9 +431,10 @@ def follow_shown(event, obj=None, **_kwargs) -> None:
     if event.document_id is None:
         return
     shown = _shown_in(event.document_id)
-    if shown is None or (shown.section_id is None and shown.amendment_id is None):
+    if shown is None or (shown.section_id is None and shown.amendment_id is None and shown.vote_id is None):
         return
-    if states.scopes_of(event) & set(_shown_scopes(event.document_id, shown.section_id, shown.amendment_id)):
+    if states.scopes_of(event) & set(_shown_scopes(event.document_id, shown.section_id, shown.amendment_id,
+                                                   shown.vote_id)):
         announce(topic(event.document_id))
 
 
@@ -414,7 +459,7 @@ def _shown_in(document_id: int):
 
 def _read_shown(document_id: int):
     """The section and amendment a document's projection shows (one query); None without a projection."""
-    return db.session.execute(select(Projection.section_id, Projection.amendment_id)
+    return db.session.execute(select(Projection.section_id, Projection.amendment_id, Projection.vote_id)
                               .where(Projection.document_id == document_id)).first()
 
 

@@ -22,9 +22,10 @@ from ...audit import states
 from ...documents import services as documents
 from ...forms import choices
 from ...web import back_on_refusal, refusals
-from ..wording import why_text
+from .. import votes
+from ..wording import rule_text, why_text
 from . import services
-from .forms import ClearForm, ConsoleDecisionForm, ShowAmendmentForm, ShowSectionForm, StepForm
+from .forms import ClearForm, ConsoleDecisionForm, ShowAmendmentForm, ShowSectionForm, ShowVoteForm, StepForm
 
 bp = Blueprint("plenary_projector", __name__, url_prefix="/d/<slug>")
 
@@ -38,12 +39,13 @@ def _screen_html(document, projection, state: states.State, place: str = "projec
     kept under them is never older than they say.
     """
     key = ("projector", document.id, projection.revision, projection.amendment_id, projection.section_id,
+           projection.vote_id,
            *state.marks, str(get_locale()), place)
 
     def render() -> str:
         """What the screen shows now, as the public sees it."""
         return render_template("plenary/projector/_screen.html", screen=services.screen(document, projection),
-                               why_text=why_text, level=3 if place == "console" else 1)
+                               why_text=why_text, rule_text=rule_text, level=3 if place == "console" else 1)
 
     return Markup(pagecache.cached(":".join(map(str, key)), render))
 
@@ -112,6 +114,11 @@ def _render_console(document, *, decision_form=None, status: int = 200):
     amendment_form.amendment_id.choices = choices(
         [(0, _("— choose —"))] + [(a.id, f"{a.code} {a.display_title} ({a.status_enum.label})")
                                   for a in services.showable_amendments(document)])
+    text_votes = votes.votes_on_text(document.id)
+    vote_form = ShowVoteForm(formdata=None, revision=projection.revision, vote_id=projection.vote_id)
+    vote_form.vote_id.choices = choices(
+        [(0, _("— choose —"))] + [(v.id, f"{v.question} ({_('closed') if v.is_closed else _('open')})")
+                                  for v in text_votes])
     a = now.amendment
     can_decide = a is not None and not now.hidden and amendments.can_decide(current_user, a)
     if decision_form is None:
@@ -124,6 +131,7 @@ def _render_console(document, *, decision_form=None, status: int = 200):
     response = make_response(render_template(
         "plenary/projector/console.html", document=document, projection=projection, now=now,
         section_form=section_form, amendment_form=amendment_form, step_form=StepForm(formdata=None),
+        vote_form=vote_form if text_votes else None,
         clear_form=ClearForm(formdata=None, message=projection.message, revision=projection.revision),
         decision_form=decision_form,
         can_decide=can_decide, screen_html=screen_html, topics=services.live_topics(projection),
@@ -169,6 +177,19 @@ def show_amendment(slug: str):
     form = ShowAmendmentForm()
     shown = services.show_amendment(current_user, document.id, _chosen(form.amendment_id.raw_data),
                                     revision=form.revision.data or None)
+    flash(_("The projector shows %(what)s.", what=services.describe(shown)), "success")
+    return _done(slug)
+
+
+@bp.post("/console/vote")
+@login_required
+@back_on_refusal("plenary_projector.console", shown_to=is_moderator)
+def show_vote(slug: str):
+    """Put the chosen vote on the whole text on the projector."""
+    document = documents.get_document_or_404(slug)
+    form = ShowVoteForm()
+    shown = services.show_vote(current_user, document.id, _chosen(form.vote_id.raw_data),
+                               revision=form.revision.data or None)
     flash(_("The projector shows %(what)s.", what=services.describe(shown)), "success")
     return _done(slug)
 
