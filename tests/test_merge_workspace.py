@@ -570,3 +570,29 @@ def test_a_merge_taken_over_meanwhile_keeps_the_first_moderator_s_text_on_the_pa
     assert "Other Moderator took over this merge" in page and "Words worth keeping." in page
     assert "Take over their merge" in page
     assert merging.get_draft(section.id).text is None  # theirs, untouched
+
+
+def test_a_tick_saved_by_the_script_brings_the_new_preview(app, three, users, login):
+    document, section, (a, b, c) = three
+    client = logged_in(app, login, users["moderator"])
+    client.post(f"/d/doc/merge/{section.id}/start")
+    form = form_fields(client.get(f"/d/doc/merge/{section.id}").get_data(as_text=True))
+    form.update({"take": [f"{b.id}.1"], "preview": "1"})
+    answer = client.post(f"/d/doc/merge/{section.id}/autosave", data=form).get_json()
+    assert answer["saved"] and "renewable energy" in answer["composed"] and "worker" not in answer["composed"]
+    preview = answer["preview"]
+    assert re.search(r'<textarea[^>]*name="text"[^>]*>\s*' + re.escape(answer["composed"][:40]), preview)
+    assert "<ins>" in preview and "renewable" in preview  # the diff against the current version
+    assert f'id="status-{b.id}"' in preview and "<form" not in preview and "csrf_token" not in preview
+    # Ticking more: the text follows the ticks; without "preview" (a timed save) nothing is rendered.
+    form.update({"take": [f"{b.id}.1", f"{c.id}.1"], "revision": str(answer["revision"])})
+    answer = client.post(f"/d/doc/merge/{section.id}/autosave", data=form).get_json()
+    assert "renewable energy" in answer["composed"] and "every workplace" in answer["composed"]
+    del form["preview"]
+    form["revision"] = str(answer["revision"])
+    timed = client.post(f"/d/doc/merge/{section.id}/autosave", data=form).get_json()
+    assert timed["saved"] and "preview" not in timed
+    # A hand edit is kept through a tick: the preview shows it, and says the ticks no longer change it.
+    form.update({"text": "Typed by hand.", "take": [f"{b.id}.1"], "preview": "1", "revision": str(timed["revision"])})
+    answer = client.post(f"/d/doc/merge/{section.id}/autosave", data=form).get_json()
+    assert "Typed by hand." in answer["preview"] and "You edited the text by hand" in answer["preview"]

@@ -1,4 +1,4 @@
-"""The merge workspace in Chromium: start, tick, the draft saved by the script, axe on the real form, the public view."""
+"""The merge workspace in Chromium: start, tick, the draft and preview saved and shown by the script, axe, the public view."""
 
 from __future__ import annotations
 
@@ -16,9 +16,17 @@ def test_a_moderator_ticks_changes_and_the_draft_saves_itself(new_page, demo):
     boxes = page.locator("input[name=take]")
     assert boxes.count() > 0, "the demo section has changes that compete with none"
     revision = page.locator("#revision").input_value()
+    merged = page.get_by_label("Merged text")
+    before = merged.input_value()
+    page.evaluate("window.notReloaded = true")
     boxes.first.check()
     expect(page.locator("#revision")).not_to_have_value(revision, timeout=15_000)  # the script saved the draft
     expect(page.locator("[data-merge-status]")).to_contain_text("Draft saved")
+    # The preview follows the tick at once, without the Preview button or a reload.
+    expect(page.locator("[data-merge-status]")).to_contain_text("preview updated")
+    expect(merged).not_to_have_value(before)
+    assert page.evaluate("window.notReloaded") is True
+    assert page.locator("input[name=composed]").input_value() == merged.input_value()
     page.reload()
     assert page.locator("input[name=take]").first.is_checked()  # kept by the autosave, not by a submit
     # Anyone who reads the document follows the merge on the public view.

@@ -60,22 +60,29 @@ def _render(document, section, *, form: MergeForm | None = None, posted=None, me
                                       409 if status == 200 else status))
     b = services.board(document, section, only=draft.amendment_revisions or None)
     choices, text, reasons = posted if posted is not None else (draft.choices, draft.text, draft.reasons)
+    shown = _preview(b, choices, text, reasons)
+    comp = shown["comp"]
+    if form is None:
+        form = MergeForm(formdata=None, revision=draft.revision, base_version=section.version_count,
+                         seen=display.write_seen(services.seen_revisions(b)), composed=comp.text, text=shown["final"])
+    else:
+        form.revision.data, form.composed.data = draft.revision, comp.text
+    return _private(make_response(render_template(
+        "plenary/merge/workspace.html", b=b, form=form, pieces=display.pieces(b, comp.choices), **shown, **context),
+        status))
+
+
+def _preview(b: services.Board, choices, text: str | None, reasons) -> dict:
+    """What the preview shows for these ticks, hand text and reasons (``_preview.html``'s context, but the form)."""
     try:
         comp = services.composition(b, choices, text, actor_id=current_user.id)
     except CombineError:  # the draft's choices no longer fit (amendments changed): start from nothing taken
         comp = services.composition(b, {}, text, actor_id=current_user.id)
     final = comp.text if text is None else text
-    if form is None:
-        form = MergeForm(formdata=None, revision=draft.revision, base_version=section.version_count,
-                         seen=display.write_seen(services.seen_revisions(b)), composed=comp.text, text=final)
-    else:
-        form.revision.data, form.composed.data = draft.revision, comp.text
     taken = [v.amendment for v in comp.verdicts if v.taken]  # the amendments a default reason names
     rows = display.decisions(comp, reasons or {}, lambda a, s: services.default_reason(b, a, s, taken))
-    return _private(make_response(render_template(
-        "plenary/merge/workspace.html", b=b, comp=comp, form=form, pieces=display.pieces(b, comp.choices),
-        hand_edited=text is not None and text != comp.text, rows=rows, final=final, diff=_diff(b, comp, final),
-        status_words=STATUS_WORDS, **context), status))
+    return dict(comp=comp, rows=rows, final=final, diff=_diff(b, comp, final), status_words=STATUS_WORDS,
+                hand_edited=text is not None and text != comp.text)
 
 
 def _diff(b: services.Board, comp: services.Composition, final: str) -> str:
@@ -171,7 +178,11 @@ def save(slug: str, section_id: int):
 @bp.post("/<int:section_id>/autosave")
 @login_required
 def autosave(slug: str, section_id: int):
-    """Save the draft from the page's script (JSON answer: the new revision and when)."""
+    """Save the draft from the page's script (JSON answer: the new revision and when).
+
+    With ``preview`` in the form (the moderator ticked a change), the answer also brings the preview for
+    the ticks just saved (``_preview.html``) and the text they compose, so the page shows it at once.
+    """
     require_moderator(current_user, _("Only moderators merge amendments."))
     document, section = _load(slug, section_id)
     form = MergeForm()
@@ -183,15 +194,22 @@ def autosave(slug: str, section_id: int):
     if text is not None and text.replace("\r\n", "\n").strip() == (form.composed.data or "").replace(
             "\r\n", "\n").strip():
         text = None
+    choices, reasons = display.read_choices(b, request.form), display.read_reasons(b, request.form)
     try:
         draft = services.save_draft(current_user, section.id, revision=form.revision.data or None,
-                                    choices=display.read_choices(b, request.form), text=text,
-                                    reasons=display.read_reasons(b, request.form), seen=seen)
+                                    choices=choices, text=text, reasons=reasons, seen=seen)
     except (ValidationError, ConflictError) as refused:
         return _private(make_response({"saved": False, "message": refused.message}, refused.status))
-    return _private(make_response({"saved": True, "revision": draft.revision,
-                                   "message": _("Draft saved %(time)s", time=format_time(draft.updated_at,
-                                                                                        "short"))}))
+    answer = {"saved": True, "revision": draft.revision,
+              "message": _("Draft saved %(time)s", time=format_time(draft.updated_at, "short"))}
+    if request.form.get("preview"):
+        with reusing_work():
+            shown = _preview(b, choices, text, reasons)
+        form.text.data, form.composed.data = shown["final"], shown["comp"].text
+        answer["composed"] = shown["comp"].text
+        answer["preview"] = render_template("plenary/merge/_preview.html", b=b, form=form, document=document,
+                                            **shown)
+    return _private(make_response(answer))
 
 
 @bp.post("/<int:section_id>/discard")
