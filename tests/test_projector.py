@@ -731,3 +731,27 @@ def test_the_console_shows_a_vote_on_the_whole_text_when_there_is_one(app, login
     assert "The projector changed meanwhile" in console_page(moderator)
     participant = logged_in(app, login, users["participant"])
     assert participant.post("/d/doc/console/vote", data={"vote_id": final.id}).status_code == 403
+
+
+def test_the_console_accepts_with_modifications_and_keeps_the_final_text_through_a_refusal(app, login, users, room):
+    document, a2 = room["document"], room["a"]["A-002"]
+    moderator = logged_in(app, login, users["moderator"])
+    seen = projector.show_amendment(users["moderator"], document.id, a2.id).revision
+    page = console_page(moderator)
+    assert "Accept with modifications" in page
+    offered = re.search(r'<textarea[^>]*name="final_body"[^>]*>\n?([^<]*)</textarea>', page).group(1)
+    assert "worker cooperatives" in offered  # starts from the text as proposed
+    final = offered.replace("worker cooperatives", "worker and housing cooperatives")
+    form = {"csrf_token": csrf(page), "revision": seen, "amendment_id": a2.id, "amendment_revision": a2.revision,
+            "decision": "accept_modified", "final_body": final}
+    refused = moderator.post("/d/doc/console/decide", data={**form, "reason": ""})  # no reason: refused by its field
+    assert refused.status_code == 400
+    assert "worker and housing cooperatives" in refused.get_data(as_text=True)
+    assert db.session.get(Amendment, a2.id).status == "submitted"
+    answer = moderator.post("/d/doc/console/decide", data={**form, "reason": "Carried, housing added."})
+    assert answer.status_code == 303
+    decided = db.session.get(Amendment, a2.id)
+    assert decided.status == "accepted_modified"
+    assert "worker and housing cooperatives" in documents.current_sections(document)[0].version.body
+    screen = app.test_client().get("/d/doc/projector/screen").get_data(as_text=True)
+    assert "Accepted with modifications" in screen and "Carried, housing added." in screen

@@ -12,10 +12,11 @@ from ...documents.services import LIMITS
 from ...forms import choices
 from .models import MESSAGE_MAX
 
-# The decisions a plenary takes from the console; accepting with modifications needs the final text, which
-# is written on the amendment page.
+# The decisions a plenary takes from the console (the amendment page's own, the final text of "with
+# modifications" edited in the console as the room agrees on it).
 CONSOLE_DECISIONS = (
     ("accept", _l("Accept as proposed")),
+    ("accept_modified", _l("Accept with modifications (edit the final text below)")),
     ("reject", _l("Reject")),
     ("obsolete", _l("Mark as obsolete")),
     ("merged", _l("Mark as merged into another amendment")),
@@ -68,6 +69,10 @@ class ConsoleDecisionForm(FlaskForm):
                            description=_l("Shown on the projector, the amendment page and in the log."))
     merged_into = StringField(_l("Merged into (code, e.g. A-007), for “merged”"),
                               validators=[Optional(), Length(max=20)])
+    final_heading = StringField(_l("Final heading (for accept with modifications)"),
+                                validators=[Optional(), Length(max=LIMITS["heading"])])
+    final_body = TextAreaField(_l("Final text (for accept with modifications)"),
+                               validators=[Optional(), Length(max=LIMITS["body"])])
     amendment_id = HiddenField()
     amendment_revision = HiddenField()
     revision = HiddenField()

@@ -394,11 +394,13 @@ def step(actor, document_id: int, direction: str, *, revision: int | None = None
 
 @writes
 def decide_shown(actor, document_id: int, amendment_id: int, *, decision: str, reason: str,
-                 amendment_revision: int | None, revision: int | None, merged_into: str | None = None) -> Amendment:
+                 amendment_revision: int | None, revision: int | None, merged_into: str | None = None,
+                 final_heading: str | None = None, final_body: str | None = None) -> Amendment:
     """Record the assembly's decision on the amendment the projector shows, through ``decide_amendment``.
 
     The amendment's ``amendment_revision`` and the projector's ``revision`` are both checked, so a
-    console that shows an older state decides nothing.
+    console that shows an older state decides nothing. ``final_heading`` and ``final_body`` are the text
+    of a decision "accept_modified" (empty: as proposed).
 
     :raises PermissionDenied: for anyone but a moderator, and for the amendment's own author.
     :raises ValidationError: as ``decide_amendment`` refuses (reason, support, conflicts).
@@ -406,8 +408,8 @@ def decide_shown(actor, document_id: int, amendment_id: int, *, decision: str, r
     """
     require_moderator(actor, _("Only moderators use the projector's console."))
     decided = amendments.decide_amendment(actor, document_id, amendment_id, decision=decision, reason=reason,
-                                          revision=amendment_revision, final_heading=None, final_body=None,
-                                          merged_into=merged_into)
+                                          revision=amendment_revision, final_heading=final_heading,
+                                          final_body=final_body, merged_into=merged_into)
     # After the amendment's own locks (the protocol's order): the decision stands only if the room saw it.
     projection = _lock_projection(actor, document_id)
     _check_revision(projection, revision)

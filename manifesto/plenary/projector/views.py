@@ -126,6 +126,9 @@ def _render_console(document, *, decision_form=None, status: int = 200):
     if a is not None:
         decision_form.amendment_id.data = a.id
         decision_form.amendment_revision.data = a.revision
+        if decision_form.final_body.data is None:  # not sent: start from the text as proposed
+            decision_form.final_heading.data = a.proposed_heading
+            decision_form.final_body.data = a.proposed_body
     decision_form.revision.data = projection.revision
     screen_html = _screen_html(document, projection, states.read(*services.scopes(projection)), "console")
     response = make_response(render_template(
@@ -240,7 +243,8 @@ def decide(slug: str):
         decided = services.decide_shown(
             current_user, document.id, _chosen([form.amendment_id.data]), decision=form.decision.data,
             reason=form.reason.data, amendment_revision=form.amendment_revision.data or None,
-            revision=form.revision.data or None, merged_into=form.merged_into.data or None)
+            revision=form.revision.data or None, merged_into=form.merged_into.data or None,
+            final_heading=form.final_heading.data or None, final_body=form.final_body.data or None)
         flash(_("The decision on %(code)s is recorded.", code=decided.code), "success")
         return _done(slug)
     return _render_console(document, decision_form=form, status=refused.status)
