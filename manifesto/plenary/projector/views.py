@@ -171,17 +171,21 @@ def show_section(slug: str):
     return _done(slug)
 
 
+def _show_chosen(slug: str, form_class, field: str, show):
+    """Put what a console form chose (its ``field``'s id) on the projector through ``show``; say what it shows."""
+    document = documents.get_document_or_404(slug)
+    form = form_class()
+    shown = show(current_user, document.id, _chosen(form[field].raw_data), revision=form.revision.data or None)
+    flash(_("The projector shows %(what)s.", what=services.describe(shown)), "success")
+    return _done(slug)
+
+
 @bp.post("/console/amendment")
 @login_required
 @back_on_refusal("plenary_projector.console", shown_to=is_moderator)
 def show_amendment(slug: str):
     """Put the chosen amendment on the projector."""
-    document = documents.get_document_or_404(slug)
-    form = ShowAmendmentForm()
-    shown = services.show_amendment(current_user, document.id, _chosen(form.amendment_id.raw_data),
-                                    revision=form.revision.data or None)
-    flash(_("The projector shows %(what)s.", what=services.describe(shown)), "success")
-    return _done(slug)
+    return _show_chosen(slug, ShowAmendmentForm, "amendment_id", services.show_amendment)
 
 
 @bp.post("/console/vote")
@@ -189,12 +193,7 @@ def show_amendment(slug: str):
 @back_on_refusal("plenary_projector.console", shown_to=is_moderator)
 def show_vote(slug: str):
     """Put the chosen vote on the whole text on the projector."""
-    document = documents.get_document_or_404(slug)
-    form = ShowVoteForm()
-    shown = services.show_vote(current_user, document.id, _chosen(form.vote_id.raw_data),
-                               revision=form.revision.data or None)
-    flash(_("The projector shows %(what)s.", what=services.describe(shown)), "success")
-    return _done(slug)
+    return _show_chosen(slug, ShowVoteForm, "vote_id", services.show_vote)
 
 
 def _chosen(raw: list[str] | None) -> int:
