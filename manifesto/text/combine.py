@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .diff import (DIFF_EQUAL, DiffOp, Hunk, apply_hunks, changed_ranges, hunks_overlap, insertion_order, may_touch,
+from .diff import (DIFF_EQUAL, DiffOp, Hunk, apply_hunks, changed_ranges, hunks_overlap, may_touch, order_insertions,
                    word_diff)
 
 __all__ = [
@@ -325,15 +325,27 @@ def _place_text(work: Workspace, place: Place, chosen: Sequence[str]) -> str:
     order = {key: index for index, key in enumerate(work.keys)}
     taken = sorted((work.changes[i] for i in chosen), key=lambda c: (c.start, c.end, order[c.key]))
     hunks: list[Hunk] = []
+    at_point: list[Hunk] = []  # insertions at one point, in amendment order, until the point is passed
+
+    def settle() -> None:
+        """Join the insertions gathered at one point, each in its sensible place (else amendment order)."""
+        if at_point:
+            ordered = order_insertions(at_point, work.base)  # as the rebase orders two of them (H-text)
+            hunks.append(Hunk(at_point[0].start, at_point[0].end, "".join(h.text for h in ordered)))
+            at_point.clear()
+
     for change in taken:
         hunk = change.hunk
-        if hunks and hunks[-1] == hunk:
+        if hunk in at_point or (hunks and hunks[-1] == hunk):
             continue  # the same change by two amendments
-        if hunks and hunk.start == hunk.end == hunks[-1].start == hunks[-1].end:
-            pair = insertion_order(hunks[-1], hunk, work.base) or (hunks[-1], hunk)  # else amendment order
-            hunks[-1] = Hunk(hunk.start, hunk.end, pair[0].text + pair[1].text)  # as rebase orders them (H-text)
+        if hunk.start == hunk.end:
+            if at_point and at_point[0].start != hunk.start:
+                settle()
+            at_point.append(hunk)
             continue
+        settle()
         hunks.append(hunk)
+    settle()
     return _within(work.base, place.start, place.end, hunks)
 
 

@@ -1091,6 +1091,29 @@ def insertion_order(a: Hunk, b: Hunk, base: str) -> tuple[Hunk, Hunk] | None:
     return None
 
 
+def order_insertions(hunks: Sequence[Hunk], base: str) -> list[Hunk]:
+    """Insertions at one point of ``base``, each where :func:`insertion_order` puts it beside the line extensions.
+
+    Given in amendment order. With a line extension among them, new lines that begin with a break at a
+    line's end go after every extension, and new lines that end with a break at a line's start go before
+    every one; the rest keep their order. Two of them are ordered as :func:`insertion_order` orders them;
+    three or more are not ordered pair by pair (an extension and new lines joined would no longer be
+    either, and a third extension would land on the new line).
+    """
+    if len(hunks) < 2 or not any(_extends_a_line(hunk) for hunk in hunks):
+        return list(hunks)
+
+    def rank(hunk: Hunk) -> int:
+        if _inserts_lines(hunk) and not _extends_a_line(hunk):
+            if hunk.text[0] in _BREAKS and _at_line_end(base, hunk.start):
+                return 2  # after the extensions
+            if hunk.text[-1] in _BREAKS and _at_line_start(base, hunk.start):
+                return 0  # before them
+        return 1
+
+    return sorted(hunks, key=rank)  # stable: amendment order within each rank
+
+
 def may_touch(a: Hunk, b: Hunk, base: str | None) -> bool:
     """Tell whether two touching changes of ``base``, one from each side, still merge in one sensible way.
 

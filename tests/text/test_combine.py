@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from manifesto.text.combine import (CombineError, clean_choices, compose, composed_diff, needs_check, outcomes,
                                     take_all, workspace)
+from manifesto.text.diff import Hunk, order_insertions
 from manifesto.text.merge import rebase
 
 from .test_diff import _edit, _manifesto, random_text
@@ -207,3 +208,23 @@ def test_combine_never_silently_wrong_on_manifestos(rng: random.Random, paragrap
 def test_combine_never_silently_wrong_on_random_text(base: str, texts: list[str], rng: random.Random) -> None:
     """Unrelated random texts as amendments: every promise of the engine holds."""
     _check_everything(base, [(str(n), text) for n, text in enumerate(texts, 1)], rng)
+
+
+def test_three_insertions_at_one_point_each_go_where_they_belong():
+    """Two extensions of a line and a new line after it, from three amendments: both extensions stay on the line."""
+    base = "Alpha\nBravo"
+    first, inserted, second = "Alpha beta\nBravo", "Alpha\nAlpha bis\nBravo", "Alpha gamma\nBravo"
+    for order in ([first, inserted, second], [inserted, first, second], [first, second, inserted]):
+        work = workspace(base, [(key, text) for key, text in zip("abc", order)])
+        [place] = work.places
+        assert not place.colliding
+        composed = compose(work, take_all(work))
+        extensions = [text.split("\n")[0].removeprefix("Alpha") for text in order if "bis" not in text]
+        assert composed == "Alpha" + "".join(extensions) + "\nAlpha bis\nBravo"  # the extensions in amendment order
+    # At a line's start, new lines that end with a break go before the extensions; the order is kept otherwise.
+    base = "Alpha\nBravo"
+    new_line, one, two = Hunk(6, 6, "Inserted\n"), Hunk(6, 6, "New "), Hunk(6, 6, "Very ")
+    assert order_insertions([one, new_line, two], base) == [new_line, one, two]
+    assert order_insertions([one, two], base) == [one, two]
+    lines_only = [Hunk(5, 5, "\nOne"), Hunk(5, 5, "\nTwo")]
+    assert order_insertions(lines_only, base) == lines_only  # no extension among them: amendment order
