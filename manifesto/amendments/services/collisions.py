@@ -1,7 +1,8 @@
 """Collisions: open amendments of one version whose changed spans overlap or touch, and would not merge.
 
-Touching changes that the rebase merges in one sensible way (``text.diff.may_touch``: whole lines added
-beside a deletion or beside words added to a line) are no collision: accepting one carries the other over.
+Touching changes that the rebase merges in one sensible way (``text.merge.changes_collide``, the rebase's
+own rule: whole lines added beside a deletion or beside words added to a line, a new line one break away,
+the same change made by both) are no collision: accepting one carries the other over.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from sqlalchemy import delete, or_, select
 from ...documents.models import SectionVersion
 from ...extensions import db
 from ...locking import require_held
-from ...text.diff import Hunk, hunks_overlap, may_touch
+from ...text.diff import Hunk
+from ...text.merge import changes_collide
 from ..models import Amendment, Collision, Kind, Status
 
 
@@ -52,13 +54,8 @@ def update_collisions(section_id: int | None) -> None:
 
 
 def _spans_overlap(a: list, b: list, base: str) -> bool:
-    """Whether a stored span of one amendment collides with one of the other.
-
-    Spans are ``[start, end, text]``; spans stored before they kept their text (``[start, end]``) never
-    qualify as merging, so they collide whenever they touch, as before.
-    """
-    first, second = [_hunk(span) for span in a], [_hunk(span) for span in b]
-    return any(hunks_overlap(h1, h2, base) and not may_touch(h1, h2, base) for h1 in first for h2 in second)
+    """Whether the stored spans (``[start, end, text]``) of two amendments collide, by the rebase's own rule."""
+    return changes_collide([_hunk(span) for span in a], [_hunk(span) for span in b], base)
 
 
 def _hunk(span: list) -> Hunk:

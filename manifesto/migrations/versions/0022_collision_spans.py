@@ -2,12 +2,13 @@
 
 Since #18 an amendment's changed spans keep the text they put in
 (``[start, end, text]``), so the collision warnings leave out touching
-changes the rebase merges (``text.diff.may_touch``). Spans stored before
+changes the rebase merges (``text.merge.changes_collide``). Spans stored before
 (``[start, end]``) still flagged such pairs until the amendment was edited or
 rebased. Every modifying amendment with such spans gets them again from its
 text over its base version (the text engine, pure Python, as the service
 computes them), and the collisions of the open amendments of their sections
-are computed again by the service's rule. Downgrading keeps the spans (older
+are computed again by the service's rule (the rebase's own, as it stands
+when the migration runs). Downgrading keeps the spans (older
 code reads their first two fields).
 
 Revision ID: 0022_collision_spans
@@ -20,7 +21,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-from manifesto.text.diff import Hunk, changed_ranges, hunks_overlap, may_touch, word_diff
+from manifesto.text.diff import Hunk, changed_ranges, word_diff
+from manifesto.text.merge import changes_collide
 
 
 # revision identifiers, used by Alembic.
@@ -83,9 +85,7 @@ def _collide(conn, section_id: int) -> None:
         for b_id, b_kind, b_base, _, _ in rows[i + 1:]:
             if a_base != b_base:
                 continue
-            if a_kind == "delete" or b_kind == "delete" or any(
-                    hunks_overlap(h1, h2, base) and not may_touch(h1, h2, base)
-                    for h1 in spans[a_id] for h2 in spans[b_id]):
+            if a_kind == "delete" or b_kind == "delete" or changes_collide(spans[a_id], spans[b_id], base):
                 pairs.append({"amendment_id": a_id, "other_id": b_id})
     if pairs:
         conn.execute(_collisions.insert(), pairs)
