@@ -584,6 +584,9 @@ def test_a_tick_saved_by_the_script_brings_the_new_preview(app, three, users, lo
     assert re.search(r'<textarea[^>]*name="text"[^>]*>\s*' + re.escape(answer["composed"][:40]), preview)
     assert "<ins>" in preview and "renewable" in preview  # the diff against the current version
     assert f'id="status-{b.id}"' in preview and "<form" not in preview and "csrf_token" not in preview
+    # How the merged text will read, rendered as the section page renders it.
+    rendered = re.search(r'<div class="merge-rendered prose"[^>]*>(.*?)</div>', preview, re.S).group(1)
+    assert "<p>" in rendered and "renewable energy" in rendered and "<ins>" not in rendered
     # Ticking more: the text follows the ticks; without "preview" (a timed save) nothing is rendered.
     form.update({"take": [f"{b.id}.1", f"{c.id}.1"], "revision": str(answer["revision"])})
     answer = client.post(f"/d/doc/merge/{section.id}/autosave", data=form).get_json()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_time, gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from ...accounts.rules import is_moderator, require_moderator
 from ...documents import services as documents
@@ -20,6 +21,7 @@ from ...text.combine import CombineError, composed_diff
 from ...text.diff import word_diff
 from ...text.diff_html import render_inline
 from ...text.memo import reusing_work
+from ...text.render import render_markdown
 from ...web import back_on_refusal
 from . import display, services
 from .forms import DiscardForm, MergeForm, StartForm
@@ -82,7 +84,7 @@ def _preview(b: services.Board, choices, text: str | None, reasons) -> dict:
     taken = [v.amendment for v in comp.verdicts if v.taken]  # the amendments a default reason names
     rows = display.decisions(comp, reasons or {}, lambda a, s: services.default_reason(b, a, s, taken))
     return dict(comp=comp, rows=rows, final=final, diff=_diff(b, comp, final), status_words=STATUS_WORDS,
-                hand_edited=text is not None and text != comp.text)
+                hand_edited=text is not None and text != comp.text, rendered=Markup(render_markdown(final)))
 
 
 def _diff(b: services.Board, comp: services.Composition, final: str) -> str:
