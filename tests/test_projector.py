@@ -598,6 +598,27 @@ def test_two_consoles_stepping_at_once_step_once(make_app, database_url, users, 
     assert code_of(projector.projection_of(room["document"])) == "A-002"
 
 
+def test_ballots_cast_while_the_moderator_puts_their_vote_on_the_screen_all_count(make_app, make_user, database_url,
+                                                                                  users, room):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a race needs PostgreSQL (SQLite serialises writers with BEGIN IMMEDIATE)")
+    document_id, moderator_id = room["document"].id, users["moderator"].id
+    final = votes.open_vote(users["moderator"], document_id, None, question="Adopt the manifesto?", secret=True,
+                            majority="simple", abstentions_count=False)
+    projector.show_section(users["moderator"], document_id, room["section"].id)
+    voter_ids, vote_id = [make_user().id for _ in range(3)], final.id
+
+    def act(i: int) -> str:
+        if i == len(voter_ids):
+            return projector.show_vote(db.session.get(User, moderator_id), document_id, vote_id).shown.value
+        votes.cast_vote(db.session.get(User, voter_ids[i]), vote_id, "yes")
+        return "cast"
+
+    assert sorted(race(make_app(), len(voter_ids) + 1, act)) == ["cast", "cast", "cast", "vote"]
+    assert votes.participant_counts([vote_id]) == {vote_id: 3}
+    assert projector.projection_of(room["document"]).vote_id == vote_id
+
+
 def test_the_console_offers_what_may_be_shown_at_a_fixed_cost(app, login, make_user, users, room, queries):
     document, a = room["document"], room["a"]
     moderator = logged_in(app, login, users["moderator"])
