@@ -4,6 +4,7 @@ Usage::
 
     REDIS_URL=redis://127.0.0.1:6379/5 .venv/bin/python scripts/bench_live.py
     REDIS_URL=... .venv/bin/python scripts/bench_live.py --clients 400 --threads 512 --changes 5
+    REDIS_URL=... .venv/bin/python scripts/bench_live.py --sections 300 --chars 1500   # seed-scale's text
 
 The script makes a fresh instance (SQLite in a temporary folder, migrated, one
 document), starts the events process on it (``gunicorn -c gunicorn.conf.py
@@ -62,8 +63,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def prepare(instance: Path, redis_url: str, prefix: str):
-    """A migrated SQLite instance with one document, and an app on it that publishes through Redis."""
+def prepare(instance: Path, redis_url: str, prefix: str, sections: int = 1, chars: int = 10):
+    """A migrated SQLite instance with one document of ``sections`` sections, and an app that publishes through Redis.
+
+    Each section holds about ``chars`` characters in paragraphs; the projector shows the middle one, numbered
+    after every line before it (seed-scale: 300 sections of 1,500 characters).
+    """
     os.environ["MANIFESTO_INSTANCE_PATH"] = str(instance)
     from flask_migrate import upgrade
 
@@ -78,8 +83,13 @@ def prepare(instance: Path, redis_url: str, prefix: str):
         upgrade()
         admin = register_user("admin@example.org", "Admin", "a long enough password here", None, None, role="admin")
         document = documents.create_document(admin, title="Bench", slug="bench", introduction="Live.")
-        documents.create_section(admin, document.id, heading="One", body="Some text.", reason="Start.",
-                                 after_section_id=None)
+        after = None
+        filler = "Cooperatives share work, income and decisions among the members who make them live. "
+        for number in range(sections):
+            body = "Some text." if number == sections // 2 else "\n\n".join(
+                filler * 3 for _ in range(max(1, chars // (len(filler) * 3))))
+            after = documents.create_section(admin, document.id, heading=f"Section {number + 1}", body=body,
+                                             reason="Start.", after_section_id=after).id
         ids = admin.id, document.id
     return app, *ids
 
@@ -210,6 +220,9 @@ def main() -> None:
     parser.add_argument("--fetch", action="store_true",
                         help="plain notices, then each page fetches the projector's fragment from the app after "
                              "live.js's wait (the way before content notices)")
+    parser.add_argument("--sections", type=int, default=1,
+                        help="sections in the document (the projector shows the middle one, numbered after the rest)")
+    parser.add_argument("--chars", type=int, default=1500, help="characters per section, with --sections")
     parser.add_argument("--follow", choices=("projector", "document"), default="projector",
                         help="what the pages follow: the projector (a console action) or the document (an edit)")
     args = parser.parse_args()
@@ -224,7 +237,7 @@ def main() -> None:
         if args.base:
             base, document_id = args.base, args.document
         else:
-            app, admin_id, document_id = prepare(instance, redis_url, prefix)
+            app, admin_id, document_id = prepare(instance, redis_url, prefix, args.sections, args.chars)
             process, base = start_events(instance, redis_url, prefix, args.threads)
             if args.fetch and not args.no_fetch and args.follow == "projector":
                 # The app as docs/DEPLOYMENT.md runs it (gunicorn.conf.py's workers and threads), for the fragments.
@@ -259,7 +272,9 @@ def main() -> None:
                     from manifesto.plenary.projector import services as projector
 
                     admin = db.session.get(User, admin_id)
-                    section_id = db.session.scalar(db.select(Section.id).where(Section.document_id == document_id))
+                    section_id = db.session.scalar(db.select(Section.id).where(
+                        Section.document_id == document_id).order_by(Section.position).offset(args.sections // 2)
+                        .limit(1))
                     starts.append(time.monotonic())
                     if args.follow == "document":
                         documents.update_document(admin, document_id, title=f"Bench {number}", introduction="Live.",
