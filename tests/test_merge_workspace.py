@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +21,8 @@ from manifesto.extensions import db
 from manifesto.plenary.merging import services as merging
 from manifesto.plenary.merging.models import MergeDraft
 from manifesto.services import ConflictError, NotFound, PermissionDenied, ValidationError
+
+from harness import read_events
 
 BODY = ("Paragraph one of section 1, about cooperatives and energy.\n\n"
         "Paragraph two of section 1, about democracy at work.")
@@ -461,6 +464,42 @@ def test_the_public_view_follows_the_draft(client, three, users):
     assert fragment.headers["Cache-Control"] == "private, no-cache"
     assert "renewable" in fragment.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)
     assert "data-live-summary" in fragment.get_data(as_text=True)
+
+
+@pytest.fixture
+def stream_app(make_app):
+    """An app whose streams last two seconds, inside an app context."""
+    app = make_app(LIVE_STREAM_LIFETIME=2.0, LIVE_HEARTBEAT=0.25)
+    with app.app_context():
+        yield app
+
+
+def test_phones_following_the_merge_are_handed_the_public_view_with_each_save(stream_app, three, users):
+    document, section, (a, b, c) = three
+    topic = merging.merge_topic(section.id)
+    client = stream_app.test_client()
+    view = client.get(f"/d/doc/merge/{section.id}/view").get_data(as_text=True)
+    assert f'data-live-content="{topic}"' in view
+    draft = merging.start_merge(users["moderator"], document.id, section.id)
+    stream = client.get(f"/live/stream?topic={topic}&content={topic}", headers={"Accept-Language": "es"})
+    choices = take(board_of(document, section), [f"{b.id}.1"])
+
+    def save_later():
+        time.sleep(0.3)
+        with stream_app.app_context():
+            merging.save_draft(users["moderator"], section.id, revision=draft.revision, choices=choices, text=None,
+                               reasons={})
+
+    writer = threading.Thread(target=save_later)
+    writer.start()
+    brought = [e for e in read_events(stream, until=lambda e: any("data" in x for x in e)) if "data" in e]
+    writer.join()
+    stream.close()
+    assert brought[0]["event"] == "content"
+    named, _, html = brought[0]["data"].partition("\n")
+    fetched = client.get(f"/d/doc/merge/{section.id}/view/fragment", headers={"Accept-Language": "es"})
+    assert named == topic and html.strip() == fetched.get_data(as_text=True).strip()
+    assert "renewable" in html and "csrf_token" not in html
 
 
 # ------------------------------------------------------------------ a race (PostgreSQL)

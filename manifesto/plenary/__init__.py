@@ -30,3 +30,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(merging_views.bp)  # the merge workspace (plenary_merge)
     register_parts("merge_drafts", merging.changed_parts)
     register_topic("merge", merging.followable)
+    register_content("merge", merging_views.view_content)  # the public view comes with its notice

@@ -44,8 +44,9 @@ def test_moderator_merges_five_amendments_while_the_projector_follows(new_page, 
     phone.goto(f"/d/plenary/merge/{section_id}/view")
     projector.evaluate("window.notReloaded = true")
     phone.evaluate("window.notReloaded = true")
-    fetched = []  # the projector's own fragment: its notices bring the screen, so it never asks for it
-    projector.on("request", lambda request: fetched.append(request.url) if "/projector/screen" in request.url else None)
+    fetched = []  # their fragments: the notices bring the screen and the public view, so neither asks for them
+    for follower, part in ((projector, "/projector/screen"), (phone, "/view/fragment")):
+        follower.on("request", lambda request, part=part: fetched.append(request.url) if part in request.url else None)
 
     chair.goto(f"/d/plenary/merge/{section_id}")
     chair.get_by_role("button", name="Start merging").click()
@@ -62,9 +63,10 @@ def test_moderator_merges_five_amendments_while_the_projector_follows(new_page, 
     expect(merged).to_have_value(re.compile("shared openly and fairly"))
     expect(merged).not_to_have_value(re.compile("equitably"))
 
-    # The phone shows the draft as it stands, without a reload.
+    # The phone shows the draft as it stands, without a reload (and without asking for it).
     expect(phone.get_by_text("shared openly and fairly", exact=False).first).to_be_visible(timeout=5_000)
     assert phone.evaluate("window.notReloaded") is True
+    assert fetched == []
 
     chair.get_by_role("button", name="Merge", exact=True).click()
     expect(chair.get_by_text(re.compile("merged|Merged"))).not_to_have_count(0)

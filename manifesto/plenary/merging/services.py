@@ -57,6 +57,15 @@ def merge_topic(section_id: int) -> str:
     return f"merge:{section_id}"
 
 
+def placed(section_id: int) -> tuple[Document, Section] | None:
+    """A merge topic's document and section, by the section's id (``live/content.py`` renders its view); or None."""
+    document_id = db.session.scalar(select(Section.document_id).where(Section.id == section_id))
+    if document_id is None:
+        return None
+    document = db.session.get(Document, document_id)
+    return document, documents.get_section_or_404(document, section_id)  # loaded as the pages load it
+
+
 def followable(user, ids: set[int]) -> set[int]:
     """The sections whose merge topic a reader may follow: every existing one (their public view is open to all)."""
     return set(db.session.scalars(select(Section.id).where(Section.id.in_(ids))))

@@ -252,6 +252,22 @@ def view(slug: str, section_id: int):
                                                   **_public(document, section))), "private, no-cache")
 
 
+def view_content(section_id: int) -> str:
+    """The public view's changing part (``/view/fragment``) as every reader sees it: the live pump's renderer.
+
+    Whoever may follow ``merge:<section>`` may read the document, and the public view is the same for all,
+    so the events process renders it once per language for every phone following the merge
+    (``live/content.py``) instead of each of them composing the merge again after every autosave.
+    """
+    found = services.placed(section_id)
+    if found is None:
+        raise LookupError(f"no section {section_id}")
+    document, section = found
+    with reusing_work():
+        return render_template("plenary/merge/_view_body.html", document=document, section=section,
+                               **_public(document, section))
+
+
 @bp.get("/<int:section_id>/view/fragment")
 def fragment(slug: str, section_id: int):
     """The changing part of the public view (what a live region fetches on each notice)."""
