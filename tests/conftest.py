@@ -120,6 +120,14 @@ def make_app(_schema):
 
 
 @pytest.fixture
+def stream_app(make_app):
+    """An app whose live streams last two seconds and beat four times a second, inside an app context."""
+    app = make_app(LIVE_STREAM_LIFETIME=2.0, LIVE_HEARTBEAT=0.25)
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
 def app(make_app):
     """The application, inside an app context."""
     app = make_app()

@@ -219,6 +219,29 @@ def read_events(response, until, timeout=5.0) -> list[dict]:
     return events
 
 
+def notices_during(app, streams, act, delay: float = 0.3) -> list[list[dict]]:
+    """The first events with data each stream hears while ``act()`` runs in ``app``'s context after ``delay`` s.
+
+    ``streams`` are streamed test responses, already subscribed; they are closed afterwards.
+    """
+    import threading
+
+    def later():
+        time.sleep(delay)
+        with app.app_context():
+            act()
+
+    writer = threading.Thread(target=later)
+    writer.start()
+    try:
+        return [[e for e in read_events(stream, until=lambda e: any("data" in x for x in e)) if "data" in e]
+                for stream in streams]
+    finally:
+        writer.join()
+        for stream in streams:
+            stream.close()
+
+
 def live_markup(page: str, allowed_forms: bool = True) -> list[str]:
     """Find markup in a page that could run or load something an attacker wrote.
 

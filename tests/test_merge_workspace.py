@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -22,7 +21,7 @@ from manifesto.plenary.merging import services as merging
 from manifesto.plenary.merging.models import MergeDraft
 from manifesto.services import ConflictError, NotFound, PermissionDenied, ValidationError
 
-from harness import read_events
+from harness import notices_during
 
 BODY = ("Paragraph one of section 1, about cooperatives and energy.\n\n"
         "Paragraph two of section 1, about democracy at work.")
@@ -466,14 +465,6 @@ def test_the_public_view_follows_the_draft(client, three, users):
     assert "data-live-summary" in fragment.get_data(as_text=True)
 
 
-@pytest.fixture
-def stream_app(make_app):
-    """An app whose streams last two seconds, inside an app context."""
-    app = make_app(LIVE_STREAM_LIFETIME=2.0, LIVE_HEARTBEAT=0.25)
-    with app.app_context():
-        yield app
-
-
 def test_phones_following_the_merge_are_handed_the_public_view_with_each_save(stream_app, three, users):
     document, section, (a, b, c) = three
     topic = merging.merge_topic(section.id)
@@ -484,17 +475,8 @@ def test_phones_following_the_merge_are_handed_the_public_view_with_each_save(st
     stream = client.get(f"/live/stream?topic={topic}&content={topic}", headers={"Accept-Language": "es"})
     choices = take(board_of(document, section), [f"{b.id}.1"])
 
-    def save_later():
-        time.sleep(0.3)
-        with stream_app.app_context():
-            merging.save_draft(users["moderator"], section.id, revision=draft.revision, choices=choices, text=None,
-                               reasons={})
-
-    writer = threading.Thread(target=save_later)
-    writer.start()
-    brought = [e for e in read_events(stream, until=lambda e: any("data" in x for x in e)) if "data" in e]
-    writer.join()
-    stream.close()
+    [brought] = notices_during(stream_app, [stream], lambda: merging.save_draft(
+        users["moderator"], section.id, revision=draft.revision, choices=choices, text=None, reasons={}))
     assert brought[0]["event"] == "content"
     named, _, html = brought[0]["data"].partition("\n")
     fetched = client.get(f"/d/doc/merge/{section.id}/view/fragment", headers={"Accept-Language": "es"})

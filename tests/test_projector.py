@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -23,7 +22,7 @@ from manifesto.plenary.projector import services as projector
 from manifesto.plenary.projector.models import Projection
 from manifesto.services import ConflictError, NotFound, PermissionDenied, ValidationError
 
-from harness import read_events
+from harness import notices_during
 
 PARAGRAPH_ONE = "Paragraph one of section 1, about cooperatives and energy."
 PARAGRAPH_TWO = "Paragraph two of section 1, about democracy at work."
@@ -486,14 +485,6 @@ def test_the_screen_follows_its_one_topic_and_takes_its_content_from_the_notice(
     assert region.groups() == (topic, "/d/doc/projector/screen?place=console", None)
 
 
-@pytest.fixture
-def stream_app(make_app):
-    """An app whose streams last two seconds, inside an app context."""
-    app = make_app(LIVE_STREAM_LIFETIME=2.0, LIVE_HEARTBEAT=0.25)
-    with app.app_context():
-        yield app
-
-
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_a_console_action_brings_every_projector_the_new_screen_in_its_language(stream_app, users, room, language):
     document, moderator = room["document"], users["moderator"]
@@ -503,18 +494,8 @@ def test_a_console_action_brings_every_projector_the_new_screen_in_its_language(
     stream = client.get(f"/live/stream?topic={topic}&content={topic}", headers=headers)
     plain = client.get(f"/live/stream?topic={topic}")  # the console's preview: a notice, then its own fetch
 
-    def show_later():
-        time.sleep(0.3)
-        with stream_app.app_context():
-            projector.show_section(moderator, document.id, room["section"].id)
-
-    writer = threading.Thread(target=show_later)
-    writer.start()
-    brought = [e for e in read_events(stream, until=lambda e: any("data" in x for x in e)) if "data" in e]
-    heard = [e for e in read_events(plain, until=lambda e: any("data" in x for x in e)) if "data" in e]
-    writer.join()
-    stream.close()
-    plain.close()
+    brought, heard = notices_during(stream_app, [stream, plain], lambda: projector.show_section(
+        moderator, document.id, room["section"].id))
     assert heard[0]["data"] == topic and "event" not in heard[0]
     assert brought[0]["event"] == "content" and brought[0]["id"] == heard[0]["id"]
     named, _, html = brought[0]["data"].partition("\n")
